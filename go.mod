@@ -1,0 +1,3 @@
+module github.com/messtrack/messtrack
+
+go 1.26
