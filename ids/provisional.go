@@ -49,10 +49,12 @@ func (c *Codec) VisitID(n uint64) string      { return strings.ToUpper(strconv.F
 func (c *Codec) ParseVisitID(s string) (uint64, error) {
 	return strconv.ParseUint(strings.TrimPrefix(s, "#"), 36, 64)
 }
-func (c *Codec) Token(n uint64) string                 { return "#" + c.VisitID(n) }
-func (c *Codec) Emoji(n uint64) string                 { return c.Token(n) }
-func (c *Codec) Start(n uint64) string                 { return "v" + c.VisitID(n) }
-func (c *Codec) ParseStart(p string) (uint64, error)   { return c.ParseVisitID(strings.TrimPrefix(p, "v")) }
+func (c *Codec) Token(n uint64) string { return "#" + c.VisitID(n) }
+func (c *Codec) Emoji(n uint64) string { return c.Token(n) }
+func (c *Codec) Start(n uint64) string { return "v" + c.VisitID(n) }
+func (c *Codec) ParseStart(p string) (uint64, error) {
+	return c.ParseVisitID(strings.TrimPrefix(p, "v"))
+}
 func (c *Codec) Invisible(n uint64) string             { return "" }
 func (c *Codec) Code(n uint64, style CodeStyle) string { return c.Token(n) }
 func (c *Codec) Find(text string) []Found              { return nil }
