@@ -37,6 +37,9 @@ type Visit struct {
 	Channel string `json:"ch,omitempty"`
 	// Source is the offline source name for QR scans.
 	Source string `json:"so,omitempty"`
+	// Static marks the long-lived visit of a static source QR: its code is
+	// printed, so many people may match it.
+	Static bool `json:"st,omitempty"`
 
 	Screen   string `json:"sc,omitempty"`
 	Language string `json:"la,omitempty"`
