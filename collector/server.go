@@ -88,6 +88,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesQR()
 	s.routesStatic() // last: it must not shadow any route above
 }
 
