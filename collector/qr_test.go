@@ -603,3 +603,26 @@ func jsonString(t testing.TB, s string) string {
 	}
 	return string(b)
 }
+
+// BenchmarkScan measures a QR scan (register the offline visit, redirect)
+// against registering a web visit, the baseline, in the same run.
+func BenchmarkScan(b *testing.B) {
+	w := newTestWorld(b)
+	visitBody := jsonBody(b, map[string]string{"site": "demo", "url": "https://shop.test/", "lang": "en-US"})
+	b.Run("visit baseline", func(b *testing.B) {
+		for b.Loop() {
+			resp, _ := w.do(b, request("POST", "/v1/visits", visitBody, "Origin", testOrigin, "Content-Type", "text/plain"))
+			if resp.StatusCode != 200 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			resp, _ := w.do(b, request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA))
+			if resp.StatusCode != 302 {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+}
