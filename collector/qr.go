@@ -122,6 +122,14 @@ func (st *site) chatLink(t chatTarget, n uint64) string {
 	}
 }
 
+// key is the target as the click index names it ("whatsapp:15551234567").
+func (t chatTarget) key() string {
+	if t.kind == chatWhatsApp {
+		return "whatsapp:" + t.id
+	}
+	return "telegram:" + t.id
+}
+
 // plainLink opens t with no code, for hits that register no visit.
 func (t chatTarget) plainLink() string {
 	if t.kind == chatWhatsApp {
@@ -291,6 +299,12 @@ func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t c
 		s.log.Error("scan: visit not saved; sending the person to the chat without a code",
 			"site", st.cfg.Name, "source", src.Name, "err", err)
 		return t.plainLink(), ""
+	}
+	// A scan is a click on the chat: should the person delete the code from
+	// the draft, the time-and-geo heuristic still finds the scan. The code
+	// is what matters, so a failure here only costs that fallback.
+	if err := s.recordClick(ctx, st, v.N, t.key(), ""); err != nil {
+		s.log.Warn("scan: click not indexed", "site", st.cfg.Name, "source", src.Name, "err", err)
 	}
 	return st.chatLink(t, v.N), ""
 }

@@ -77,14 +77,16 @@ func TestSourceQRScanToChat(t *testing.T) {
 		query    string
 		size     int
 		wantLink string // the chat link up to its code
-		channel  string
+		// wantTarget is the chat whose click index gets the scan.
+		wantTarget string
+		channel    string
 	}{
-		{name: "whatsapp flyer png", source: "flyer", format: "png", wantLink: "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20", channel: "offline"},
-		{name: "whatsapp flyer svg", source: "flyer", format: "svg", query: "?size=300&level=H", size: 300, wantLink: "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20", channel: "offline"},
-		{name: "dedicated number billboard", source: "billboard", format: "png", query: "?size=256&level=l", size: 256, wantLink: "https://wa.me/15557654321?text=", channel: "offline"},
-		{name: "telegram bot desk card", source: "desk", format: "svg", query: "?level=Q", wantLink: "https://t.me/demo_bot?start=", channel: "offline"},
-		{name: "telegram user shop window", source: "window", format: "png", wantLink: "https://t.me/demo_manager?text=Hello%21%20My%20request%20code%3A%20", channel: "shop_window"},
-		{name: "source without a chat falls back to the site number", source: "poster", format: "svg", wantLink: "https://wa.me/15551234567?text=", channel: "offline"},
+		{name: "whatsapp flyer png", source: "flyer", format: "png", wantLink: "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20", wantTarget: "whatsapp:15551234567", channel: "offline"},
+		{name: "whatsapp flyer svg", source: "flyer", format: "svg", query: "?size=300&level=H", size: 300, wantLink: "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20", wantTarget: "whatsapp:15551234567", channel: "offline"},
+		{name: "dedicated number billboard", source: "billboard", format: "png", query: "?size=256&level=l", size: 256, wantLink: "https://wa.me/15557654321?text=", wantTarget: "whatsapp:15557654321", channel: "offline"},
+		{name: "telegram bot desk card", source: "desk", format: "svg", query: "?level=Q", wantLink: "https://t.me/demo_bot?start=", wantTarget: "telegram:demo_bot", channel: "offline"},
+		{name: "telegram user shop window", source: "window", format: "png", wantLink: "https://t.me/demo_manager?text=Hello%21%20My%20request%20code%3A%20", wantTarget: "telegram:demo_manager", channel: "shop_window"},
+		{name: "source without a chat falls back to the site number", source: "poster", format: "svg", wantLink: "https://wa.me/15551234567?text=", wantTarget: "whatsapp:15551234567", channel: "offline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,6 +122,10 @@ func TestSourceQRScanToChat(t *testing.T) {
 			ttl, err := w.rdb.TTL(context.Background(), store.Visit("demo", n)).Result()
 			if err != nil || ttl <= 0 {
 				t.Errorf("a scan's visit must expire like any visit: TTL %v, %v", ttl, err)
+			}
+			clicks, err := w.srv.recentClicks(context.Background(), st, tt.wantTarget, testStart.Add(-time.Minute), testStart)
+			if err != nil || len(clicks) != 1 || clicks[0].N != n {
+				t.Errorf("clicks on %s: %+v, %v; want the scan's visit %d", tt.wantTarget, clicks, err, n)
 			}
 		})
 	}
