@@ -1,0 +1,104 @@
+package ids
+
+import (
+	"fmt"
+	"strings"
+)
+
+// tokenAlphabet is Crockford's base 32: digits and upper-case letters
+// without I, L, O (look like 1 and 0) and U (keeps accidental words out).
+// Reading maps I, L to 1 and O to 0 and ignores case.
+const tokenAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// maxTokenLen is the longest token without marker: 13 data symbols hold 64
+// bits, plus two check symbols.
+const maxTokenLen = 13 + 2
+
+// VisitID returns n's token without the '#' marker, e.g. "K7Q2M9": the
+// short visit ID the collector answers in JSON. Numbers below 2^20 take 4
+// data symbols, below 2^25 five, up to Cycle six; two check symbols follow.
+func (c *Codec) VisitID(n uint64) string {
+	var buf [maxTokenLen]byte
+	return string(appendToken(buf[:0], n))
+}
+
+// Token returns n's token with its marker, e.g. "#K7Q2M9", as it appears
+// in a prefilled message.
+func (c *Codec) Token(n uint64) string {
+	var buf [1 + maxTokenLen]byte
+	return string(appendToken(append(buf[:0], '#'), n))
+}
+
+// appendToken appends the data and check symbols of n.
+func appendToken(dst []byte, n uint64) []byte {
+	var sym [maxTokenLen]uint8
+	k := tokenSymbols(&sym, n)
+	for _, v := range sym[:k] {
+		dst = append(dst, tokenAlphabet[v])
+	}
+	return dst
+}
+
+// tokenSymbols writes n's data and check symbol values into sym and returns
+// how many there are.
+func tokenSymbols(sym *[maxTokenLen]uint8, n uint64) int {
+	l := tokenDataLen(n)
+	for i := l - 1; i >= 0; i-- {
+		sym[i] = uint8(n & 31)
+		n >>= 5
+	}
+	sym[l], sym[l+1] = gf32.checkSymbols(sym[:l])
+	return l + 2
+}
+
+// ParseVisitID reads a token typed or pasted by a person: case does not
+// matter, O reads as 0 and I or L as 1, a leading '#' and surrounding spaces
+// are ignored. Anything else that differs from a minted code is an error:
+// a changed symbol, swapped neighbours, a missing or extra symbol.
+func (c *Codec) ParseVisitID(s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "#")
+	if s == "" {
+		return 0, fmt.Errorf("ids.ParseVisitID: %w", ErrEmpty)
+	}
+	n, err := c.decodeToken(s)
+	if err != nil {
+		return 0, fmt.Errorf("ids.ParseVisitID: %w", err)
+	}
+	return n, nil
+}
+
+// decodeToken reads the symbols of a token without marker.
+func (c *Codec) decodeToken(s string) (uint64, error) {
+	k := len(s)
+	if k < minDataLen+2 || k > maxTokenLen {
+		return 0, ErrLength
+	}
+	var sym [maxTokenLen]uint8
+	for i := 0; i < k; i++ {
+		v := c.tokenValue[s[i]]
+		if v == noSymbol {
+			return 0, ErrSymbol
+		}
+		sym[i] = v
+	}
+	return tokenNumber(sym[:k])
+}
+
+// tokenNumber checks token symbol values and returns their number.
+func tokenNumber(sym []uint8) (uint64, error) {
+	if !gf32.valid(sym) {
+		return 0, ErrCheck
+	}
+	var n uint64
+	for _, d := range sym[:len(sym)-2] {
+		if n>>59 != 0 {
+			return 0, ErrNotCanonical // more than 64 bits
+		}
+		n = n<<5 | uint64(d)
+	}
+	if n == 0 || tokenDataLen(n) != len(sym)-2 {
+		return 0, ErrNotCanonical
+	}
+	return n, nil
+}
