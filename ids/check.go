@@ -7,15 +7,18 @@ package ids
 // Reading the symbols of a code as c_j, j counted from the end (the last
 // symbol has j = 0), a code is valid when
 //
-//	S1 = sum c_j·α^j  = L   and   S2 = sum c_j·α^(2j) = L
+//	S1 = sum c_j·α^j  = t(L)   and   S2 = sum c_j·α^(2j) = t(L)
 //
-// where L is the number of data symbols. With L = 0 on the right this is a
-// shortened Reed-Solomon code of distance 3, so any one or two changed
-// symbols are caught, which covers every single substitution and every swap
-// of neighbours. Putting L on the right instead of 0 makes codes of
-// different lengths disjoint cosets: a code that lost its first or its last
-// symbol never checks (see TestTruncationAlwaysCaught). A random word passes
-// with probability 2^-2m: 1/1024 for tokens, 1/4096 for emoji.
+// where L is the number of data symbols and t(L) a nonzero target derived
+// from the site secret. With 0 on the right this is a shortened
+// Reed-Solomon code of distance 3, so any one or two changed symbols are
+// caught, which covers every single substitution and every swap of
+// neighbours; a nonzero target only shifts the code to a coset and keeps
+// that. Because t(L) is nonzero and differs from t(L-1), a code that lost
+// its first or its last symbol never checks (worked out in
+// TestTruncationAlwaysCaught). Because t depends on the secret, another
+// site's code checks only by chance. A random word passes with probability
+// 2^-2m: 1/1024 for tokens, 1/4096 for emoji.
 
 // field is GF(2^m): m in the high byte, the reduction polynomial without its
 // top term in the low byte. A constant rather than a struct so the package
@@ -75,15 +78,15 @@ func (f field) syndromes(sym []uint8) (s1, s2 uint8) {
 	return s1, s2
 }
 
-// valid reports whether sym, data followed by two check symbols, checks.
-func (f field) valid(sym []uint8) bool {
-	l := uint8(len(sym) - 2)
+// valid reports whether sym, data followed by two check symbols, checks
+// against target t.
+func (f field) valid(sym []uint8, t uint8) bool {
 	s1, s2 := f.syndromes(sym)
-	return s1 == l && s2 == l
+	return s1 == t && s2 == t
 }
 
-// checkSymbols returns the two check symbols that follow data.
-func (f field) checkSymbols(data []uint8) (c1, c0 uint8) {
+// checkSymbols returns the two check symbols that follow data for target t.
+func (f field) checkSymbols(data []uint8, t uint8) (c1, c0 uint8) {
 	var a, b uint8
 	for _, d := range data {
 		a = f.mulAlpha(a) ^ d
@@ -92,7 +95,6 @@ func (f field) checkSymbols(data []uint8) (c1, c0 uint8) {
 	// Shift both sums past the two check positions.
 	a = f.mulAlpha(f.mulAlpha(a))
 	b = f.mulAlpha(f.mulAlpha(f.mulAlpha(f.mulAlpha(b))))
-	t := uint8(len(data))
 	a ^= t
 	b ^= t
 	// c0 + c1·α = a and c0 + c1·α² = b.
@@ -101,4 +103,17 @@ func (f field) checkSymbols(data []uint8) (c1, c0 uint8) {
 	c1 = f.mul(a^b, f.inv(alpha^alpha2))
 	c0 = a ^ f.mul(c1, alpha)
 	return c1, c0
+}
+
+// checkTargets derives the targets t(L) of one field for data lengths up to
+// maxData from key bytes: each nonzero and different from the one before.
+func (f field) checkTargets(dst []uint8, key []byte) {
+	order := uint8(1<<f.bits() - 1) // number of nonzero elements
+	for l := range dst {
+		t := 1 + key[l]%order
+		if l > 0 && t == dst[l-1] {
+			t = 1 + t%order
+		}
+		dst[l] = t
+	}
 }

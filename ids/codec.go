@@ -32,6 +32,10 @@ type Codec struct {
 	// ParseStart and Find hash from stack buffers without allocating.
 	macInner, macOuter [sha256.BlockSize]byte
 
+	// Check targets per number of data symbols (see check.go).
+	tokenTarget [maxTokenLen - 1]uint8
+	emojiTarget [maxEmojiLen - 1]uint8
+
 	tokenValue [256]uint8       // byte -> symbol value, noSymbol if none
 	emojiValue [emojiSpan]uint8 // rune-emojiBase -> symbol value, noSymbol if none
 }
@@ -65,6 +69,9 @@ func NewCodec(secret []byte) (*Codec, error) {
 		c.macInner[i] ^= b
 		c.macOuter[i] ^= b
 	}
+	check := derive(secret, "messtrack/ids/check/v1")
+	gf32.checkTargets(c.tokenTarget[:], check[:16])
+	gf64.checkTargets(c.emojiTarget[:], check[16:])
 	c.buildTables()
 	return c, nil
 }

@@ -49,7 +49,7 @@ func emojiRunes() [64]rune {
 // Cycle, then two check emoji; no U+FE0F, no joiners, no spaces.
 func (c *Codec) Emoji(n uint64) string {
 	var sym [maxEmojiLen]uint8
-	k := emojiSymbols(&sym, n)
+	k := c.emojiSymbols(&sym, n)
 	var buf [maxEmojiLen * 4]byte
 	out := buf[:0]
 	for _, v := range sym[:k] {
@@ -60,19 +60,19 @@ func (c *Codec) Emoji(n uint64) string {
 
 // emojiSymbols writes n's data and check symbol values into sym and returns
 // how many there are.
-func emojiSymbols(sym *[maxEmojiLen]uint8, n uint64) int {
+func (c *Codec) emojiSymbols(sym *[maxEmojiLen]uint8, n uint64) int {
 	l := emojiDataLen(n)
 	for i := l - 1; i >= 0; i-- {
 		sym[i] = uint8(n & 63)
 		n >>= 6
 	}
-	sym[l], sym[l+1] = gf64.checkSymbols(sym[:l])
+	sym[l], sym[l+1] = gf64.checkSymbols(sym[:l], c.emojiTarget[l])
 	return l + 2
 }
 
 // emojiNumber checks emoji symbol values and returns their number.
-func emojiNumber(sym []uint8) (uint64, bool) {
-	if !gf64.valid(sym) {
+func (c *Codec) emojiNumber(sym []uint8) (uint64, bool) {
+	if !gf64.valid(sym, c.emojiTarget[len(sym)-2]) {
 		return 0, false
 	}
 	var n uint64

@@ -119,7 +119,7 @@ func (c *Codec) findEmoji(dst *[]Found, text string, i int) int {
 			for t := 0; t < l; t++ {
 				sym[t] = win[cnt-l+t].v
 			}
-			if n, ok := emojiNumber(sym[:l]); ok && n <= Cycle {
+			if n, ok := c.emojiNumber(sym[:l]); ok && n <= Cycle {
 				*dst = append(*dst, Found{Format: Emoji, N: n, Start: win[cnt-l].start, End: win[cnt-1].end})
 				cnt = 0
 				break
@@ -152,7 +152,7 @@ func (c *Codec) findInvisible(dst *[]Found, text string, i int) int {
 	r := (j - i) / 3
 	switch r {
 	case invisibleLen(4 + 2), invisibleLen(5 + 2), invisibleLen(6 + 2):
-		if n, ok := invisibleNumber(text, i, r); ok && n <= Cycle {
+		if n, ok := c.invisibleNumber(text, i, r); ok && n <= Cycle {
 			*dst = append(*dst, Found{Format: Invisible, N: n, Start: i, End: j})
 		}
 	}

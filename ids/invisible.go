@@ -29,7 +29,7 @@ func invisibleLen(k int) int { return (k*5 + 1) / 2 }
 // together with the Token or Emoji of the same number (see Code).
 func (c *Codec) Invisible(n uint64) string {
 	var sym [maxTokenLen]uint8
-	k := tokenSymbols(&sym, n)
+	k := c.tokenSymbols(&sym, n)
 	var buf [maxInvisibleLen * 3]byte
 	out := buf[:0]
 	var acc uint32 // bit accumulator
@@ -70,7 +70,7 @@ func invisibleDigit(text string, i int) (uint8, bool) {
 
 // invisibleNumber decodes a run of r digits that starts at text[i] (the
 // caller has checked they are all digits).
-func invisibleNumber(text string, i, r int) (uint64, bool) {
+func (c *Codec) invisibleNumber(text string, i, r int) (uint64, bool) {
 	k := 0
 	for cand := minDataLen + 2; cand <= maxTokenLen; cand++ {
 		if invisibleLen(cand) == r {
@@ -98,6 +98,6 @@ func invisibleNumber(text string, i, r int) (uint64, bool) {
 	if acc&(1<<nacc-1) != 0 {
 		return 0, false // padding bit set: not written by Invisible
 	}
-	n, err := tokenNumber(sym[:k])
+	n, err := c.tokenNumber(sym[:k])
 	return n, err == nil
 }

@@ -19,20 +19,20 @@ const maxTokenLen = 13 + 2
 // data symbols, below 2^25 five, up to Cycle six; two check symbols follow.
 func (c *Codec) VisitID(n uint64) string {
 	var buf [maxTokenLen]byte
-	return string(appendToken(buf[:0], n))
+	return string(c.appendToken(buf[:0], n))
 }
 
 // Token returns n's token with its marker, e.g. "#K7Q2M9", as it appears
 // in a prefilled message.
 func (c *Codec) Token(n uint64) string {
 	var buf [1 + maxTokenLen]byte
-	return string(appendToken(append(buf[:0], '#'), n))
+	return string(c.appendToken(append(buf[:0], '#'), n))
 }
 
 // appendToken appends the data and check symbols of n.
-func appendToken(dst []byte, n uint64) []byte {
+func (c *Codec) appendToken(dst []byte, n uint64) []byte {
 	var sym [maxTokenLen]uint8
-	k := tokenSymbols(&sym, n)
+	k := c.tokenSymbols(&sym, n)
 	for _, v := range sym[:k] {
 		dst = append(dst, tokenAlphabet[v])
 	}
@@ -41,13 +41,13 @@ func appendToken(dst []byte, n uint64) []byte {
 
 // tokenSymbols writes n's data and check symbol values into sym and returns
 // how many there are.
-func tokenSymbols(sym *[maxTokenLen]uint8, n uint64) int {
+func (c *Codec) tokenSymbols(sym *[maxTokenLen]uint8, n uint64) int {
 	l := tokenDataLen(n)
 	for i := l - 1; i >= 0; i-- {
 		sym[i] = uint8(n & 31)
 		n >>= 5
 	}
-	sym[l], sym[l+1] = gf32.checkSymbols(sym[:l])
+	sym[l], sym[l+1] = gf32.checkSymbols(sym[:l], c.tokenTarget[l])
 	return l + 2
 }
 
@@ -82,12 +82,12 @@ func (c *Codec) decodeToken(s string) (uint64, error) {
 		}
 		sym[i] = v
 	}
-	return tokenNumber(sym[:k])
+	return c.tokenNumber(sym[:k])
 }
 
 // tokenNumber checks token symbol values and returns their number.
-func tokenNumber(sym []uint8) (uint64, error) {
-	if !gf32.valid(sym) {
+func (c *Codec) tokenNumber(sym []uint8) (uint64, error) {
+	if !gf32.valid(sym, c.tokenTarget[len(sym)-2]) {
 		return 0, ErrCheck
 	}
 	var n uint64
