@@ -69,12 +69,12 @@ func (c *Codec) decodeStart(p string) (uint64, error) {
 			nraw++
 		}
 	}
-	if acc&(1<<nacc-1) != 0 {
-		return 0, ErrNotCanonical // stray low bits: not what the encoder writes
-	}
 	nb := nraw - startMACLen
 	if nb < 1 || nb > 8 {
 		return 0, ErrLength
+	}
+	if acc&(1<<nacc-1) != 0 {
+		return 0, ErrNotCanonical // stray low bits: not what the encoder writes
 	}
 	var n uint64
 	for _, b := range raw[:nb] {
