@@ -12,11 +12,13 @@ import (
 const MinSecretLen = 16
 
 // Cycle is the number of counter values after which Number repeats: the
-// code space is 1..Cycle (2^30-1 = 1,073,741,823 numbers). A site reuses a
-// code only after that many further visits; at a million visits a day that
-// is almost three years, long after the first visit expired. Every number
-// of the code space fits in at most 6 token data symbols or 5 data emoji.
-const Cycle = 1<<30 - 1
+// code space is 1..Cycle, the numbers whose tokens have 4, 5 or 6 data
+// symbols (22·32^3 + 22·32^4 + 22·32^5 = 761,987,072 numbers). A site
+// reuses a code only after that many further visits; at a million visits a
+// day that is over two years, long after the first visit expired. Every
+// number of the code space fits in at most 6 token data symbols or 5 data
+// emoji.
+const Cycle = tierLetters * (1<<15 + 1<<20 + 1<<25)
 
 // feistelRounds is enough for the mixing to look random to a person reading
 // codes; the permutation hides order and volume, it is not encryption.
@@ -113,40 +115,30 @@ func (c *Codec) buildTables() {
 // the number its codes carry. The counter is first wrapped into 1..Cycle,
 // then permuted within its length tier by a Feistel network keyed by the
 // site secret: consecutive visits get unrelated codes, but a number needs
-// more symbols only when the counter does (counters below 2^20 give 4-symbol
-// tokens, below 2^25 five, up to Cycle six). Number never returns 0 and is a
-// bijection on 1..Cycle, so codes stay unique for Cycle visits.
+// more symbols only when the counter does (counters up to 720,896 give
+// tokens of 4 data symbols, up to 23,789,568 five, up to Cycle six). Number
+// never returns 0 and is a bijection on 1..Cycle, so codes stay unique for
+// Cycle visits.
 func (c *Codec) Number(counter uint64) uint64 {
 	v := counter % Cycle
 	if v == 0 {
 		v = Cycle
 	}
-	lo, hi, width := tier(v)
-	// Cycle-walking: apply the permutation of 0..2^width-1 until the value
-	// falls back into the tier. The walk stays on the cycle through v, so it
-	// ends, and the restriction to the tier is itself a bijection.
-	x := v
+	l, base := tokenTier(v)
+	size := tierSize(l)
+	width := uint(bits.Len64(size - 1))
+	width += width & 1
+	// Cycle-walking: apply the permutation of 0..2^width-1 to the offset in
+	// the tier until it falls back inside the tier. The walk stays on the
+	// cycle through the start, so it ends, and the restriction to the tier
+	// is itself a bijection.
+	x := v - base
 	for {
 		x = c.permute(x, width)
-		if x >= lo && x <= hi {
-			return x
+		if x < size {
+			return base + x
 		}
 	}
-}
-
-// tier returns the range [lo, hi] of numbers that share v's token length and
-// the even bit width of the Feistel domain that covers it.
-func tier(v uint64) (lo, hi uint64, width uint) {
-	n := tokenDataLen(v)
-	if n == minDataLen {
-		lo = 1
-	} else {
-		lo = 1 << (5 * (n - 1))
-	}
-	hi = 1<<(5*n) - 1
-	width = uint(5 * n)
-	width += width & 1
-	return lo, hi, width
 }
 
 // permute is a balanced Feistel network on width bits (width even, <= 64).
@@ -174,9 +166,38 @@ func mix(z uint64) uint64 {
 // codes would make a random word too likely to check.
 const minDataLen = 4
 
-// tokenDataLen is the number of base-32 data symbols of n's token.
+// tierLetters is the number of letters a token can start with: the first
+// data symbol is always one of the 22 letters of the alphabet, so no token
+// is all digits and "#" + an order number never reads as a code.
+const tierLetters = 22
+
+// tierSize is how many numbers have tokens of l data symbols: a letter then
+// l-1 symbols. For l = 13 the true size exceeds 64 bits; it is capped,
+// which is harmless because no uint64 lies beyond that tier.
+func tierSize(l int) uint64 {
+	if l >= 13 {
+		return ^uint64(0)
+	}
+	return tierLetters << (5 * (l - 1))
+}
+
+// tokenTier returns the number of data symbols of n's token (n >= 1) and
+// the first number with that many.
+func tokenTier(n uint64) (l int, base uint64) {
+	base = 1
+	for l = minDataLen; l < 13; l++ {
+		if n-base < tierSize(l) {
+			return l, base
+		}
+		base += tierSize(l)
+	}
+	return l, base
+}
+
+// tokenDataLen is the number of data symbols of n's token.
 func tokenDataLen(n uint64) int {
-	return max(minDataLen, (bits.Len64(n)+4)/5)
+	l, _ := tokenTier(n)
+	return l
 }
 
 // emojiDataLen is the number of base-64 data symbols of n's emoji code.

@@ -42,14 +42,14 @@ func TestNumberLengthsFollowTheCounter(t *testing.T) {
 		tokenLen   int // VisitID length: data + 2 check symbols
 		emojiCount int
 	}{
-		{name: "first visit", counter: 1, wantLo: 1, wantHi: 1<<20 - 1, tokenLen: 6, emojiCount: 6},
-		{name: "just under 2^20", counter: 1<<20 - 1, wantLo: 1, wantHi: 1<<20 - 1, tokenLen: 6, emojiCount: 6},
-		{name: "one million", counter: 1_000_000, wantLo: 1, wantHi: 1<<20 - 1, tokenLen: 6, emojiCount: 6},
-		{name: "2^20", counter: 1 << 20, wantLo: 1 << 20, wantHi: 1<<25 - 1, tokenLen: 7, emojiCount: 0},
-		{name: "2^25", counter: 1 << 25, wantLo: 1 << 25, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
-		{name: "end of cycle", counter: Cycle, wantLo: 1 << 25, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
-		{name: "wraps to the start", counter: Cycle + 1, wantLo: 1, wantHi: 1<<20 - 1, tokenLen: 6, emojiCount: 6},
-		{name: "counter zero", counter: 0, wantLo: 1 << 25, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
+		{name: "first visit", counter: 1, wantLo: 1, wantHi: tier1End, tokenLen: 6, emojiCount: 6},
+		{name: "end of the first tier", counter: tier1End, wantLo: 1, wantHi: tier1End, tokenLen: 6, emojiCount: 6},
+		{name: "second tier", counter: tier1End + 1, wantLo: tier1End + 1, wantHi: tier2End, tokenLen: 7, emojiCount: 0},
+		{name: "one million", counter: 1_000_000, wantLo: tier1End + 1, wantHi: tier2End, tokenLen: 7, emojiCount: 0},
+		{name: "third tier", counter: tier2End + 1, wantLo: tier2End + 1, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
+		{name: "end of cycle", counter: Cycle, wantLo: tier2End + 1, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
+		{name: "wraps to the start", counter: Cycle + 1, wantLo: 1, wantHi: tier1End, tokenLen: 6, emojiCount: 6},
+		{name: "counter zero", counter: 0, wantLo: tier2End + 1, wantHi: Cycle, tokenLen: 8, emojiCount: 7},
 		{name: "largest counter", counter: ^uint64(0), wantLo: 1, wantHi: Cycle, tokenLen: 0, emojiCount: 0},
 	}
 	for _, tt := range tests {
@@ -68,6 +68,25 @@ func TestNumberLengthsFollowTheCounter(t *testing.T) {
 	}
 }
 
+// The last numbers of the first two length tiers.
+const (
+	tier1End = 22 * 32 * 32 * 32
+	tier2End = tier1End + 22*32*32*32*32
+)
+
+func TestCycle(t *testing.T) {
+	if Cycle != tier2End+22<<25 {
+		t.Fatalf("Cycle = %d", uint64(Cycle))
+	}
+	c := newTestCodec(t, secretA)
+	for _, n := range []uint64{1, tier1End, tier1End + 1, tier2End, tier2End + 1, Cycle} {
+		t.Logf("n=%d token %s", n, c.Token(n))
+	}
+	if len(c.VisitID(Cycle)) != 8 || len(c.VisitID(Cycle+1)) != 9 {
+		t.Fatalf("the code space does not end where six data symbols end")
+	}
+}
+
 func TestNumberWrapsWithCycle(t *testing.T) {
 	c := newTestCodec(t, secretA)
 	for _, counter := range []uint64{1, 5, 1 << 20, 1 << 29, Cycle - 1} {
@@ -77,14 +96,14 @@ func TestNumberWrapsWithCycle(t *testing.T) {
 	}
 }
 
-// TestNumberIsBijectionOnFirstTier walks all 2^20-1 numbers of the first
+// TestNumberIsBijectionOnFirstTier walks all 720,896 numbers of the first
 // tier: every counter gets its own number, so no two live visits share a code.
 func TestNumberIsBijectionOnFirstTier(t *testing.T) {
 	c := newTestCodec(t, secretA)
-	seen := make([]bool, 1<<20)
-	for counter := uint64(1); counter < 1<<20; counter++ {
+	seen := make([]bool, tier1End+1)
+	for counter := uint64(1); counter <= tier1End; counter++ {
 		n := c.Number(counter)
-		if n == 0 || n >= 1<<20 {
+		if n == 0 || n > tier1End {
 			t.Fatalf("Number(%d) = %d, outside the first tier", counter, n)
 		}
 		if seen[n] {
@@ -98,7 +117,7 @@ func TestNumberIsBijectionOnFirstTier(t *testing.T) {
 // larger tiers, where an exhaustive walk would be too slow for every run.
 func TestNumberUniqueInUpperTiers(t *testing.T) {
 	c := newTestCodec(t, secretA)
-	for _, start := range []uint64{1 << 20, 1 << 24, 1 << 25, Cycle - 200_000} {
+	for _, start := range []uint64{tier1End + 1, tier2End - 100_000, Cycle - 200_000} {
 		seen := make(map[uint64]uint64, 200_000)
 		for counter := start; counter < start+200_000; counter++ {
 			n := c.Number(counter)
@@ -131,8 +150,8 @@ func TestNumberDoesNotLookSequential(t *testing.T) {
 		}
 		prev = n
 	}
-	// For a random permutation of 2^20 numbers, neighbours differ by 1 with
-	// probability about 2/2^20: 10,000 draws expect 0.02 such pairs.
+	// For a random permutation of 720,896 numbers, neighbours differ by 1
+	// with probability about 3e-6: 10,000 draws expect 0.03 such pairs.
 	if ascending > 2 {
 		t.Errorf("%d of %d consecutive counters gave neighbouring numbers", ascending, visits)
 	}

@@ -46,8 +46,12 @@ func emojiRunes() [64]rune {
 }
 
 // Emoji returns n's emoji code: 4 data emoji for numbers below 2^24, 5 up to
-// Cycle, then two check emoji; no U+FE0F, no joiners, no spaces.
+// Cycle, then two check emoji; no U+FE0F, no joiners, no spaces. Emoji(0)
+// is "".
 func (c *Codec) Emoji(n uint64) string {
+	if n == 0 {
+		return ""
+	}
 	var sym [maxEmojiLen]uint8
 	k := c.emojiSymbols(&sym, n)
 	var buf [maxEmojiLen * 4]byte

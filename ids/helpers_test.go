@@ -23,7 +23,7 @@ func newTestCodec(t testing.TB, secret []byte) *Codec {
 func sampleNumbers(t testing.TB, c *Codec) []uint64 {
 	t.Helper()
 	var ns []uint64
-	for _, counter := range []uint64{1, 2, 3, 77, 1 << 19, 1<<20 - 1, 1 << 20, 1<<20 + 1, 1<<25 - 1, 1 << 25, 1<<25 + 5, Cycle - 1, Cycle} {
+	for _, counter := range []uint64{1, 2, 3, 77, 1 << 19, 720_896, 720_897, 1 << 20, 1<<24 - 1, 1 << 24, 23_789_568, 23_789_569, 1 << 29, Cycle - 1, Cycle} {
 		ns = append(ns, c.Number(counter))
 	}
 	return ns

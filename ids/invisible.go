@@ -25,9 +25,12 @@ const maxInvisibleLen = (maxTokenLen*5 + 1) / 2
 func invisibleLen(k int) int { return (k*5 + 1) / 2 }
 
 // Invisible returns n's invisible form: 15 zero-width characters for
-// numbers below 2^20, 18 below 2^25, 20 up to Cycle. It is meant to be sent
+// tokens of 4 data symbols, 18 for 5, 20 for 6 (so up to Cycle); "" for 0. It is meant to be sent
 // together with the Token or Emoji of the same number (see Code).
 func (c *Codec) Invisible(n uint64) string {
+	if n == 0 {
+		return ""
+	}
 	var sym [maxTokenLen]uint8
 	k := c.tokenSymbols(&sym, n)
 	var buf [maxInvisibleLen * 3]byte

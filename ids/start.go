@@ -23,8 +23,12 @@ const startMACLen = 6
 // maxStartLen is the longest payload ParseStart considers: 8+6 bytes.
 const maxStartLen = (8+startMACLen)*8/6 + 1
 
-// Start returns n's Telegram start payload, for t.me/BOT?start=PAYLOAD.
+// Start returns n's Telegram start payload, for t.me/BOT?start=PAYLOAD;
+// "" for 0.
 func (c *Codec) Start(n uint64) string {
+	if n == 0 {
+		return ""
+	}
 	var raw [8 + startMACLen]byte
 	nb := max(1, (bits.Len64(n)+7)/8)
 	binary.BigEndian.PutUint64(raw[:8], n)

@@ -2,6 +2,7 @@ package ids
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
@@ -15,16 +16,24 @@ const tokenAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 const maxTokenLen = 13 + 2
 
 // VisitID returns n's token without the '#' marker, e.g. "K7Q2M9": the
-// short visit ID the collector answers in JSON. Numbers below 2^20 take 4
-// data symbols, below 2^25 five, up to Cycle six; two check symbols follow.
+// short visit ID the collector answers in JSON. Numbers up to 720,896 take
+// 4 data symbols, up to 23,789,568 five, up to Cycle six; the first is
+// always a letter, and two check symbols follow. VisitID(0) is "", as 0 is
+// no visit's number.
 func (c *Codec) VisitID(n uint64) string {
+	if n == 0 {
+		return ""
+	}
 	var buf [maxTokenLen]byte
 	return string(c.appendToken(buf[:0], n))
 }
 
 // Token returns n's token with its marker, e.g. "#K7Q2M9", as it appears
-// in a prefilled message.
+// in a prefilled message; "" for 0.
 func (c *Codec) Token(n uint64) string {
+	if n == 0 {
+		return ""
+	}
 	var buf [1 + maxTokenLen]byte
 	return string(c.appendToken(append(buf[:0], '#'), n))
 }
@@ -39,14 +48,17 @@ func (c *Codec) appendToken(dst []byte, n uint64) []byte {
 	return dst
 }
 
-// tokenSymbols writes n's data and check symbol values into sym and returns
-// how many there are.
+// tokenSymbols writes the data and check symbol values of n (n >= 1) into
+// sym and returns how many there are. The data is n's offset in its tier in
+// mixed radix: a letter (values 10..31), then base-32 symbols.
 func (c *Codec) tokenSymbols(sym *[maxTokenLen]uint8, n uint64) int {
-	l := tokenDataLen(n)
-	for i := l - 1; i >= 0; i-- {
-		sym[i] = uint8(n & 31)
-		n >>= 5
+	l, base := tokenTier(n)
+	o := n - base
+	for i := l - 1; i > 0; i-- {
+		sym[i] = uint8(o & 31)
+		o >>= 5
 	}
+	sym[0] = 10 + uint8(o)
 	sym[l], sym[l+1] = gf32.checkSymbols(sym[:l], c.tokenTarget[l])
 	return l + 2
 }
@@ -90,15 +102,32 @@ func (c *Codec) tokenNumber(sym []uint8) (uint64, error) {
 	if !gf32.valid(sym, c.tokenTarget[len(sym)-2]) {
 		return 0, ErrCheck
 	}
-	var n uint64
-	for _, d := range sym[:len(sym)-2] {
-		if n>>59 != 0 {
-			return 0, ErrNotCanonical // more than 64 bits
-		}
-		n = n<<5 | uint64(d)
+	l := len(sym) - 2
+	if sym[0] < 10 {
+		return 0, ErrNotCanonical // tokens start with a letter
 	}
-	if n == 0 || tokenDataLen(n) != len(sym)-2 {
+	var rest uint64
+	for _, d := range sym[1:l] {
+		rest = rest<<5 | uint64(d)
+	}
+	_, base := tokenTierStart(l)
+	// n = base + (first letter)·32^(l-1) + rest, refusing anything past
+	// 64 bits (only possible for l = 13).
+	hi, o := bits.Mul64(uint64(sym[0]-10), 1<<(5*(l-1)))
+	o, carry := bits.Add64(o, rest, 0)
+	hi += carry
+	n, carry := bits.Add64(o, base, 0)
+	if hi+carry != 0 {
 		return 0, ErrNotCanonical
 	}
 	return n, nil
+}
+
+// tokenTierStart returns the first number whose token has l data symbols.
+func tokenTierStart(l int) (int, uint64) {
+	base := uint64(1)
+	for k := minDataLen; k < l; k++ {
+		base += tierSize(k)
+	}
+	return l, base
 }

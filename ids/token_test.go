@@ -8,6 +8,9 @@ import (
 
 func TestTokenRoundTrip(t *testing.T) {
 	c := newTestCodec(t, secretA)
+	if c.VisitID(0) != "" || c.Token(0) != "" || c.Emoji(0) != "" || c.Invisible(0) != "" || c.Start(0) != "" {
+		t.Fatal("0 got a code")
+	}
 	for _, n := range append(sampleNumbers(t, c), 1, 1<<32, ^uint64(0)) {
 		id := c.VisitID(n)
 		if c.Token(n) != "#"+id {
@@ -15,6 +18,9 @@ func TestTokenRoundTrip(t *testing.T) {
 		}
 		if strings.Trim(id, tokenAlphabet) != "" {
 			t.Fatalf("VisitID(%d) = %q uses symbols outside the alphabet", n, id)
+		}
+		if id[0] <= '9' {
+			t.Fatalf("VisitID(%d) = %q starts with a digit", n, id)
 		}
 		got, err := c.ParseVisitID(id)
 		if err != nil || got != n {
@@ -121,8 +127,9 @@ func TestParseVisitIDRejectsNonCanonical(t *testing.T) {
 		data []uint8
 	}{
 		{name: "zero", data: []uint8{0, 0, 0, 0}},
-		{name: "small number padded to 5", data: []uint8{0, 1, 2, 3, 4}},
-		{name: "65 bits", data: []uint8{16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
+		{name: "starts with a digit", data: []uint8{0, 1, 2, 3, 4}},
+		{name: "starts with one", data: []uint8{1, 31, 31, 31}},
+		{name: "65 bits", data: []uint8{31, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			sym := append([]uint8(nil), tt.data...)
