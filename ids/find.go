@@ -1,5 +1,7 @@
 package ids
 
+import "strings"
+
 // Found is one code found in a text: its format, the number it carries and
 // its byte offsets, text[Start:End]. For a token the range includes the
 // '#'; for a start payload it is the payload after "/start ".
@@ -49,21 +51,54 @@ func (c *Codec) Find(text string) []Found {
 
 // AppendFind is Find appending to dst, for callers that reuse a slice.
 func (c *Codec) AppendFind(dst []Found, text string) []Found {
-	for i := 0; i < len(text); {
-		switch text[i] {
-		case '#':
-			i = c.findToken(&dst, text, i)
-		case 0xF0:
-			i = c.findEmoji(&dst, text, i)
-		case 0xE2:
-			i = c.findInvisible(&dst, text, i)
-		case '/':
-			i = c.findStart(&dst, text, i)
-		default:
-			i++
-		}
+	// Codes can only start at four bytes: '#', '/', and the lead bytes of
+	// the zero-width characters (0xE2) and of the alphabet emoji (0xF0).
+	// Rather than look at every byte, keep the next position of each from
+	// strings.IndexByte, which scans many bytes per instruction, and jump
+	// from one to the next.
+	const triggers = "#/\xe2\xf0"
+	var next [len(triggers)]int
+	for k := range next {
+		next[k] = indexFrom(text, 0, triggers[k])
 	}
-	return dst
+	i := 0
+	for {
+		k := 0
+		for t := 1; t < len(next); t++ {
+			if next[t] < next[k] {
+				k = t
+			}
+		}
+		p := next[k]
+		if p >= len(text) {
+			return dst
+		}
+		if p < i { // inside what the last step consumed: look further on
+			next[k] = indexFrom(text, i, triggers[k])
+			continue
+		}
+		switch k {
+		case 0:
+			i = c.findToken(&dst, text, p)
+		case 1:
+			i = c.findStart(&dst, text, p)
+		case 2:
+			i = c.findInvisible(&dst, text, p)
+		case 3:
+			i = c.findEmoji(&dst, text, p)
+		}
+		// Every step moves past p, so next[k] is refreshed on its turn.
+	}
+}
+
+// indexFrom is the position of the first b in text at or after i, or
+// len(text) if there is none.
+func indexFrom(text string, i int, b byte) int {
+	j := strings.IndexByte(text[i:], b)
+	if j < 0 {
+		return len(text)
+	}
+	return i + j
 }
 
 // isAlnum reports ASCII letters and digits: what a token is cut out of.
