@@ -1,0 +1,65 @@
+// Command messtrack is the mess-tracking collector and its tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "messtrack:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage marks an error whose message (the usage) was already printed.
+var errUsage = errors.New("usage")
+
+const usage = `messtrack: which visit, ad or flyer made a person write in WhatsApp or Telegram.
+
+Usage:
+  messtrack serve   [--config messtrack.yaml]   run the collector
+  messtrack qr      --site S --source NAME [--format png|svg] [--out FILE]
+  messtrack report  --site S ads|channels|pages|dynamics [--from D --to D]
+  messtrack costs   import|sync ...
+  messtrack version
+  messtrack help
+
+Environment: MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP override the config file.
+`
+
+// run dispatches one subcommand; every subcommand lives in its own file.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr, getenv)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "messtrack", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "messtrack: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRunDispatch(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantOut string
+		wantErr error
+	}{
+		{name: "version", args: []string{"version"}, wantOut: "messtrack dev"},
+		{name: "help", args: []string{"help"}, wantOut: "messtrack serve"},
+		{name: "no command", args: nil, wantErr: errUsage},
+		{name: "unknown", args: []string{"frobnicate"}, wantErr: errUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, &out, &errOut, func(string) string { return "" })
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Fatalf("stdout %q lacks %q", out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestServeNamesBadConfig(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--config", "testdata/absent.yaml"}, &out, &errOut, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Fatalf("err = %v, want the file named", err)
+	}
+}
+
+func TestServeWithEmbeddedStore(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"MESSTRACK_ADDR": addr}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errOut syncBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--config", "../../examples/messtrack.yaml"}, &out, &errOut, func(k string) string { return env[k] })
+	}()
+	var resp *http.Response
+	for i := 0; i < 200; i++ {
+		resp, err = http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if err != nil {
+		cancel()
+		t.Fatalf("serve never answered: %v; stderr: %s", err, errOut.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v", err)
+	}
+	if !strings.Contains(out.String(), "nothing persists") {
+		t.Errorf("serve did not warn about the embedded store: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,160 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+// testOrigin is the page origin the test sites accept.
+const testOrigin = "http://shop.test"
+
+// testConfigYAML is the world most collector tests run in: site "demo" with
+// WhatsApp, Telegram and offline sources, and site "shop" to prove one
+// site's key never reads the other's data.
+const testConfigYAML = `
+public_url: http://127.0.0.1:8080
+sites:
+  demo:
+    api_key: demo-key-123
+    id_secret: demo-secret-0123456789
+    origins: [http://shop.test]
+    message: "Hello! My request code: {id}"
+    whatsapp:
+      - number: "15551234567"
+    telegram:
+      bots: [demo_bot]
+      users: [demo_manager]
+    whatsapp_app_secret: test_app_secret
+    whatsapp_verify_token: verify-me
+    telegram_secret_token: tg-secret-1
+    conversion_event: purchase
+    sources:
+      flyer: {channel: offline, number: "15551234567", title: "Spring flyer"}
+      billboard: {channel: offline, dedicated_number: "15557654321"}
+  shop:
+    api_key: shop-key-456
+    origins: [http://other.test]
+    whatsapp:
+      - number: "447700900123"
+`
+
+// testWorld is a collector on a fresh Redis database with a manual clock.
+type testWorld struct {
+	srv   *Server
+	rdb   *redis.Client
+	clock *store.ManualClock
+	cfg   *config.Config
+}
+
+// testStart is the manual clock's starting time in every test.
+var testStart = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+
+func newTestWorld(t testing.TB, configYAML ...string) *testWorld {
+	t.Helper()
+	raw := testConfigYAML
+	if len(configYAML) > 0 {
+		raw = configYAML[0]
+	}
+	cfg, err := config.Parse("test.yaml", []byte(raw), nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	rdb := redistest.New(t)
+	clock := store.NewManualClock(testStart)
+	srv, err := New(context.Background(), Options{
+		Config: cfg, Redis: rdb, Clock: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test",
+	})
+	if err != nil {
+		t.Fatalf("collector.New: %v", err)
+	}
+	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
+}
+
+// do sends a request through the fiber app and returns the response with its
+// body read.
+func (w *testWorld) do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := w.srv.App().Test(req, 10_000)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp, body
+}
+
+// request builds a request with a body and the given headers (pairs).
+func request(method, path string, body []byte, headers ...string) *http.Request {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	return req
+}
+
+// jsonBody marshals v or fails the test.
+func jsonBody(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// registerVisit registers a visit from the demo site's page and returns the
+// answer.
+func (w *testWorld) registerVisit(t testing.TB, landing string) visitResponse {
+	t.Helper()
+	body := jsonBody(t, map[string]string{"site": "demo", "url": landing, "landing": landing, "lang": "en-US"})
+	resp, b := w.do(t, request("POST", "/v1/visits", body, "Origin", testOrigin, "Content-Type", "text/plain"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("register visit: %d %s", resp.StatusCode, b)
+	}
+	var out visitResponse
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("visit answer %s: %v", b, err)
+	}
+	return out
+}
+
+// listen serves the collector on a loopback port until the test ends and
+// returns its base URL; browser tests use it.
+func (w *testWorld) listen(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}

@@ -1,0 +1,314 @@
+package collector
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/store"
+)
+
+// Public intake limits: the snippet's bodies are small; anything bigger is
+// not ours.
+const (
+	maxIntakeBody = 8 << 10
+	maxURL        = 2048
+	maxShort      = 128
+	// clickKeep is how long clicks stay in the per-target index beyond the
+	// match window, so a message delivered late (platform retries) still
+	// finds the clicks before its own timestamp.
+	clickKeep = 24 * time.Hour
+	// clickCap bounds one target's click index.
+	clickCap = 20000
+)
+
+func (s *Server) routesIntake() {
+	s.app.Options("/v1/visits", s.preflight)
+	s.app.Options("/v1/clicks", s.preflight)
+	s.app.Post("/v1/visits", s.handleVisit)
+	s.app.Post("/v1/clicks", s.handleClick)
+}
+
+// visitRequest is what the snippet sends to register a visit.
+type visitRequest struct {
+	Site     string `json:"site"`
+	URL      string `json:"url"`
+	Landing  string `json:"landing"`
+	Referrer string `json:"referrer"`
+	Screen   string `json:"screen"`
+	Lang     string `json:"lang"`
+	TZ       string `json:"tz"`
+	Visitor  string `json:"visitor"`
+}
+
+// visitResponse gives the snippet the codes for its links.
+type visitResponse struct {
+	Visit   string `json:"visit"`
+	Code    string `json:"code"`
+	Start   string `json:"start"`
+	Expires string `json:"expires"`
+}
+
+// readJSON decodes a small JSON body (sent as text/plain by the snippet to
+// avoid a preflight) into v.
+func readJSON(c *fiber.Ctx, limit int, v any) error {
+	body := c.Body()
+	if len(body) > limit {
+		return fail(ErrTooLarge, "body of %d bytes exceeds the limit of %d", len(body), limit)
+	}
+	if len(body) == 0 {
+		return fail(ErrBadInput, "empty body: a JSON object is required")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			return fail(ErrBadInput, "malformed JSON at byte %d", se.Offset)
+		case errors.As(err, &te):
+			return fail(ErrBadInput, "field %q must be a %s", te.Field, te.Type)
+		default:
+			return fail(ErrBadInput, "malformed JSON")
+		}
+	}
+	return nil
+}
+
+// checkOrigin lets only the site's own pages register visits and answers
+// with the CORS headers for them.
+func (s *Server) checkOrigin(c *fiber.Ctx, st *site) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	c.Vary(fiber.HeaderOrigin)
+	if len(st.cfg.Origins) == 0 {
+		return nil
+	}
+	for _, o := range st.cfg.Origins {
+		if o == origin {
+			c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+			return nil
+		}
+	}
+	if origin == "" {
+		return fail(ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
+	}
+	return fail(ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
+}
+
+// preflight answers CORS preflights for the intake endpoints: any origin may
+// ask, but only configured origins are later accepted.
+func (s *Server) preflight(c *fiber.Ctx) error {
+	if o := c.Get(fiber.HeaderOrigin); o != "" {
+		c.Set(fiber.HeaderAccessControlAllowOrigin, o)
+	}
+	c.Vary(fiber.HeaderOrigin)
+	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
+	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
+	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func validURL(raw string, field string) error {
+	if len(raw) > maxURL {
+		return fail(ErrBadInput, "%s is longer than %d bytes", field, maxURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fail(ErrBadInput, "%s is not an http(s) URL", field)
+	}
+	return nil
+}
+
+func (s *Server) handleVisit(c *fiber.Ctx) error {
+	var in visitRequest
+	if err := readJSON(c, maxIntakeBody, &in); err != nil {
+		return err
+	}
+	st, err := s.lookupSite(in.Site)
+	if err != nil {
+		return err
+	}
+	if err := s.checkOrigin(c, st); err != nil {
+		return err
+	}
+	if in.URL == "" {
+		return fail(ErrBadInput, "url is required")
+	}
+	if err := validURL(in.URL, "url"); err != nil {
+		return err
+	}
+	if in.Landing == "" {
+		in.Landing = in.URL
+	}
+	if err := validURL(in.Landing, "landing"); err != nil {
+		return err
+	}
+	if in.Referrer != "" {
+		if err := validURL(in.Referrer, "referrer"); err != nil {
+			return err
+		}
+	}
+	now := s.clock.Now()
+	v := &Visit{
+		Time:      now,
+		VisitorID: cleanShort(in.Visitor),
+		Page:      in.URL,
+		Landing:   in.Landing,
+		Referrer:  in.Referrer,
+		Screen:    cleanShort(in.Screen),
+		Language:  cleanShort(in.Lang),
+		TimeZone:  cleanShort(in.TZ),
+	}
+	hit := &hit{IP: c.IP(), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
+	if err := s.enrich(c.UserContext(), st, v, hit); err != nil {
+		return err
+	}
+	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
+		return err
+	}
+	return c.JSON(s.visitAnswer(st, v))
+}
+
+// visitAnswer is the snippet's view of a stored visit.
+func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
+	return visitResponse{
+		Visit:   st.codec.VisitID(v.N),
+		Code:    st.codec.Code(v.N, st.style),
+		Start:   st.codec.Start(v.N),
+		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
+	}
+}
+
+// cleanShort bounds a short free-form field and drops control characters.
+func cleanShort(s string) string {
+	if len(s) > maxShort {
+		s = s[:maxShort]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+}
+
+// clickRequest is the snippet's beacon for a click on a chat link.
+type clickRequest struct {
+	Site   string `json:"site"`
+	Visit  string `json:"visit"`
+	Target string `json:"target"`
+	Page   string `json:"page"`
+	Href   string `json:"href"`
+}
+
+// clickInfo is the stored last click of a visit.
+type clickInfo struct {
+	Target string `json:"t"`
+	Page   string `json:"p,omitempty"`
+	At     int64  `json:"a"`
+}
+
+// clickScript records a click if the visit still lives.
+//
+// KEYS[1] visit, KEYS[2] target's click index, KEYS[3] visit's last click.
+// ARGV[1] click time (Unix ms), ARGV[2] visit number (base 36),
+// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON.
+// Returns 1 when recorded, 0 when the visit is gone.
+var clickScript = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1) end
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
+return 1
+`)
+
+func (s *Server) handleClick(c *fiber.Ctx) error {
+	var in clickRequest
+	if err := readJSON(c, maxIntakeBody, &in); err != nil {
+		return err
+	}
+	st, err := s.lookupSite(in.Site)
+	if err != nil {
+		return err
+	}
+	if err := s.checkOrigin(c, st); err != nil {
+		return err
+	}
+	n, err := st.codec.ParseVisitID(in.Visit)
+	if err != nil {
+		return fail(ErrBadInput, "visit %q is not a visit ID", clip(in.Visit, 32))
+	}
+	target := normalizeTarget(in.Target)
+	if target == "" || !st.targets[target] {
+		return fail(ErrBadInput, "target %q is not a chat of this site", clip(in.Target, 64))
+	}
+	if in.Page != "" {
+		if err := validURL(in.Page, "page"); err != nil {
+			return err
+		}
+	}
+	if err := s.recordClick(c.UserContext(), st, n, target, in.Page); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// recordClick adds the visit to the target's click index.
+func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, page string) error {
+	now := s.clock.Now()
+	info, err := json.Marshal(clickInfo{Target: target, Page: page, At: now.UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("recordClick: %w", err)
+	}
+	oldest := now.Add(-st.matchWindow() - clickKeep).UnixMilli()
+	name := st.cfg.Name
+	ok, err := clickScript.Run(ctx, s.rdb,
+		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
+		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info).Int()
+	if err != nil {
+		return fmt.Errorf("recordClick: script: %w", err)
+	}
+	if ok == 0 {
+		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
+	}
+	return nil
+}
+
+// recentClicks returns the visits that clicked target in [from, to], newest
+// first, with their click times.
+func (s *Server) recentClicks(ctx context.Context, st *site, target string, from, to time.Time) ([]click, error) {
+	zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, store.Clicks(st.cfg.Name, target), &redis.ZRangeBy{
+		Min: strconv.FormatInt(from.UnixMilli(), 10),
+		Max: strconv.FormatInt(to.UnixMilli(), 10),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("recentClicks: %w", err)
+	}
+	out := make([]click, 0, len(zs))
+	for _, z := range zs {
+		m, _ := z.Member.(string)
+		n, err := strconv.ParseUint(m, 36, 64)
+		if err != nil {
+			continue
+		}
+		out = append(out, click{N: n, At: time.UnixMilli(int64(z.Score)).UTC()})
+	}
+	return out, nil
+}
+
+// click is one entry of a target's click index.
+type click struct {
+	N  uint64
+	At time.Time
+}

@@ -1,0 +1,131 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/messtrack/messtrack/store"
+)
+
+func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
+	w := newTestWorld(t)
+	landing := "https://shop.test/spring?utm_source=google&utm_medium=cpc&utm_campaign=roses&gclid=abc123"
+	got := w.registerVisit(t, landing)
+	if got.Visit == "" || got.Code == "" || got.Start == "" {
+		t.Fatalf("answer lacks codes: %+v", got)
+	}
+	st := w.srv.sites["demo"]
+	n, err := st.codec.ParseVisitID(got.Visit)
+	if err != nil {
+		t.Fatalf("ParseVisitID(%q): %v", got.Visit, err)
+	}
+	v, err := w.srv.loadVisit(context.Background(), st, n)
+	if err != nil {
+		t.Fatalf("loadVisit: %v", err)
+	}
+	if v.UTMSource != "google" || v.UTMCampaign != "roses" || v.ClickIDKind != "gclid" || v.ClickID != "abc123" {
+		t.Errorf("stored visit lacks UTM or click ID: %+v", v)
+	}
+	if !v.Time.Equal(testStart) {
+		t.Errorf("visit time = %v, want the clock's %v", v.Time, testStart)
+	}
+	ttl := w.rdb.TTL(context.Background(), store.Visit("demo", n)).Val()
+	if want := 97 * 24 * time.Hour; ttl < want-time.Minute || ttl > want {
+		t.Errorf("visit TTL = %v, want about %v", ttl, want)
+	}
+	exp, err := time.Parse(time.RFC3339, got.Expires)
+	if err != nil || !exp.Equal(testStart.Add(97*24*time.Hour)) {
+		t.Errorf("expires = %q", got.Expires)
+	}
+}
+
+func TestVisitNumbersAreDistinct(t *testing.T) {
+	w := newTestWorld(t)
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		v := w.registerVisit(t, "https://shop.test/")
+		if seen[v.Visit] {
+			t.Fatalf("visit ID %s handed out twice", v.Visit)
+		}
+		seen[v.Visit] = true
+	}
+}
+
+func TestIntakeRejectsBadInput(t *testing.T) {
+	w := newTestWorld(t)
+	good := `{"site":"demo","url":"https://shop.test/"}`
+	tests := []struct {
+		name    string
+		path    string
+		body    string
+		origin  string
+		status  int
+		errPart string
+	}{
+		{name: "malformed JSON", path: "/v1/visits", body: `{"site":`, origin: testOrigin, status: 400, errPart: "malformed JSON"},
+		{name: "wrong type", path: "/v1/visits", body: `{"site":5}`, origin: testOrigin, status: 400, errPart: "field"},
+		{name: "empty body", path: "/v1/visits", body: ``, origin: testOrigin, status: 400, errPart: "empty body"},
+		{name: "unknown site", path: "/v1/visits", body: `{"site":"nope","url":"https://shop.test/"}`, origin: testOrigin, status: 404, errPart: "unknown site"},
+		{name: "foreign origin", path: "/v1/visits", body: good, origin: "http://evil.test", status: 403, errPart: "not one of the site's origins"},
+		{name: "no origin", path: "/v1/visits", body: good, status: 403, errPart: "no Origin"},
+		{name: "other site's origin", path: "/v1/visits", body: good, origin: "http://other.test", status: 403, errPart: "origin"},
+		{name: "missing url", path: "/v1/visits", body: `{"site":"demo"}`, origin: testOrigin, status: 400, errPart: "url is required"},
+		{name: "javascript url", path: "/v1/visits", body: `{"site":"demo","url":"javascript:alert(1)"}`, origin: testOrigin, status: 400, errPart: "not an http(s) URL"},
+		{name: "oversized", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/?` + strings.Repeat("a", 9000) + `"}`, origin: testOrigin, status: 413, errPart: "exceeds"},
+		{name: "click unknown visit", path: "/v1/clicks", body: `{"site":"demo","visit":"ZZZZZZZ","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 404, errPart: "unknown or expired"},
+		{name: "click foreign target", path: "/v1/clicks", body: `{"site":"demo","visit":"A","target":"whatsapp:19990000000"}`, origin: testOrigin, status: 400, errPart: "not a chat of this site"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := []string{"Content-Type", "text/plain"}
+			if tt.origin != "" {
+				hdr = append(hdr, "Origin", tt.origin)
+			}
+			resp, body := w.do(t, request("POST", tt.path, []byte(tt.body), hdr...))
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d (%s), want %d", resp.StatusCode, body, tt.status)
+			}
+			var e struct{ Error string }
+			if err := json.Unmarshal(body, &e); err != nil || !strings.Contains(e.Error, tt.errPart) {
+				t.Fatalf("error body %s, want it to mention %q", body, tt.errPart)
+			}
+		})
+	}
+	if keys := w.rdb.Keys(context.Background(), "mt:{demo}:[vc]*").Val(); len(keys) != 0 {
+		t.Fatalf("bad requests left keys behind: %v", keys)
+	}
+}
+
+func TestClickGoesIntoTheTargetIndex(t *testing.T) {
+	w := newTestWorld(t)
+	v := w.registerVisit(t, "https://shop.test/")
+	w.clock.Advance(2 * time.Minute)
+	body := jsonBody(t, map[string]string{"site": "demo", "visit": v.Visit, "target": "whatsapp:+1 555 123 4567", "page": "https://shop.test/roses"})
+	resp, b := w.do(t, request("POST", "/v1/clicks", body, "Origin", testOrigin))
+	if resp.StatusCode != 204 {
+		t.Fatalf("click: %d %s", resp.StatusCode, b)
+	}
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != testOrigin {
+		t.Errorf("CORS origin = %q", got)
+	}
+	st := w.srv.sites["demo"]
+	clicks, err := w.srv.recentClicks(context.Background(), st, "whatsapp:15551234567", testStart, w.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := st.codec.ParseVisitID(v.Visit)
+	if len(clicks) != 1 || clicks[0].N != n || !clicks[0].At.Equal(testStart.Add(2*time.Minute)) {
+		t.Fatalf("clicks = %+v, want visit %d at +2m", clicks, n)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	w := newTestWorld(t)
+	resp, body := w.do(t, request("GET", "/healthz", nil))
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"redis":"ok"`) {
+		t.Fatalf("healthz = %d %s", resp.StatusCode, body)
+	}
+}

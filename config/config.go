@@ -1,0 +1,397 @@
+// Package config reads messtrack's YAML file and the environment variables
+// that override it, and checks every value before anything starts.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration of one messtrack process.
+type Config struct {
+	// Path is the file the config was read from; errors name it.
+	Path string `yaml:"-"`
+	// Listen is the address serve binds, host:port.
+	Listen string `yaml:"listen"`
+	// PublicURL is the collector's address as browsers and phones reach it.
+	PublicURL string `yaml:"public_url"`
+	// Redis is the REDIS_URL; empty means the embedded store.
+	Redis string `yaml:"redis"`
+	// GeoIP is the path of a GeoLite2/GeoIP2 City database; empty disables geo.
+	GeoIP string `yaml:"geoip"`
+	// TrustedProxies lists the addresses or CIDR ranges whose
+	// X-Forwarded-For header is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// TruncateIPs stores visitors' IPs with the host part zeroed
+	// (IPv4 /24, IPv6 /48).
+	TruncateIPs bool `yaml:"truncate_ips"`
+	// RateLimit is the number of public requests one client IP may make per
+	// minute; 0 means the default, negative disables the limit.
+	RateLimit int `yaml:"rate_limit_per_minute"`
+	// StaticDir is a folder of pages served at "/" (the demo site); relative
+	// paths are taken from the config file's folder.
+	StaticDir string `yaml:"static_dir"`
+	// Sites maps a site name to its settings.
+	Sites map[string]*Site `yaml:"sites"`
+}
+
+// Site is one tracked website and its chat channels.
+type Site struct {
+	// Name is the site's key in the sites map.
+	Name    string   `yaml:"-"`
+	APIKey  string   `yaml:"api_key"`
+	Origins []string `yaml:"origins"`
+	// IDFormat is token | emoji | invisible+token | invisible+emoji.
+	IDFormat string `yaml:"id_format"`
+	// IDSecret keys the visit codes; empty means a random secret kept in Redis.
+	IDSecret string `yaml:"id_secret"`
+	// Message is the prefilled text; {id} marks where the code goes.
+	Message  string           `yaml:"message"`
+	WhatsApp []WhatsAppNumber `yaml:"whatsapp"`
+	Telegram Telegram         `yaml:"telegram"`
+
+	WhatsAppAppSecret   string `yaml:"whatsapp_app_secret"`
+	WhatsAppVerifyToken string `yaml:"whatsapp_verify_token"`
+	TelegramSecretToken string `yaml:"telegram_secret_token"`
+
+	ConversionEvent string `yaml:"conversion_event"`
+	SessionDays     int    `yaml:"session_days"`
+	Timezone        string `yaml:"timezone"`
+	Currency        string `yaml:"currency"`
+	// ConsentRequired makes the snippet wait for messtrack('consent').
+	ConsentRequired bool `yaml:"consent_required"`
+	// MatchWindowMinutes is how far before a message the heuristic matcher
+	// looks for clicks.
+	MatchWindowMinutes int `yaml:"match_window_minutes"`
+	// Sources are offline sources (QR codes) and dedicated numbers.
+	Sources map[string]*Source `yaml:"sources"`
+	// Meta configures the ad cost sync from the Meta Marketing API.
+	Meta Meta `yaml:"meta"`
+
+	// Location is Timezone loaded.
+	Location *time.Location `yaml:"-"`
+}
+
+// WhatsAppNumber is one business number whose links the snippet rewrites.
+type WhatsAppNumber struct {
+	Number string `yaml:"number"`
+}
+
+// Telegram lists the bots (start links) and user accounts (text links).
+type Telegram struct {
+	Bots  []string `yaml:"bots"`
+	Users []string `yaml:"users"`
+}
+
+// Source is an offline source: a QR code on a flyer, or a dedicated number.
+type Source struct {
+	Name    string `yaml:"-"`
+	Channel string `yaml:"channel"`
+	// Number is the WhatsApp number a scan of this source's QR opens.
+	Number string `yaml:"number"`
+	// Bot or User send the scan to Telegram instead.
+	Bot  string `yaml:"bot"`
+	User string `yaml:"user"`
+	// DedicatedNumber is a number used by this source alone: every new chat
+	// on it without a code belongs to the source.
+	DedicatedNumber string `yaml:"dedicated_number"`
+	// Title is a human name for reports ("Spring flyer").
+	Title string `yaml:"title"`
+}
+
+// Meta holds the Marketing API settings for `messtrack costs sync`.
+type Meta struct {
+	AdAccountID string `yaml:"ad_account_id"`
+	AccessToken string `yaml:"access_token"`
+	// BaseURL defaults to https://graph.facebook.com/v25.0.
+	BaseURL string `yaml:"base_url"`
+}
+
+// Defaults applied when a key is absent.
+const (
+	DefaultListen      = "127.0.0.1:8080"
+	DefaultMessage     = "Hello! My request code: {id}"
+	DefaultSessionDays = 90
+	DefaultMatchWindow = 30
+	DefaultRateLimit   = 600
+	DefaultMetaBaseURL = "https://graph.facebook.com/v25.0"
+)
+
+// IDFormats are the accepted values of id_format.
+var idFormats = []string{"token", "emoji", "invisible+token", "invisible+emoji"}
+
+var (
+	siteNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	usernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,31}$`)
+	secretRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+)
+
+// Load reads the file at path, applies environment overrides from getenv
+// (MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP) and validates the result.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config.Load: %w", err)
+	}
+	return Parse(path, raw, getenv)
+}
+
+// Parse is Load for bytes already read; path only names them in errors.
+func Parse(path string, raw []byte, getenv func(string) string) (*Config, error) {
+	cfg := &Config{Path: path}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	// An empty file decodes to io.EOF; it then fails below for having no site.
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.Path = path
+	if getenv != nil {
+		if v := getenv("MESSTRACK_ADDR"); v != "" {
+			cfg.Listen = v
+		}
+		if v := getenv("REDIS_URL"); v != "" {
+			cfg.Redis = v
+		}
+		if v := getenv("MESSTRACK_GEOIP"); v != "" {
+			cfg.GeoIP = v
+		}
+	}
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// fieldError names the file, the key and the problem.
+func (c *Config) fieldError(key, format string, args ...any) error {
+	return fmt.Errorf("%s: %s: %s", c.Path, key, fmt.Sprintf(format, args...))
+}
+
+func (c *Config) normalize() error {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c.fieldError("public_url", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if c.StaticDir != "" && !filepath.IsAbs(c.StaticDir) {
+		c.StaticDir = filepath.Join(filepath.Dir(c.Path), c.StaticDir)
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	for i, p := range c.TrustedProxies {
+		if !validProxy(p) {
+			return c.fieldError(fmt.Sprintf("trusted_proxies[%d]", i), "%q is neither an IP address nor a CIDR range", p)
+		}
+	}
+	if len(c.Sites) == 0 {
+		return c.fieldError("sites", "no site is configured")
+	}
+	keys := map[string]string{}
+	for _, name := range c.SiteNames() {
+		s := c.Sites[name]
+		if s == nil {
+			return c.fieldError("sites."+name, "the site has no settings")
+		}
+		s.Name = name
+		if err := c.normalizeSite(s); err != nil {
+			return err
+		}
+		if other, dup := keys[s.APIKey]; dup {
+			return c.fieldError("sites."+name+".api_key", "the same key as site %q: each site needs its own", other)
+		}
+		keys[s.APIKey] = name
+	}
+	return nil
+}
+
+func (c *Config) normalizeSite(s *Site) error {
+	at := "sites." + s.Name
+	if !siteNameRE.MatchString(s.Name) {
+		return c.fieldError(at, "site names are 1-63 of a-z, 0-9, _ and -, starting with a letter or digit")
+	}
+	if len(s.APIKey) < 8 {
+		return c.fieldError(at+".api_key", "missing or shorter than 8 characters")
+	}
+	for i, o := range s.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return c.fieldError(fmt.Sprintf("%s.origins[%d]", at, i), "%q is not an origin like https://shop.example", o)
+		}
+		s.Origins[i] = u.Scheme + "://" + u.Host
+	}
+	if s.IDFormat == "" {
+		s.IDFormat = "token"
+	}
+	if !slices.Contains(idFormats, s.IDFormat) {
+		return c.fieldError(at+".id_format", "%q is not one of %s", s.IDFormat, strings.Join(idFormats, ", "))
+	}
+	if s.IDSecret != "" && len(s.IDSecret) < 16 {
+		return c.fieldError(at+".id_secret", "shorter than 16 characters")
+	}
+	if s.Message == "" {
+		s.Message = DefaultMessage
+	}
+	if !strings.Contains(s.Message, "{id}") {
+		return c.fieldError(at+".message", "the template has no {id} to carry the code")
+	}
+	for i := range s.WhatsApp {
+		d, err := Digits(s.WhatsApp[i].Number)
+		if err != nil {
+			return c.fieldError(fmt.Sprintf("%s.whatsapp[%d].number", at, i), "%v", err)
+		}
+		s.WhatsApp[i].Number = d
+	}
+	for i, b := range s.Telegram.Bots {
+		b = strings.TrimPrefix(b, "@")
+		if !usernameRE.MatchString(b) {
+			return c.fieldError(fmt.Sprintf("%s.telegram.bots[%d]", at, i), "%q is not a Telegram username", b)
+		}
+		s.Telegram.Bots[i] = strings.ToLower(b)
+	}
+	for i, u := range s.Telegram.Users {
+		u = strings.TrimPrefix(u, "@")
+		if !usernameRE.MatchString(u) {
+			return c.fieldError(fmt.Sprintf("%s.telegram.users[%d]", at, i), "%q is not a Telegram username", u)
+		}
+		s.Telegram.Users[i] = strings.ToLower(u)
+	}
+	if s.TelegramSecretToken != "" && !secretRE.MatchString(s.TelegramSecretToken) {
+		return c.fieldError(at+".telegram_secret_token", "Telegram allows 1-256 of A-Z, a-z, 0-9, _ and -")
+	}
+	if s.SessionDays == 0 {
+		s.SessionDays = DefaultSessionDays
+	}
+	if s.SessionDays < 1 || s.SessionDays > 3650 {
+		return c.fieldError(at+".session_days", "%d is outside 1..3650", s.SessionDays)
+	}
+	if s.MatchWindowMinutes == 0 {
+		s.MatchWindowMinutes = DefaultMatchWindow
+	}
+	if s.MatchWindowMinutes < 1 || s.MatchWindowMinutes > 24*60 {
+		return c.fieldError(at+".match_window_minutes", "%d is outside 1..1440", s.MatchWindowMinutes)
+	}
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return c.fieldError(at+".timezone", "%q is not an IANA time zone", s.Timezone)
+	}
+	s.Location = loc
+	if s.Currency == "" {
+		s.Currency = "USD"
+	}
+	if len(s.Currency) != 3 {
+		return c.fieldError(at+".currency", "%q is not an ISO 4217 code", s.Currency)
+	}
+	s.Currency = strings.ToUpper(s.Currency)
+	if s.Meta.BaseURL == "" {
+		s.Meta.BaseURL = DefaultMetaBaseURL
+	}
+	s.Meta.BaseURL = strings.TrimRight(s.Meta.BaseURL, "/")
+	dedicated := map[string]string{}
+	for _, name := range sortedKeys(s.Sources) {
+		src := s.Sources[name]
+		sat := at + ".sources." + name
+		if src == nil {
+			return c.fieldError(sat, "the source has no settings")
+		}
+		if !siteNameRE.MatchString(name) {
+			return c.fieldError(sat, "source names are 1-63 of a-z, 0-9, _ and -")
+		}
+		src.Name = name
+		if src.Channel == "" {
+			src.Channel = "offline"
+		}
+		if src.Number != "" {
+			d, err := Digits(src.Number)
+			if err != nil {
+				return c.fieldError(sat+".number", "%v", err)
+			}
+			src.Number = d
+		}
+		if src.DedicatedNumber != "" {
+			d, err := Digits(src.DedicatedNumber)
+			if err != nil {
+				return c.fieldError(sat+".dedicated_number", "%v", err)
+			}
+			if other, dup := dedicated[d]; dup {
+				return c.fieldError(sat+".dedicated_number", "%s is already dedicated to source %q", d, other)
+			}
+			dedicated[d] = name
+			src.DedicatedNumber = d
+		}
+		src.Bot = strings.ToLower(strings.TrimPrefix(src.Bot, "@"))
+		src.User = strings.ToLower(strings.TrimPrefix(src.User, "@"))
+		if src.Title == "" {
+			src.Title = name
+		}
+	}
+	return nil
+}
+
+// SiteNames returns the configured site names in order.
+func (c *Config) SiteNames() []string { return sortedKeys(c.Sites) }
+
+// Site returns the named site, or nil.
+func (c *Config) Site(name string) *Site { return c.Sites[name] }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Digits turns a phone number as people write it ("+7 (999) 123-45-67",
+// "00 44 7700 900123") into the digits-only international form WhatsApp uses.
+// It does not guess a country for national numbers.
+func Digits(number string) (string, error) {
+	var b strings.Builder
+	for _, r := range number {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == '+' || r == ' ' || r == '-' || r == '(' || r == ')' || r == '.' || r == '\u00a0':
+		default:
+			return "", fmt.Errorf("%q holds %q, which is not part of a phone number", number, r)
+		}
+	}
+	d := strings.TrimPrefix(b.String(), "00")
+	if len(d) < 8 || len(d) > 15 {
+		return "", fmt.Errorf("%q has %d digits; an international number has 8 to 15", number, len(d))
+	}
+	if d[0] == '0' {
+		return "", fmt.Errorf("%q starts with 0: write it in international form with the country code", number)
+	}
+	return d, nil
+}
+
+func validProxy(p string) bool {
+	if strings.Contains(p, "/") {
+		_, err := parseCIDR(p)
+		return err == nil
+	}
+	return parseIP(p) != nil
+}

@@ -1,0 +1,114 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/messtrack/messtrack/config"
+)
+
+const good = `
+listen: 127.0.0.1:9090
+public_url: http://127.0.0.1:9090/
+sites:
+  demo:
+    api_key: demo-key-1
+    origins: [http://127.0.0.1:9090]
+    whatsapp:
+      - number: "+1 (555) 123-4567"
+    telegram:
+      bots: ["@Demo_Bot"]
+      users: [demo_manager]
+    sources:
+      flyer: {channel: offline, number: "15551234567"}
+      billboard: {channel: offline, dedicated_number: "+1 555 765 4321"}
+`
+
+func TestParseGood(t *testing.T) {
+	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/2"}
+	cfg, err := config.Parse("messtrack.yaml", []byte(good), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Site("demo")
+	checks := []struct {
+		name, got, want string
+	}{
+		{name: "listen", got: cfg.Listen, want: "127.0.0.1:9090"},
+		{name: "public url trimmed", got: cfg.PublicURL, want: "http://127.0.0.1:9090"},
+		{name: "redis from env", got: cfg.Redis, want: "redis://127.0.0.1:6379/2"},
+		{name: "number digits", got: s.WhatsApp[0].Number, want: "15551234567"},
+		{name: "bot lower, no @", got: s.Telegram.Bots[0], want: "demo_bot"},
+		{name: "default format", got: s.IDFormat, want: "token"},
+		{name: "default message", got: s.Message, want: config.DefaultMessage},
+		{name: "default timezone", got: s.Location.String(), want: "UTC"},
+		{name: "dedicated digits", got: s.Sources["billboard"].DedicatedNumber, want: "15557654321"},
+		{name: "source name", got: s.Sources["flyer"].Name, want: "flyer"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 {
+		t.Errorf("defaults: session_days %d, match window %d", s.SessionDays, s.MatchWindowMinutes)
+	}
+}
+
+func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
+	site := func(extra string) string {
+		return "sites:\n  demo:\n    api_key: demo-key-1\n" + extra
+	}
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{name: "no sites", yaml: "listen: 127.0.0.1:1\n", want: "m.yaml: sites: no site is configured"},
+		{name: "unknown key", yaml: site("    colour: red\n"), want: "field colour not found"},
+		{name: "bad format", yaml: site("    id_format: morse\n"), want: "sites.demo.id_format: \"morse\" is not one of"},
+		{name: "short key", yaml: "sites:\n  demo:\n    api_key: x\n", want: "sites.demo.api_key"},
+		{name: "bad number", yaml: site("    whatsapp:\n      - number: \"call me\"\n"), want: "sites.demo.whatsapp[0].number"},
+		{name: "national number", yaml: site("    whatsapp:\n      - number: \"0712345678\"\n"), want: "starts with 0"},
+		{name: "bad zone", yaml: site("    timezone: Mars/Olympus\n"), want: "sites.demo.timezone"},
+		{name: "template without id", yaml: site("    message: hello\n"), want: "sites.demo.message"},
+		{name: "bad origin", yaml: site("    origins: [shop.example]\n"), want: "sites.demo.origins[0]"},
+		{name: "bad site name", yaml: "sites:\n  Demo Site:\n    api_key: demo-key-1\n", want: "sites.Demo Site"},
+		{name: "bad proxy", yaml: "trusted_proxies: [nope]\n" + site(""), want: "trusted_proxies[0]"},
+		{name: "bad telegram secret", yaml: site("    telegram_secret_token: \"a b\"\n"), want: "telegram_secret_token"},
+		{name: "shared key", yaml: site("  shop:\n    api_key: demo-key-1\n"), want: "the same key as site"},
+		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
+		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("m.yaml", []byte(tt.yaml), nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesMissingFile(t *testing.T) {
+	_, err := config.Load(filepath.Join(t.TempDir(), "absent.yaml"), os.Getenv)
+	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {
+		t.Fatalf("Load error = %v, want the file named", err)
+	}
+}
+
+func TestDigits(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{in: "+7 (999) 123-45-67", want: "79991234567"},
+		{in: "00 44 7700 900123", want: "447700900123"},
+		{in: "15551234567", want: "15551234567"},
+	}
+	for _, tt := range tests {
+		got, err := config.Digits(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("Digits(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+// Package store opens the Redis connection that the collector and the reports
+// share, builds every Redis key (keys.go) and provides the clock. It sits below
+// both so that neither imports the other.
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// DB is an open Redis connection: a server, a cluster, or the embedded
+// in-memory store used for trying messtrack out.
+type DB struct {
+	// Client speaks to Redis; a *redis.Client or a *redis.ClusterClient.
+	Client   redis.UniversalClient
+	embedded *miniredis.Miniredis
+}
+
+// Embedded reports whether DB is the in-memory store that loses everything
+// when the process stops.
+func (d *DB) Embedded() bool { return d.embedded != nil }
+
+// Close closes the client and stops the embedded store, if any.
+func (d *DB) Close() error {
+	err := d.Client.Close()
+	if d.embedded != nil {
+		d.embedded.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("store.Close: %w", err)
+	}
+	return nil
+}
+
+// Open connects to the Redis named by url and checks it answers.
+//
+// url is "redis://…" or "rediss://…" for one server, a comma-separated list of
+// host:port (or redis:// URLs) for a cluster, or empty for the embedded store.
+// The embedded store is a miniredis served on a loopback port, so the same
+// go-redis code paths run as in production.
+func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
+	url = strings.TrimSpace(url)
+	db := &DB{}
+	switch {
+	case url == "":
+		m := miniredis.NewMiniRedis()
+		if err := m.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("store.Open: start embedded store: %w", err)
+		}
+		db.embedded = m
+		db.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
+		log.Warn("no Redis configured: using the embedded in-memory store; NOTHING PERSISTS across restarts",
+			"addr", m.Addr())
+	case strings.Contains(url, ","):
+		var addrs []string
+		var base *redis.Options
+		for _, node := range strings.Split(url, ",") {
+			node = strings.TrimSpace(node)
+			if node == "" {
+				continue
+			}
+			if strings.Contains(node, "://") {
+				opt, err := redis.ParseURL(node)
+				if err != nil {
+					return nil, fmt.Errorf("store.Open: cluster node %q: %w", node, err)
+				}
+				if base == nil {
+					base = opt
+				}
+				node = opt.Addr
+			}
+			addrs = append(addrs, node)
+		}
+		copt := &redis.ClusterOptions{Addrs: addrs}
+		if base != nil {
+			copt.Username, copt.Password, copt.TLSConfig = base.Username, base.Password, base.TLSConfig
+		}
+		db.Client = redis.NewClusterClient(copt)
+	default:
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("store.Open: parse REDIS_URL: %w", err)
+		}
+		db.Client = redis.NewClient(opt)
+	}
+	if err := db.Client.Ping(ctx).Err(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store.Open: ping: %w", err)
+	}
+	return db, nil
+}
