@@ -179,19 +179,19 @@ function main() {
   // known, failed, refused or not consented) there is nothing to report.
   /** @param {Chat} found */
   const beacon = (found) =>
-        visit &&
-        navigator.sendBeacon(
-          api + "/v1/clicks",
-          JSON.stringify(
-            /** @type {ClickBeacon} */ ({
-              site,
-              visit: visit.visit,
-              target: found[0],
-              page: loc.href,
-              href: found[1],
-            }),
-          ),
-        );
+    visit &&
+    navigator.sendBeacon(
+      api + "/v1/clicks",
+      JSON.stringify(
+        /** @type {ClickBeacon} */ ({
+          site,
+          visit: visit.visit,
+          target: found[0],
+          page: loc.href,
+          href: found[1],
+        }),
+      ),
+    );
 
   // Sends this window to a chat link once the registration under way ends,
   // or after WAIT_MS at the latest, with the code if it came.
@@ -263,7 +263,11 @@ function main() {
 
   // Links added or changed after load (chat widgets, single-page apps): the
   // changed anchor, or the element whose children changed, is looked over.
-  new MutationObserver((records) => visit && records.forEach((record) => fixAll(record.target))).observe(doc, { childList: true, subtree: true, attributeFilter: ["href"] });
+  new MutationObserver((records) => visit && records.forEach((record) => fixAll(record.target))).observe(doc, {
+    childList: true,
+    subtree: true,
+    attributeFilter: ["href"],
+  });
 
   // Floating widgets often open the chat from script. window.open can be
   // wrapped; it must return the new window at once, so it never waits.
