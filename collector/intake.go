@@ -31,11 +31,15 @@ const (
 	clickCap = 20000
 )
 
+// headerDropped carries the reason a hit was dropped (202, nothing stored).
+const headerDropped = "X-Messtrack-Dropped"
+
 func (s *Server) routesIntake() {
 	s.app.Options("/v1/visits", s.preflight)
 	s.app.Options("/v1/clicks", s.preflight)
 	s.app.Post("/v1/visits", s.handleVisit)
 	s.app.Post("/v1/clicks", s.handleClick)
+	s.app.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
 }
 
 // visitRequest is what the snippet sends to register a visit.
@@ -103,13 +107,24 @@ func (s *Server) checkOrigin(c *fiber.Ctx, st *site) error {
 	return fail(ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
 }
 
-// preflight answers CORS preflights for the intake endpoints: any origin may
-// ask, but only configured origins are later accepted.
+// preflight answers CORS preflights for the intake endpoints. A preflight
+// carries no body, so it cannot say which site it is for: it is granted to
+// the origins of any configured site, and the POST itself is then checked
+// against its own site's origins. Other origins get 403 and no CORS headers,
+// so the browser never sends the request.
 func (s *Server) preflight(c *fiber.Ctx) error {
-	if o := c.Get(fiber.HeaderOrigin); o != "" {
-		c.Set(fiber.HeaderAccessControlAllowOrigin, o)
-	}
 	c.Vary(fiber.HeaderOrigin)
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return fail(ErrBadInput, "a CORS preflight needs an Origin header")
+	}
+	if !s.anyOrigin && !s.origins[origin] {
+		return fail(ErrForbidden, "origin %q is not one of any site's origins", clip(origin, 100))
+	}
+	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
+		return fail(ErrForbidden, "method %q is not allowed here; use POST", clip(m, 16))
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
 	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
 	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
@@ -167,14 +182,70 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		Language:  cleanShort(in.Lang),
 		TimeZone:  cleanShort(in.TZ),
 	}
-	hit := &hit{IP: c.IP(), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
-	if err := s.enrich(c.UserContext(), st, v, hit); err != nil {
+	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
+		var ce *clientError
+		if errors.As(err, &ce) && errors.Is(ce, ErrDropped) {
+			s.metrics.dropped.WithLabelValues(ce.reason).Inc()
+			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", ce.reason)
+		}
 		return err
 	}
 	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
 		return err
 	}
 	return c.JSON(s.visitAnswer(st, v))
+}
+
+// requestHit gathers what the request itself says about a visit. The
+// strings are copied: fiber reuses their memory after the handler returns.
+func requestHit(c *fiber.Ctx, ip string) *hit {
+	purpose := c.Get("Sec-Purpose")
+	for _, h := range []string{"Purpose", "X-Purpose", "X-Moz"} {
+		if purpose != "" {
+			break
+		}
+		purpose = c.Get(h)
+	}
+	return &hit{
+		IP:        strings.Clone(ip),
+		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
+		Purpose:   strings.Clone(purpose),
+	}
+}
+
+// visitView is a stored visit as operators see it.
+type visitView struct {
+	ID      string `json:"visit"`
+	Expires string `json:"expires"`
+	*Visit
+}
+
+// handleGetVisit answers GET /v1/sites/{site}/visits/{visit}: the stored
+// visit, for operators and for checking what the snippet registered.
+func (s *Server) handleGetVisit(c *fiber.Ctx) error {
+	st := authedSite(c)
+	id := c.Params("visit")
+	n, err := st.codec.ParseVisitID(id)
+	if err != nil {
+		return fail(ErrBadInput, "%q is not a visit ID", clip(id, 32))
+	}
+	ctx := c.UserContext()
+	v, err := s.loadVisit(ctx, st, n)
+	if errors.Is(err, ErrNotFound) {
+		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
+	}
+	if err != nil {
+		return err
+	}
+	ttl, err := s.rdb.PTTL(ctx, store.Visit(st.cfg.Name, n)).Result()
+	if err != nil {
+		return fmt.Errorf("handleGetVisit: pttl: %w", err)
+	}
+	return c.JSON(visitView{
+		ID:      st.codec.VisitID(n),
+		Expires: s.clock.Now().Add(ttl).UTC().Format(time.RFC3339),
+		Visit:   v,
+	})
 }
 
 // visitAnswer is the snippet's view of a stored visit.
@@ -282,6 +353,7 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 	if ok == 0 {
 		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
 	}
+	s.metrics.clicks.WithLabelValues(name).Inc()
 	return nil
 }
 
