@@ -39,6 +39,11 @@ func userAgentStep(_ context.Context, _ *site, v *Visit, h *hit) error {
 	if strings.TrimSpace(raw) == "" {
 		return nil
 	}
+	// Every browser that runs the snippet sends "Mozilla/5.0 (…"; tools and
+	// libraries (curl/8.5, python-requests/2.31) do not.
+	if !strings.HasPrefix(raw, "Mozilla/") && !strings.HasPrefix(raw, "Opera/") {
+		return drop("not-a-browser")
+	}
 	lower := strings.ToLower(raw)
 	for _, m := range headlessMarkers {
 		if strings.Contains(lower, m) {
@@ -54,9 +59,26 @@ func userAgentStep(_ context.Context, _ *site, v *Visit, h *hit) error {
 		version = major
 	}
 	v.Browser = cleanShort(strings.TrimSpace(name + " " + version))
-	v.OS = cleanShort(ua.OS())
+	v.OS = cleanShort(osName(ua.OSInfo(), lower))
 	v.Device = deviceKind(ua, lower)
 	return nil
+}
+
+// osNames turns the parser's OS names into the ones people use.
+var osNames = map[string]string{"iPhone OS": "iOS", "Mac OS X": "macOS"}
+
+// osName is the OS name and major version ("iOS 17", "Windows 10"); the
+// minor versions only split reports into slivers.
+func osName(info useragent.OSInfo, lower string) string {
+	name := info.Name
+	if n, ok := osNames[name]; ok {
+		name = n
+	}
+	if name == "OS" && strings.Contains(lower, "ipad") {
+		name = "iPadOS"
+	}
+	major, _, _ := strings.Cut(info.Version, ".")
+	return strings.TrimSpace(name + " " + major)
 }
 
 // deviceKind is mobile, tablet or desktop. The parser knows mobiles; tablets

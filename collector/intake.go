@@ -291,8 +291,13 @@ type clickInfo struct {
 //
 // KEYS[1] visit, KEYS[2] target's click index, KEYS[3] visit's last click.
 // ARGV[1] click time (Unix ms), ARGV[2] visit number (base 36),
-// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON.
+// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON,
+// ARGV[6] how long the index outlives its newest click (ms).
 // Returns 1 when recorded, 0 when the visit is gone.
+//
+// A visit that clicks again moves to its newest click time (ZADD updates the
+// score). The index expires as a whole once no click has come for longer
+// than the window, so a number taken out of the config leaves nothing behind.
 var clickScript = redis.NewScript(`
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then return 0 end
@@ -300,6 +305,7 @@ redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
 local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1) end
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
 return 1
 `)
@@ -342,11 +348,12 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 	if err != nil {
 		return fmt.Errorf("recordClick: %w", err)
 	}
-	oldest := now.Add(-st.matchWindow() - clickKeep).UnixMilli()
+	keep := st.matchWindow() + clickKeep
+	oldest := now.Add(-keep).UnixMilli()
 	name := st.cfg.Name
 	ok, err := clickScript.Run(ctx, s.rdb,
 		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
-		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info).Int()
+		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("recordClick: script: %w", err)
 	}
