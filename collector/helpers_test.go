@@ -85,6 +85,7 @@ func newTestWorld(t testing.TB, configYAML ...string) *testWorld {
 	if err != nil {
 		t.Fatalf("collector.New: %v", err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
 }
 

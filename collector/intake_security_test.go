@@ -31,9 +31,7 @@ func newGeoWorld(t testing.TB, topLines ...string) *testWorld {
 		topLines = []string{"trusted_proxies: [0.0.0.0]"}
 	}
 	raw := "geoip: " + writeTestGeoDB(t) + "\n" + strings.Join(topLines, "\n") + "\n" + testConfigYAML
-	w := newTestWorld(t, raw)
-	t.Cleanup(func() { w.srv.Close() })
-	return w
+	return newTestWorld(t, raw)
 }
 
 // visitHeaders are what a desktop browser on the demo site sends.
@@ -500,6 +498,7 @@ func TestMetricsCountRedisErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	w := &testWorld{srv: srv}
 	resp, b := w.do(t, request("GET", "/healthz", nil))
 	if resp.StatusCode != 503 {

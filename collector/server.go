@@ -45,6 +45,8 @@ type Server struct {
 	geo *geoip2.Reader
 	// pipeline is the visit enrichment, built once.
 	pipeline []step
+	// visits batches visit writes into pipelines.
+	visits *visitWriter
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
 	proxies trustedProxies
 	// origins are every site's origins, for CORS preflights, which do not
@@ -103,6 +105,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.geo = geo
 	}
 	s.pipeline = s.newPipeline()
+	s.visits = newVisitWriter(s.rdb)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -122,9 +125,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	return s, nil
 }
 
-// Close releases what New opened. It does not close Redis, which the
+// Close releases what New opened: the visit writer and the GeoIP database.
+// Call it after Serve has returned. It does not close Redis, which the
 // caller owns, and is safe to call more than once.
 func (s *Server) Close() error {
+	s.visits.close()
 	if s.geo == nil {
 		return nil
 	}

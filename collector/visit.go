@@ -279,7 +279,7 @@ func (s *Server) saveVisit(ctx context.Context, st *site, v *Visit) error {
 	if err != nil {
 		return fmt.Errorf("saveVisit: %w", err)
 	}
-	if err := s.rdb.Set(ctx, store.Visit(st.cfg.Name, n), b, st.visitTTL()).Err(); err != nil {
+	if err := s.visits.set(ctx, store.Visit(st.cfg.Name, n), b, st.visitTTL()); err != nil {
 		return fmt.Errorf("saveVisit: set: %w", err)
 	}
 	s.metrics.visits.WithLabelValues(st.cfg.Name).Inc()

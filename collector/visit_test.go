@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,36 @@ func TestTypicalVisitFitsIn512Bytes(t *testing.T) {
 	t.Logf("typical visit: %d bytes stored, MEMORY USAGE %d bytes (the same visit as JSON: %d bytes)", len(raw), mem, len(asJSON))
 	if mem > 512 {
 		t.Fatalf("MEMORY USAGE of a typical visit = %d bytes, budget 512", mem)
+	}
+}
+
+func TestVisitWriterBatchesConcurrentVisits(t *testing.T) {
+	w := newTestWorld(t)
+	st := w.srv.sites["demo"]
+	const n = 300
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- w.srv.saveVisit(context.Background(), st, &Visit{Time: testStart, Landing: fmt.Sprintf("https://shop.test/p%d", i)})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := w.rdb.Keys(context.Background(), "mt:{demo}:v:*").Val()
+	if len(keys) != n {
+		t.Fatalf("%d visits stored, want %d", len(keys), n)
+	}
+	for _, k := range keys[:5] {
+		if ttl := w.rdb.TTL(context.Background(), k).Val(); ttl < 96*24*time.Hour {
+			t.Fatalf("%s TTL %v, want the session window plus margin", k, ttl)
+		}
+	}
+	w.srv.Close()
+	err := w.srv.saveVisit(context.Background(), st, &Visit{Time: testStart})
+	if err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("saveVisit after Close = %v, want a closed error", err)
 	}
 }
