@@ -28,10 +28,6 @@ func (s *Server) routesQR() {
 	s.app.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
 }
 
-// headerDropped carries the reason a hit was not registered, for whoever
-// debugs a missing visit (the body of a redirect is never read).
-const headerDropped = "X-Messtrack-Dropped"
-
 // chatKind is what a chat link opens.
 type chatKind int
 
@@ -261,18 +257,22 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 		s.log.Warn("scan of a source with no chat", "site", st.cfg.Name, "source", src.Name)
 		return scanMissing(c, "This code is not linked to any chat yet.")
 	}
-	// A HEAD or a declared prefetch is a machine looking ahead, not a person.
-	if c.Method() == fiber.MethodHead || strings.Contains(c.Get("Sec-Purpose")+c.Get("Purpose"), "prefetch") {
-		c.Set(headerDropped, "prefetch")
+	// A HEAD is a link checker looking ahead, never a person; prefetches and
+	// previews with a GET are dropped by the enrichment pipeline.
+	if c.Method() == fiber.MethodHead {
+		c.Set(headerDropped, "head")
 		return c.Redirect(t.plainLink(), fiber.StatusFound)
 	}
 	v := &Visit{
 		Time:     s.clock.Now(),
 		Landing:  scanLanding(s.cfg.PublicURL, st.cfg.Name, src.Name, string(c.Request().URI().QueryString())),
 		Language: firstLanguage(c.Get(fiber.HeaderAcceptLanguage)),
+		// Set before enrichment, which keeps a channel already given: the
+		// source decides the channel of a scan, not its landing URL.
+		Source:  src.Name,
+		Channel: src.Channel,
 	}
-	h := &hit{IP: c.IP(), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
-	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, h, stepFunc(s.enrich))
+	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), stepFunc(s.enrich))
 	if dropped != "" {
 		c.Set(headerDropped, dropped)
 	}
@@ -285,6 +285,7 @@ func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t c
 	if err := enrich.enrich(ctx, st, v, h); err != nil {
 		if errors.Is(err, ErrDropped) {
 			reason := dropReason(err)
+			s.metrics.dropped.WithLabelValues(reason).Inc()
 			s.log.Debug("scan dropped", "site", st.cfg.Name, "source", src.Name, "reason", reason)
 			return t.plainLink(), reason
 		}
@@ -292,9 +293,6 @@ func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t c
 			"site", st.cfg.Name, "source", src.Name, "err", err)
 		return t.plainLink(), ""
 	}
-	// Set after enrichment: the source decides the channel of a scan, not
-	// whatever the landing URL looks like.
-	v.Source, v.Channel = src.Name, src.Channel
 	if err := s.saveVisit(ctx, st, v); err != nil {
 		s.log.Error("scan: visit not saved; sending the person to the chat without a code",
 			"site", st.cfg.Name, "source", src.Name, "err", err)

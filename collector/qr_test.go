@@ -25,6 +25,16 @@ import (
 // phoneUA is a phone's browser, as a QR scan comes from.
 const phoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 
+// scanIP is the phone's address in the test City database (Linköping).
+const scanIP = "89.160.20.112"
+
+// newQRWorld is the QR test world with the test City database, behind the
+// in-process peer as a trusted proxy so that scans come from scanIP.
+func newQRWorld(t testing.TB) *testWorld {
+	t.Helper()
+	return newTestWorld(t, "geoip: "+writeTestGeoDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+qrConfigYAML)
+}
+
 // getQR asks the owner's API for a source's QR image and returns its body.
 func (w *testWorld) getQR(t testing.TB, path string) []byte {
 	t.Helper()
@@ -43,7 +53,8 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 	if !ok {
 		t.Fatalf("QR holds %q, not a link to the collector at %s", scanned, w.cfg.PublicURL)
 	}
-	resp, body := w.do(t, request("GET", path, nil, "User-Agent", phoneUA, "Accept-Language", "de-DE,de;q=0.9,en;q=0.8"))
+	resp, body := w.do(t, request("GET", path, nil, "User-Agent", phoneUA, "Accept-Language", "de-DE,de;q=0.9,en;q=0.8",
+		"X-Forwarded-For", scanIP))
 	if resp.StatusCode != 302 {
 		t.Fatalf("scan %s: %d %s", path, resp.StatusCode, body)
 	}
@@ -90,7 +101,7 @@ func TestSourceQRScanToChat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := newTestWorld(t, qrConfigYAML)
+			w := newQRWorld(t)
 			st := w.srv.sites["demo"]
 			img := w.getQR(t, "/v1/sites/demo/qr/"+tt.source+"."+tt.format+tt.query)
 			size := tt.size
@@ -118,6 +129,10 @@ func TestSourceQRScanToChat(t *testing.T) {
 			}
 			if !v.Time.Equal(testStart) || v.Language != "de-DE" || v.Landing != scanned {
 				t.Errorf("visit time %v language %q landing %q", v.Time, v.Language, v.Landing)
+			}
+			if v.Country != "SE" || v.City != "Linköping" || v.IP != scanIP || v.OS != "iOS 17" || v.Device != "mobile" || v.Browser == "" {
+				t.Errorf("scan's geo and device: country %q city %q ip %q os %q device %q browser %q",
+					v.Country, v.City, v.IP, v.OS, v.Device, v.Browser)
 			}
 			ttl, err := w.rdb.TTL(context.Background(), store.Visit("demo", n)).Result()
 			if err != nil || ttl <= 0 {
@@ -236,19 +251,27 @@ func TestScanDroppedHitsStillReachTheChat(t *testing.T) {
 		headers []string
 		wantWhy string
 	}{
-		{name: "HEAD from a link checker", method: "HEAD", wantWhy: "prefetch"},
-		{name: "browser prefetch", method: "GET", headers: []string{"Sec-Purpose", "prefetch;prerender"}, wantWhy: "prefetch"},
-		{name: "legacy prefetch header", method: "GET", headers: []string{"Purpose", "prefetch"}, wantWhy: "prefetch"},
+		{name: "HEAD from a link checker", method: "HEAD", headers: []string{"User-Agent", phoneUA}, wantWhy: "head"},
+		{name: "browser prefetch", method: "GET", headers: []string{"User-Agent", phoneUA, "Sec-Purpose", "prefetch"}, wantWhy: "prefetch"},
+		{name: "prerender", method: "GET", headers: []string{"User-Agent", phoneUA, "Sec-Purpose", "prefetch;prerender"}, wantWhy: "prerender"},
+		{name: "link preview marker", method: "GET", headers: []string{"User-Agent", phoneUA, "X-Purpose", "preview"}, wantWhy: "preview"},
+		{name: "messenger link preview", method: "GET", headers: []string{"User-Agent", "WhatsApp/2.23.20.0 A"}, wantWhy: "not-a-browser"},
+		{name: "social preview fetcher", method: "GET", headers: []string{"User-Agent", "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"}, wantWhy: "not-a-browser"},
+		{name: "search crawler", method: "GET", headers: []string{"User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}, wantWhy: "bot"},
+		{name: "headless browser", method: "GET", headers: []string{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36"}, wantWhy: "headless"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newTestWorld(t)
-			resp, _ := w.do(t, request(tt.method, "/q/demo/flyer", nil, append([]string{"User-Agent", phoneUA}, tt.headers...)...))
+			resp, _ := w.do(t, request(tt.method, "/q/demo/flyer", nil, tt.headers...))
 			if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://wa.me/15551234567" {
 				t.Fatalf("status %d to %q, want 302 to the plain chat", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			if got := resp.Header.Get(headerDropped); got != tt.wantWhy {
 				t.Errorf("%s = %q, want %q", headerDropped, got, tt.wantWhy)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control = %q: a cached redirect would skip the next person's scan", got)
 			}
 			if n := w.visitKeys(t, "demo"); n != 0 {
 				t.Errorf("%d visits stored for a machine's hit", n)

@@ -77,9 +77,9 @@ func VisitClick(site string, n uint64) string {
 
 // Clicks is a ZSET of the visits that clicked a chat target (a WhatsApp number
 // or a Telegram bot or user, "whatsapp:15551234567"), member = visit number in
-// base 36, score = click time in Unix milliseconds. No TTL on the key; the
-// collector trims members older than the click window on every write and caps
-// its length. Read by the heuristic matcher.
+// base 36, score = click time in Unix milliseconds. TTL: the match window
+// plus a day, renewed on every click; the collector also trims members older
+// than that on every write and caps its length. Read by the heuristic matcher.
 func Clicks(site, target string) string { return siteKey(site, "clk", part(target)) }
 
 // --- collector: offline sources --------------------------------------------
