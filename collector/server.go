@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -38,6 +39,13 @@ type Server struct {
 	version string
 	sites   map[string]*site
 	app     *fiber.App
+
+	// onConversation receives the matcher's conversation facts for reports;
+	// nil (facts stay stored with their chats only) until reports are
+	// wired with SetConversationSink. chatSessions fills the sessions of
+	// chat records; nil (an empty list) until SetChatSessions.
+	onConversation func(context.Context, reports.Conversation) error
+	chatSessions   func(ctx context.Context, site, chat string) ([]any, error)
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -88,6 +96,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesChats()
 	s.routesStatic() // last: it must not shadow any route above
 }
 
