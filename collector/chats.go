@@ -99,8 +99,9 @@ type chatState struct {
 type historyEntry struct {
 	Time string `json:"time"`
 	// Kind is "conversation" (a new conversation, attributed or not),
-	// "message" (a later message of the same conversation) or "confirmed"
-	// (an operator confirmed a candidate).
+	// "message" (a later message of the same conversation), "confirmed"
+	// (an operator confirmed a candidate) or "revoked" (a code proved the
+	// heuristic's visit belonged to another chat).
 	Kind       string   `json:"kind"`
 	Method     string   `json:"method,omitempty"`
 	Confidence *float64 `json:"confidence,omitempty"`
@@ -137,17 +138,28 @@ var errRetry = errors.New("chat changed meanwhile")
 // entry JSON or "", ARGV[4] first message time (index score, ms), ARGV[5]
 // this message's time in ms or "" (not a message), ARGV[6] seen TTL ms or
 // "0" (no message ID), ARGV[7] visit claim TTL ms or "0" (no claim),
-// ARGV[8] chat key, ARGV[9] pending fact JSON or "", ARGV[10] history cap.
-// Returns "ok", "dup" (seen before), "conflict" (ver moved) or "claimed"
-// (the visit belongs to another chat).
+// ARGV[8] chat key, ARGV[9] pending fact JSON or "", ARGV[10] history cap,
+// ARGV[11] claim kind: "f" (firm: an ID or an operator's confirmation) or
+// "h" (a heuristic guess). The claim is stored as "<kind>|<chat>"; a firm
+// claim takes a visit from a guess, never the other way round.
+// Returns "ok", "ok|<chat>" (the visit was taken from that chat's guess),
+// "dup" (seen before), "conflict" (ver moved) or "claimed" (the visit
+// belongs to another chat).
 var commitScript = redis.NewScript(`
 if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
 if ver ~= ARGV[1] then return 'conflict' end
+local taken = ''
 if ARGV[7] ~= '0' then
   local holder = redis.call('GET', KEYS[5])
-  if holder and holder ~= ARGV[8] then return 'claimed' end
-  redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[7])
+  if holder then
+    local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
+    if chat ~= ARGV[8] then
+      if not (ARGV[11] == 'f' and kind == 'h') then return 'claimed' end
+      taken = chat
+    end
+  end
+  redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7])
 end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], 'rec', ARGV[2])
@@ -165,6 +177,7 @@ if ARGV[3] ~= '' then
 end
 redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[8])
 if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
+if taken ~= '' then return 'ok|' .. taken end
 return 'ok'
 `)
 
@@ -221,6 +234,9 @@ type commit struct {
 	MessageAt time.Time // zero: not a message
 	MessageID string
 	Claim     uint64 // visit number to claim; 0: none
+	// FirmClaim makes the claim firm (an ID, a confirmation), able to take
+	// the visit from another chat's heuristic guess.
+	FirmClaim bool
 	Pending   string
 }
 
@@ -242,7 +258,10 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 	if c.State != nil {
 		first = time.UnixMilli(c.State.First)
 	}
-	msgAt, seen, claim := "", "0", "0"
+	msgAt, seen, claim, kind := "", "0", "0", "h"
+	if c.FirmClaim {
+		kind = "f"
+	}
 	if !c.MessageAt.IsZero() {
 		msgAt = strconv.FormatInt(c.MessageAt.UnixMilli(), 10)
 	}
@@ -255,7 +274,7 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 	}
 	res, err := commitScript.Run(ctx, s.rdb,
 		[]string{store.Chat(name, c.Chat), store.ChatHistory(name, c.Chat), store.Chats(name), seenKey, store.VisitMatched(name, c.Claim)},
-		c.Ver, string(rec), string(hist), first.UnixMilli(), msgAt, seen, claim, c.Chat, c.Pending, historyCap).Text()
+		c.Ver, string(rec), string(hist), first.UnixMilli(), msgAt, seen, claim, c.Chat, c.Pending, historyCap, kind).Text()
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w", c.Chat, err)
 	}
@@ -331,7 +350,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "conversation", Method: state.Method,
 			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)}
 		if conv.Visit != nil {
-			c.Claim = conv.Visit.N
+			c.Claim, c.FirmClaim = conv.Visit.N, conv.Method == MethodID
 		}
 	} else {
 		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "message", MessageID: in.MessageID}
@@ -345,6 +364,11 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		return s.duplicate(ctx, st, in)
 	case "conflict", "claimed":
 		return nil, errRetry
+	}
+	if from, ok := strings.CutPrefix(res, "ok|"); ok {
+		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
 	}
 	if fact != nil {
 		if err := s.handOver(ctx, st, in.Chat, c.Pending); err != nil {
@@ -479,6 +503,51 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 		}
 	}
 	return src
+}
+
+// revokeGuess undoes a chat's heuristic match to visit n after a code
+// proved the visit belongs to another chat: the chat goes back to
+// unmatched, its other candidates kept for review, and reports get the
+// corrected fact (same Site, Chat and Time, method none).
+func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint64) error {
+	for range commitTries {
+		sc, err := s.loadChat(ctx, st, chat)
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		cs := sc.State
+		if cs == nil || cs.VisitN != n || cs.Method != MethodHeuristic || cs.Confirmed {
+			return nil
+		}
+		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		taken := cs.Visit
+		next := *cs
+		var rest []candidate
+		for _, c := range cs.Candidates {
+			if c.Visit != taken {
+				rest = append(rest, c)
+			}
+		}
+		s.attribute(st, &next, &conversation{Method: MethodNone, Candidates: rest})
+		fact, err := json.Marshal(s.conversationFact(st, &next))
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		zero := 0.0
+		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Pending: string(fact),
+			History: &historyEntry{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
+				Method: MethodNone, Confidence: &zero, Visit: taken}})
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		if res == "conflict" {
+			continue
+		}
+		return s.handOver(ctx, st, chat, string(fact))
+	}
+	return fmt.Errorf("revokeGuess %s: %w after %d tries", chat, errRetry, commitTries)
 }
 
 // conversationFact is the reports fact of the chat's current conversation.

@@ -438,7 +438,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		one := 1.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, Pending: string(fact),
+		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, FirmClaim: true, Pending: string(fact),
 			History: &historyEntry{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
 				Method: MethodHeuristic, Confidence: &one, Visit: want}})
 		if err != nil {
@@ -449,6 +449,11 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
 		case "conflict":
 			continue
+		}
+		if from, ok := strings.CutPrefix(res, "ok|"); ok {
+			if err := s.revokeGuess(ctx, st, from, n); err != nil {
+				return nil, fmt.Errorf("confirmCandidate: %w", err)
+			}
 		}
 		if err := s.handOver(ctx, st, chat, string(fact)); err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)

@@ -85,19 +85,21 @@ func (s *Server) genericInbound(req *messageRequest) (*inbound, error) {
 		return nil, fail(ErrBadInput, "channel %q is not a name like whatsapp, telegram or viber", clip(req.Channel, 40))
 	}
 	from := strings.TrimSpace(req.From)
+	in := &inbound{Messenger: channel, Name: req.Name, Text: req.Text, Time: s.clock.Now().UTC()}
+	// A phone number as people write it becomes its digits; any other
+	// sender ID is taken as it is, if it is one token.
+	if d, err := config.Digits(from); err == nil && channel != "telegram" {
+		from, in.Phone = d, d
+	}
 	if from == "" || len(from) > 128 || cleanName(from) != from || strings.ContainsAny(from, " /") {
 		return nil, fail(ErrBadInput, "from is required: the sender's ID on the channel, without spaces or control characters")
 	}
-	in := &inbound{Messenger: channel, Name: req.Name, Text: req.Text, Time: s.clock.Now().UTC()}
 	if req.Time != "" {
 		t, err := time.Parse(time.RFC3339, req.Time)
 		if err != nil {
 			return nil, fail(ErrBadInput, "time %q is not an RFC 3339 time", clip(req.Time, 40))
 		}
 		in.Time = t.UTC()
-	}
-	if d, err := config.Digits(from); err == nil && channel != "telegram" {
-		from, in.Phone = d, d
 	}
 	in.Chat = channel + ":" + from
 	to := strings.TrimSpace(req.To)

@@ -128,7 +128,7 @@ func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 
 func TestTelegramAccountsAndBusinessMessages(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, nil)
+	v := w.addVisit(t, func(v *Visit) { v.Language = "en-US" })
 	w.clickOn(t, v, "telegram:demo_manager", "")
 	w.clock.Advance(10 * time.Second)
 	now := w.clock.Now()
