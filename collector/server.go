@@ -16,6 +16,7 @@ import (
 
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/snippet"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -38,6 +39,8 @@ type Server struct {
 	log     *slog.Logger
 	version string
 	sites   map[string]*site
+	// scripts are the rendered snippets by site name.
+	scripts map[string]snippet.Script
 	app     *fiber.App
 
 	// onConversation receives the matcher's conversation facts for reports;
@@ -78,6 +81,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 		s.sites[name] = st
 	}
+	scripts, err := renderSnippets(opt.Config)
+	if err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.scripts = scripts
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -96,6 +104,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesSnippet()
 	s.routesChats()
 	s.routesStatic() // last: it must not shadow any route above
 }
