@@ -213,13 +213,6 @@ func requestHit(c *fiber.Ctx, ip string) *hit {
 	}
 }
 
-// visitView is a stored visit as operators see it.
-type visitView struct {
-	ID      string `json:"visit"`
-	Expires string `json:"expires"`
-	*Visit
-}
-
 // handleGetVisit answers GET /v1/sites/{site}/visits/{visit}: the stored
 // visit, for operators and for checking what the snippet registered.
 func (s *Server) handleGetVisit(c *fiber.Ctx) error {
@@ -241,11 +234,9 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("handleGetVisit: pttl: %w", err)
 	}
-	return c.JSON(visitView{
-		ID:      st.codec.VisitID(n),
-		Expires: s.clock.Now().Add(ttl).UTC().Format(time.RFC3339),
-		Visit:   v,
-	})
+	view := viewVisit(st, v)
+	view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
+	return c.JSON(view)
 }
 
 // visitAnswer is the snippet's view of a stored visit.

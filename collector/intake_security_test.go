@@ -408,7 +408,7 @@ func TestGetVisitNeedsTheSitesKey(t *testing.T) {
 			if err := json.Unmarshal(b, &got); err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]any{"visit": demoVisit, "city": "London", "channel": "paid_search", "utm_campaign": "spring_roses",
+			want := map[string]any{"id": demoVisit, "city": "London", "channel": "paid_search", "utm_campaign": "spring_roses",
 				"landing_page": typicalLanding, "browser": "Chrome 120", "time": testStart.Format(time.RFC3339)}
 			for k, v := range want {
 				if got[k] != v {

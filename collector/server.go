@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
 	"github.com/messtrack/messtrack/store"
 )
@@ -57,6 +58,13 @@ type Server struct {
 	origins map[string]bool
 	// anyOrigin is set when a site lists no origins and so takes any.
 	anyOrigin bool
+
+	// onConversation receives the matcher's conversation facts for reports;
+	// nil (facts stay stored with their chats only) until reports are
+	// wired with SetConversationSink. chatSessions fills the sessions of
+	// chat records; nil (an empty list) until SetChatSessions.
+	onConversation func(context.Context, reports.Conversation) error
+	chatSessions   func(ctx context.Context, site, chat string) ([]any, error)
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -158,6 +166,7 @@ func (s *Server) routes() {
 	s.routesMetrics()
 	s.routesIntake()
 	s.routesSnippet()
+	s.routesChats()
 	s.routesQR()
 	s.routesStatic() // last: it must not shadow any route above
 }
