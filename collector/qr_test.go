@@ -655,3 +655,41 @@ func BenchmarkScan(b *testing.B) {
 		}
 	})
 }
+
+func TestVisitQRIsRateLimited(t *testing.T) {
+	w := newTestWorld(t, "rate_limit_per_minute: 2\n"+testConfigYAML)
+	visit := w.registerVisit(t, "https://shop.test/")
+	path := "/qr/demo/" + visit.Visit + ".svg?target=whatsapp:15551234567"
+	for i, want := range []int{200, 200, 429} {
+		resp, body := w.do(t, request("GET", path, nil))
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: %d %s, want %d", i+1, resp.StatusCode, body, want)
+		}
+	}
+	// Scans keep their own budget: a page full of desktop QRs does not use
+	// up the scans of the people in the shop.
+	if resp, body := w.do(t, request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA)); resp.StatusCode != 302 {
+		t.Errorf("scan after the QR limit: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestStaticVisitViewHasNoExpiry(t *testing.T) {
+	w := newTestWorld(t)
+	link, err := w.srv.StaticSourceLink(context.Background(), "demo", "flyer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := w.srv.sites["demo"]
+	n := linkVisit(t, st, link)
+	resp, body := w.do(t, request("GET", "/v1/sites/demo/visits/"+st.codec.VisitID(n), nil, "Authorization", "Bearer demo-key-123"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	var view map[string]any
+	if err := json.Unmarshal(body, &view); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := view["expires"]; ok || view["offline_source"] != "flyer" || view["channel"] != "offline" {
+		t.Errorf("static visit view %s", body)
+	}
+}
