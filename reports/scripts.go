@@ -1,0 +1,228 @@
+package reports
+
+import "github.com/redis/go-redis/v9"
+
+// The scripts below keep a chat's sessions and the site's aggregates in step:
+// opening a session, converting it, or moving a conversion between sessions
+// touches the chat's session list and the counters of the session's start
+// day and month in one atomic step. All keys belong to one site and carry its
+// {site} hash tag; aggregate keys are built at run time from the prefixes in
+// store/keys.go ("<prefix><dim>:<period>").
+//
+// A stored session (one element of the chat's JSON array) is
+//
+//	{"i": id, "s": start unix ms, "d": start day YYYY-MM-DD, "m": method,
+//	 "g": {dim: member}, "x": conversion unix ms or 0, "k": conversion
+//	 category, "v": conversion value in thousandths, "e": conversion event ID}
+//
+// Session i is open at time t when s_i <= t < s_(i+1) (the next session of
+// the chat closes it), t < s_i + window (the window is half-open: at exactly
+// s_i + window the session has expired), and it has not converted before t.
+
+// luaPrelude holds the helpers both session scripts share.
+const luaPrelude = `
+local function fmt(n) return string.format('%d', n) end
+
+-- bump adds n to metric for each of session s's dimension members, in the
+-- aggregates of its start day and of that day's month.
+local function bump(prefix, s, metric, n)
+  if n == 0 then return end
+  local month = string.sub(s.d, 1, 7)
+  for dim, member in pairs(s.g) do
+    local field = metric .. ':' .. member
+    redis.call('HINCRBY', prefix .. dim .. ':' .. s.d, field, fmt(n))
+    redis.call('HINCRBY', prefix .. dim .. ':' .. month, field, fmt(n))
+  end
+end
+
+local function convert(prefix, s, t, cat, value, eid)
+  s.x = t; s.k = cat; s.v = value; s.e = eid
+  bump(prefix, s, 'cn', 1)
+  bump(prefix, s, 'rv', value)
+  bump(prefix, s, 'k:' .. cat, 1)
+end
+
+local function unconvert(prefix, s)
+  bump(prefix, s, 'cn', -1)
+  bump(prefix, s, 'rv', -s.v)
+  bump(prefix, s, 'k:' .. s.k, -1)
+  s.x = 0; s.k = ''; s.v = 0; s.e = ''
+end
+
+-- ensureChoice records the config's conversion event as the first choice,
+-- at the time the site is first seen.
+local function ensureChoice(hist, cat, now)
+  if cat ~= '' and redis.call('ZCARD', hist) == 0 then
+    redis.call('ZADD', hist, now, fmt(now) .. ':' .. cat)
+  end
+end
+
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return {} end
+  return cjson.decode(raw)
+end
+`
+
+// conversationScript opens a session for an attributed conversation, or
+// counts an unattributed one.
+//
+// KEYS[1] chat sessions (ReportChat), KEYS[2] session counter
+// (ReportSessionSeq), KEYS[3] conversion-event history
+// (ReportConversionEvents), KEYS[4] ad info (ReportAdInfo), KEYS[5] seen
+// marker for an unattributed conversation (ReportSeen).
+// ARGV[1] aggregate prefix, ARGV[2] time (unix ms), ARGV[3] day, ARGV[4]
+// method, ARGV[5] window (ms), ARGV[6] chat TTL (s), ARGV[7] configured
+// conversion event, ARGV[8] now (unix ms), ARGV[9] ad ID, ARGV[10] ad type,
+// ARGV[11] ad title, ARGV[12] seen TTL (s), ARGV[13..] dimension/member pairs.
+// Returns {status, session id}: status "opened", "duplicate" (the chat
+// already has a session starting at that millisecond) or "unattributed".
+var conversationScript = redis.NewScript(luaPrelude + `
+local prefix = ARGV[1]
+local t = tonumber(ARGV[2])
+local window = tonumber(ARGV[5])
+ensureChoice(KEYS[3], ARGV[7], tonumber(ARGV[8]))
+local g = {}
+for i = 13, #ARGV, 2 do g[ARGV[i]] = ARGV[i + 1] end
+local new = {i = 0, s = t, d = ARGV[3], m = ARGV[4], g = g, x = 0, k = '', v = 0, e = ''}
+
+if ARGV[4] == 'none' then
+  if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[12]) then
+    return {'duplicate', 0}
+  end
+  bump(prefix, new, 'cv', 1)
+  return {'unattributed', 0}
+end
+
+local list = load(KEYS[1])
+local pos = #list + 1
+for j = #list, 1, -1 do
+  if list[j].s == t then return {'duplicate', list[j].i} end
+  if list[j].s < t then break end
+  pos = j
+end
+new.i = redis.call('INCR', KEYS[2])
+bump(prefix, new, 'cv', 1)
+
+-- A conversation that arrives late, after the previous session's
+-- conversion had already been counted although it happened at or after this
+-- conversation started: that conversion belongs to this session (or, past
+-- this session's window, to none).
+local prev = list[pos - 1]
+if prev and prev.x > 0 and prev.x >= t then
+  local x, k, v, e = prev.x, prev.k, prev.v, prev.e
+  unconvert(prefix, prev)
+  local nxt = list[pos]
+  if x < t + window and (not nxt or x < nxt.s) then
+    convert(prefix, new, x, k, v, e)
+  end
+end
+table.insert(list, pos, new)
+while #list > 100 do table.remove(list, 1) end
+redis.call('SET', KEYS[1], cjson.encode(list), 'EX', ARGV[6])
+
+if ARGV[9] ~= '' then
+  local cur = redis.call('HGET', KEYS[4], ARGV[9])
+  local at = cur and tonumber(string.match(cur, '^(%d+)')) or -1
+  if t >= at then
+    redis.call('HSET', KEYS[4], ARGV[9], fmt(t) .. '\31' .. ARGV[10] .. '\31' .. ARGV[11])
+  end
+end
+return {'opened', new.i}
+`)
+
+// eventScript judges a business event against the chat's sessions and
+// converts the session open at the event's time when the event's category is
+// the conversion event in force then.
+//
+// KEYS[1] chat sessions (ReportChat), KEYS[2] conversion-event history
+// (ReportConversionEvents), KEYS[3] seen marker of the event (ReportSeen).
+// ARGV[1] aggregate prefix, ARGV[2] time (unix ms), ARGV[3] category,
+// ARGV[4] value (thousandths), ARGV[5] event ID, ARGV[6] window (ms),
+// ARGV[7] configured conversion event, ARGV[8] now (unix ms), ARGV[9] seen
+// TTL (s).
+// Returns {status, session id, category in force}; status is one of
+// "converted", "converted_earlier" (it happened before the conversion already
+// counted for that session, and replaces it), "duplicate",
+// "no_conversion_event", "other_category", "no_session", "expired",
+// "already_converted".
+var eventScript = redis.NewScript(luaPrelude + `
+local prefix = ARGV[1]
+local t = tonumber(ARGV[2])
+local cat = ARGV[3]
+local window = tonumber(ARGV[6])
+ensureChoice(KEYS[2], ARGV[7], tonumber(ARGV[8]))
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[9]) then
+  return {'duplicate', 0, ''}
+end
+local inforce = redis.call('ZREVRANGEBYSCORE', KEYS[2], t, '-inf', 'LIMIT', 0, 1)[1]
+if not inforce then return {'no_conversion_event', 0, ''} end
+inforce = string.sub(inforce, string.find(inforce, ':', 1, true) + 1)
+if inforce ~= cat then return {'other_category', 0, inforce} end
+
+local list = load(KEYS[1])
+local s
+for j = #list, 1, -1 do
+  if list[j].s <= t then s = list[j]; break end
+end
+if not s then return {'no_session', 0, inforce} end
+if s.x > 0 and s.x <= t then return {'already_converted', s.i, inforce} end
+if t >= s.s + window then return {'expired', s.i, inforce} end
+local status = 'converted'
+if s.x > 0 then
+  unconvert(prefix, s)
+  status = 'converted_earlier'
+end
+convert(prefix, s, t, cat, tonumber(ARGV[4]), ARGV[5])
+redis.call('SET', KEYS[1], cjson.encode(list), 'KEEPTTL')
+return {status, s.i, inforce}
+`)
+
+// costScript replaces whole days of ad costs and moves each day's month by
+// the difference, so that every upload is all or nothing.
+//
+// KEYS[1] ad info (ReportAdInfo), which also routes the script to the
+// site's slot; the cost keys are built from ARGV[1] (ReportCostPrefix).
+// ARGV[2] day count; then per day: the day, its row count n, and n groups of
+// ad ID, cost (thousandths), reach, impressions, clicks, title, title time
+// (unix ms). Returns the number of rows stored.
+var costScript = redis.NewScript(`
+local function fmt(n) return string.format('%d', n) end
+local prefix, info = ARGV[1], KEYS[1]
+local i = 3
+local stored = 0
+for _ = 1, tonumber(ARGV[2]) do
+  local day, n = ARGV[i], tonumber(ARGV[i + 1])
+  i = i + 2
+  local dkey = prefix .. day
+  local mkey = prefix .. string.sub(day, 1, 7)
+  local old = redis.call('HGETALL', dkey)
+  for j = 1, #old, 2 do
+    redis.call('HINCRBY', mkey, old[j], fmt(-tonumber(old[j + 1])))
+  end
+  redis.call('DEL', dkey)
+  for _ = 1, n do
+    local ad = ARGV[i]
+    local vals = {c = ARGV[i + 1], r = ARGV[i + 2], i = ARGV[i + 3], k = ARGV[i + 4]}
+    for m, v in pairs(vals) do
+      redis.call('HSET', dkey, m .. ':' .. ad, v)
+      redis.call('HINCRBY', mkey, m .. ':' .. ad, v)
+    end
+    local title, at = ARGV[i + 5], tonumber(ARGV[i + 6])
+    if title ~= '' then
+      local cur = redis.call('HGET', info, ad)
+      local curAt, curType = -1, 'ad'
+      if cur then
+        local a, ty = string.match(cur, '^(%d+)\31([^\31]*)')
+        curAt = tonumber(a); curType = ty
+      end
+      if at >= curAt then
+        redis.call('HSET', info, ad, fmt(at) .. '\31' .. curType .. '\31' .. title)
+      end
+    end
+    stored = stored + 1
+    i = i + 7
+  end
+end
+return stored
+`)
