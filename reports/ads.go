@@ -229,9 +229,41 @@ func adTotals(rows []AdRow, chosen bool) AdRow {
 		t.Conversions = ptr(conversions)
 	}
 	t.fill(chosen)
-	if t.Notes != nil && t.Notes["cost"] == noteNoCost {
-		t.Notes["cost"] = "no cost rows in the range"
-	}
 	t.Type = ""
+	if !t.hasCost {
+		for col, why := range t.Notes {
+			if why == noteNoCost {
+				t.Notes[col] = "no cost rows in the range"
+			}
+		}
+		return t
+	}
+	// Cost per conversation and per conversion divide the cost by what the
+	// ads with cost rows brought: chats from ads whose cost is unknown would
+	// make the cost look cheaper than it is.
+	var paidConversations, paidConversions int64
+	for _, r := range rows {
+		if r.hasCost {
+			paidConversations += r.Conversations
+			if r.Conversions != nil {
+				paidConversions += *r.Conversions
+			}
+		}
+	}
+	if t.Notes == nil {
+		t.Notes = Notes{}
+	}
+	t.CostPerConversation = ratio(money(t.cost), float64(paidConversations), 2)
+	t.Notes["cost_per_conversation"] = "over the conversations of the ads with cost rows"
+	if t.CostPerConversation == nil {
+		t.Notes["cost_per_conversation"] = "no conversations from the ads with cost rows"
+	}
+	if chosen {
+		t.CostPerConversion = ratio(money(t.cost), float64(paidConversions), 2)
+		t.Notes["cost_per_conversion"] = "over the conversions of the ads with cost rows"
+		if t.CostPerConversion == nil {
+			t.Notes["cost_per_conversion"] = "no conversions from the ads with cost rows"
+		}
+	}
 	return t
 }

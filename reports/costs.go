@@ -82,7 +82,7 @@ func ParseCostRows(r io.Reader, st *config.Site) ([]CostRow, error) {
 		return nil, err
 	}
 	var raws []rawCost
-	if first == '[' {
+	if first == '[' || first == '{' {
 		raws, err = readJSONCosts(br)
 	} else {
 		raws, err = readCSVCosts(br)

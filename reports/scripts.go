@@ -197,13 +197,22 @@ for _ = 1, tonumber(ARGV[2]) do
   local dkey = prefix .. day
   local mkey = prefix .. string.sub(day, 1, 7)
   local old = redis.call('HGETALL', dkey)
+  local gone = {}
   for j = 1, #old, 2 do
-    redis.call('HINCRBY', mkey, old[j], fmt(-tonumber(old[j + 1])))
+    local left = redis.call('HINCRBY', mkey, old[j], fmt(-tonumber(old[j + 1])))
+    -- "n:<ad>" counts the ad's days in the month; at zero the ad has no
+    -- cost rows left there, which is not the same as a cost of 0.
+    if left == 0 and string.sub(old[j], 1, 2) == 'n:' then
+      table.insert(gone, string.sub(old[j], 3))
+    end
+  end
+  for _, ad in ipairs(gone) do
+    redis.call('HDEL', mkey, 'n:' .. ad, 'c:' .. ad, 'r:' .. ad, 'i:' .. ad, 'k:' .. ad)
   end
   redis.call('DEL', dkey)
   for _ = 1, n do
     local ad = ARGV[i]
-    local vals = {c = ARGV[i + 1], r = ARGV[i + 2], i = ARGV[i + 3], k = ARGV[i + 4]}
+    local vals = {c = ARGV[i + 1], r = ARGV[i + 2], i = ARGV[i + 3], k = ARGV[i + 4], n = '1'}
     for m, v in pairs(vals) do
       redis.call('HSET', dkey, m .. ':' .. ad, v)
       redis.call('HINCRBY', mkey, m .. ':' .. ad, v)

@@ -106,7 +106,11 @@ func WriteTable(w io.Writer, t Table) error {
 	for _, rec := range t.Records() {
 		line(rec)
 		if notesAt >= 0 && notesAt < len(rec) && rec[notesAt] != "" {
-			rowNotes = append(rowNotes, rec[0]+": "+rec[notesAt])
+			label := rec[0]
+			if len(cols) > 1 && (cols[1] == "url" || cols[1] == "source") && rec[1] != "" {
+				label += " " + rec[1]
+			}
+			rowNotes = append(rowNotes, label+": "+rec[notesAt])
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -119,7 +119,7 @@ func ReportCostPrefix(site string) string { return siteKey(site, "cost") + ":" }
 // ReportCost is a HASH of one day's (YYYY-MM-DD) or month's (YYYY-MM) ad
 // costs: fields "c:<ad>" cost in thousandths of the currency, "r:<ad>" reach
 // (a month holds the sum of daily reach), "i:<ad>" impressions, "k:<ad>"
-// clicks. No TTL. Written by reports' cost script, which replaces a day whole
+// clicks, "n:<ad>" the number of days with a row (1 in a day). No TTL. Written by reports' cost script, which replaces a day whole
 // and moves its month by the difference.
 func ReportCost(site, period string) string { return ReportCostPrefix(site) + period }
 
