@@ -45,8 +45,10 @@ func TestSessionRules(t *testing.T) {
 		wantA, wantB int64
 	}{
 		{
-			name:       "a second conversion event finds the session already converted",
-			setup:      func(t *testing.T, w *testWorld) { w.event(t, Event{Chat: "c", Category: "purchase", Time: start.Add(day)}) },
+			name: "a second conversion event finds the session already converted",
+			setup: func(t *testing.T, w *testWorld) {
+				w.event(t, Event{Chat: "c", Category: "purchase", Time: start.Add(day)})
+			},
 			event:      Event{Chat: "c", Category: "purchase", Time: start.Add(2 * day)},
 			wantStatus: "already_converted", wantA: 1,
 		},
