@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	Log   *slog.Logger
 	// Version is reported by /healthz.
 	Version string
+	// Reports keeps sessions and report aggregates; nil builds one on Redis
+	// with Clock.
+	Reports *reports.Store
 }
 
 // Server is the collector. It is safe for concurrent use.
@@ -38,6 +42,7 @@ type Server struct {
 	version string
 	sites   map[string]*site
 	app     *fiber.App
+	reports *reports.Store
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -55,6 +60,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.Reports == nil {
+		opt.Reports = reports.New(opt.Redis, opt.Clock, opt.Config)
+	}
 	s := &Server{
 		cfg:     opt.Config,
 		rdb:     opt.Redis,
@@ -62,6 +70,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		log:     opt.Log,
 		version: opt.Version,
 		sites:   map[string]*site{},
+		reports: opt.Reports,
 	}
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
@@ -69,6 +78,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
 		s.sites[name] = st
+		// The configured conversion event is in force from the first time
+		// the site is seen; events before that never count.
+		if _, err := s.reports.ConversionEvents(ctx, name); err != nil {
+			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
+		}
 	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
@@ -88,6 +102,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesReports()
 	s.routesStatic() // last: it must not shadow any route above
 }
 

@@ -86,6 +86,9 @@ func Clicks(site, target string) string { return siteKey(site, "clk", part(targe
 
 // --- reports: sessions, events, costs and aggregates ------------------------
 
+// Every reports key lives under "mt:{site}:r:", so the reports' keyspace
+// reads (and scans) as one part.
+//
 // Report aggregates are kept per site, per dimension and per period, where a
 // period is a day ("2026-11-02", in the site's time zone) or a month
 // ("2026-11") holding the sum of its days: a report over a range reads whole
@@ -96,7 +99,7 @@ func Clicks(site, target string) string { return siteKey(site, "clk", part(targe
 
 // ReportAggPrefix is the common prefix of ReportAgg keys; reports' Lua
 // scripts append "<dim>:<period>".
-func ReportAggPrefix(site string) string { return siteKey(site, "ag") + ":" }
+func ReportAggPrefix(site string) string { return siteKey(site, "r", "ag") + ":" }
 
 // ReportAgg is a HASH of counters for one dimension of one site in one period
 // (a day YYYY-MM-DD or a month YYYY-MM). dim is "ad" (ad ID), "ch" (channel
@@ -114,7 +117,7 @@ func ReportAgg(site, dim, period string) string {
 
 // ReportCostPrefix is the common prefix of ReportCost keys; reports' cost
 // script appends "<period>".
-func ReportCostPrefix(site string) string { return siteKey(site, "cost") + ":" }
+func ReportCostPrefix(site string) string { return siteKey(site, "r", "cost") + ":" }
 
 // ReportCost is a HASH of one day's (YYYY-MM-DD) or month's (YYYY-MM) ad
 // costs: fields "c:<ad>" cost in thousandths of the currency, "r:<ad>" reach
@@ -128,42 +131,42 @@ func ReportCost(site, period string) string { return ReportCostPrefix(site) + pe
 // No TTL. Written by `messtrack costs sync`, read by the ads report when its
 // range is exactly this one.
 func ReportRangeReach(site, from, to string) string {
-	return siteKey(site, "reach", from+"_"+to)
+	return siteKey(site, "r", "reach", from+"_"+to)
 }
 
 // ReportAdInfo is a HASH of each ad's last seen title and type: ad ID ->
 // "<unix ms>\x1f<type>\x1f<title>"; the time makes a late fact unable to
 // overwrite a newer title. No TTL. Written by reports' Lua scripts from
 // conversations and cost rows.
-func ReportAdInfo(site string) string { return siteKey(site, "adinfo") }
+func ReportAdInfo(site string) string { return siteKey(site, "r", "adinfo") }
 
 // ReportChat is a STRING holding one chat's attribution sessions as a JSON
 // array ordered by start time (the session state: open session, start day,
 // its dimension members, its conversion). TTL: the session window plus 30
 // days, renewed on each new session; after that no session of the chat can
 // convert. Written by reports' conversation and event scripts.
-func ReportChat(site, chat string) string { return siteKey(site, "cs", part(chat)) }
+func ReportChat(site, chat string) string { return siteKey(site, "r", "cs", part(chat)) }
 
 // ReportChatPattern matches every ReportChat key of a site, for the full-scan
 // check that benchmarks run against the aggregates.
-func ReportChatPattern(site string) string { return siteKey(site, "cs") + ":*" }
+func ReportChatPattern(site string) string { return siteKey(site, "r", "cs") + ":*" }
 
 // ReportSessionSeq is a STRING counter of a site's sessions; its values are
 // session IDs. No TTL. INCRed by reports' conversation script.
-func ReportSessionSeq(site string) string { return siteKey(site, "sseq") }
+func ReportSessionSeq(site string) string { return siteKey(site, "r", "sseq") }
 
 // ReportConversionEvents is a ZSET, the history of the site's conversion
 // event: member "<unix ms>:<category>", score = unix ms from which the
 // category is in force. No TTL. The first member is written by reports'
 // scripts from the config's conversion_event the first time the site is
 // seen; later ones by SetConversionEvent.
-func ReportConversionEvents(site string) string { return siteKey(site, "convev") }
+func ReportConversionEvents(site string) string { return siteKey(site, "r", "convev") }
 
 // ReportSeen is a STRING marking a fact already counted: kind "e" for an
 // event (by its ID, or by its content when it has none), "u" for an
 // unattributed conversation (chat and time). TTL: the session window plus 30
 // days. Written with SET NX by reports' scripts.
-func ReportSeen(site, kind, id string) string { return siteKey(site, "seen", kind, part(id)) }
+func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
 
 // --- rate limits -----------------------------------------------------------
 
