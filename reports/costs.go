@@ -347,7 +347,7 @@ func (s *Store) replaceCosts(ctx context.Context, site string, r *Range, rows []
 		return invalid("no cost rows")
 	}
 	days := sortedMembers(byDay)
-	args := []any{store.ReportCostPrefix(st.Name), len(days)}
+	args := []any{store.ReportCostPrefix(st.Name), store.ReportDeliveryPrefix(st.Name), len(days)}
 	for _, day := range days {
 		dr := byDay[day]
 		sort.Slice(dr, func(i, j int) bool { return dr[i].AdID < dr[j].AdID })

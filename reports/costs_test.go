@@ -66,8 +66,13 @@ func TestCostImport(t *testing.T) {
 		if cost, _ := w.adCost(t, "ad-a", "2026-03-01", "2026-03-31"); *cost != 4.5 {
 			t.Errorf("ad-a March: %v, want 4.5 (4 on the 2nd, 0.5 on the 31st)", *cost)
 		}
-		if cost, _ := w.adCost(t, "ad-b", "2026-03-01", "2026-03-31"); cost != nil {
-			t.Errorf("ad-b, absent from the new statement of the 2nd, still costs %v", *cost)
+		if cost, _ := w.adCost(t, "ad-a", "2026-03-01", "2026-03-10"); *cost != 4 {
+			t.Errorf("ad-a in the block of March 1-10: %v, want 4", *cost)
+		}
+		for _, to := range []string{"2026-03-10", "2026-03-31"} {
+			if cost, _ := w.adCost(t, "ad-b", "2026-03-01", to); cost != nil {
+				t.Errorf("ad-b, absent from the new statement of the 2nd, still costs %v up to %s", *cost, to)
+			}
 		}
 	})
 	t.Run("JSON rows with numbers as numbers or strings", func(t *testing.T) {

@@ -77,16 +77,27 @@ func (s *Store) Range(site, from, to string) (Range, error) {
 }
 
 // periods splits a range into the aggregate periods that cover it: whole
-// months as months ("2026-11"), the rest as days.
+// months as months ("2026-11"), whole blocks of a month (days 1-10, 11-20,
+// 21-end) as blocks ("2026-11-b2"), the rest as days. A 90-day range takes
+// about 15 reads instead of 90.
 func periods(r Range) []string {
 	f, _ := time.Parse(dateLayout, r.From)
 	t, _ := time.Parse(dateLayout, r.To)
 	var out []string
 	for d := f; !d.After(t); {
-		if d.Day() == 1 {
-			end := d.AddDate(0, 1, -1)
+		monthEnd := d.AddDate(0, 1, -d.Day())
+		if d.Day() == 1 && !monthEnd.After(t) {
+			out = append(out, d.Format("2006-01"))
+			d = monthEnd.AddDate(0, 0, 1)
+			continue
+		}
+		if n := d.Day(); n == 1 || n == 11 || n == 21 {
+			end := d.AddDate(0, 0, 9)
+			if n == 21 {
+				end = monthEnd
+			}
 			if !end.After(t) {
-				out = append(out, d.Format("2006-01"))
+				out = append(out, fmt.Sprintf("%s-b%d", d.Format("2006-01"), n/10+1))
 				d = end.AddDate(0, 0, 1)
 				continue
 			}
@@ -107,7 +118,7 @@ type counts struct {
 
 // costs are one ad's cost numbers over a range.
 type costs struct {
-	cost, reach, impressions, clicks int64
+	cost, reach int64
 }
 
 // hgetall reads many hashes in one pipeline.
@@ -188,10 +199,6 @@ func addCosts(into map[string]*costs, h map[string]string) {
 			c.cost += n
 		case "r":
 			c.reach += n
-		case "i":
-			c.impressions += n
-		case "k":
-			c.clicks += n
 		}
 	}
 }

@@ -25,13 +25,23 @@ local function fmt(n) return string.format('%d', n) end
 
 -- bump adds n to metric for each of session s's dimension members, in the
 -- aggregates of its start day and of that day's month.
+-- rollups returns the periods a day adds into: the day, its block of the
+-- month (days 1-10, 11-20, 21-end) and the month (see store.ReportAgg).
+local function rollups(day)
+  local dd = tonumber(string.sub(day, 9, 10))
+  local b = 3
+  if dd <= 10 then b = 1 elseif dd <= 20 then b = 2 end
+  return {day, string.sub(day, 1, 7) .. '-b' .. b, string.sub(day, 1, 7)}
+end
+
 local function bump(prefix, s, metric, n)
   if n == 0 then return end
-  local month = string.sub(s.d, 1, 7)
+  local periods = rollups(s.d)
   for dim, member in pairs(s.g) do
     local field = metric .. ':' .. member
-    redis.call('HINCRBY', prefix .. dim .. ':' .. s.d, field, fmt(n))
-    redis.call('HINCRBY', prefix .. dim .. ':' .. month, field, fmt(n))
+    for _, p in ipairs(periods) do
+      redis.call('HINCRBY', prefix .. dim .. ':' .. p, field, fmt(n))
+    end
   end
 end
 
@@ -178,45 +188,54 @@ redis.call('SET', KEYS[1], cjson.encode(list), 'KEEPTTL')
 return {status, s.i, inforce}
 `)
 
-// costScript replaces whole days of ad costs and moves each day's month by
-// the difference, so that every upload is all or nothing.
+// costScript replaces whole days of ad costs and moves each day's block and
+// month by the difference, so that every upload is all or nothing.
 //
 // KEYS[1] ad info (ReportAdInfo), which also routes the script to the
-// site's slot; the cost keys are built from ARGV[1] (ReportCostPrefix).
-// ARGV[2] day count; then per day: the day, its row count n, and n groups of
+// site's slot; the cost keys are built from ARGV[1] (ReportCostPrefix) and
+// the delivery keys from ARGV[2] (ReportDeliveryPrefix).
+// ARGV[3] day count; then per day: the day, its row count n, and n groups of
 // ad ID, cost (thousandths), reach, impressions, clicks, title, title time
 // (unix ms). Returns the number of rows stored.
 var costScript = redis.NewScript(`
 local function fmt(n) return string.format('%d', n) end
-local prefix, info = ARGV[1], KEYS[1]
-local i = 3
+local prefix, dprefix, info = ARGV[1], ARGV[2], KEYS[1]
+local i = 4
 local stored = 0
-for _ = 1, tonumber(ARGV[2]) do
+for _ = 1, tonumber(ARGV[3]) do
   local day, n = ARGV[i], tonumber(ARGV[i + 1])
   i = i + 2
+  local dd = tonumber(string.sub(day, 9, 10))
+  local b = 3
+  if dd <= 10 then b = 1 elseif dd <= 20 then b = 2 end
   local dkey = prefix .. day
-  local mkey = prefix .. string.sub(day, 1, 7)
+  local rollups = {prefix .. string.sub(day, 1, 7) .. '-b' .. b, prefix .. string.sub(day, 1, 7)}
   local old = redis.call('HGETALL', dkey)
-  local gone = {}
-  for j = 1, #old, 2 do
-    local left = redis.call('HINCRBY', mkey, old[j], fmt(-tonumber(old[j + 1])))
-    -- "n:<ad>" counts the ad's days in the month; at zero the ad has no
-    -- cost rows left there, which is not the same as a cost of 0.
-    if left == 0 and string.sub(old[j], 1, 2) == 'n:' then
-      table.insert(gone, string.sub(old[j], 3))
+  for _, rkey in ipairs(rollups) do
+    local gone = {}
+    for j = 1, #old, 2 do
+      local left = redis.call('HINCRBY', rkey, old[j], fmt(-tonumber(old[j + 1])))
+      -- "n:<ad>" counts the ad's days in the period; at zero the ad has
+      -- no cost rows left there, which is not the same as a cost of 0.
+      if left == 0 and string.sub(old[j], 1, 2) == 'n:' then
+        table.insert(gone, string.sub(old[j], 3))
+      end
+    end
+    for _, ad in ipairs(gone) do
+      redis.call('HDEL', rkey, 'n:' .. ad, 'c:' .. ad, 'r:' .. ad)
     end
   end
-  for _, ad in ipairs(gone) do
-    redis.call('HDEL', mkey, 'n:' .. ad, 'c:' .. ad, 'r:' .. ad, 'i:' .. ad, 'k:' .. ad)
-  end
-  redis.call('DEL', dkey)
+  redis.call('DEL', dkey, dprefix .. day)
   for _ = 1, n do
     local ad = ARGV[i]
-    local vals = {c = ARGV[i + 1], r = ARGV[i + 2], i = ARGV[i + 3], k = ARGV[i + 4], n = '1'}
+    local vals = {c = ARGV[i + 1], r = ARGV[i + 2], n = '1'}
     for m, v in pairs(vals) do
       redis.call('HSET', dkey, m .. ':' .. ad, v)
-      redis.call('HINCRBY', mkey, m .. ':' .. ad, v)
+      for _, rkey in ipairs(rollups) do
+        redis.call('HINCRBY', rkey, m .. ':' .. ad, v)
+      end
     end
+    redis.call('HSET', dprefix .. day, 'i:' .. ad, ARGV[i + 3], 'k:' .. ad, ARGV[i + 4])
     local title, at = ARGV[i + 5], tonumber(ARGV[i + 6])
     if title ~= '' then
       local cur = redis.call('HGET', info, ad)

@@ -90,27 +90,29 @@ func Clicks(site, target string) string { return siteKey(site, "clk", part(targe
 // reads (and scans) as one part.
 //
 // Report aggregates are kept per site, per dimension and per period, where a
-// period is a day ("2026-11-02", in the site's time zone) or a month
-// ("2026-11") holding the sum of its days: a report over a range reads whole
-// months where it can and days at its edges, so a 90-day report reads about
-// 30 hashes, not 90. The Lua scripts in reports build these keys at run time
-// from ReportAggPrefix and ReportCostPrefix (same {site} slot), so the layout
-// below is the contract between this file and reports/scripts.go.
+// period is a day ("2026-11-02", in the site's time zone), a block of a month
+// ("2026-11-b1" days 1-10, "-b2" days 11-20, "-b3" day 21 to the end) or a
+// month ("2026-11"), each holding the sum of its days: a report over a range
+// reads whole months and blocks where it can and days at its edges, so a
+// 90-day report reads about 15 hashes, not 90. The Lua scripts in reports
+// build these keys at run time from ReportAggPrefix and ReportCostPrefix
+// (same {site} slot), so the layout below is the contract between this file
+// and reports/scripts.go.
 
 // ReportAggPrefix is the common prefix of ReportAgg keys; reports' Lua
 // scripts append "<dim>:<period>".
 func ReportAggPrefix(site string) string { return siteKey(site, "r", "ag") + ":" }
 
 // ReportAgg is a HASH of counters for one dimension of one site in one period
-// (a day YYYY-MM-DD or a month YYYY-MM). dim is "ad" (ad ID), "ch" (channel
+// (a day YYYY-MM-DD, a block YYYY-MM-bN or a month YYYY-MM). dim is "ad" (ad ID), "ch" (channel
 // and source), "pg" (page the chat link was clicked on), "ld" (landing page)
 // or "dl" (new/repeat dialog). Fields are "<metric>:<member>": "cv"
 // conversations started (unattributed ones included, under the member
 // "unattributed"), "cn" conversions, "rv" revenue in thousandths of the
 // currency, and "k:<category>" conversions under that conversion category.
-// Conversions and revenue are added to the period of the session's start.
+// Conversions and revenue are added to the periods of the session's start.
 // No TTL: reports read any past range. Written only by reports' Lua scripts
-// (HINCRBY), day and month together.
+// (HINCRBY), day, block and month together.
 func ReportAgg(site, dim, period string) string {
 	return ReportAggPrefix(site) + dim + ":" + period
 }
@@ -119,12 +121,23 @@ func ReportAgg(site, dim, period string) string {
 // script appends "<period>".
 func ReportCostPrefix(site string) string { return siteKey(site, "r", "cost") + ":" }
 
-// ReportCost is a HASH of one day's (YYYY-MM-DD) or month's (YYYY-MM) ad
-// costs: fields "c:<ad>" cost in thousandths of the currency, "r:<ad>" reach
-// (a month holds the sum of daily reach), "i:<ad>" impressions, "k:<ad>"
-// clicks, "n:<ad>" the number of days with a row (1 in a day). No TTL. Written by reports' cost script, which replaces a day whole
-// and moves its month by the difference.
+// ReportCost is a HASH of one period's ad costs (a day YYYY-MM-DD, a block
+// YYYY-MM-bN or a month YYYY-MM, as for ReportAgg): fields "c:<ad>" cost in
+// thousandths of the currency, "r:<ad>" reach (a block or month holds the
+// sum of daily reach), "n:<ad>" the number of days with a row (1 in a day).
+// No TTL. Written by reports' cost script, which replaces a day whole and
+// moves its block and month by the difference.
 func ReportCost(site, period string) string { return ReportCostPrefix(site) + period }
+
+// ReportDeliveryPrefix is the common prefix of ReportDelivery keys; reports'
+// cost script appends the day.
+func ReportDeliveryPrefix(site string) string { return siteKey(site, "r", "dlv") + ":" }
+
+// ReportDelivery is a HASH of one day's ad delivery beside its cost:
+// "i:<ad>" impressions, "k:<ad>" clicks. Kept apart from ReportCost so that
+// the ads report reads only what it shows. No TTL. Written by reports' cost
+// script with the day's costs.
+func ReportDelivery(site, day string) string { return ReportDeliveryPrefix(site) + day }
 
 // ReportRangeReach is a HASH of each ad's deduplicated reach over exactly the
 // range from..to (YYYY-MM-DD), as the ad platform counts it: ad ID -> reach.
