@@ -165,8 +165,6 @@ func addAgg(into map[string]*counts, h map[string]string) {
 		switch metric {
 		case "cv":
 			c.conversations += n
-		case "cn":
-			c.conversions += n
 		case "rv":
 			c.revenue += n
 		case "k":
@@ -174,6 +172,7 @@ func addAgg(into map[string]*counts, h map[string]string) {
 				c.byCategory = map[string]int64{}
 			}
 			c.byCategory[cat] += n
+			c.conversions += n
 		}
 	}
 }

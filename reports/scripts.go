@@ -45,15 +45,15 @@ local function bump(prefix, s, metric, n)
   end
 end
 
+-- convert counts a conversion under its category ("k:<category>"; the
+-- total is their sum) and its value as revenue.
 local function convert(prefix, s, t, cat, value, eid)
   s.x = t; s.k = cat; s.v = value; s.e = eid
-  bump(prefix, s, 'cn', 1)
-  bump(prefix, s, 'rv', value)
   bump(prefix, s, 'k:' .. cat, 1)
+  bump(prefix, s, 'rv', value)
 end
 
 local function unconvert(prefix, s)
-  bump(prefix, s, 'cn', -1)
   bump(prefix, s, 'rv', -s.v)
   bump(prefix, s, 'k:' .. s.k, -1)
   s.x = 0; s.k = ''; s.v = 0; s.e = ''

@@ -108,8 +108,9 @@ func ReportAggPrefix(site string) string { return siteKey(site, "r", "ag") + ":"
 // and source), "pg" (page the chat link was clicked on), "ld" (landing page)
 // or "dl" (new/repeat dialog). Fields are "<metric>:<member>": "cv"
 // conversations started (unattributed ones included, under the member
-// "unattributed"), "cn" conversions, "rv" revenue in thousandths of the
-// currency, and "k:<category>" conversions under that conversion category.
+// "unattributed"), "k:<category>" conversions under that conversion category
+// (their sum is the conversions), "rv" revenue in thousandths of the
+// currency.
 // Conversions and revenue are added to the periods of the session's start.
 // No TTL: reports read any past range. Written only by reports' Lua scripts
 // (HINCRBY), day, block and month together.
