@@ -227,3 +227,41 @@ func TestReportsEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestMatcherFactsReachReports follows one person end to end: a visit from
+// a campaign, a first message carrying its code, a purchase from the CRM;
+// the chat record's sessions and the reports show it.
+func TestMatcherFactsReachReports(t *testing.T) {
+	w := newTestWorld(t)
+	v := w.addVisit(t, func(v *Visit) {
+		v.Landing = "https://shop.test/roses?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_content=ad42"
+		v.Page = "https://shop.test/roses/red"
+	})
+	w.clock.Advance(5 * time.Minute)
+	msgTime := w.clock.Now()
+	ans := w.postMessage(t, map[string]string{
+		"channel": "whatsapp", "from": "15557654321", "to": "15551234567",
+		"text": "Hello! My request code: " + w.code(v), "time": msgTime.Format(time.RFC3339),
+	})
+	if ans.Method != "id" {
+		t.Fatalf("match = %+v", ans)
+	}
+	w.clock.Advance(time.Hour)
+	resp, b := w.do(t, request("POST", "/v1/sites/demo/events",
+		[]byte(`{"chat":"whatsapp:15557654321","category":"purchase","value":99}`), "Authorization", demoAuth))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"converted":true`) {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	rec := w.chatRecordOf(t, "whatsapp:15557654321")
+	if len(rec.Sessions) != 1 {
+		t.Fatalf("sessions = %v", rec.Sessions)
+	}
+	sess, _ := json.Marshal(rec.Sessions[0])
+	if !strings.Contains(string(sess), `"status":"converted"`) || !strings.Contains(string(sess), `"value":99`) {
+		t.Errorf("session = %s", sess)
+	}
+	resp, b = w.do(t, request("GET", "/v1/sites/demo/reports/pages?from=2026-11-02&to=2026-11-02", nil, "Authorization", demoAuth))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"url":"https://shop.test/roses"`) || !strings.Contains(string(b), `"revenue":99`) {
+		t.Errorf("pages report: %d %s", resp.StatusCode, b)
+	}
+}
