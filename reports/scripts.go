@@ -75,18 +75,23 @@ end
 `
 
 // conversationScript opens a session for an attributed conversation, or
-// counts an unattributed one.
+// counts an unattributed one. A fact for a chat and time already counted is
+// the same conversation: unchanged, it is a duplicate; changed, it is the
+// matcher's correction (a heuristic guess revoked to none, a candidate
+// confirmed by an operator) and replaces what was counted.
 //
 // KEYS[1] chat sessions (ReportChat), KEYS[2] session counter
 // (ReportSessionSeq), KEYS[3] conversion-event history
-// (ReportConversionEvents), KEYS[4] ad info (ReportAdInfo), KEYS[5] seen
-// marker for an unattributed conversation (ReportSeen).
+// (ReportConversionEvents), KEYS[4] ad info (ReportAdInfo), KEYS[5] marker
+// of an unattributed conversation of this chat at this time (ReportSeen),
+// holding its dialog member.
 // ARGV[1] aggregate prefix, ARGV[2] time (unix ms), ARGV[3] day, ARGV[4]
 // method, ARGV[5] window (ms), ARGV[6] chat TTL (s), ARGV[7] configured
 // conversion event, ARGV[8] now (unix ms), ARGV[9] ad ID, ARGV[10] ad type,
-// ARGV[11] ad title, ARGV[12] seen TTL (s), ARGV[13..] dimension/member pairs.
-// Returns {status, session id}: status "opened", "duplicate" (the chat
-// already has a session starting at that millisecond) or "unattributed".
+// ARGV[11] ad title, ARGV[12] marker TTL (s), ARGV[13..] dimension/member
+// pairs.
+// Returns {status, session id}: status "opened", "unattributed",
+// "corrected" or "duplicate".
 var conversationScript = redis.NewScript(luaPrelude + `
 local prefix = ARGV[1]
 local t = tonumber(ARGV[2])
@@ -96,40 +101,98 @@ local g = {}
 for i = 13, #ARGV, 2 do g[ARGV[i]] = ARGV[i + 1] end
 local new = {i = 0, s = t, d = ARGV[3], m = ARGV[4], g = g, x = 0, k = '', v = 0, e = ''}
 
-if ARGV[4] == 'none' then
-  if not redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[12]) then
-    return {'duplicate', 0}
+local function save(list)
+  if #list == 0 then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('SET', KEYS[1], cjson.encode(list), 'EX', ARGV[6])
   end
-  bump(prefix, new, 'cv', 1)
-  return {'unattributed', 0}
+end
+
+local function sameMembers(a, b)
+  for k, v in pairs(a) do if b[k] ~= v then return false end end
+  for k, v in pairs(b) do if a[k] ~= v then return false end end
+  return true
+end
+
+-- removeSession takes a session out (its counts with it); its conversion
+-- goes back to the session it had closed, when that one was open then.
+local function removeSession(list, idx)
+  local s = list[idx]
+  local x, k, v, e = s.x, s.k, s.v, s.e
+  if x > 0 then unconvert(prefix, s) end
+  bump(prefix, s, 'cv', -1)
+  table.remove(list, idx)
+  local prev, nxt = list[idx - 1], list[idx]
+  if x > 0 and prev and prev.x == 0 and x < prev.s + window and (not nxt or x < nxt.s) then
+    convert(prefix, prev, x, k, v, e)
+  end
 end
 
 local list = load(KEYS[1])
-local pos = #list + 1
+local pos, idx = #list + 1, nil
 for j = #list, 1, -1 do
-  if list[j].s == t then return {'duplicate', list[j].i} end
+  if list[j].s == t then idx = j; break end
   if list[j].s < t then break end
   pos = j
 end
-new.i = redis.call('INCR', KEYS[2])
-bump(prefix, new, 'cv', 1)
+local marker = redis.call('GET', KEYS[5])
 
--- A conversation that arrives late, after the previous session's
--- conversion had already been counted although it happened at or after this
--- conversation started: that conversion belongs to this session (or, past
--- this session's window, to none).
-local prev = list[pos - 1]
-if prev and prev.x > 0 and prev.x >= t then
-  local x, k, v, e = prev.x, prev.k, prev.v, prev.e
-  unconvert(prefix, prev)
-  local nxt = list[pos]
-  if x < t + window and (not nxt or x < nxt.s) then
-    convert(prefix, new, x, k, v, e)
+if ARGV[4] == 'none' then
+  if not idx and marker then return {'duplicate', 0} end
+  local status = 'unattributed'
+  if idx then
+    removeSession(list, idx)
+    save(list)
+    status = 'corrected'
   end
+  redis.call('SET', KEYS[5], g.dl, 'EX', ARGV[12])
+  bump(prefix, new, 'cv', 1)
+  return {status, 0}
 end
-table.insert(list, pos, new)
-while #list > 100 do table.remove(list, 1) end
-redis.call('SET', KEYS[1], cjson.encode(list), 'EX', ARGV[6])
+
+local status = 'opened'
+if marker then
+  -- The chat was counted unattributed at this time (the members of
+  -- reports.Unattributed); it is attributed now.
+  local was = {d = ARGV[3], g = {ch = 'unattributed\31', pg = 'unattributed', ld = 'unattributed', dl = marker}}
+  bump(prefix, was, 'cv', -1)
+  redis.call('DEL', KEYS[5])
+  status = 'corrected'
+end
+
+if idx then
+  local s = list[idx]
+  if s.m == new.m and sameMembers(s.g, g) then return {'duplicate', s.i} end
+  -- Reattributed: its counts (and its conversion) move to the new members.
+  local x, k, v, e = s.x, s.k, s.v, s.e
+  if x > 0 then unconvert(prefix, s) end
+  bump(prefix, s, 'cv', -1)
+  s.g = g; s.m = new.m
+  bump(prefix, s, 'cv', 1)
+  if x > 0 then convert(prefix, s, x, k, v, e) end
+  new = s
+  status = 'corrected'
+else
+  new.i = redis.call('INCR', KEYS[2])
+  bump(prefix, new, 'cv', 1)
+  -- A conversation that arrives late, after the previous session's
+  -- conversion had already been counted although it happened at or after
+  -- this conversation started: that conversion belongs to this session
+  -- (or, past this session's window, to none).
+  local prev = list[pos - 1]
+  if prev and prev.x > 0 and prev.x >= t then
+    local x, k, v, e = prev.x, prev.k, prev.v, prev.e
+    unconvert(prefix, prev)
+    local nxt = list[pos]
+    if x < t + window and (not nxt or x < nxt.s) then
+      convert(prefix, new, x, k, v, e)
+    end
+  end
+  table.insert(list, pos, new)
+  while #list > 100 do table.remove(list, 1) end
+end
+save(list)
 
 if ARGV[9] ~= '' then
   local cur = redis.call('HGET', KEYS[4], ARGV[9])
@@ -138,7 +201,7 @@ if ARGV[9] ~= '' then
     redis.call('HSET', KEYS[4], ARGV[9], fmt(t) .. '\31' .. ARGV[10] .. '\31' .. ARGV[11])
   end
 end
-return {'opened', new.i}
+return {status, new.i}
 `)
 
 // eventScript judges a business event against the chat's sessions and

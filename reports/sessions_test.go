@@ -449,3 +449,73 @@ func TestConversionRateNeverAboveOne(t *testing.T) {
 		t.Errorf("range of the events' day: %+v", rep.Totals)
 	}
 }
+
+// TestMatcherCorrections: the matcher hands a fact again for the same chat
+// and time when it corrects a match; the new fact replaces the old one.
+func TestMatcherCorrections(t *testing.T) {
+	at := t0.Add(time.Hour)
+	unattributedCount := func(t *testing.T, w *testWorld) int64 {
+		t.Helper()
+		rep, err := w.st.Channels(w.ctx, "demo", Range{From: "2026-03-02", To: "2026-03-02"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Rows {
+			if r.Channel == Unattributed {
+				return r.Conversations
+			}
+		}
+		return 0
+	}
+	t.Run("a heuristic guess revoked to none", func(t *testing.T) {
+		w := newWorld(t)
+		w.conv(t, "demo", "c", "ad-a", at.Add(-time.Hour)) // an earlier session
+		w.conv(t, "demo", "c", "ad-b", at)
+		w.event(t, Event{Chat: "c", Category: "purchase", Time: at.Add(time.Hour)})
+		w.conv(t, "demo", "c", "", at) // revoked
+		if cv, cn := w.adNumbers(t, "demo", "ad-b", "2026-03-01", "2026-03-31"); cv != 0 || cn != 0 {
+			t.Errorf("ad-b keeps %d conversations, %d conversions", cv, cn)
+		}
+		// Without the revoked conversation the earlier session was still
+		// open at the purchase: the conversion is its.
+		if cv, cn := w.adNumbers(t, "demo", "ad-a", "2026-03-01", "2026-03-31"); cv != 1 || cn != 1 {
+			t.Errorf("ad-a: %d conversations, %d conversions, want 1 and 1", cv, cn)
+		}
+		if n := unattributedCount(t, w); n != 1 {
+			t.Errorf("unattributed = %d, want 1", n)
+		}
+		if ss, _ := w.st.ChatSessions(w.ctx, "demo", "c"); len(ss) != 1 || ss[0].AdID != "ad-a" {
+			t.Errorf("sessions = %+v", ss)
+		}
+	})
+	t.Run("an unattributed chat confirmed by an operator", func(t *testing.T) {
+		w := newWorld(t)
+		w.conv(t, "demo", "c", "", at)
+		w.conv(t, "demo", "c", "ad-a", at)
+		if n := unattributedCount(t, w); n != 0 {
+			t.Errorf("unattributed = %d, want 0", n)
+		}
+		if cv, _ := w.adNumbers(t, "demo", "ad-a", "2026-03-02", "2026-03-02"); cv != 1 {
+			t.Errorf("ad-a conversations = %d, want 1", cv)
+		}
+		if r := w.event(t, Event{Chat: "c", Category: "purchase", Time: at.Add(time.Hour)}); !r.Converted {
+			t.Errorf("event: %+v", r)
+		}
+	})
+	t.Run("a converted session reattributed to another ad", func(t *testing.T) {
+		w := newWorld(t)
+		w.conv(t, "demo", "c", "ad-a", at)
+		w.event(t, Event{Chat: "c", Category: "purchase", Time: at.Add(time.Hour), Value: 8})
+		w.conv(t, "demo", "c", "ad-b", at)
+		if cv, cn := w.adNumbers(t, "demo", "ad-a", "2026-03-02", "2026-03-02"); cv != 0 || cn != 0 {
+			t.Errorf("ad-a keeps %d/%d", cv, cn)
+		}
+		if cv, cn := w.adNumbers(t, "demo", "ad-b", "2026-03-02", "2026-03-02"); cv != 1 || cn != 1 {
+			t.Errorf("ad-b: %d/%d, want 1/1", cv, cn)
+		}
+		ss, _ := w.st.ChatSessions(w.ctx, "demo", "c")
+		if len(ss) != 1 || ss[0].AdID != "ad-b" || ss[0].Conversion == nil || ss[0].Conversion.Value != 8 {
+			t.Errorf("sessions = %+v", ss)
+		}
+	})
+}

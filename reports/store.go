@@ -97,7 +97,10 @@ func Day(st *config.Site, t time.Time) string {
 
 // RecordConversation counts a conversation and, when it is attributed (Method
 // other than "none"), opens a session for it, closing the chat's previous one
-// without a conversion. A replayed fact (same chat, same time) counts once.
+// without a conversion. A fact for a chat and time already recorded is the
+// same conversation: replayed unchanged it counts once; changed (a heuristic
+// guess revoked to none, a candidate confirmed) it replaces the counted one,
+// moving its counts and its conversion.
 func (s *Store) RecordConversation(ctx context.Context, c Conversation) error {
 	if err := s.RecordConversations(ctx, []Conversation{c}); err != nil {
 		return err
