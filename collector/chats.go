@@ -498,6 +498,11 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 	if src.AdID == "" {
 		src.AdID = v.UTMCampaign
 	}
+	// A paid web campaign is an ad in the ads report's type column, as a
+	// click-to-WhatsApp referral's source_type is.
+	if src.AdID != "" && (v.Channel == ChannelPaidSearch || v.Channel == ChannelPaidSocial || v.Channel == ChannelMessengerAd) {
+		src.AdType = "ad"
+	}
 	if click != nil && click.Page != "" {
 		src.Page = click.Page
 	}
