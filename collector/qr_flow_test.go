@@ -5,10 +5,13 @@ package collector
 // it, is matched through the messages API to the offline visit.
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 // firstMessage is the generic message a person sends from a chat link: the
@@ -151,5 +154,92 @@ func TestDesktopVisitQRMatchesTheWebVisit(t *testing.T) {
 	}
 	if rec := w.chatRecordOf(t, "whatsapp:46701234567"); rec.Source.UTMSource != "newsletter" || rec.Source.LandingPage != "https://shop.test/pricing?utm_source=newsletter&utm_campaign=winter" {
 		t.Errorf("record source %+v", rec.Source)
+	}
+}
+
+func TestOfflineSourcesInChatRecordsAndChannelReport(t *testing.T) {
+	w := newQRWorld(t)
+	scanned := func(source string) string {
+		t.Helper()
+		return w.scan(t, w.cfg.PublicURL+"/q/demo/"+source)
+	}
+	say := func(msg map[string]string) messageResponse {
+		t.Helper()
+		w.clock.Advance(45 * time.Second)
+		return w.postMessage(t, msg)
+	}
+	static := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), QRDefaultSize)
+	want := []struct {
+		person string
+		msg    map[string]string
+		method string
+		source string
+	}{
+		{person: "A scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110001"), method: MethodID, source: "flyer"},
+		{person: "B scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110002"), method: MethodID, source: "flyer"},
+		{person: "C writes the static flyer code", msg: firstMessage(t, static, "46701110003"), method: MethodID, source: "flyer"},
+		{person: "D writes to the billboard's number", msg: map[string]string{"channel": "whatsapp", "from": "46701110004", "to": "15557654321", "text": "saw your billboard, what are the prices?"}, method: MethodDedicatedNumber, source: "billboard"},
+		{person: "E scans the billboard's code", msg: firstMessage(t, scanned("billboard"), "46701110005"), method: MethodID, source: "billboard"},
+		{person: "F scans the shop window", msg: firstMessage(t, scanned("window"), "4343"), method: MethodID, source: "window"},
+	}
+	for _, p := range want {
+		got := say(p.msg)
+		if got.Method != p.method {
+			t.Fatalf("%s: %+v, want method %s", p.person, got, p.method)
+		}
+		rec := w.chatRecordOf(t, got.Chat)
+		if rec.Source.OfflineSource != p.source || rec.Method != p.method {
+			t.Errorf("%s: chat record method %q source %+v", p.person, rec.Method, rec.Source)
+		}
+	}
+	// A stranger with no code two hours later: no scan is recent enough.
+	w.clock.Advance(2 * time.Hour)
+	if got := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "46701110009", "to": "15551234567", "text": "hello"}); got.Method != MethodNone {
+		t.Fatalf("stranger matched: %+v", got)
+	}
+	// D buys: the dedicated number's chat converts.
+	resp, b := w.do(t, request("POST", "/v1/sites/demo/events",
+		[]byte(`{"chat":"whatsapp:46701110004","category":"purchase","time":"`+w.clock.Now().UTC().Format(time.RFC3339)+`","value":40}`),
+		"Authorization", "Bearer demo-key-123", "Content-Type", "application/json"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+
+	rec := w.chatRecordOf(t, "whatsapp:46701110004")
+	if rec.Source.Channel != "offline" || rec.Source.AdTitle != "billboard" || len(rec.Sessions) != 1 {
+		t.Errorf("billboard chat record: source %+v sessions %v", rec.Source, rec.Sessions)
+	}
+
+	resp, b = w.do(t, request("GET", "/v1/sites/demo/reports/channels?from=2026-11-02&to=2026-11-02", nil, "Authorization", "Bearer demo-key-123"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("channels report: %d %s", resp.StatusCode, b)
+	}
+	var rep reports.ChannelsReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		conversations, sessions, conversions int64
+	}
+	rows := map[string]row{}
+	for _, r := range rep.Rows {
+		var conv int64
+		if r.Conversions != nil {
+			conv = *r.Conversions
+		}
+		rows[r.Channel+"/"+r.Source] = row{r.Conversations, r.Sessions, conv}
+	}
+	for key, wantRow := range map[string]row{
+		"offline/flyer":            {conversations: 3, sessions: 3},
+		"offline/billboard":        {conversations: 2, sessions: 2, conversions: 1},
+		"shop_window/window":       {conversations: 1, sessions: 1},
+		reports.Unattributed + "/": {conversations: 1},
+	} {
+		if got, ok := rows[key]; !ok || got != wantRow {
+			t.Errorf("channels row %s = %+v (present %v), want %+v; report %s", key, got, ok, wantRow, b)
+		}
+	}
+	if rep.Totals.Conversations != 7 {
+		t.Errorf("total conversations %d, want 7", rep.Totals.Conversations)
 	}
 }
