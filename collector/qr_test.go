@@ -636,11 +636,13 @@ func jsonString(t testing.TB, s string) string {
 // BenchmarkScan measures a QR scan (register the offline visit, redirect)
 // against registering a web visit, the baseline, in the same run.
 func BenchmarkScan(b *testing.B) {
-	w := newTestWorld(b)
+	// Both run the whole pipeline (user agent, geo) with no rate limit.
+	w := newTestWorld(b, "geoip: "+writeTestGeoDB(b)+"\ntrusted_proxies: [0.0.0.0]\nrate_limit_per_minute: -1\n"+testConfigYAML)
 	visitBody := jsonBody(b, map[string]string{"site": "demo", "url": "https://shop.test/", "lang": "en-US"})
 	b.Run("visit baseline", func(b *testing.B) {
 		for b.Loop() {
-			resp, _ := w.do(b, request("POST", "/v1/visits", visitBody, "Origin", testOrigin, "Content-Type", "text/plain"))
+			resp, _ := w.do(b, request("POST", "/v1/visits", visitBody, "Origin", testOrigin, "Content-Type", "text/plain",
+				"User-Agent", phoneUA, "X-Forwarded-For", scanIP))
 			if resp.StatusCode != 200 {
 				b.Fatalf("status %d", resp.StatusCode)
 			}
@@ -648,7 +650,7 @@ func BenchmarkScan(b *testing.B) {
 	})
 	b.Run("scan", func(b *testing.B) {
 		for b.Loop() {
-			resp, _ := w.do(b, request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA))
+			resp, _ := w.do(b, request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA, "X-Forwarded-For", scanIP))
 			if resp.StatusCode != 302 {
 				b.Fatalf("status %d", resp.StatusCode)
 			}
