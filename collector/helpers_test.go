@@ -149,6 +149,14 @@ func (w *testWorld) listen(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.serveOn(t, ln)
+	return "http://" + ln.Addr().String()
+}
+
+// serveOn serves the collector on ln until the test ends, then shuts it
+// down and fails the test if serving failed.
+func (w *testWorld) serveOn(t testing.TB, ln net.Listener) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
@@ -158,5 +166,4 @@ func (w *testWorld) listen(t testing.TB) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
 }

@@ -142,16 +142,29 @@ func validURL(raw string, field string) error {
 	return nil
 }
 
-func (s *Server) handleVisit(c *fiber.Ctx) error {
-	var in visitRequest
-	if err := readJSON(c, maxIntakeBody, &in); err != nil {
-		return err
+// readIntake decodes a snippet's body into in and resolves its site,
+// refusing pages outside the site's origins.
+func (s *Server) readIntake(c *fiber.Ctx, in interface{ siteName() string }) (*site, error) {
+	if err := readJSON(c, maxIntakeBody, in); err != nil {
+		return nil, err
 	}
-	st, err := s.lookupSite(in.Site)
+	st, err := s.lookupSite(in.siteName())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.checkOrigin(c, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (r *visitRequest) siteName() string { return r.Site }
+func (r *clickRequest) siteName() string { return r.Site }
+
+func (s *Server) handleVisit(c *fiber.Ctx) error {
+	var in visitRequest
+	st, err := s.readIntake(c, &in)
+	if err != nil {
 		return err
 	}
 	if in.URL == "" {
@@ -306,14 +319,8 @@ return 1
 
 func (s *Server) handleClick(c *fiber.Ctx) error {
 	var in clickRequest
-	if err := readJSON(c, maxIntakeBody, &in); err != nil {
-		return err
-	}
-	st, err := s.lookupSite(in.Site)
+	st, err := s.readIntake(c, &in)
 	if err != nil {
-		return err
-	}
-	if err := s.checkOrigin(c, st); err != nil {
 		return err
 	}
 	n, err := st.codec.ParseVisitID(in.Visit)

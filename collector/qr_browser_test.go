@@ -80,15 +80,7 @@ func newQRBrowserWorld(t *testing.T) *browserWorld {
 	}
 	// The browser compares the visit's expiry with its own clock.
 	w.clock.Set(time.Now())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	w.serveOn(t, ln)
 	w.browser = newBrowser(t, w.chats)
 	return w
 }

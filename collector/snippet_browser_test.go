@@ -131,15 +131,7 @@ func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 	}
 	// The browser compares the visit's expiry with its own clock.
 	w.clock.Set(time.Now())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	w.serveOn(t, ln)
 	w.browser = newBrowser(t, w.chats)
 	return w
 }
@@ -459,9 +451,11 @@ func TestSnippetInBrowser(t *testing.T) {
 			{button: "go-assign", prefix: "https://wa.me/15551234567?text=Assigned%0AHello", coded: true},
 			{button: "go-replace", prefix: "https://t.me/demo_bot?start=", coded: true},
 		}
-		ctx := w.tab(t)
 		for _, tt := range tests {
 			t.Run(tt.button, func(t *testing.T) {
+				// A tab of its own: the previous case's navigation to the
+				// chat may still be settling and would abort this load.
+				ctx := w.tab(t)
 				do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
 				visit := waitVisit(t, ctx)
 				n := w.visitNumber(t, "demo", visit.Visit)
