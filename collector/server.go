@@ -38,6 +38,7 @@ type Server struct {
 	version string
 	sites   map[string]*site
 	app     *fiber.App
+	dash    *dashboard
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -70,6 +71,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 		s.sites[name] = st
 	}
+	dash, err := newDashboard()
+	if err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.dash = dash
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -88,6 +94,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesDashboard()
 	s.routesStatic() // last: it must not shadow any route above
 }
 
