@@ -23,18 +23,33 @@ import (
 var dashboardFiles embed.FS
 
 // dashPages are the page templates; each defines "content" for the layout.
-var dashPages = []string{"signin", "error", "overview"}
+var dashPages = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched"}
 
 // dashboard holds the parsed templates.
 type dashboard struct {
 	pages map[string]*template.Template
 	chart *template.Template
+	// reports and chats are what the pages show.
+	reports dashReportSource
+	chats   dashChatSource
 }
 
 // dashboardFuncs are the helpers templates may call.
 var dashboardFuncs = template.FuncMap{
-	"href":       safeHref,
-	"pathEscape": url.PathEscape,
+	"href":         safeHref,
+	"confirmForms": confirmForms,
+}
+
+// confirmFormsData is what the "candidates" template needs: one confirm
+// form per candidate of a chat.
+type confirmFormsData struct {
+	Chat       string
+	Candidates []candidateView
+	CSRF       string
+}
+
+func confirmForms(chat string, cands []candidateView, csrf string) confirmFormsData {
+	return confirmFormsData{Chat: chat, Candidates: cands, CSRF: csrf}
 }
 
 // newDashboard parses the embedded templates.
@@ -216,7 +231,7 @@ func (s *Server) handleOverview(c *fiber.Ctx) error {
 	for _, w := range cfg.WhatsApp {
 		p.WhatsApp = append(p.WhatsApp, w.Number)
 	}
-	for _, name := range sortedSourceNames(cfg.Sources) {
+	for _, name := range dashSourceNames(cfg.Sources) {
 		src := cfg.Sources[name]
 		o := overviewSource{Name: name, Title: src.Title, Channel: src.Channel, Number: src.Number}
 		if src.DedicatedNumber != "" {

@@ -64,8 +64,8 @@ type htmlTable struct {
 	Totals  []htmlCell
 }
 
-// numeric reports whether a column's values are numbers.
-func (k columnKind) numeric() bool { return k != colText }
+// Numeric reports whether a column's values are numbers.
+func (k columnKind) Numeric() bool { return k != colText }
 
 // formatHTML formats every cell for display with the site's number format.
 func (t *dashTable) formatHTML(f numberFormat) htmlTable {
@@ -95,7 +95,7 @@ func (t *dashTable) formatRow(f numberFormat, r dashRow) []htmlCell {
 }
 
 func formatCell(f numberFormat, kind columnKind, v any) htmlCell {
-	c := htmlCell{Numeric: kind.numeric(), Text: dash}
+	c := htmlCell{Numeric: kind.Numeric(), Text: dash}
 	switch x := v.(type) {
 	case nil:
 		// A value that does not exist sorts below every real one.
