@@ -117,11 +117,11 @@ type dashField struct {
 // dashChatSession is one attribution session of a chat.
 type dashChatSession struct {
 	StartedAt, ExpiresAt, ClosedAt time.Time
-	Method, AdID, Channel, Source   string
-	Page, Landing, Dialog, Status   string
-	Conversion                      string // the converting event's category
-	ConversionAt                    time.Time
-	Value                           float64
+	Method, AdID, Channel, Source  string
+	Page, Landing, Dialog, Status  string
+	Conversion                     string // the converting event's category
+	ConversionAt                   time.Time
+	Value                          float64
 }
 
 // dashHistory is one entry of a chat's contact history.
