@@ -48,7 +48,7 @@ func TestDashboardSignIn(t *testing.T) {
 	for header, want := range map[string]string{
 		"Content-Security-Policy": "script-src 'self'",
 		"X-Content-Type-Options":  "nosniff",
-		"Referrer-Policy":         "no-referrer",
+		"Referrer-Policy":         "same-origin",
 		"Cache-Control":           "no-store",
 	} {
 		if got := resp.Header.Get(header); !strings.Contains(got, want) {
