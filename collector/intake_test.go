@@ -57,6 +57,8 @@ func TestVisitNumbersAreDistinct(t *testing.T) {
 func TestIntakeRejectsBadInput(t *testing.T) {
 	w := newTestWorld(t)
 	good := `{"site":"demo","url":"https://shop.test/"}`
+	// A well-formed visit ID that no stored visit has.
+	absent := w.srv.sites["demo"].codec.VisitID(999)
 	tests := []struct {
 		name    string
 		path    string
@@ -75,8 +77,9 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 		{name: "missing url", path: "/v1/visits", body: `{"site":"demo"}`, origin: testOrigin, status: 400, errPart: "url is required"},
 		{name: "javascript url", path: "/v1/visits", body: `{"site":"demo","url":"javascript:alert(1)"}`, origin: testOrigin, status: 400, errPart: "not an http(s) URL"},
 		{name: "oversized", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/?` + strings.Repeat("a", 9000) + `"}`, origin: testOrigin, status: 413, errPart: "exceeds"},
-		{name: "click unknown visit", path: "/v1/clicks", body: `{"site":"demo","visit":"ZZZZZZZ","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 404, errPart: "unknown or expired"},
-		{name: "click foreign target", path: "/v1/clicks", body: `{"site":"demo","visit":"A","target":"whatsapp:19990000000"}`, origin: testOrigin, status: 400, errPart: "not a chat of this site"},
+		{name: "click unknown visit", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 404, errPart: "unknown or expired"},
+		{name: "click malformed visit", path: "/v1/clicks", body: `{"site":"demo","visit":"ZZZZZZZ","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 400, errPart: "not a visit ID"},
+		{name: "click foreign target", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"whatsapp:19990000000"}`, origin: testOrigin, status: 400, errPart: "not a chat of this site"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

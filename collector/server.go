@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/snippet"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -37,6 +38,8 @@ type Server struct {
 	log     *slog.Logger
 	version string
 	sites   map[string]*site
+	// scripts are the rendered snippets by site name.
+	scripts map[string]snippet.Script
 	app     *fiber.App
 	dash    *dashboard
 }
@@ -71,6 +74,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 		s.sites[name] = st
 	}
+	scripts, err := renderSnippets(opt.Config)
+	if err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.scripts = scripts
 	dash, err := newDashboard()
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
@@ -94,6 +102,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 func (s *Server) routes() {
 	s.routesOps()
 	s.routesIntake()
+	s.routesSnippet()
 	s.routesDashboard()
 	s.routesStatic() // last: it must not shadow any route above
 }

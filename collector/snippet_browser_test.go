@@ -1,0 +1,590 @@
+package collector
+
+// Browser tests of the snippet: a real headless Chromium loads the demo
+// pages in examples/site from a real collector on a real Redis. The chat
+// platforms are stood in for by a local TLS server that the browser reaches
+// under their real host names (host-resolver-rules), so every navigation to
+// a chat is seen exactly as the browser made it, and nothing leaves the
+// machine.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/messtrack/messtrack/store"
+)
+
+// chatHosts are the chat platforms' hosts the browser is sent to the fake.
+var chatHosts = []string{"wa.me", "api.whatsapp.com", "web.whatsapp.com", "t.me", "telegram.me", "telegram.dog"}
+
+// browserSiteYAML is the config of the browser tests: the demo site and a
+// site that needs consent, both served to pages from the collector itself.
+const browserSiteYAML = `
+public_url: %[1]s
+static_dir: %[2]s
+sites:
+  demo:
+    api_key: demo-key-123
+    id_secret: demo-secret-0123456789
+    origins: [%[3]s]
+    message: "Hello! My request code: {id}"
+    whatsapp:
+      - number: "15551234567"
+    telegram:
+      bots: [demo_bot]
+      users: [demo_manager]
+  private:
+    api_key: private-key-456
+    id_secret: private-secret-0123456789
+    origins: [%[3]s]
+    consent_required: true
+    message: "Order {id}"
+    whatsapp:
+      - number: "15551234567"
+`
+
+// chatRecorder is the stand-in for the chat platforms: it records every
+// request the browser sends to them.
+type chatRecorder struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen []string
+	got  chan string
+}
+
+func newChatRecorder(t *testing.T) *chatRecorder {
+	t.Helper()
+	rec := &chatRecorder{got: make(chan string, 64)}
+	rec.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/favicon.ico" {
+			http.NotFound(w, r)
+			return
+		}
+		u := "https://" + r.Host + r.URL.RequestURI()
+		rec.mu.Lock()
+		rec.seen = append(rec.seen, u)
+		rec.mu.Unlock()
+		rec.got <- u
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><title>chat</title><p>the chat opens here</p>")
+	}))
+	t.Cleanup(rec.srv.Close)
+	return rec
+}
+
+// next waits for the browser's next request to a chat platform.
+func (rec *chatRecorder) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case u := <-rec.got:
+		return u
+	case <-time.After(15 * time.Second):
+		t.Fatal("the browser never reached the chat")
+		return ""
+	}
+}
+
+// browserWorld is a collector serving examples/site, with the browser that
+// visits it.
+type browserWorld struct {
+	*testWorld
+	base    string
+	browser context.Context
+	chats   *chatRecorder
+}
+
+// newBrowserWorld starts a collector whose snippet talks to publicURL
+// (empty: the collector itself) and a headless Chromium.
+func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	if publicURL == "" {
+		publicURL = base
+	}
+	site, err := filepath.Abs(filepath.Join("..", "examples", "site"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &browserWorld{
+		testWorld: newTestWorld(t, fmt.Sprintf(browserSiteYAML, publicURL, site, base)),
+		base:      base,
+		chats:     newChatRecorder(t),
+	}
+	// The browser compares the visit's expiry with its own clock.
+	w.clock.Set(time.Now())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	w.browser = newBrowser(t, w.chats)
+	return w
+}
+
+// newBrowser starts a headless Chromium with a fresh profile that reaches
+// the chat platforms' hosts at rec and no other outside host.
+func newBrowser(t *testing.T, rec *chatRecorder) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium is needed for the snippet's browser tests (apt-get install chromium, or make deps): %v", err)
+	}
+	port := rec.srv.Listener.Addr().(*net.TCPAddr).Port
+	var rules []string
+	for _, h := range chatHosts {
+		rules = append(rules, fmt.Sprintf("MAP %s 127.0.0.1:%d", h, port))
+	}
+	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
+		// The stand-in's certificate is its own; only it is reachable.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	browser, cancelBrowser := chromedp.NewContext(alloc)
+	if err := chromedp.Do(browser); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	return browser
+}
+
+// tab opens a tab in a browser context of its own, so its storage starts
+// empty.
+func (w *browserWorld) tab(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(w.browser, chromedp.WithNewBrowserContext())
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	return ctx
+}
+
+// do runs browser steps or fails the test.
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// poll waits until expr is truthy in the page and returns its value.
+func poll[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Poll[T](expr, chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", expr, err)
+	}
+	return v
+}
+
+// eval evaluates expr in the page.
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// clickID clicks the element with the id.
+func clickID(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.ID(id))
+}
+
+// storedVisit is what the snippet keeps in localStorage.
+type storedVisit struct {
+	Visit   string `json:"visit"`
+	Code    string `json:"code"`
+	Start   string `json:"start"`
+	Expires string `json:"expires"`
+	Visitor string `json:"visitor"`
+}
+
+// waitVisit waits until the page's snippet has a visit and returns it.
+func waitVisit(t *testing.T, ctx context.Context) storedVisit {
+	t.Helper()
+	raw := poll[string](t, ctx, `localStorage.messtrack && JSON.parse(localStorage.messtrack).visit && localStorage.messtrack`)
+	var v storedVisit
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatalf("stored visit %s: %v", raw, err)
+	}
+	return v
+}
+
+// waitLoaded waits until the snippet has run on the page.
+func waitLoaded(t *testing.T, ctx context.Context) {
+	t.Helper()
+	poll[bool](t, ctx, `!!(window.messtrack && window.messtrack.loaded)`)
+}
+
+// hrefs reads every link with an id as the browser resolves it.
+func hrefs(t *testing.T, ctx context.Context) map[string]string {
+	t.Helper()
+	return eval[map[string]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("a[id]")].map(a => [a.id, a.href]))`)
+}
+
+// originalHrefs loads page with scripts disabled: the links as written.
+func (w *browserWorld) originalHrefs(t *testing.T, page string) map[string]string {
+	t.Helper()
+	ctx := w.tab(t)
+	do(t, ctx, chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		_, err := cdp.Call(ctx, target, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	}), chromedp.Navigate(w.base+page))
+	return hrefs(t, ctx)
+}
+
+// visitNumber is the number behind a visit ID the snippet was given.
+func (w *browserWorld) visitNumber(t *testing.T, site, visitID string) uint64 {
+	t.Helper()
+	n, err := w.srv.sites[site].codec.ParseVisitID(visitID)
+	if err != nil {
+		t.Fatalf("visit ID %q: %v", visitID, err)
+	}
+	return n
+}
+
+// decodeLink finds the visit a rewritten chat link carries: the code in
+// its prefilled text, or its Telegram start payload.
+func (w *browserWorld) decodeLink(t *testing.T, site, link string) uint64 {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatalf("link %q: %v", link, err)
+	}
+	codec := w.srv.sites[site].codec
+	q := u.Query()
+	if start := q.Get("start"); start != "" {
+		n, err := codec.ParseStart(start)
+		if err != nil {
+			t.Fatalf("start payload of %s: %v", link, err)
+		}
+		return n
+	}
+	found := codec.Find(q.Get("text"))
+	if len(found) != 1 {
+		t.Fatalf("text of %s holds %d codes, want 1", link, len(found))
+	}
+	return found[0].N
+}
+
+// TestSnippetInBrowser runs the snippet in Chromium against the demo pages.
+func TestSnippetInBrowser(t *testing.T) {
+	w := newBrowserWorld(t, "")
+
+	t.Run("every link form", func(t *testing.T) {
+		original := w.originalHrefs(t, "/links.html")
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html?utm_source=test&utm_medium=cpc&gclid=abc123"))
+		visit := waitVisit(t, ctx)
+		n := w.visitNumber(t, "demo", visit.Visit)
+		// Links are rewritten right after the visit is stored.
+		poll[bool](t, ctx, `document.getElementById("wa-plain").href.includes("text=")`)
+		got := hrefs(t, ctx)
+
+		line := "Hello! My request code: " + visit.Code
+		tests := []struct {
+			id       string
+			host     string
+			path     string
+			text     string // the prefilled text after rewriting; "" for bots
+			keep     map[string]string
+			hasStart bool
+		}{
+			{id: "wa-plain", host: "wa.me", path: "/15551234567", text: line},
+			{id: "wa-text", host: "wa.me", path: "/15551234567", text: "Roses + tulips & a card #gift 100%\nthanks\n" + line},
+			{id: "wa-slash", host: "wa.me", path: "/15551234567/", text: line},
+			{id: "wa-api", host: "api.whatsapp.com", path: "/send", text: "Hello there\n" + line, keep: map[string]string{"phone": "15551234567"}},
+			{id: "wa-api-slash", host: "api.whatsapp.com", path: "/send/", text: "Hi\n" + line,
+				keep: map[string]string{"phone": "15551234567", "type": "phone_number", "app_absent": "0"}},
+			{id: "wa-formatted", host: "api.whatsapp.com", path: "/send", text: line, keep: map[string]string{"phone": "+1 (555) 123-4567"}},
+			{id: "wa-web", host: "web.whatsapp.com", path: "/send", text: line, keep: map[string]string{"phone": "15551234567"}},
+			{id: "wa-app", host: "send", text: "Hi\n" + line, keep: map[string]string{"phone": "15551234567"}},
+			{id: "tg-bot", host: "t.me", path: "/demo_bot", hasStart: true},
+			{id: "tg-bot-start", host: "t.me", path: "/demo_bot", hasStart: true},
+			{id: "tg-bot-case", host: "telegram.me", path: "/Demo_Bot", hasStart: true},
+			{id: "tg-bot-dog", host: "telegram.dog", path: "/demo_bot", hasStart: true},
+			{id: "tg-resolve-bot", host: "resolve", hasStart: true, keep: map[string]string{"domain": "demo_bot"}},
+			{id: "tg-user", host: "t.me", path: "/demo_manager", text: line},
+			{id: "tg-user-text", host: "t.me", path: "/demo_manager", text: "Hi there\n" + line},
+			{id: "tg-resolve-user", host: "resolve", text: "Hello\n" + line, keep: map[string]string{"domain": "Demo_Manager"}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.id, func(t *testing.T) {
+				link := got[tt.id]
+				u, err := url.Parse(link)
+				if err != nil {
+					t.Fatalf("%s: %v", link, err)
+				}
+				if u.Host != tt.host || (tt.path != "" && u.Path != tt.path) {
+					t.Errorf("%s: host/path changed from %s", link, original[tt.id])
+				}
+				if strings.Contains(u.RawQuery, "+") {
+					t.Errorf("%s: raw + in the query reads as a space", link)
+				}
+				q := u.Query()
+				if tt.hasStart {
+					if q.Get("start") != visit.Start {
+						t.Errorf("%s: start = %q, want %q", link, q.Get("start"), visit.Start)
+					}
+				} else if q.Get("text") != tt.text {
+					t.Errorf("%s: text = %q, want %q", link, q.Get("text"), tt.text)
+				}
+				for k, v := range tt.keep {
+					if q.Get(k) != v {
+						t.Errorf("%s: %s = %q, want %q kept", link, k, q.Get(k), v)
+					}
+				}
+				if got := w.decodeLink(t, "demo", link); got != n {
+					t.Errorf("%s decodes to visit %d, want %d", link, got, n)
+				}
+			})
+		}
+
+		for id, href := range original {
+			if strings.HasPrefix(id, "f-") && got[id] != href {
+				t.Errorf("foreign link %s changed: %s -> %s", id, href, got[id])
+			}
+		}
+		if len(original) < 25 {
+			t.Errorf("read only %d links from links.html", len(original))
+		}
+
+		stored, err := w.srv.loadVisit(context.Background(), w.srv.sites["demo"], n)
+		if err != nil {
+			t.Fatalf("load visit: %v", err)
+		}
+		if !strings.Contains(stored.Landing, "gclid=abc123") || stored.Screen == "" || stored.Language == "" || stored.TimeZone == "" || stored.VisitorID != visit.Visitor {
+			t.Errorf("registered visit lacks the page's facts: %+v", stored)
+		}
+	})
+
+	t.Run("click on a link reaches the chat with the code and sends a beacon", func(t *testing.T) {
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+		visit := waitVisit(t, ctx)
+		n := w.visitNumber(t, "demo", visit.Visit)
+		poll[bool](t, ctx, `document.getElementById("wa-text").href.includes("%0AHello")`)
+		do(t, ctx, clickID("wa-text"))
+		link := w.chats.next(t)
+		if !strings.HasPrefix(link, "https://wa.me/15551234567?text=") || w.decodeLink(t, "demo", link) != n {
+			t.Errorf("chat opened as %s, want wa.me with visit %d", link, n)
+		}
+		st := w.srv.sites["demo"]
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			clicks, err := w.srv.recentClicks(context.Background(), st, "whatsapp:15551234567", w.clock.Now().Add(-time.Hour), w.clock.Now().Add(time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(clicks) > 0 && clicks[0].N == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no click beacon for visit %d: %+v", n, clicks)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+
+	t.Run("links added or changed later", func(t *testing.T) {
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+		visit := waitVisit(t, ctx)
+		n := w.visitNumber(t, "demo", visit.Visit)
+		do(t, ctx, clickID("add-link"), clickID("change-link"))
+		added := poll[string](t, ctx, `document.getElementById("dyn-wa")?.href.includes("%0AHello") && document.getElementById("dyn-wa").href`)
+		changed := poll[string](t, ctx, `document.getElementById("changing").href.includes("%0AHello") && document.getElementById("changing").href`)
+		for _, link := range []string{added, changed} {
+			if got := w.decodeLink(t, "demo", link); got != n {
+				t.Errorf("%s decodes to visit %d, want %d", link, got, n)
+			}
+		}
+		if !strings.Contains(changed, "text=Changed%0AHello") {
+			t.Errorf("changed link %s lost its own text", changed)
+		}
+	})
+
+	t.Run("window.open and location", func(t *testing.T) {
+		tests := []struct {
+			button string
+			prefix string
+			coded  bool
+		}{
+			{button: "open-wa", prefix: "https://wa.me/15551234567?text=From%20a%20widget%0AHello", coded: true},
+			{button: "open-other", prefix: "https://wa.me/15550001111?text=Other", coded: false},
+			{button: "go-href", prefix: "https://t.me/demo_manager?text=Hi%20from%20script%0AHello", coded: true},
+			{button: "go-assign", prefix: "https://wa.me/15551234567?text=Assigned%0AHello", coded: true},
+			{button: "go-replace", prefix: "https://t.me/demo_bot?start=", coded: true},
+		}
+		ctx := w.tab(t)
+		for _, tt := range tests {
+			t.Run(tt.button, func(t *testing.T) {
+				do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+				visit := waitVisit(t, ctx)
+				n := w.visitNumber(t, "demo", visit.Visit)
+				do(t, ctx, clickID(tt.button))
+				link := w.chats.next(t)
+				if !strings.HasPrefix(link, tt.prefix) {
+					t.Fatalf("chat opened as %s, want %s…", link, tt.prefix)
+				}
+				if tt.coded {
+					if got := w.decodeLink(t, "demo", link); got != n {
+						t.Errorf("%s decodes to visit %d, want %d", link, got, n)
+					}
+				} else if link != tt.prefix {
+					t.Errorf("foreign chat changed: %s", link)
+				}
+			})
+		}
+	})
+
+	t.Run("a visit lasts across reloads until a new ad click", func(t *testing.T) {
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html?utm_source=ad1&fbclid=first"))
+		first := waitVisit(t, ctx)
+		do(t, ctx, chromedp.Reload())
+		waitLoaded(t, ctx)
+		again := waitVisit(t, ctx)
+		do(t, ctx, chromedp.Navigate(w.base+"/index.html"))
+		waitLoaded(t, ctx)
+		inner := waitVisit(t, ctx)
+		hero := poll[string](t, ctx, `document.getElementById("hero-wa").href.includes("%0AHello") && document.getElementById("hero-wa").href`)
+		if again.Visit != first.Visit || inner.Visit != first.Visit {
+			t.Errorf("visit changed within the visit: %s, %s, %s", first.Visit, again.Visit, inner.Visit)
+		}
+		if got, want := w.decodeLink(t, "demo", hero), w.visitNumber(t, "demo", first.Visit); got != want {
+			t.Errorf("next page's link decodes to %d, want %d", got, want)
+		}
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html?utm_source=ad2&fbclid=second"))
+		var second storedVisit
+		deadline := time.Now().Add(15 * time.Second)
+		for second = waitVisit(t, ctx); second.Visit == first.Visit; second = waitVisit(t, ctx) {
+			if time.Now().After(deadline) {
+				t.Fatalf("a new ad click kept visit %s", first.Visit)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if second.Visitor != first.Visitor {
+			t.Errorf("visitor ID changed from %s to %s", first.Visitor, second.Visitor)
+		}
+	})
+
+	t.Run("consent", func(t *testing.T) {
+		original := w.originalHrefs(t, "/links.html?site=private")
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html?site=private"))
+		waitLoaded(t, ctx)
+		// Before consent: nothing stored, nothing registered, links as written.
+		if stored := eval[string](t, ctx, `JSON.stringify(Object.keys(localStorage))`); stored != "[]" {
+			t.Errorf("stored before consent: %s", stored)
+		}
+		if seq, _ := w.rdb.Exists(context.Background(), store.VisitSeq("private")).Result(); seq != 0 {
+			t.Errorf("a visit was registered before consent")
+		}
+		if got := hrefs(t, ctx); got["wa-text"] != original["wa-text"] {
+			t.Errorf("link rewritten before consent: %s", got["wa-text"])
+		}
+		do(t, ctx, clickID("consent"))
+		visit := waitVisit(t, ctx)
+		link := poll[string](t, ctx, `document.getElementById("wa-text").href.includes("Order") && document.getElementById("wa-text").href`)
+		if got, want := w.decodeLink(t, "private", link), w.visitNumber(t, "private", visit.Visit); got != want {
+			t.Errorf("%s decodes to %d, want %d", link, got, want)
+		}
+	})
+}
+
+// TestSnippetWithCollectorDown: the collector the snippet reports to is
+// down or never answers; every chat link still opens, without a code.
+func TestSnippetWithCollectorDown(t *testing.T) {
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downURL := "http://" + down.Addr().String()
+	down.Close()
+
+	stuck := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stuck:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(stuck)
+		hanging.Close()
+	})
+
+	tests := []struct {
+		name      string
+		publicURL string
+	}{
+		{name: "stopped", publicURL: downURL},
+		{name: "never answers", publicURL: hanging.URL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newBrowserWorld(t, tt.publicURL)
+			original := w.originalHrefs(t, "/links.html")
+			for _, id := range []string{"wa-text", "tg-bot", "tg-user-text"} {
+				ctx := w.tab(t)
+				do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+				waitLoaded(t, ctx)
+				start := time.Now()
+				do(t, ctx, clickID(id))
+				link := w.chats.next(t)
+				t.Logf("%s: chat reached after %v", id, time.Since(start).Round(time.Millisecond))
+				if link != original[id] {
+					t.Errorf("%s opened as %s, want %s", id, link, original[id])
+				}
+			}
+			ctx := w.tab(t)
+			do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+			waitLoaded(t, ctx)
+			do(t, ctx, clickID("open-wa"))
+			if link := w.chats.next(t); link != "https://wa.me/15551234567?text=From%20a%20widget" {
+				t.Errorf("window.open reached %s", link)
+			}
+		})
+	}
+}

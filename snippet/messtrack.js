@@ -1,0 +1,311 @@
+// messtrack snippet: registers the visit with the collector and puts the
+// visit's code into the site's own WhatsApp and Telegram links.
+//
+// This file is the one readable source. snippet.Builder minifies it with
+// esbuild at start-up; WHATSAPP, TELEGRAM and CONSENT are build-time defines
+// (true/false) so that a site gets only the code it needs, and the free name
+// MESSTRACK_SETTINGS is replaced with the site's settings when it is served.
+//
+// Rules this code keeps:
+//   - a link is never broken: while the code is unknown the original link
+//     works, and navigation waits for the code at most WAIT_MS;
+//   - only links to the site's own numbers, bots and users are changed;
+//   - with CONSENT, nothing is stored or sent before messtrack('consent').
+
+/**
+ * Settings inlined by the collector for one site, positional because every
+ * visitor downloads them: [site, url, wa, bots, users, msg] where
+ *   site  site name, as in /s/{site}.js
+ *   url   collector base URL; "" means this script's origin
+ *   wa    WhatsApp numbers, digits only
+ *   bots  Telegram bot usernames, lower case
+ *   users Telegram user usernames, lower case
+ *   msg   message template; {id} marks the code
+ * @typedef {[string, string, string[], string[], string[], string]} Settings
+ */
+
+/**
+ * Body of POST /v1/visits (sent as text/plain, so no CORS preflight).
+ * @typedef {Object} VisitRequest
+ * @property {string} site
+ * @property {string} url      current page URL
+ * @property {string} landing  landing URL of this visit (UTM tags, click IDs)
+ * @property {string} referrer document.referrer at landing
+ * @property {string} screen   "1920x1080"
+ * @property {string} lang     navigator.language
+ * @property {string} tz       IANA time zone
+ * @property {string} visitor  first-party visitor ID
+ */
+
+/**
+ * Answer 200 of POST /v1/visits.
+ * @typedef {Object} VisitAnswer
+ * @property {string} visit   visit ID
+ * @property {string} code    what replaces {id} in the message template
+ * @property {string} start   Telegram bot start payload
+ * @property {string} expires RFC 3339 end of the visit
+ */
+
+/**
+ * What localStorage keeps between page views of one visit.
+ * @typedef {VisitAnswer & {key: string, visitor: string}} StoredVisit
+ */
+
+/**
+ * Body of the POST /v1/clicks beacon (text/plain).
+ * @typedef {Object} ClickBeacon
+ * @property {string} site
+ * @property {string} visit
+ * @property {string} target "whatsapp:15551234567" or "telegram:demo_bot"
+ * @property {string} page   current page URL
+ * @property {string} href   the link as followed
+ */
+
+/**
+ * A recognised chat link: [click target, href with the code when known].
+ * @typedef {[string, string]} Chat
+ */
+
+/** Longest time a click on a chat link waits for the visit's code. */
+const WAIT_MS = 400;
+
+// Runs once per page; a second copy of the tag must not wrap window.open
+// twice or send every beacon twice.
+function main() {
+  /** @type {Settings} */
+  const [site, collector, numbers, bots, users, template] = MESSTRACK_SETTINGS;
+  const win = window;
+  const doc = document;
+  const loc = location;
+  // Without a configured URL the collector is where this script came from;
+  // currentScript is only set while this runs, so it is read here.
+  const api = collector || new URL(doc.currentScript.src).origin;
+
+  /** @type {?StoredVisit} */
+  let visit = null;
+  /** @type {?Promise<void>} while a registration is under way */
+  let pending = null;
+  // The chat URL this script let through or sent the window to, so that the
+  // navigate listener does not handle it a second time.
+  let passing = "";
+
+  // Storage may be full, disabled or blocked by privacy settings; then the
+  // visit simply lives for this page view. One page origin is one site, so
+  // the key needs no site name.
+  const load = () => {
+    try {
+      return JSON.parse(localStorage.messtrack);
+    } catch (e) {}
+  };
+  const save = (value) => {
+    try {
+      localStorage.messtrack = JSON.stringify(value);
+    } catch (e) {}
+  };
+
+  // A new ad click (other UTM tags or click IDs) starts a new visit even
+  // while an older one is still stored; a page without them continues it.
+  const attribution = () => (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
+
+  // Sets one query parameter with a strict encoding: the form serializer
+  // escapes + & # % and newlines, and its only loose habit, a space written
+  // as "+", becomes %20, because wa.me reads a raw "+" as a space.
+  const setParam = (url, name, value) => {
+    url.searchParams.set(name, value);
+    url.search = url.search.replace(/\+/g, "%20");
+    return url.href;
+  };
+
+  // Puts the code into prefilled text per the site's template, keeping what
+  // the link already says; a text that has the code already stays as it is.
+  const compose = (text) => {
+    const line = template.split("{id}").join(visit.code);
+    return !text ? line : text.includes(visit.code) ? text : text + "\n" + line;
+  };
+
+  /**
+   * Recognises a link to one of the site's numbers, bots or users and gives
+   * it back with the code; anything else gives undefined and is left alone.
+   * @param {string} href
+   * @returns {Chat|undefined}
+   */
+  const chat = (href) => {
+    let url, match, name, target;
+    let param = "text";
+    try {
+      url = new URL(href, loc);
+    } catch (e) {
+      return;
+    }
+    const params = url.searchParams;
+    // "scheme:host/path"; the regexps take whatsapp://send both ways
+    // browsers parse it, "send" as host or as path ("//send").
+    const where = url.protocol + url.host + url.pathname;
+    if (WHATSAPP) {
+      // wa.me/N, api.|web.whatsapp.com/send?phone=N, whatsapp://send?phone=N;
+      // numbers compare by digits, so "+7 (999) 123-45-67" is 79991234567.
+      match = /^(https?:(wa\.me\/([^/]*)|(\w+\.)?whatsapp\.com\/send)|whatsapp:\/*send)\/?$/.exec(where);
+      name = match && (match[3] ?? params.get("phone") ?? "").replace(/%..|\D/g, "");
+      if (numbers.includes(name)) target = "whatsapp:" + name;
+    }
+    if (TELEGRAM) {
+      // t.me/NAME, telegram.me/NAME, telegram.dog/NAME, tg://resolve?domain=NAME
+      match = /^(https?:(t|telegram)\.(me|dog)\/(\w+)|tg:\/*resolve)\/?$/.exec(where);
+      name = match && (match[4] ?? params.get("domain") ?? "").toLowerCase();
+      // Bots never see ?text=, so they get the hidden start payload.
+      if (bots.includes(name) ? (param = "start") : users.includes(name)) target = "telegram:" + name;
+    }
+    return target && [target, visit ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit.start) : href];
+  };
+
+  // Rewrites one anchor in place, so that middle-click, copy-link and the
+  // page's own scripts all see the link with the code. The visit changes at
+  // most once per page view (from unknown to known) and compose() leaves a
+  // text with the code alone, so a second rewrite changes nothing. Other
+  // nodes have no string href, which chat() does not recognise.
+  const fix = (anchor) => {
+    const found = chat(anchor.href);
+    if (found && found[1] != anchor.href) anchor.href = found[1];
+    return found;
+  };
+
+  // Rewrites an element and every link inside it.
+  const fixAll = (root) => {
+    fix(root);
+    root.querySelectorAll("a").forEach(fix);
+  };
+
+  // Reports a click on a link with the code. Without a visit (not yet
+  // known, failed, refused or not consented) there is nothing to report.
+  /** @param {Chat} found */
+  const beacon = (found) =>
+    visit &&
+    navigator.sendBeacon(
+      api + "/v1/clicks",
+      JSON.stringify(
+        /** @type {ClickBeacon} */ ({
+          site,
+          visit: visit.visit,
+          target: found[0],
+          page: loc.href,
+          href: found[1],
+        }),
+      ),
+    );
+
+  // Sends this window to a chat link once the registration under way ends,
+  // or after WAIT_MS at the latest, with the code if it came.
+  const go = (href) =>
+    Promise.race([pending, new Promise((done) => setTimeout(done, WAIT_MS))]).then(() => {
+      const found = chat(href);
+      beacon(found);
+      loc.href = passing = found[1];
+    });
+
+  // Registers a new visit, or continues the stored one when it has not
+  // expired and no new ad click brought the visitor here.
+  const start = () => {
+    const stored = load() || {};
+    const key = attribution();
+    // Not a secret, only a first-party label that links a person's visits.
+    const visitor = stored.visitor || (Math.random() + "").slice(2);
+    // A record with no visit has no expiry, and an invalid date never wins.
+    if (new Date(stored.expires) > new Date() && (!key || key == stored.key)) {
+      visit = stored;
+      fixAll(doc);
+      return;
+    }
+    pending = fetch(api + "/v1/visits", {
+      method: "POST",
+      body: JSON.stringify(
+        /** @type {VisitRequest} */ ({
+          site,
+          url: loc.href,
+          landing: loc.href,
+          referrer: doc.referrer,
+          screen: screen.width + "x" + screen.height,
+          lang: navigator.language,
+          tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+          visitor,
+        }),
+      ),
+    })
+      .then((response) => response.json())
+      // An error answer has no visit and is dropped like a network error;
+      // storage is written only once the collector has given a visit.
+      .then((/** @type {VisitAnswer} */ answer) => answer.visit && save((visit = { ...answer, key, visitor })))
+      .catch(() => {})
+      // Every link on the page gets the code, if one came.
+      .then(() => {
+        pending = null;
+        fixAll(doc);
+      });
+  };
+
+  // Left clicks on anchors (middle clicks are auxclick and open the link
+  // as it stands, with the code once known): a link with the code just
+  // goes; while the code is on its way a plain click in this window is held
+  // up to WAIT_MS. Clicks the page handled itself are left to it (its
+  // window.open or location call is covered below); modified clicks and
+  // links with any target are never held.
+  doc.addEventListener("click", (/** @type {MouseEvent} */ event) => {
+    const anchor = event.target.closest?.("a");
+    const found = anchor && !event.defaultPrevented && fix(anchor);
+    if (!found) return;
+    if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || anchor.target) {
+      beacon(found);
+      passing = found[1];
+    } else {
+      event.preventDefault();
+      go(anchor.href);
+    }
+  });
+
+  // Links added or changed after load (chat widgets, single-page apps): the
+  // changed anchor, or the element whose children changed, is looked over.
+  new MutationObserver((records) => visit && records.forEach((record) => fixAll(record.target))).observe(doc, {
+    childList: true,
+    subtree: true,
+    attributeFilter: ["href"],
+  });
+
+  // Floating widgets often open the chat from script. window.open can be
+  // wrapped; it must return the new window at once, so it never waits.
+  const open = win.open;
+  win.open = (href, ...rest) => {
+    const found = chat(href);
+    if (found) beacon(found);
+    return open.call(win, found ? found[1] : href, ...rest);
+  };
+
+  // location.assign/replace and href assignment cannot be wrapped (Location
+  // is unforgeable). Where the Navigation API exists, its cancelable
+  // navigate event catches them and the chat is opened again with the code;
+  // elsewhere they go through unchanged, which still reaches the chat.
+  win.navigation?.addEventListener("navigate", (event) => {
+    const href = event.destination.url;
+    const found = href != passing && event.cancelable && chat(href);
+    if (found) {
+      if (pending || found[1] != href) {
+        event.preventDefault();
+        go(href);
+      } else {
+        beacon(found);
+      }
+    }
+  });
+
+  // The queue stub lets pages call messtrack() before this file loads.
+  // A repeated consent call registers only if no visit is known or coming.
+  if (CONSENT) {
+    const queue = win.messtrack?.q;
+    win.messtrack = (command) => command == "consent" && !visit && !pending && start();
+    queue?.forEach((args) => win.messtrack(...args));
+  } else {
+    win.messtrack = () => {};
+    start();
+  }
+  win.messtrack.loaded = true;
+}
+
+if (!window.messtrack?.loaded) main();

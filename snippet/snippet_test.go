@@ -1,0 +1,361 @@
+package snippet
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// SizeBudget is the most the snippet may weigh gzipped, for any site.
+const SizeBudget = 1500
+
+// demoSettings is a realistic site: the demo site of examples/messtrack.yaml
+// with a public collector address.
+func demoSettings() Settings {
+	return Settings{
+		Site:          "demo",
+		PublicURL:     "https://track.flowers-on-main.example",
+		WhatsApp:      []string{"15551234567"},
+		TelegramBots:  []string{"demo_bot"},
+		TelegramUsers: []string{"demo_manager"},
+		IDFormat:      "token",
+		Message:       "Hello! My request code: {id}",
+	}
+}
+
+func newBuilder(t testing.TB) *Builder {
+	t.Helper()
+	b, err := NewBuilder()
+	if err != nil {
+		t.Fatalf("NewBuilder: %v", err)
+	}
+	return b
+}
+
+func gzipSize(t testing.TB, body []byte) int {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Len()
+}
+
+// variants are the demo settings reduced to each feature combination.
+func variants() map[string]Settings {
+	out := map[string]Settings{}
+	for _, consent := range []bool{false, true} {
+		for _, wa := range []bool{false, true} {
+			for _, tg := range []bool{false, true} {
+				s := demoSettings()
+				s.ConsentRequired = consent
+				if !wa {
+					s.WhatsApp = nil
+				}
+				if !tg {
+					s.TelegramBots, s.TelegramUsers = nil, nil
+				}
+				out[fmt.Sprintf("whatsapp=%v,telegram=%v,consent=%v", wa, tg, consent)] = s
+			}
+		}
+	}
+	return out
+}
+
+// TestSizeBudget builds the snippet for every feature combination of a
+// realistic site and fails if any is heavier than SizeBudget gzipped.
+func TestSizeBudget(t *testing.T) {
+	b := newBuilder(t)
+	for name, s := range variants() {
+		t.Run(name, func(t *testing.T) {
+			script, err := b.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			size := gzipSize(t, script.Body)
+			t.Logf("%d bytes, %d gzipped", len(script.Body), size)
+			if size > SizeBudget {
+				t.Errorf("snippet is %d bytes gzipped, budget %d", size, SizeBudget)
+			}
+		})
+	}
+}
+
+// TestBuildHasNoDevResidue checks that every build is minified code only:
+// no flag names, comments, type annotations or debugging aids, and no code
+// of a feature that is off.
+func TestBuildHasNoDevResidue(t *testing.T) {
+	b := newBuilder(t)
+	for name, s := range variants() {
+		t.Run(name, func(t *testing.T) {
+			script, err := b.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := string(script.Body)
+			for _, residue := range []string{
+				"WHATSAPP", "TELEGRAM", "CONSENT", settingsPlaceholder, "WAIT_MS",
+				"/**", "@typedef", "@param", "console.", "debugger", "sourceMappingURL",
+				"settings", "pending", "storeKey", "\n\n", "  ",
+			} {
+				if strings.Contains(body, residue) {
+					t.Errorf("build contains %q", residue)
+				}
+			}
+			absent := map[string]bool{
+				`"whatsapp:"`: len(s.WhatsApp) == 0,
+				`"telegram:"`: len(s.TelegramBots) == 0,
+				`"consent"`:   !s.ConsentRequired,
+			}
+			for marker, off := range absent {
+				if got := strings.Contains(body, marker); got == off {
+					t.Errorf("build contains %s: %v, want %v", marker, got, !off)
+				}
+			}
+		})
+	}
+}
+
+// parses checks that esbuild accepts body as JavaScript.
+func parses(t *testing.T, body []byte) {
+	t.Helper()
+	result := api.Transform(string(body), api.TransformOptions{Loader: api.LoaderJS, LogLevel: api.LogLevelSilent})
+	for _, m := range result.Errors {
+		t.Errorf("rendered script does not parse: %s", m.Text)
+	}
+}
+
+// inlined extracts the settings array Render put into the body.
+func inlined(t *testing.T, body []byte) []any {
+	t.Helper()
+	start := bytes.Index(body, []byte(`=["`))
+	if start < 0 {
+		t.Fatalf("no settings array in %s", body)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body[start+1:]))
+	var out []any
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("settings array: %v", err)
+	}
+	return out
+}
+
+// TestRenderEscapesHostileText feeds settings that would end a <script>
+// element or a JavaScript string if written raw.
+func TestRenderEscapesHostileText(t *testing.T) {
+	b := newBuilder(t)
+	tests := []struct {
+		name    string
+		message string
+		banned  []string
+	}{
+		{name: "script end tag", message: `</script><script>alert(1)</script> {id}`, banned: []string{"</script", "<script"}},
+		{name: "html comment", message: `<!-- {id} -->`, banned: []string{"<!--", "-->"}},
+		{name: "line separators", message: "line\u2028sep\u2029{id}", banned: []string{"\u2028", "\u2029"}},
+		{name: "quotes and backslashes", message: `"];alert(1);//\ {id}`, banned: []string{`//\ `}},
+		{name: "control characters", message: "tab\tnew\nline\x00{id}", banned: []string{"\x00", "tab\t"}},
+		{name: "ampersand", message: `a&b {id}`, banned: []string{"a&b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := demoSettings()
+			s.Message = tt.message
+			script, err := b.Render(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, banned := range tt.banned {
+				if bytes.Contains(script.Body, []byte(banned)) {
+					t.Errorf("body contains %q raw", banned)
+				}
+			}
+			parses(t, script.Body)
+			got := inlined(t, script.Body)
+			if got[5] != tt.message {
+				t.Errorf("message round trip = %q, want %q", got[5], tt.message)
+			}
+		})
+	}
+}
+
+// TestRenderSettings checks what the script is given: normalized names,
+// the collector URL without a trailing slash, the default template.
+func TestRenderSettings(t *testing.T) {
+	b := newBuilder(t)
+	tests := []struct {
+		name     string
+		settings Settings
+		want     string
+	}{
+		{
+			name:     "demo site",
+			settings: demoSettings(),
+			want:     `["demo","https://track.flowers-on-main.example",["15551234567"],["demo_bot"],["demo_manager"],"Hello! My request code: {id}"]`,
+		},
+		{
+			name: "usernames lower-cased, @ and trailing slash dropped",
+			settings: Settings{Site: "shop", PublicURL: "http://127.0.0.1:8080/", TelegramBots: []string{"@Flower_Bot"},
+				TelegramUsers: []string{"Anna_Florist"}},
+			want: `["shop","http://127.0.0.1:8080",[],["flower_bot"],["anna_florist"],"{id}"]`,
+		},
+		{
+			name:     "no public URL: the script's own origin",
+			settings: Settings{Site: "shop", WhatsApp: []string{"447700900123", "79991234567"}, Message: "Code {id}"},
+			want:     `["shop","",["447700900123","79991234567"],[],[],"Code {id}"]`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			script, err := b.Render(tt.settings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(script.Body, []byte("="+tt.want)) {
+				t.Errorf("body does not inline %s:\n%s", tt.want, script.Body)
+			}
+			parses(t, script.Body)
+		})
+	}
+}
+
+// TestRenderRejectsBadSettings: settings the script cannot serve are a
+// clear error, never a script that silently rewrites nothing.
+func TestRenderRejectsBadSettings(t *testing.T) {
+	b := newBuilder(t)
+	tests := []struct {
+		name   string
+		change func(*Settings)
+		reason string
+	}{
+		{name: "empty site", change: func(s *Settings) { s.Site = "" }, reason: "site name"},
+		{name: "site with a slash", change: func(s *Settings) { s.Site = "demo/../x" }, reason: "site name"},
+		{name: "number with a plus", change: func(s *Settings) { s.WhatsApp = []string{"+15551234567"} }, reason: "WhatsApp number"},
+		{name: "number with spaces", change: func(s *Settings) { s.WhatsApp = []string{"1 555 123"} }, reason: "WhatsApp number"},
+		{name: "empty number", change: func(s *Settings) { s.WhatsApp = []string{""} }, reason: "WhatsApp number"},
+		{name: "bot with a dash", change: func(s *Settings) { s.TelegramBots = []string{"demo-bot"} }, reason: "Telegram bot"},
+		{name: "user with html", change: func(s *Settings) { s.TelegramUsers = []string{"<b>anna</b>"} }, reason: "Telegram user"},
+		{name: "message without {id}", change: func(s *Settings) { s.Message = "Hello!" }, reason: "no {id}"},
+		{name: "unknown id format", change: func(s *Settings) { s.IDFormat = "qr" }, reason: "id_format"},
+		{name: "public URL without scheme", change: func(s *Settings) { s.PublicURL = "track.example" }, reason: "public_url"},
+		{name: "public URL javascript:", change: func(s *Settings) { s.PublicURL = "javascript:alert(1)" }, reason: "public_url"},
+		{name: "public URL with query", change: func(s *Settings) { s.PublicURL = "https://track.example/?x=1" }, reason: "public_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := demoSettings()
+			tt.change(&s)
+			script, err := b.Render(s)
+			if err == nil {
+				t.Fatalf("Render accepted %+v", s)
+			}
+			if !errors.Is(err, ErrSettings) {
+				t.Errorf("error %v does not wrap ErrSettings", err)
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("error %q does not name %q", err, tt.reason)
+			}
+			if script.Body != nil {
+				t.Errorf("Render returned a body with its error")
+			}
+		})
+	}
+}
+
+// TestETag: the tag follows the body, so a settings change reaches browsers
+// that revalidate, and an unchanged site answers 304.
+func TestETag(t *testing.T) {
+	b := newBuilder(t)
+	first, err := b.Render(demoSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.Render(demoSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := demoSettings()
+	changed.Message = "Hi! {id}"
+	other, err := b.Render(changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ETag != again.ETag || !bytes.Equal(first.Body, again.Body) {
+		t.Errorf("same settings rendered differently: %s vs %s", first.ETag, again.ETag)
+	}
+	if first.ETag == other.ETag {
+		t.Errorf("changed message kept ETag %s", first.ETag)
+	}
+	if !strings.HasPrefix(first.ETag, `"`) || !strings.HasSuffix(first.ETag, `"`) {
+		t.Errorf("ETag %s is not quoted", first.ETag)
+	}
+	tests := []struct {
+		name        string
+		ifNoneMatch string
+		want        bool
+	}{
+		{name: "empty", ifNoneMatch: "", want: false},
+		{name: "same", ifNoneMatch: first.ETag, want: true},
+		{name: "weak same", ifNoneMatch: "W/" + first.ETag, want: true},
+		{name: "in a list", ifNoneMatch: `"abc", ` + first.ETag, want: true},
+		{name: "star", ifNoneMatch: "*", want: true},
+		{name: "other", ifNoneMatch: other.ETag, want: false},
+		{name: "unquoted", ifNoneMatch: strings.Trim(first.ETag, `"`), want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := first.NotModified(tt.ifNoneMatch); got != tt.want {
+				t.Errorf("NotModified(%q) = %v, want %v", tt.ifNoneMatch, got, tt.want)
+			}
+		})
+	}
+	h := first.Headers()
+	for name, want := range map[string]string{
+		"Content-Type":                "text/javascript; charset=utf-8",
+		"ETag":                        first.ETag,
+		"X-Content-Type-Options":      "nosniff",
+		"Access-Control-Allow-Origin": "*",
+	} {
+		if h[name] != want {
+			t.Errorf("header %s = %q, want %q", name, h[name], want)
+		}
+	}
+	if !strings.Contains(h["Cache-Control"], "max-age=") {
+		t.Errorf("Cache-Control %q has no max-age", h["Cache-Control"])
+	}
+}
+
+// BenchmarkRender measures serving one site's script, against building
+// every variant at start as the baseline.
+func BenchmarkRender(b *testing.B) {
+	builder := newBuilder(b)
+	s := demoSettings()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := builder.Render(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNewBuilder is the start-up cost of running esbuild for every
+// feature combination.
+func BenchmarkNewBuilder(b *testing.B) {
+	for b.Loop() {
+		if _, err := NewBuilder(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
