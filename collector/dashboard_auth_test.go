@@ -229,7 +229,8 @@ func TestDashboardSecureCookie(t *testing.T) {
 	}{
 		{name: "plain http", config: testConfigYAML, want: false},
 		{name: "https public_url", config: strings.Replace(testConfigYAML, "public_url: http://127.0.0.1:8080", "public_url: https://track.example", 1), want: true},
-		{name: "TLS ended by a proxy", config: testConfigYAML, headers: []string{"X-Forwarded-Proto", "https"}, want: true},
+		{name: "TLS ended by a trusted proxy", config: "trusted_proxies: [0.0.0.0/0, \"::/0\"]\n" + testConfigYAML, headers: []string{"X-Forwarded-Proto", "https"}, want: true},
+		{name: "a client claiming TLS", config: testConfigYAML, headers: []string{"X-Forwarded-Proto", "https"}, want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

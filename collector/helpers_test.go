@@ -50,6 +50,7 @@ sites:
       billboard: {channel: offline, dedicated_number: "15557654321"}
   shop:
     api_key: shop-key-456
+    id_secret: shop-secret-9876543210
     origins: [http://other.test]
     whatsapp:
       - number: "447700900123"
@@ -85,6 +86,7 @@ func newTestWorld(t testing.TB, configYAML ...string) *testWorld {
 	if err != nil {
 		t.Fatalf("collector.New: %v", err)
 	}
+	t.Cleanup(func() { srv.Close() })
 	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
 }
 

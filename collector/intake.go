@@ -31,11 +31,15 @@ const (
 	clickCap = 20000
 )
 
+// headerDropped carries the reason a hit was dropped (202, nothing stored).
+const headerDropped = "X-Messtrack-Dropped"
+
 func (s *Server) routesIntake() {
 	s.app.Options("/v1/visits", s.preflight)
 	s.app.Options("/v1/clicks", s.preflight)
 	s.app.Post("/v1/visits", s.handleVisit)
 	s.app.Post("/v1/clicks", s.handleClick)
+	s.app.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
 }
 
 // visitRequest is what the snippet sends to register a visit.
@@ -103,13 +107,24 @@ func (s *Server) checkOrigin(c *fiber.Ctx, st *site) error {
 	return fail(ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
 }
 
-// preflight answers CORS preflights for the intake endpoints: any origin may
-// ask, but only configured origins are later accepted.
+// preflight answers CORS preflights for the intake endpoints. A preflight
+// carries no body, so it cannot say which site it is for: it is granted to
+// the origins of any configured site, and the POST itself is then checked
+// against its own site's origins. Other origins get 403 and no CORS headers,
+// so the browser never sends the request.
 func (s *Server) preflight(c *fiber.Ctx) error {
-	if o := c.Get(fiber.HeaderOrigin); o != "" {
-		c.Set(fiber.HeaderAccessControlAllowOrigin, o)
-	}
 	c.Vary(fiber.HeaderOrigin)
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return fail(ErrBadInput, "a CORS preflight needs an Origin header")
+	}
+	if !s.anyOrigin && !s.origins[origin] {
+		return fail(ErrForbidden, "origin %q is not one of any site's origins", clip(origin, 100))
+	}
+	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
+		return fail(ErrForbidden, "method %q is not allowed here; use POST", clip(m, 16))
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
 	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
 	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
@@ -167,14 +182,61 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		Language:  cleanShort(in.Lang),
 		TimeZone:  cleanShort(in.TZ),
 	}
-	hit := &hit{IP: c.IP(), UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent))}
-	if err := s.enrich(c.UserContext(), st, v, hit); err != nil {
+	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
+		var ce *clientError
+		if errors.As(err, &ce) && errors.Is(ce, ErrDropped) {
+			s.metrics.dropped.WithLabelValues(ce.reason).Inc()
+			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", ce.reason)
+		}
 		return err
 	}
 	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
 		return err
 	}
 	return c.JSON(s.visitAnswer(st, v))
+}
+
+// requestHit gathers what the request itself says about a visit. The
+// strings are copied: fiber reuses their memory after the handler returns.
+func requestHit(c *fiber.Ctx, ip string) *hit {
+	purpose := c.Get("Sec-Purpose")
+	for _, h := range []string{"Purpose", "X-Purpose", "X-Moz"} {
+		if purpose != "" {
+			break
+		}
+		purpose = c.Get(h)
+	}
+	return &hit{
+		IP:        strings.Clone(ip),
+		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
+		Purpose:   strings.Clone(purpose),
+	}
+}
+
+// handleGetVisit answers GET /v1/sites/{site}/visits/{visit}: the stored
+// visit, for operators and for checking what the snippet registered.
+func (s *Server) handleGetVisit(c *fiber.Ctx) error {
+	st := authedSite(c)
+	id := c.Params("visit")
+	n, err := st.codec.ParseVisitID(id)
+	if err != nil {
+		return fail(ErrBadInput, "%q is not a visit ID", clip(id, 32))
+	}
+	ctx := c.UserContext()
+	v, err := s.loadVisit(ctx, st, n)
+	if errors.Is(err, ErrNotFound) {
+		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
+	}
+	if err != nil {
+		return err
+	}
+	ttl, err := s.rdb.PTTL(ctx, store.Visit(st.cfg.Name, n)).Result()
+	if err != nil {
+		return fmt.Errorf("handleGetVisit: pttl: %w", err)
+	}
+	view := viewVisit(st, v)
+	view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
+	return c.JSON(view)
 }
 
 // visitAnswer is the snippet's view of a stored visit.
@@ -220,8 +282,13 @@ type clickInfo struct {
 //
 // KEYS[1] visit, KEYS[2] target's click index, KEYS[3] visit's last click.
 // ARGV[1] click time (Unix ms), ARGV[2] visit number (base 36),
-// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON.
+// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON,
+// ARGV[6] how long the index outlives its newest click (ms).
 // Returns 1 when recorded, 0 when the visit is gone.
+//
+// A visit that clicks again moves to its newest click time (ZADD updates the
+// score). The index expires as a whole once no click has come for longer
+// than the window, so a number taken out of the config leaves nothing behind.
 var clickScript = redis.NewScript(`
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then return 0 end
@@ -229,6 +296,7 @@ redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
 local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1) end
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
 return 1
 `)
@@ -271,17 +339,19 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 	if err != nil {
 		return fmt.Errorf("recordClick: %w", err)
 	}
-	oldest := now.Add(-st.matchWindow() - clickKeep).UnixMilli()
+	keep := st.matchWindow() + clickKeep
+	oldest := now.Add(-keep).UnixMilli()
 	name := st.cfg.Name
 	ok, err := clickScript.Run(ctx, s.rdb,
 		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
-		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info).Int()
+		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("recordClick: script: %w", err)
 	}
 	if ok == 0 {
 		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
 	}
+	s.metrics.clicks.WithLabelValues(name).Inc()
 	return nil
 }
 

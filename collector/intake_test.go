@@ -80,6 +80,20 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 		{name: "click unknown visit", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 404, errPart: "unknown or expired"},
 		{name: "click malformed visit", path: "/v1/clicks", body: `{"site":"demo","visit":"ZZZZZZZ","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 400, errPart: "not a visit ID"},
 		{name: "click foreign target", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"whatsapp:19990000000"}`, origin: testOrigin, status: 400, errPart: "not a chat of this site"},
+		{name: "ftp landing", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/","landing":"ftp://shop.test/"}`, origin: testOrigin, status: 400, errPart: "landing is not an http(s) URL"},
+		{name: "bad referrer", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/","referrer":"<script>alert(1)</script>"}`, origin: testOrigin, status: 400, errPart: "referrer is not an http(s) URL"},
+		{name: "url too long", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/?` + strings.Repeat("a", 2100) + `"}`, origin: testOrigin, status: 400, errPart: "longer than 2048"},
+		{name: "JSON array", path: "/v1/visits", body: `["demo"]`, origin: testOrigin, status: 400, errPart: "must be a"},
+		{name: "missing site", path: "/v1/visits", body: `{"url":"https://shop.test/"}`, origin: testOrigin, status: 404, errPart: "unknown site"},
+		{name: "click malformed JSON", path: "/v1/clicks", body: `{"site":"demo",`, origin: testOrigin, status: 400, errPart: "malformed JSON"},
+		{name: "click empty body", path: "/v1/clicks", body: ``, origin: testOrigin, status: 400, errPart: "empty body"},
+		{name: "click oversized", path: "/v1/clicks", body: `{"site":"demo","page":"` + strings.Repeat("a", 9000) + `"}`, origin: testOrigin, status: 413, errPart: "exceeds"},
+		{name: "click unknown site", path: "/v1/clicks", body: `{"site":"nope","visit":"` + absent + `","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 404, errPart: "unknown site"},
+		{name: "click foreign origin", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"whatsapp:15551234567"}`, origin: "http://evil.test", status: 403, errPart: "origin"},
+		{name: "click missing visit", path: "/v1/clicks", body: `{"site":"demo","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 400, errPart: "not a visit ID"},
+		{name: "click hostile visit", path: "/v1/clicks", body: `{"site":"demo","visit":"<img src=x>","target":"whatsapp:15551234567"}`, origin: testOrigin, status: 400, errPart: "not a visit ID"},
+		{name: "click missing target", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `"}`, origin: testOrigin, status: 400, errPart: "not a chat of this site"},
+		{name: "click bad page", path: "/v1/clicks", body: `{"site":"demo","visit":"` + absent + `","target":"telegram:demo_bot","page":"javascript:x"}`, origin: testOrigin, status: 400, errPart: "page is not an http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/oschwald/geoip2-golang"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
 	"github.com/messtrack/messtrack/store"
 )
@@ -30,7 +32,8 @@ type Options struct {
 	Version string
 }
 
-// Server is the collector. It is safe for concurrent use.
+// Server is the collector. It is safe for concurrent use. Close releases
+// what New opened (the GeoIP database).
 type Server struct {
 	cfg     *config.Config
 	rdb     redis.UniversalClient
@@ -41,7 +44,28 @@ type Server struct {
 	// scripts are the rendered snippets by site name.
 	scripts map[string]snippet.Script
 	app     *fiber.App
-	dash    *dashboard
+	metrics *metrics
+	// geo is the City database, nil when no geoip is configured.
+	geo *geoip2.Reader
+	// pipeline is the visit enrichment, built once.
+	pipeline []step
+	// visits batches visit writes into pipelines.
+	visits *visitWriter
+	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
+	proxies trustedProxies
+	// origins are every site's origins, for CORS preflights, which do not
+	// say which site they are for.
+	origins map[string]bool
+	// anyOrigin is set when a site lists no origins and so takes any.
+	anyOrigin bool
+
+	// onConversation receives the matcher's conversation facts for reports;
+	// nil (facts stay stored with their chats only) until reports are
+	// wired with SetConversationSink. chatSessions fills the sessions of
+	// chat records; nil (an empty list) until SetChatSessions.
+	onConversation func(context.Context, reports.Conversation) error
+	chatSessions   func(ctx context.Context, site, chat string) ([]any, error)
+	dash           *dashboard
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -66,19 +90,39 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		log:     opt.Log,
 		version: opt.Version,
 		sites:   map[string]*site{},
+		metrics: newMetrics(),
+		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
+		origins: map[string]bool{},
 	}
+	s.rdb.AddHook(redisHook{m: s.metrics})
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
 		s.sites[name] = st
+		for _, o := range st.cfg.Origins {
+			s.origins[o] = true
+		}
+		if len(st.cfg.Origins) == 0 {
+			s.anyOrigin = true
+			s.log.Warn("site lists no origins: any page may register its visits", "site", name)
+		}
 	}
 	scripts, err := renderSnippets(opt.Config)
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.scripts = scripts
+	if path := opt.Config.GeoIP; path != "" {
+		geo, err := openGeo(path)
+		if err != nil {
+			return nil, fmt.Errorf("collector.New: %s: geoip: %w", opt.Config.Path, err)
+		}
+		s.geo = geo
+	}
+	s.pipeline = s.newPipeline()
+	s.visits = newVisitWriter(s.rdb)
 	dash, err := newDashboard()
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
@@ -92,17 +136,43 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          15 * time.Second,
 		IdleTimeout:           60 * time.Second,
+		// X-Forwarded-For counts only from trusted_proxies; with the check on
+		// and no proxies listed, nobody's header is believed.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          opt.Config.TrustedProxies,
+		ProxyHeader:             fiber.HeaderXForwardedFor,
+		EnableIPValidation:      true,
 	})
 	s.routes()
 	return s, nil
 }
 
+// Close releases what New opened: the visit writer and the GeoIP database.
+// Call it after Serve has returned. It does not close Redis, which the
+// caller owns, and is safe to call more than once.
+func (s *Server) Close() error {
+	s.visits.close()
+	if s.geo == nil {
+		return nil
+	}
+	err := s.geo.Close()
+	s.geo = nil
+	if err != nil {
+		return fmt.Errorf("collector.Close: geoip: %w", err)
+	}
+	return nil
+}
+
 // routes registers every endpoint of the HTTP surface; each group lives in
 // its own file.
 func (s *Server) routes() {
+	s.app.Use(s.observe)   // first: counts every answer
+	s.app.Use(s.rateLimit) // before any public route it guards
 	s.routesOps()
+	s.routesMetrics()
 	s.routesIntake()
 	s.routesSnippet()
+	s.routesChats()
 	s.routesDashboard()
 	s.routesStatic() // last: it must not shadow any route above
 }
@@ -156,6 +226,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			status = fiber.StatusTooManyRequests
 		case errors.Is(ce.kind, ErrDropped):
 			status = fiber.StatusAccepted
+			c.Set(headerDropped, ce.reason)
 		default:
 			status = fiber.StatusBadRequest
 		}

@@ -172,6 +172,9 @@ func newBrowser(t *testing.T, rec *chatRecorder) context.Context {
 		// The stand-in's certificate is its own; only it is reachable.
 		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.UserDataDir(t.TempDir()),
+		// Headless Chromium names itself HeadlessChrome, which the collector
+		// drops as a bot; the tests play a visitor's ordinary browser.
+		chromedp.UserAgent(browserUserAgent),
 	)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	if err := chromedp.Do(browser); err != nil {
@@ -588,3 +591,6 @@ func TestSnippetWithCollectorDown(t *testing.T) {
 		})
 	}
 }
+
+// browserUserAgent is an ordinary desktop Chromium's user agent.
+const browserUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"

@@ -2,9 +2,10 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -14,66 +15,219 @@ import (
 )
 
 // Visit is one registered visit: where the visitor came from and what they
-// used. It is what a chat's source record is made of.
+// used. It is what a chat's source record is made of. Its JSON form is what
+// operators see (GET /v1/sites/{site}/visits/{visit}); Redis holds the
+// compact binary form of encodeVisit.
 type Visit struct {
 	// N is the visit's number in code space; its codes are made from it.
 	N    uint64    `json:"-"`
-	Time time.Time `json:"-"`
+	Time time.Time `json:"time"`
 
-	VisitorID string `json:"vi,omitempty"`
-	Page      string `json:"pg,omitempty"`
-	Landing   string `json:"l,omitempty"`
-	Referrer  string `json:"r,omitempty"`
+	VisitorID string `json:"visitor_id,omitempty"`
+	Page      string `json:"page,omitempty"`
+	Landing   string `json:"landing_page,omitempty"`
+	Referrer  string `json:"referrer,omitempty"`
 
-	UTMSource   string `json:"us,omitempty"`
-	UTMMedium   string `json:"um,omitempty"`
-	UTMCampaign string `json:"uc,omitempty"`
-	UTMContent  string `json:"un,omitempty"`
-	UTMTerm     string `json:"ut,omitempty"`
+	UTMSource   string `json:"utm_source,omitempty"`
+	UTMMedium   string `json:"utm_medium,omitempty"`
+	UTMCampaign string `json:"utm_campaign,omitempty"`
+	UTMContent  string `json:"utm_content,omitempty"`
+	UTMTerm     string `json:"utm_term,omitempty"`
 	// ClickIDKind names the ad click ID parameter found ("gclid", "fbclid", …).
-	ClickIDKind string `json:"ck,omitempty"`
-	ClickID     string `json:"ci,omitempty"`
+	ClickIDKind string `json:"click_id_kind,omitempty"`
+	ClickID     string `json:"click_id,omitempty"`
 	// Channel is the traffic channel (paid_search, organic_search, …).
-	Channel string `json:"ch,omitempty"`
+	Channel string `json:"channel,omitempty"`
 	// Source is the offline source name for QR scans.
-	Source string `json:"so,omitempty"`
+	Source string `json:"source,omitempty"`
 
-	Screen   string `json:"sc,omitempty"`
-	Language string `json:"la,omitempty"`
-	TimeZone string `json:"tz,omitempty"`
+	Screen   string `json:"screen,omitempty"`
+	Language string `json:"language,omitempty"`
+	// TimeZone is the browser's IANA time zone.
+	TimeZone string `json:"time_zone,omitempty"`
 
-	IP          string `json:"ip,omitempty"`
-	Country     string `json:"co,omitempty"`
-	Region      string `json:"re,omitempty"`
-	City        string `json:"ci2,omitempty"`
-	GeoTimeZone string `json:"gt,omitempty"`
+	// IP is the client address as stored: with the host part zeroed when
+	// the config sets truncate_ips.
+	IP      string `json:"ip,omitempty"`
+	Country string `json:"country,omitempty"`
+	Region  string `json:"region,omitempty"`
+	City    string `json:"city,omitempty"`
+	// GeoTimeZone is the IANA time zone of the IP's location.
+	GeoTimeZone string `json:"geo_time_zone,omitempty"`
 
 	OS      string `json:"os,omitempty"`
-	Browser string `json:"br,omitempty"`
-	Device  string `json:"de,omitempty"`
-
-	// T is Time in Unix seconds, kept in the encoding.
-	T int64 `json:"t"`
+	Browser string `json:"browser,omitempty"`
+	Device  string `json:"device,omitempty"`
 }
 
-// encodeVisit is the stored form of a visit: JSON with short keys, so a
-// typical visit stays small in Redis.
+// The stored form of a visit is binary, because a busy site keeps millions of
+// visits alive for its whole session window and Redis memory is the cost that
+// grows with traffic:
+//
+//	byte      format version (visitFormat)
+//	uvarint   Time in Unix milliseconds
+//	uvarint   presence bits: bit i set = field i of visitFields follows
+//	byte      flags (flagGeoTZIsBrowserTZ)
+//	fields    for each present field: uvarint length, bytes
+//
+// Redundant values are left out and rebuilt on decode: Page when it equals
+// Landing, the UTM tags and click ID when they are what the landing URL
+// carries, the geo time zone when it equals the browser's, and the IP is 4 or
+// 16 raw bytes. A present field of length 0 means "empty", which is how an
+// explicit empty value that differs from the derived one is kept.
+const visitFormat = 1
+
+const flagGeoTZIsBrowserTZ = 1
+
+// visitFields lists the stored string fields in their fixed order; new
+// fields are only ever appended.
+var visitFields = [...]func(v *Visit) *string{
+	func(v *Visit) *string { return &v.VisitorID },
+	func(v *Visit) *string { return &v.Page },
+	func(v *Visit) *string { return &v.Landing },
+	func(v *Visit) *string { return &v.Referrer },
+	func(v *Visit) *string { return &v.UTMSource },
+	func(v *Visit) *string { return &v.UTMMedium },
+	func(v *Visit) *string { return &v.UTMCampaign },
+	func(v *Visit) *string { return &v.UTMContent },
+	func(v *Visit) *string { return &v.UTMTerm },
+	func(v *Visit) *string { return &v.ClickIDKind },
+	func(v *Visit) *string { return &v.ClickID },
+	func(v *Visit) *string { return &v.Channel },
+	func(v *Visit) *string { return &v.Source },
+	func(v *Visit) *string { return &v.Screen },
+	func(v *Visit) *string { return &v.Language },
+	func(v *Visit) *string { return &v.TimeZone },
+	func(v *Visit) *string { return &v.IP },
+	func(v *Visit) *string { return &v.Country },
+	func(v *Visit) *string { return &v.Region },
+	func(v *Visit) *string { return &v.City },
+	func(v *Visit) *string { return &v.GeoTimeZone },
+	func(v *Visit) *string { return &v.OS },
+	func(v *Visit) *string { return &v.Browser },
+	func(v *Visit) *string { return &v.Device },
+}
+
+// Field positions that encodeVisit treats specially.
+const (
+	fieldPage        = 1
+	fieldUTMFirst    = 4
+	fieldUTMLast     = 10 // ClickID
+	fieldIP          = 16
+	fieldGeoTimeZone = 20
+)
+
+// derivedVisit is what a visit's landing URL and browser time zone imply for
+// the fields encodeVisit may leave out.
+func derivedVisit(v *Visit) *Visit {
+	d := &Visit{Landing: v.Landing, Page: v.Landing, GeoTimeZone: v.TimeZone}
+	readLandingTags(d)
+	return d
+}
+
+// encodeVisit returns the stored form of v.
 func encodeVisit(v *Visit) ([]byte, error) {
-	v.T = v.Time.Unix()
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encodeVisit: %w", err)
+	d := derivedVisit(v)
+	var present uint64
+	var flags byte
+	size := 0
+	for i, f := range visitFields {
+		val := *f(v)
+		switch {
+		case i == fieldPage || (i >= fieldUTMFirst && i <= fieldUTMLast):
+			if val == *f(d) {
+				continue
+			}
+		case i == fieldGeoTimeZone:
+			if val != "" && val == v.TimeZone {
+				flags |= flagGeoTZIsBrowserTZ
+				continue
+			}
+			if val == "" {
+				continue
+			}
+		case val == "":
+			continue
+		}
+		present |= 1 << i
+		size += len(val) + binary.MaxVarintLen16
+	}
+	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+1+size)
+	b = append(b, visitFormat)
+	b = binary.AppendUvarint(b, uint64(v.Time.UnixMilli()))
+	b = binary.AppendUvarint(b, present)
+	b = append(b, flags)
+	for i, f := range visitFields {
+		if present&(1<<i) == 0 {
+			continue
+		}
+		val := *f(v)
+		if i == fieldIP {
+			ip, err := netip.ParseAddr(val)
+			if err != nil {
+				return nil, fmt.Errorf("encodeVisit: ip %q: %w", val, err)
+			}
+			raw := ip.Unmap().AsSlice()
+			b = binary.AppendUvarint(b, uint64(len(raw)))
+			b = append(b, raw...)
+			continue
+		}
+		b = binary.AppendUvarint(b, uint64(len(val)))
+		b = append(b, val...)
 	}
 	return b, nil
 }
 
+// errVisitFormat reports a stored visit that cannot be read.
+var errVisitFormat = errors.New("stored visit is malformed")
+
+// decodeVisit reads the stored form of visit n.
 func decodeVisit(n uint64, b []byte) (*Visit, error) {
-	v := &Visit{}
-	if err := json.Unmarshal(b, v); err != nil {
-		return nil, fmt.Errorf("decodeVisit: %w", err)
+	if len(b) < 1 || b[0] != visitFormat {
+		return nil, fmt.Errorf("decodeVisit %d: %w: unknown format", n, errVisitFormat)
 	}
-	v.N = n
-	v.Time = time.Unix(v.T, 0).UTC()
+	b = b[1:]
+	ms, k := binary.Uvarint(b)
+	if k <= 0 {
+		return nil, fmt.Errorf("decodeVisit %d: %w: time", n, errVisitFormat)
+	}
+	b = b[k:]
+	present, k := binary.Uvarint(b)
+	if k <= 0 || len(b) < k+1 {
+		return nil, fmt.Errorf("decodeVisit %d: %w: header", n, errVisitFormat)
+	}
+	flags := b[k]
+	b = b[k+1:]
+	v := &Visit{N: n, Time: time.UnixMilli(int64(ms)).UTC()}
+	for i, f := range visitFields {
+		if present&(1<<i) == 0 {
+			continue
+		}
+		l, k := binary.Uvarint(b)
+		if k <= 0 || uint64(len(b)-k) < l {
+			return nil, fmt.Errorf("decodeVisit %d: %w: field %d", n, errVisitFormat, i)
+		}
+		raw := b[k : k+int(l)]
+		b = b[k+int(l):]
+		if i == fieldIP {
+			ip, ok := netip.AddrFromSlice(raw)
+			if !ok {
+				return nil, fmt.Errorf("decodeVisit %d: %w: ip", n, errVisitFormat)
+			}
+			v.IP = ip.String()
+			continue
+		}
+		*f(v) = string(raw)
+	}
+	d := derivedVisit(v)
+	for i := fieldPage; i <= fieldUTMLast; i++ {
+		if (i == fieldPage || i >= fieldUTMFirst) && present&(1<<i) == 0 {
+			*visitFields[i](v) = *visitFields[i](d)
+		}
+	}
+	if flags&flagGeoTZIsBrowserTZ != 0 {
+		v.GeoTimeZone = v.TimeZone
+	}
 	return v, nil
 }
 
@@ -125,9 +279,10 @@ func (s *Server) saveVisit(ctx context.Context, st *site, v *Visit) error {
 	if err != nil {
 		return fmt.Errorf("saveVisit: %w", err)
 	}
-	if err := s.rdb.Set(ctx, store.Visit(st.cfg.Name, n), b, st.visitTTL()).Err(); err != nil {
+	if err := s.visits.set(ctx, store.Visit(st.cfg.Name, n), b, st.visitTTL()); err != nil {
 		return fmt.Errorf("saveVisit: set: %w", err)
 	}
+	s.metrics.visits.WithLabelValues(st.cfg.Name).Inc()
 	return nil
 }
 

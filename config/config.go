@@ -45,6 +45,9 @@ type Config struct {
 	StaticDir string `yaml:"static_dir"`
 	// Sites maps a site name to its settings.
 	Sites map[string]*Site `yaml:"sites"`
+
+	// geoIPFromEnv tells errors to name MESSTRACK_GEOIP rather than the key.
+	geoIPFromEnv bool
 }
 
 // Site is one tracked website and its chat channels.
@@ -167,6 +170,7 @@ func Parse(path string, raw []byte, getenv func(string) string) (*Config, error)
 		}
 		if v := getenv("MESSTRACK_GEOIP"); v != "" {
 			cfg.GeoIP = v
+			cfg.geoIPFromEnv = true
 		}
 	}
 	if err := cfg.normalize(); err != nil {
@@ -196,6 +200,21 @@ func (c *Config) normalize() error {
 	}
 	if c.RateLimit == 0 {
 		c.RateLimit = DefaultRateLimit
+	}
+	if c.GeoIP != "" {
+		key := "geoip"
+		if c.geoIPFromEnv {
+			key = "geoip (from MESSTRACK_GEOIP)"
+		}
+		// The database is opened by the collector; a missing file is caught
+		// here so that the error names the key and the cure.
+		fi, err := os.Stat(c.GeoIP)
+		switch {
+		case err != nil:
+			return c.fieldError(key, "%s cannot be read (run `make geoip` to fetch the City database): %v", c.GeoIP, err)
+		case fi.IsDir():
+			return c.fieldError(key, "%s is a folder; give the .mmdb file", c.GeoIP)
+		}
 	}
 	for i, p := range c.TrustedProxies {
 		if !validProxy(p) {

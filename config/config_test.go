@@ -81,6 +81,8 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "shared key", yaml: site("  shop:\n    api_key: demo-key-1\n"), want: "the same key as site"},
 		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
 		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
+		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
+		{name: "geoip folder", yaml: "geoip: /\n" + site(""), want: "m.yaml: geoip: / is a folder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +91,14 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 				t.Fatalf("Parse error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestGeoIPFromEnvIsNamed(t *testing.T) {
+	env := map[string]string{"MESSTRACK_GEOIP": "/nonexistent/env.mmdb"}
+	_, err := config.Parse("m.yaml", []byte(good), func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "m.yaml: geoip (from MESSTRACK_GEOIP): /nonexistent/env.mmdb cannot be read") {
+		t.Fatalf("Parse error = %v, want the env variable and path named", err)
 	}
 }
 

@@ -77,12 +77,50 @@ func VisitClick(site string, n uint64) string {
 
 // Clicks is a ZSET of the visits that clicked a chat target (a WhatsApp number
 // or a Telegram bot or user, "whatsapp:15551234567"), member = visit number in
-// base 36, score = click time in Unix milliseconds. No TTL on the key; the
-// collector trims members older than the click window on every write and caps
-// its length. Read by the heuristic matcher.
+// base 36, score = click time in Unix milliseconds. TTL: the match window
+// plus a day, renewed on every click; the collector also trims members older
+// than that on every write and caps its length. Read by the heuristic matcher.
 func Clicks(site, target string) string { return siteKey(site, "clk", part(target)) }
 
 // --- collector: chats and the matcher --------------------------------------
+
+// Chat is a HASH holding one chat's source record. Fields: "rec" (the record
+// as JSON: who wrote, how the current conversation was matched, the source
+// and visitor snapshot taken at attribution, the candidates of an unmatched
+// chat), "ver" (a counter bumped on every change of "rec", for optimistic
+// concurrency), "pending" (a conversation fact not yet handed to reports),
+// "last" (last message time, Unix ms) and "msgs" (messages seen). No TTL: a
+// chat is the lead itself; reports, repeat-dialog detection and the
+// operators' history all need it for as long as the business keeps its
+// customers, and its size is bounded (about 1-3 KB). Written by the
+// collector's matcher on every inbound message and by the confirm endpoint.
+func Chat(site, chat string) string { return siteKey(site, "chat", part(chat)) }
+
+// ChatHistory is a LIST of a chat's conversations and contacts, oldest
+// first, each a JSON object (time, kind, method, visit). No TTL, like Chat;
+// capped at the newest 1000 entries on every push. Written by the matcher.
+func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(chat)) }
+
+// Chats is a ZSET indexing a site's chats for listing: member = chat key,
+// score = first message time in Unix milliseconds (the platform's
+// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX).
+func Chats(site string) string { return siteKey(site, "chats") }
+
+// MessageSeen is a STRING marking an inbound message or update as processed
+// ("wa:<wamid>", "tg:<bot>:<update_id>"), so that platform redeliveries are
+// processed once. TTL: 8 days, beyond WhatsApp's retry period. Written by
+// the matcher in the same script that stores the message's effect, so a
+// failed store never marks a message seen.
+func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
+
+// VisitMatched is a STRING holding the chat key a visit was attributed to,
+// so that a visit matched once (by any method) is not matched again. TTL: the
+// site's visit TTL (the visit cannot be matched after it expires anyway).
+// Written by the matcher and the confirm endpoint (SET after checking it is
+// free, inside the chat commit script).
+func VisitMatched(site string, n uint64) string {
+	return siteKey(site, "vm", strconv.FormatUint(n, 36))
+}
 
 // --- reports: sessions, events, costs and aggregates ------------------------
 

@@ -1,0 +1,631 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store"
+)
+
+// Chat storage limits.
+const (
+	// seenTTL outlives WhatsApp's retries (36 hours documented, up to 7 days
+	// reported) so a redelivery is always recognised.
+	seenTTL = 8 * 24 * time.Hour
+	// historyCap bounds one chat's history list.
+	historyCap = 1000
+	// maxStoredText bounds the first-message text kept for review.
+	maxStoredText = 1000
+	// commitTries is how often a message is re-matched when another
+	// delivery changed the same chat or took the same visit meanwhile.
+	commitTries = 8
+)
+
+// Dialog kinds of a conversation.
+const (
+	DialogNew    = "new"
+	DialogRepeat = "repeat"
+)
+
+// sourceView is where a chat came from, as the chat record shows it; it is
+// a snapshot taken at attribution, so it outlives the visit.
+type sourceView struct {
+	Channel     string `json:"channel"`
+	UTMSource   string `json:"utm_source"`
+	UTMMedium   string `json:"utm_medium"`
+	UTMCampaign string `json:"utm_campaign"`
+	UTMContent  string `json:"utm_content"`
+	UTMTerm     string `json:"utm_term"`
+	Referrer    string `json:"referrer"`
+	LandingPage string `json:"landing_page"`
+	Page        string `json:"page"`
+	AdID        string `json:"ad_id"`
+	AdTitle     string `json:"ad_title"`
+	ClickID     string `json:"click_id"`
+	// AdType (ad/post) and OfflineSource (flyer, billboard) go beyond the
+	// fixed keys; reports use them.
+	AdType        string `json:"ad_type,omitempty"`
+	OfflineSource string `json:"offline_source,omitempty"`
+}
+
+// visitorView is who the visitor was, as the chat record shows it.
+type visitorView struct {
+	Country  string `json:"country"`
+	Region   string `json:"region"`
+	City     string `json:"city"`
+	OS       string `json:"os"`
+	Browser  string `json:"browser"`
+	Device   string `json:"device"`
+	Screen   string `json:"screen"`
+	Language string `json:"language"`
+}
+
+// chatState is the stored record of a chat (field "rec" of store.Chat).
+type chatState struct {
+	Chat      string `json:"chat"`
+	Messenger string `json:"messenger"`
+	Name      string `json:"name,omitempty"`
+	Username  string `json:"username,omitempty"`
+	Phone     string `json:"phone,omitempty"`
+	Language  string `json:"language,omitempty"`
+	Target    string `json:"target,omitempty"`
+	// First is the chat's first message time; ConvAt the current
+	// conversation's (Unix ms, platform timestamps).
+	First  int64 `json:"first"`
+	ConvAt int64 `json:"conv_at"`
+	// Conversations counts the chat's conversations (attributed or not).
+	Conversations int     `json:"conversations"`
+	Dialog        string  `json:"dialog"`
+	Method        string  `json:"method"`
+	Confidence    float64 `json:"confidence"`
+	Confirmed     bool    `json:"confirmed,omitempty"`
+	// VisitN and Visit identify the current conversation's visit.
+	VisitN     uint64      `json:"visit_n,omitempty"`
+	Visit      string      `json:"visit,omitempty"`
+	Source     sourceView  `json:"source"`
+	Visitor    visitorView `json:"visitor"`
+	Candidates []candidate `json:"candidates,omitempty"`
+}
+
+// historyEntry is one conversation or contact of a chat.
+type historyEntry struct {
+	Time string `json:"time"`
+	// Kind is "conversation" (a new conversation, attributed or not),
+	// "message" (a later message of the same conversation), "confirmed"
+	// (an operator confirmed a candidate) or "revoked" (a code proved the
+	// heuristic's visit belonged to another chat).
+	Kind       string   `json:"kind"`
+	Method     string   `json:"method,omitempty"`
+	Confidence *float64 `json:"confidence,omitempty"`
+	Visit      string   `json:"visit,omitempty"`
+	MessageID  string   `json:"message_id,omitempty"`
+	// Text is the conversation's first message, kept for review.
+	Text string `json:"text,omitempty"`
+}
+
+// MatchResult is the matcher's answer for one inbound message.
+type MatchResult struct {
+	Chat       string
+	Method     string
+	Confidence float64
+	Visit      *Visit
+	// NewChat is set for the first message of a chat, NewConversation for
+	// the first message of any conversation.
+	NewChat         bool
+	NewConversation bool
+	// Duplicate is set when the message was processed before.
+	Duplicate bool
+}
+
+// errRetry makes receive match a message again from fresh state.
+var errRetry = errors.New("chat changed meanwhile")
+
+// commitScript stores one message's effect on a chat atomically: the
+// record, the history, the index, the visit's claim and the message's seen
+// mark, so that a message is either fully stored or not marked seen.
+//
+// KEYS[1] chat hash, KEYS[2] chat history, KEYS[3] site's chat index,
+// KEYS[4] message-seen key, KEYS[5] visit-matched key.
+// ARGV[1] expected "ver", ARGV[2] new record JSON or "", ARGV[3] history
+// entry JSON or "", ARGV[4] first message time (index score, ms), ARGV[5]
+// this message's time in ms or "" (not a message), ARGV[6] seen TTL ms or
+// "0" (no message ID), ARGV[7] visit claim TTL ms or "0" (no claim),
+// ARGV[8] chat key, ARGV[9] pending fact JSON or "", ARGV[10] history cap,
+// ARGV[11] claim kind: "f" (firm: an ID or an operator's confirmation) or
+// "h" (a heuristic guess). The claim is stored as "<kind>|<chat>"; a firm
+// claim takes a visit from a guess, never the other way round.
+// Returns "ok", "ok|<chat>" (the visit was taken from that chat's guess),
+// "dup" (seen before), "conflict" (ver moved) or "claimed" (the visit
+// belongs to another chat).
+var commitScript = redis.NewScript(`
+if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+if ver ~= ARGV[1] then return 'conflict' end
+local taken = ''
+if ARGV[7] ~= '0' then
+  local holder = redis.call('GET', KEYS[5])
+  if holder then
+    local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
+    if chat ~= ARGV[8] then
+      if not (ARGV[11] == 'f' and kind == 'h') then return 'claimed' end
+      taken = chat
+    end
+  end
+  redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7])
+end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'rec', ARGV[2])
+  redis.call('HSET', KEYS[1], 'ver', tostring(tonumber(ver) + 1))
+end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'pending', ARGV[9]) end
+if ARGV[5] ~= '' then
+  local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+  if tonumber(ARGV[5]) > last then redis.call('HSET', KEYS[1], 'last', ARGV[5]) end
+  redis.call('HINCRBY', KEYS[1], 'msgs', 1)
+end
+if ARGV[3] ~= '' then
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[10]), -1)
+end
+redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[8])
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
+if taken ~= '' then return 'ok|' .. taken end
+return 'ok'
+`)
+
+// clearPendingScript removes a chat's pending fact once it is handed over,
+// unless a newer one replaced it meanwhile.
+//
+// KEYS[1] chat hash. ARGV[1] the fact JSON handed over. Returns 1 when
+// cleared.
+var clearPendingScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'pending') == ARGV[1] then
+  return redis.call('HDEL', KEYS[1], 'pending')
+end
+return 0
+`)
+
+// storedChat is a chat as loaded: its record, version and pending fact.
+type storedChat struct {
+	State   *chatState
+	Ver     string
+	Pending string
+	Last    int64
+	Msgs    int64
+}
+
+// loadChat reads a chat; State is nil when the chat is new.
+func (s *Server) loadChat(ctx context.Context, st *site, chat string) (*storedChat, error) {
+	vals, err := s.rdb.HMGet(ctx, store.Chat(st.cfg.Name, chat), "rec", "ver", "pending", "last", "msgs").Result()
+	if err != nil {
+		return nil, fmt.Errorf("loadChat: %w", err)
+	}
+	sc := &storedChat{Ver: "0"}
+	str := func(i int) string { v, _ := vals[i].(string); return v }
+	if rec := str(0); rec != "" {
+		sc.State = &chatState{}
+		if err := json.Unmarshal([]byte(rec), sc.State); err != nil {
+			return nil, fmt.Errorf("loadChat %s: %w", chat, err)
+		}
+	}
+	if v := str(1); v != "" {
+		sc.Ver = v
+	}
+	sc.Pending = str(2)
+	sc.Last, _ = strconv.ParseInt(str(3), 10, 64)
+	sc.Msgs, _ = strconv.ParseInt(str(4), 10, 64)
+	return sc, nil
+}
+
+// commit is one call of commitScript.
+type commit struct {
+	Chat      string
+	Ver       string
+	State     *chatState
+	History   *historyEntry
+	MessageAt time.Time // zero: not a message
+	MessageID string
+	Claim     uint64 // visit number to claim; 0: none
+	// FirmClaim makes the claim firm (an ID, a confirmation), able to take
+	// the visit from another chat's heuristic guess.
+	FirmClaim bool
+	Pending   string
+}
+
+func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error) {
+	name := st.cfg.Name
+	var rec, hist []byte
+	var err error
+	if c.State != nil {
+		if rec, err = json.Marshal(c.State); err != nil {
+			return "", fmt.Errorf("commit: %w", err)
+		}
+	}
+	if c.History != nil {
+		if hist, err = json.Marshal(c.History); err != nil {
+			return "", fmt.Errorf("commit: %w", err)
+		}
+	}
+	first := c.MessageAt
+	if c.State != nil {
+		first = time.UnixMilli(c.State.First)
+	}
+	msgAt, seen, claim, kind := "", "0", "0", "h"
+	if c.FirmClaim {
+		kind = "f"
+	}
+	if !c.MessageAt.IsZero() {
+		msgAt = strconv.FormatInt(c.MessageAt.UnixMilli(), 10)
+	}
+	seenKey := store.MessageSeen(name, "-")
+	if c.MessageID != "" {
+		seen, seenKey = strconv.FormatInt(seenTTL.Milliseconds(), 10), store.MessageSeen(name, c.MessageID)
+	}
+	if c.Claim != 0 {
+		claim = strconv.FormatInt(st.visitTTL().Milliseconds(), 10)
+	}
+	res, err := commitScript.Run(ctx, s.rdb,
+		[]string{store.Chat(name, c.Chat), store.ChatHistory(name, c.Chat), store.Chats(name), seenKey, store.VisitMatched(name, c.Claim)},
+		c.Ver, string(rec), string(hist), first.UnixMilli(), msgAt, seen, claim, c.Chat, c.Pending, historyCap, kind).Text()
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	return res, nil
+}
+
+// receive runs one inbound message through the matcher and stores its
+// effect. It returns only after the message is stored, so a platform that
+// gets an error retries and loses nothing; a redelivered message (same
+// MessageID) is reported as Duplicate and changes nothing.
+func (s *Server) receive(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+	for range commitTries {
+		res, err := s.receiveOnce(ctx, st, in)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return res, err
+	}
+	return nil, fmt.Errorf("receive %s: %w after %d tries", in.Chat, errRetry, commitTries)
+}
+
+func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+	if in.MessageID != "" {
+		n, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, in.MessageID)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("receive: seen: %w", err)
+		}
+		if n > 0 {
+			return s.duplicate(ctx, st, in)
+		}
+	}
+	sc, err := s.loadChat(ctx, st, in.Chat)
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	code, err := s.findCode(ctx, st, in)
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	var conv *conversation
+	switch {
+	case sc.State == nil && code != nil:
+		conv = s.idConversation(in, code)
+	case sc.State == nil:
+		if conv, err = s.match(ctx, st, in); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+	case code != nil && !code.Mine:
+		// A later message with a new live code: the person came back
+		// through another visit, which opens a new conversation.
+		conv = s.idConversation(in, code)
+	}
+	if conv != nil && conv.Method == MethodID {
+		if conv.Click, err = s.visitClick(ctx, st, conv.Visit.N); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+	}
+	state := s.nextState(st, sc.State, in, conv)
+	c := commit{Chat: in.Chat, Ver: sc.Ver, State: state, MessageAt: in.Time, MessageID: in.MessageID}
+	var fact *reports.Conversation
+	if conv != nil {
+		f := s.conversationFact(st, state)
+		fact = &f
+		b, err := json.Marshal(f)
+		if err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+		c.Pending = string(b)
+		conf := state.Confidence
+		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "conversation", Method: state.Method,
+			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)}
+		if conv.Visit != nil {
+			c.Claim, c.FirmClaim = conv.Visit.N, conv.Method == MethodID
+		}
+	} else {
+		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "message", MessageID: in.MessageID}
+	}
+	res, err := s.commit(ctx, st, c)
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	switch res {
+	case "dup":
+		return s.duplicate(ctx, st, in)
+	case "conflict", "claimed":
+		return nil, errRetry
+	}
+	if from, ok := strings.CutPrefix(res, "ok|"); ok {
+		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+	}
+	if fact != nil {
+		if err := s.handOver(ctx, st, in.Chat, c.Pending); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
+	}
+	if conv != nil {
+		s.countMatch(state.Method)
+	}
+	out := &MatchResult{Chat: in.Chat, Method: state.Method, Confidence: state.Confidence,
+		NewChat: sc.State == nil, NewConversation: conv != nil}
+	if conv != nil {
+		out.Visit = conv.Visit
+	} else if state.VisitN != 0 {
+		out.Visit, _ = s.liveVisit(ctx, st, state.VisitN)
+	}
+	return out, nil
+}
+
+// duplicate answers a message processed before: the chat as it stands. A
+// fact whose hand-over failed the first time is handed over now, which is
+// why platforms' retries after an error recover it.
+func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+	sc, err := s.loadChat(ctx, st, in.Chat)
+	if err != nil {
+		return nil, fmt.Errorf("receive: duplicate: %w", err)
+	}
+	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
+		return nil, fmt.Errorf("receive: duplicate: %w", err)
+	}
+	out := &MatchResult{Chat: in.Chat, Method: MethodNone, Duplicate: true}
+	if sc.State != nil {
+		out.Method, out.Confidence = sc.State.Method, sc.State.Confidence
+		if sc.State.VisitN != 0 {
+			out.Visit, _ = s.liveVisit(ctx, st, sc.State.VisitN)
+		}
+	}
+	return out, nil
+}
+
+// liveVisit loads a visit, answering nil without error when it expired.
+func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, error) {
+	v, err := s.loadVisit(ctx, st, n)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
+	return &conversation{Time: in.Time, Method: MethodID, Confidence: 1, Visit: code.Visit}
+}
+
+// nextState is the chat's record after the message: who wrote is
+// refreshed; a conversation replaces the attribution.
+func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *conversation) *chatState {
+	var next chatState
+	if prev != nil {
+		next = *prev
+	} else {
+		next = chatState{Chat: in.Chat, Messenger: in.Messenger, First: in.Time.UnixMilli()}
+	}
+	if in.Name != "" {
+		next.Name = cleanName(in.Name)
+	}
+	if in.Username != "" {
+		next.Username = cleanName(in.Username)
+	}
+	if in.Phone != "" {
+		next.Phone = in.Phone
+	}
+	if in.Language != "" {
+		next.Language = cleanName(in.Language)
+	}
+	if in.Target != "" {
+		next.Target = in.Target
+	}
+	if conv == nil {
+		return &next
+	}
+	next.Dialog = DialogNew
+	if next.Conversations > 0 {
+		next.Dialog = DialogRepeat
+	}
+	next.Conversations++
+	next.ConvAt = conv.Time.UnixMilli()
+	s.attribute(st, &next, conv)
+	return &next
+}
+
+// attribute writes a conversation's match into the record.
+func (s *Server) attribute(st *site, next *chatState, conv *conversation) {
+	next.Method, next.Confidence, next.Confirmed = conv.Method, conv.Confidence, conv.Confirmed
+	next.VisitN, next.Visit = 0, ""
+	next.Source, next.Visitor, next.Candidates = sourceView{}, visitorView{}, conv.Candidates
+	switch {
+	case conv.Visit != nil:
+		v := conv.Visit
+		next.VisitN, next.Visit = v.N, st.codec.VisitID(v.N)
+		next.Source = visitSource(st, v, conv.Click)
+		next.Visitor = visitorView{Country: v.Country, Region: v.Region, City: v.City, OS: v.OS,
+			Browser: v.Browser, Device: v.Device, Screen: v.Screen, Language: v.Language}
+	case conv.Referral != nil:
+		r := conv.Referral
+		title := r.Headline
+		if title == "" {
+			title = r.Body
+		}
+		next.Source = sourceView{Channel: "messenger_ad", Referrer: r.SourceURL, AdID: r.SourceID,
+			AdTitle: title, AdType: r.SourceType, ClickID: r.CtwaClid}
+	case conv.Source != nil:
+		next.Source = sourceView{Channel: conv.Source.Channel, AdTitle: conv.Source.Title, OfflineSource: conv.Source.Name}
+	}
+}
+
+// visitSource is the source snapshot of a visit: the page is the one its
+// chat link was clicked on, else the visit's own page.
+func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
+	src := sourceView{Channel: v.Channel, UTMSource: v.UTMSource, UTMMedium: v.UTMMedium,
+		UTMCampaign: v.UTMCampaign, UTMContent: v.UTMContent, UTMTerm: v.UTMTerm,
+		Referrer: v.Referrer, LandingPage: v.Landing, Page: v.Page, ClickID: v.ClickID,
+		AdID: v.UTMContent, OfflineSource: v.Source}
+	if src.AdID == "" {
+		src.AdID = v.UTMCampaign
+	}
+	if click != nil && click.Page != "" {
+		src.Page = click.Page
+	}
+	if v.Source != "" {
+		if cfgSrc := st.cfg.Sources[v.Source]; cfgSrc != nil {
+			src.AdTitle = cfgSrc.Title
+			if src.Channel == "" {
+				src.Channel = cfgSrc.Channel
+			}
+		}
+	}
+	return src
+}
+
+// revokeGuess undoes a chat's heuristic match to visit n after a code
+// proved the visit belongs to another chat: the chat goes back to
+// unmatched, its other candidates kept for review, and reports get the
+// corrected fact (same Site, Chat and Time, method none).
+func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint64) error {
+	for range commitTries {
+		sc, err := s.loadChat(ctx, st, chat)
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		cs := sc.State
+		if cs == nil || cs.VisitN != n || cs.Method != MethodHeuristic || cs.Confirmed {
+			return nil
+		}
+		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		taken := cs.Visit
+		next := *cs
+		var rest []candidate
+		for _, c := range cs.Candidates {
+			if c.Visit != taken {
+				rest = append(rest, c)
+			}
+		}
+		s.attribute(st, &next, &conversation{Method: MethodNone, Candidates: rest})
+		fact, err := json.Marshal(s.conversationFact(st, &next))
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		zero := 0.0
+		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Pending: string(fact),
+			History: &historyEntry{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
+				Method: MethodNone, Confidence: &zero, Visit: taken}})
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		if res == "conflict" {
+			continue
+		}
+		return s.handOver(ctx, st, chat, string(fact))
+	}
+	return fmt.Errorf("revokeGuess %s: %w after %d tries", chat, errRetry, commitTries)
+}
+
+// conversationFact is the reports fact of the chat's current conversation.
+func (s *Server) conversationFact(st *site, cs *chatState) reports.Conversation {
+	return reports.Conversation{
+		Site: st.cfg.Name, Chat: cs.Chat, Time: time.UnixMilli(cs.ConvAt).UTC(), Messenger: cs.Messenger,
+		Method: cs.Method, Confidence: cs.Confidence, Dialog: cs.Dialog,
+		Channel: cs.Source.Channel, UTMSource: cs.Source.UTMSource, UTMMedium: cs.Source.UTMMedium,
+		UTMCampaign: cs.Source.UTMCampaign, UTMContent: cs.Source.UTMContent, UTMTerm: cs.Source.UTMTerm,
+		AdID: cs.Source.AdID, AdTitle: cs.Source.AdTitle, AdType: cs.Source.AdType, ClickID: cs.Source.ClickID,
+		Page: cs.Source.Page, Landing: cs.Source.LandingPage, Referrer: cs.Source.Referrer, Source: cs.Source.OfflineSource,
+	}
+}
+
+// handOver gives a stored pending conversation fact to reports and clears
+// it. A fact is handed over at least once: when the hand-over fails, the
+// fact stays pending and goes with the chat's next delivery (the
+// platform's retry of the failed one included), so reports must take a
+// fact again for the same Site, Chat and Time as the same conversation.
+func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) error {
+	if pending == "" {
+		return nil
+	}
+	var fact reports.Conversation
+	if err := json.Unmarshal([]byte(pending), &fact); err != nil {
+		return fmt.Errorf("handOver %s: %w", chat, err)
+	}
+	if s.onConversation != nil {
+		if err := s.onConversation(ctx, fact); err != nil {
+			return fmt.Errorf("handOver %s: %w", chat, err)
+		}
+	}
+	if err := clearPendingScript.Run(ctx, s.rdb, []string{store.Chat(st.cfg.Name, chat)}, pending).Err(); err != nil {
+		return fmt.Errorf("handOver %s: clear: %w", chat, err)
+	}
+	return nil
+}
+
+// SetConversationSink makes fn receive every conversation fact (the first
+// message of each chat and each later attributed conversation), at least
+// once. Until it is called the facts are only stored with their chats. Call
+// it before Serve.
+func (s *Server) SetConversationSink(fn func(context.Context, reports.Conversation) error) {
+	s.onConversation = fn
+}
+
+// SetChatSessions makes fn supply the "sessions" of chat records. Until it
+// is called they are an empty list. Call it before Serve.
+func (s *Server) SetChatSessions(fn func(ctx context.Context, site, chat string) ([]any, error)) {
+	s.chatSessions = fn
+}
+
+// cleanText keeps a message text storable and displayable: valid UTF-8,
+// control characters other than newline and tab dropped, at most n runes.
+func cleanText(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			// Bidi overrides and isolates can make a name or text display
+			// as something else in the dashboard.
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n])
+	}
+	return s
+}
+
+// cleanName is cleanText for one-line fields.
+func cleanName(s string) string {
+	return strings.TrimSpace(strings.NewReplacer("\n", " ", "\t", " ").Replace(cleanText(s, 256)))
+}
