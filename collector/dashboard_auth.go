@@ -241,7 +241,7 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 	if err != nil {
 		return s.renderSignIn(c, fiber.StatusUnauthorized, "", "Unknown site or wrong key.")
 	}
-	failKey := store.DashboardSignInFailures(st.cfg.Name, c.IP())
+	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientIP(c))
 	fails, err := s.rdb.Get(ctx, failKey).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("handleSignIn: get failures: %w", err)
@@ -256,7 +256,7 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("handleSignIn: count failure: %w", err)
 		}
-		s.log.Info("dashboard sign-in refused", "site", st.cfg.Name, "ip", c.IP())
+		s.log.Info("dashboard sign-in refused", "site", st.cfg.Name, "ip", s.clientIP(c))
 		return s.renderSignIn(c, fiber.StatusUnauthorized, siteName, "Unknown site or wrong key.")
 	}
 	if _, err := s.createDashSession(ctx, c, st.cfg.Name); err != nil {
