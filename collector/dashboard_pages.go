@@ -145,6 +145,11 @@ type dashCandidate struct {
 
 // routesDashboardPages registers the report and chat pages.
 func (s *Server) routesDashboardPages(g fiber.Router) {
+	if s.dash.reports == nil || s.dash.chats == nil {
+		// Without both sources the pages would have nothing to read; the
+		// navigation still lists them and they answer 404.
+		return
+	}
 	g.Get("/ads", s.requireDashSession, s.reportPage("ads", "Ads", dashReportSource.adsTable))
 	g.Get("/channels", s.requireDashSession, s.reportPage("channels", "Channels", dashReportSource.channelsTable))
 	g.Get("/pages", s.requireDashSession, s.reportPage("pages", "Pages", dashReportSource.pagesTable))
