@@ -30,6 +30,9 @@ type Options struct {
 	Log   *slog.Logger
 	// Version is reported by /healthz.
 	Version string
+	// Reports keeps sessions and report aggregates; nil builds one on Redis
+	// with Clock.
+	Reports *reports.Store
 }
 
 // Server is the collector. It is safe for concurrent use. Close releases
@@ -44,6 +47,7 @@ type Server struct {
 	// scripts are the rendered snippets by site name.
 	scripts map[string]snippet.Script
 	app     *fiber.App
+	reports *reports.Store
 	metrics *metrics
 	// geo is the City database, nil when no geoip is configured.
 	geo *geoip2.Reader
@@ -83,6 +87,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if opt.Reports == nil {
+		opt.Reports = reports.New(opt.Redis, opt.Clock, opt.Config)
+	}
 	s := &Server{
 		cfg:     opt.Config,
 		rdb:     opt.Redis,
@@ -90,17 +97,28 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		log:     opt.Log,
 		version: opt.Version,
 		sites:   map[string]*site{},
+		reports: opt.Reports,
 		metrics: newMetrics(),
 		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
 		origins: map[string]bool{},
 	}
 	s.rdb.AddHook(redisHook{m: s.metrics})
+	// Reports take the matcher's facts and fill the chat records' sessions
+	// unless a caller wires something else.
+	s.SetConversationSink(s.reports.RecordConversation)
+	s.SetChatSessions(s.reportSessions)
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
 		s.sites[name] = st
+		// The configured conversion event is in force from the first time
+		// the site is seen; events before that never count. When Redis is
+		// away now, the first fact records it instead: start regardless.
+		if _, err := s.reports.ConversionEvents(ctx, name); err != nil {
+			s.log.Warn("conversion event not recorded at start", "site", name, "err", err)
+		}
 		for _, o := range st.cfg.Origins {
 			s.origins[o] = true
 		}
@@ -171,6 +189,7 @@ func (s *Server) routes() {
 	s.routesOps()
 	s.routesMetrics()
 	s.routesIntake()
+	s.routesReports()
 	s.routesSnippet()
 	s.routesChats()
 	s.routesDashboard()

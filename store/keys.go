@@ -26,9 +26,13 @@ func part(s string) string {
 	if !strings.ContainsAny(s, "{}:% ") {
 		return s
 	}
-	r := strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D", ":", "%3A", " ", "%20")
-	return r.Replace(s)
+	return partEscaper.Replace(s)
 }
+
+// partEscaper is built once: a Replacer is immutable and safe for
+// concurrent use, and building one per key cost a tenth of the client's CPU
+// when loading a million sessions.
+var partEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D", ":", "%3A", " ", "%20")
 
 func siteKey(site string, rest ...string) string {
 	var b strings.Builder
@@ -123,6 +127,102 @@ func VisitMatched(site string, n uint64) string {
 }
 
 // --- reports: sessions, events, costs and aggregates ------------------------
+
+// Every reports key lives under "mt:{site}:r:", so the reports' keyspace
+// reads (and scans) as one part.
+//
+// Report aggregates are kept per site, per dimension and per period, where a
+// period is a day ("2026-11-02", in the site's time zone), a block of a month
+// ("2026-11-b1" days 1-10, "-b2" days 11-20, "-b3" day 21 to the end) or a
+// month ("2026-11"), each holding the sum of its days: a report over a range
+// reads whole months and blocks where it can and days at its edges, so a
+// 90-day report reads about 15 hashes, not 90. The Lua scripts in reports
+// build these keys at run time from ReportAggPrefix and ReportCostPrefix
+// (same {site} slot), so the layout below is the contract between this file
+// and reports/scripts.go.
+
+// ReportAggPrefix is the common prefix of ReportAgg keys; reports' Lua
+// scripts append "<dim>:<period>".
+func ReportAggPrefix(site string) string { return siteKey(site, "r", "ag") + ":" }
+
+// ReportAgg is a HASH of counters for one dimension of one site in one period
+// (a day YYYY-MM-DD, a block YYYY-MM-bN or a month YYYY-MM). dim is "ad" (ad ID), "ch" (channel
+// and source), "pg" (page the chat link was clicked on), "ld" (landing page)
+// or "dl" (new/repeat dialog). Fields are "<metric>:<member>": "cv"
+// conversations started (unattributed ones included, under the member
+// "unattributed"), "k:<category>" conversions under that conversion category
+// (their sum is the conversions), "rv" revenue in thousandths of the
+// currency.
+// Conversions and revenue are added to the periods of the session's start.
+// No TTL: reports read any past range. Written only by reports' Lua scripts
+// (HINCRBY), day, block and month together.
+func ReportAgg(site, dim, period string) string {
+	return ReportAggPrefix(site) + dim + ":" + period
+}
+
+// ReportCostPrefix is the common prefix of ReportCost keys; reports' cost
+// script appends "<period>".
+func ReportCostPrefix(site string) string { return siteKey(site, "r", "cost") + ":" }
+
+// ReportCost is a HASH of one period's ad costs (a day YYYY-MM-DD, a block
+// YYYY-MM-bN or a month YYYY-MM, as for ReportAgg): fields "c:<ad>" cost in
+// thousandths of the currency, "r:<ad>" reach (a block or month holds the
+// sum of daily reach), "n:<ad>" the number of days with a row (1 in a day).
+// No TTL. Written by reports' cost script, which replaces a day whole and
+// moves its block and month by the difference.
+func ReportCost(site, period string) string { return ReportCostPrefix(site) + period }
+
+// ReportDeliveryPrefix is the common prefix of ReportDelivery keys; reports'
+// cost script appends the day.
+func ReportDeliveryPrefix(site string) string { return siteKey(site, "r", "dlv") + ":" }
+
+// ReportDelivery is a HASH of one day's ad delivery beside its cost:
+// "i:<ad>" impressions, "k:<ad>" clicks. Kept apart from ReportCost so that
+// the ads report reads only what it shows. No TTL. Written by reports' cost
+// script with the day's costs.
+func ReportDelivery(site, day string) string { return ReportDeliveryPrefix(site) + day }
+
+// ReportRangeReach is a HASH of each ad's deduplicated reach over exactly the
+// range from..to (YYYY-MM-DD), as the ad platform counts it: ad ID -> reach.
+// No TTL. Written by `messtrack costs sync`, read by the ads report when its
+// range is exactly this one.
+func ReportRangeReach(site, from, to string) string {
+	return siteKey(site, "r", "reach", from+"_"+to)
+}
+
+// ReportAdInfo is a HASH of each ad's last seen title and type: ad ID ->
+// "<unix ms>\x1f<type>\x1f<title>"; the time makes a late fact unable to
+// overwrite a newer title. No TTL. Written by reports' Lua scripts from
+// conversations and cost rows.
+func ReportAdInfo(site string) string { return siteKey(site, "r", "adinfo") }
+
+// ReportChat is a STRING holding one chat's attribution sessions as a JSON
+// array ordered by start time (the session state: open session, start day,
+// its dimension members, its conversion). TTL: the session window plus 30
+// days, renewed on each new session; after that no session of the chat can
+// convert. Written by reports' conversation and event scripts.
+func ReportChat(site, chat string) string { return siteKey(site, "r", "cs", part(chat)) }
+
+// ReportChatPattern matches every ReportChat key of a site, for the full-scan
+// check that benchmarks run against the aggregates.
+func ReportChatPattern(site string) string { return siteKey(site, "r", "cs") + ":*" }
+
+// ReportSessionSeq is a STRING counter of a site's sessions; its values are
+// session IDs. No TTL. INCRed by reports' conversation script.
+func ReportSessionSeq(site string) string { return siteKey(site, "r", "sseq") }
+
+// ReportConversionEvents is a ZSET, the history of the site's conversion
+// event: member "<unix ms>:<category>", score = unix ms from which the
+// category is in force. No TTL. The first member is written by reports'
+// scripts from the config's conversion_event the first time the site is
+// seen; later ones by SetConversionEvent.
+func ReportConversionEvents(site string) string { return siteKey(site, "r", "convev") }
+
+// ReportSeen is a STRING marking a fact already counted: kind "e" for an
+// event (by its ID, or by its content when it has none), "u" for an
+// unattributed conversation (chat and time). TTL: the session window plus 30
+// days. Written with SET NX by reports' scripts.
+func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
 
 // --- dashboard: operators' sign-in sessions ---------------------------------
 

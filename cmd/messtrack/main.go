@@ -52,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr, getenv)
+	case "report":
+		return cmdReport(ctx, rest, stdout, stderr, getenv)
+	case "costs":
+		return cmdCosts(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "messtrack", version)
 		return nil

@@ -1,0 +1,83 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/messtrack/messtrack/reports"
+)
+
+// routesReports registers business events, the conversion-event choice,
+// cost uploads and the reports, all behind the site's bearer key.
+func (s *Server) routesReports() {
+	// Each route names requireKey itself: a group middleware would also
+	// run for every other route under /v1/sites/:site.
+	const base = "/v1/sites/:site"
+	s.app.Post(base+"/events", s.requireKey, s.handleEvent)
+	s.app.Get(base+"/conversion-event", s.requireKey, s.handleConversionEvent)
+	s.app.Put(base+"/conversion-event", s.requireKey, s.handleSetConversionEvent)
+	s.app.Post(base+"/costs", s.requireKey, s.handleCosts)
+	s.app.Get(base+"/reports/:report", s.requireKey, s.handleReport)
+}
+
+// handleReport answers GET /v1/sites/:site/reports/:report with
+// ?from=&to= (YYYY-MM-DD in the site's time zone), format=json|csv, and for
+// dynamics by=day|week|month|quarter.
+func (s *Server) handleReport(c *fiber.Ctx) error {
+	st := authedSite(c)
+	ctx := c.UserContext()
+	site := st.cfg.Name
+	format := c.Query("format", "json")
+	if format != "json" && format != "csv" {
+		return fail(ErrBadInput, "format=%q is not json or csv", clip(format, 16))
+	}
+	r, err := s.reports.Range(site, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return reportsError(err)
+	}
+	name := c.Params("report")
+	var rep reports.Table
+	switch name {
+	case "ads":
+		rep, err = s.reports.Ads(ctx, site, r)
+	case "channels":
+		rep, err = s.reports.Channels(ctx, site, r)
+	case "pages":
+		rep, err = s.reports.Pages(ctx, site, r)
+	case "new-repeat":
+		rep, err = s.reports.NewRepeat(ctx, site, r)
+	case "dynamics":
+		rep, err = s.reports.Dynamics(ctx, site, r, c.Query("by", "day"))
+	default:
+		return fail(ErrNotFound, "no report %q: ads, channels, pages, new-repeat or dynamics", clip(name, 32))
+	}
+	if err != nil {
+		return reportsError(err)
+	}
+	if format == "json" {
+		return c.JSON(rep)
+	}
+	var buf bytes.Buffer
+	if err := reports.WriteCSV(&buf, rep); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s-%s_%s.csv"`, site, name, r.From, r.To))
+	return c.Send(buf.Bytes())
+}
+
+// reportSessions supplies a chat record's "sessions" from reports.
+func (s *Server) reportSessions(ctx context.Context, site, chat string) ([]any, error) {
+	sessions, err := s.reports.ChatSessions(ctx, site, chat)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(sessions))
+	for i := range sessions {
+		out[i] = sessions[i]
+	}
+	return out, nil
+}
