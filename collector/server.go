@@ -146,6 +146,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.dash = dash
+	s.wireDashboard()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
