@@ -38,8 +38,6 @@ const (
 	chartPadBottom = 56 // x labels and the legend
 	chartMaxLabels = 8
 	chartMaxDots   = 60
-	// chartLegendStep is the room one legend entry takes.
-	chartLegendStep = 220
 )
 
 // chartView is what the SVG template draws: every coordinate computed here,
@@ -61,6 +59,8 @@ type chartView struct {
 type chartTick struct {
 	Pos   float64
 	Label string
+	// Anchor keeps the first and last x labels inside the picture.
+	Anchor string
 }
 
 type chartLine struct {
@@ -146,7 +146,15 @@ func layoutChart(spec chartSpec) chartView {
 	}
 	step := (n + chartMaxLabels - 1) / chartMaxLabels
 	for i := 0; i < n; i += step {
-		v.XTicks = append(v.XTicks, chartTick{Pos: xOf(i), Label: spec.Labels[i]})
+		anchor := "middle"
+		switch {
+		case n == 1:
+		case i == 0:
+			anchor = "start"
+		case i == n-1:
+			anchor = "end"
+		}
+		v.XTicks = append(v.XTicks, chartTick{Pos: xOf(i), Label: spec.Labels[i], Anchor: anchor})
 	}
 	for si, s := range spec.Series {
 		line := chartLine{Name: s.Name, Class: fmt.Sprintf("s%d", si%4)}
@@ -173,7 +181,7 @@ func layoutChart(spec chartSpec) chartView {
 		}
 		flush()
 		v.Lines = append(v.Lines, line)
-		x := v.Left + float64(si)*chartLegendStep
+		x := v.Left + float64(si)*(v.Right-v.Left)/float64(len(spec.Series))
 		y := float64(spec.Height) - 14
 		v.Legend = append(v.Legend, chartLegend{X: x, X2: x + 18, TextX: x + 24, Y: y, Name: s.Name, Class: line.Class})
 	}
