@@ -151,15 +151,30 @@ func (b *dashBrowser) signIn(t *testing.T, site, key string) {
 // returns the file's path.
 func (b *dashBrowser) screenshot(t *testing.T, name string) string {
 	t.Helper()
-	png := get(t, b, "screenshot "+name, chromedp.FullScreenshot(100))
+	shot := get(t, b, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.MkdirAll(dashShotsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dashShotsDir, name+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
+	if err := os.WriteFile(p, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// copyScreenshot copies a screenshot for the README.
+func copyScreenshot(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // requireOffline fails when the browser asked for anything beyond the
@@ -371,13 +386,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 	b.requireNoDialogs(t)
 	if *updateDocs {
 		for _, name := range []string{"ads", "chat"} {
-			png, err := os.ReadFile(filepath.Join(dashShotsDir, name+".png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join("..", "docs", "dashboard-"+name+".png"), png, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			copyScreenshot(t, filepath.Join(dashShotsDir, name+".png"), filepath.Join("..", "docs", "dashboard-"+name+".png"))
 		}
 	}
 }
