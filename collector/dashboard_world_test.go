@@ -56,7 +56,7 @@ type dashWorld struct {
 	candidateVisits []string
 }
 
-func newDashWorld(t *testing.T) *dashWorld {
+func newDashWorld(t testing.TB) *dashWorld {
 	t.Helper()
 	w := &dashWorld{testWorld: newTestWorldAt(t, dashFixtureStart)}
 	// The server hands the matcher's facts to this store and fills chat
@@ -69,7 +69,7 @@ func newDashWorld(t *testing.T) *dashWorld {
 
 // newTestWorldAt is newTestWorld with the clock, and the collector's start,
 // at start.
-func newTestWorldAt(t *testing.T, start time.Time) *testWorld {
+func newTestWorldAt(t testing.TB, start time.Time) *testWorld {
 	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(testConfigYAML), nil)
 	if err != nil {
@@ -91,7 +91,7 @@ func newTestWorldAt(t *testing.T, start time.Time) *testWorld {
 // replayFixture records the reports' generated fixture
 // (reports/testdata/fixture.jsonl.golden) into the store, each fact at its
 // delivery time, as the reports' golden test does.
-func (w *dashWorld) replayFixture(t *testing.T) {
+func (w *dashWorld) replayFixture(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	f, err := os.Open(filepath.Join("..", "reports", "testdata", "fixture.jsonl.golden"))
@@ -143,7 +143,7 @@ func (w *dashWorld) replayFixture(t *testing.T) {
 // hostile strings, one that only the heuristic can explain (two visits
 // clicked just before it, too close to tell apart), and an ad with a
 // hostile title.
-func (w *dashWorld) makeChats(t *testing.T) {
+func (w *dashWorld) makeChats(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	w.clock.Set(dashAfterFixture)
