@@ -317,6 +317,10 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
+	if code != nil && code.Visit.Static && sc.State != nil && sc.State.VisitN == code.Visit.N {
+		// No claim marks a static visit as this chat's; its record does.
+		code.Mine = true
+	}
 	var conv *conversation
 	switch {
 	case sc.State == nil && code != nil:
@@ -349,7 +353,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		conf := state.Confidence
 		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "conversation", Method: state.Method,
 			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)}
-		if conv.Visit != nil {
+		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.FirmClaim = conv.Visit.N, conv.Method == MethodID
 		}
 	} else {
@@ -493,6 +497,11 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 		AdID: v.UTMContent, OfflineSource: v.Source}
 	if src.AdID == "" {
 		src.AdID = v.UTMCampaign
+	}
+	// A paid web campaign is an ad in the ads report's type column, as a
+	// click-to-WhatsApp referral's source_type is.
+	if src.AdID != "" && (v.Channel == ChannelPaidSearch || v.Channel == ChannelPaidSocial || v.Channel == ChannelMessengerAd) {
+		src.AdType = "ad"
 	}
 	if click != nil && click.Page != "" {
 		src.Page = click.Page

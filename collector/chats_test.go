@@ -178,7 +178,7 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
 	want := sourceView{Channel: "paid_search", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring",
 		UTMContent: "ad42", UTMTerm: "roses", Referrer: "https://www.google.com/", LandingPage: v.Landing,
-		Page: "https://shop.test/roses/red?size=xl", AdID: "ad42", ClickID: "abc123"}
+		Page: "https://shop.test/roses/red?size=xl", AdID: "ad42", AdType: "ad", ClickID: "abc123"}
 	if rec.Source != want {
 		t.Errorf("source = %+v\nwant %+v", rec.Source, want)
 	}

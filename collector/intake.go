@@ -235,7 +235,10 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 		return fmt.Errorf("handleGetVisit: pttl: %w", err)
 	}
 	view := viewVisit(st, v)
-	view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
+	if ttl > 0 {
+		// A static source's visit never expires and has no end to show.
+		view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
+	}
 	return c.JSON(view)
 }
 

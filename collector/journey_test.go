@@ -85,6 +85,7 @@ func TestJourneyFromAdClickToReport(t *testing.T) {
 		{name: "channel", got: chat.Source["channel"], want: "paid_search"},
 		{name: "campaign", got: chat.Source["utm_campaign"], want: "spring"},
 		{name: "ad", got: chat.Source["ad_id"], want: "roses-red"},
+		{name: "ad type", got: chat.Source["ad_type"], want: "ad"},
 		{name: "page of the click", got: chat.Source["page"], want: "https://shop.test/roses/red"},
 		{name: "landing page", got: chat.Source["landing_page"], want: landing},
 		{name: "click ID", got: chat.Source["click_id"], want: "Cj0KCQ"},

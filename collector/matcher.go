@@ -115,6 +115,11 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound) (*foundCod
 		if err != nil {
 			return nil, fmt.Errorf("findCode: %w", err)
 		}
+		if v.Static {
+			// A static source QR's code is printed for everyone: it proves
+			// the source, not the person, so no chat holds it.
+			return &foundCode{Visit: v}, nil
+		}
 		holder, err := s.rdb.Get(ctx, store.VisitMatched(st.cfg.Name, n)).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, fmt.Errorf("findCode: matched: %w", err)

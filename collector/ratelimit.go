@@ -43,6 +43,9 @@ func limitGroup(path string) string {
 		return "clicks"
 	case strings.HasPrefix(p, "/q/"):
 		return "qr"
+	case strings.HasPrefix(p, "/qr/"):
+		// Each desktop QR costs a visit lookup and a drawing.
+		return "visit-qr"
 	case strings.HasPrefix(p, "/s/"):
 		return "snippet"
 	}

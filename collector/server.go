@@ -193,6 +193,7 @@ func (s *Server) routes() {
 	s.routesReports()
 	s.routesSnippet()
 	s.routesChats()
+	s.routesQR()
 	s.routesDashboard()
 	s.routesStatic() // last: it must not shadow any route above
 }

@@ -40,6 +40,9 @@ type Visit struct {
 	Channel string `json:"channel,omitempty"`
 	// Source is the offline source name for QR scans.
 	Source string `json:"source,omitempty"`
+	// Static marks the long-lived visit of a static source QR: its code is
+	// printed, so many people may match it.
+	Static bool `json:"static,omitempty"`
 
 	Screen   string `json:"screen,omitempty"`
 	Language string `json:"language,omitempty"`
@@ -67,7 +70,7 @@ type Visit struct {
 //	byte      format version (visitFormat)
 //	uvarint   Time in Unix milliseconds
 //	uvarint   presence bits: bit i set = field i of visitFields follows
-//	byte      flags (flagGeoTZIsBrowserTZ)
+//	byte      flags (flagGeoTZIsBrowserTZ, flagStatic)
 //	fields    for each present field: uvarint length, bytes
 //
 // Redundant values are left out and rebuilt on decode: Page when it equals
@@ -77,7 +80,10 @@ type Visit struct {
 // explicit empty value that differs from the derived one is kept.
 const visitFormat = 1
 
-const flagGeoTZIsBrowserTZ = 1
+const (
+	flagGeoTZIsBrowserTZ = 1
+	flagStatic           = 2
+)
 
 // visitFields lists the stored string fields in their fixed order; new
 // fields are only ever appended.
@@ -151,6 +157,9 @@ func encodeVisit(v *Visit) ([]byte, error) {
 		}
 		present |= 1 << i
 		size += len(val) + binary.MaxVarintLen16
+	}
+	if v.Static {
+		flags |= flagStatic
 	}
 	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+1+size)
 	b = append(b, visitFormat)
@@ -228,6 +237,7 @@ func decodeVisit(n uint64, b []byte) (*Visit, error) {
 	if flags&flagGeoTZIsBrowserTZ != 0 {
 		v.GeoTimeZone = v.TimeZone
 	}
+	v.Static = flags&flagStatic != 0
 	return v, nil
 }
 

@@ -80,6 +80,10 @@ type Site struct {
 	MatchWindowMinutes int `yaml:"match_window_minutes"`
 	// Sources are offline sources (QR codes) and dedicated numbers.
 	Sources map[string]*Source `yaml:"sources"`
+	// DesktopQR makes the snippet fill the page's data-messtrack-qr
+	// elements, on desktops, with a QR code of a chat link carrying the
+	// visit's code, so that a phone's camera takes the visit along.
+	DesktopQR bool `yaml:"desktop_qr"`
 	// Meta configures the ad cost sync from the Meta Marketing API.
 	Meta Meta `yaml:"meta"`
 

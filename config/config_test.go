@@ -122,3 +122,35 @@ func TestDigits(t *testing.T) {
 		}
 	}
 }
+
+func TestDesktopQR(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    bool
+		wantErr string
+	}{
+		{name: "off by default", line: "", want: false},
+		{name: "on", line: "    desktop_qr: true\n", want: true},
+		{name: "off", line: "    desktop_qr: false\n", want: false},
+		{name: "not a boolean", line: "    desktop_qr: sometimes\n", wantErr: "line 13: cannot unmarshal !!str `sometimes` into bool"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := strings.Replace(good, "    sources:\n", tt.line+"    sources:\n", 1)
+			cfg, err := config.Parse("messtrack.yaml", []byte(raw), nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "messtrack.yaml") {
+					t.Fatalf("err = %v, want the file and %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Site("demo").DesktopQR; got != tt.want {
+				t.Errorf("DesktopQR = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

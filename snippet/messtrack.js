@@ -2,9 +2,10 @@
 // visit's code into the site's own WhatsApp and Telegram links.
 //
 // This file is the one readable source. snippet.Builder minifies it with
-// esbuild at start-up; WHATSAPP, TELEGRAM and CONSENT are build-time defines
-// (true/false) so that a site gets only the code it needs, and the free name
-// MESSTRACK_SETTINGS is replaced with the site's settings when it is served.
+// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT and QR are build-time
+// defines (true/false) so that a site gets only the code it needs, and the
+// free name MESSTRACK_SETTINGS is replaced with the site's settings when it
+// is served. A build without QR is byte for byte what it was before QR.
 //
 // Rules this code keeps:
 //   - a link is never broken: while the code is unknown the original link
@@ -170,9 +171,30 @@ function main() {
   };
 
   // Rewrites an element and every link inside it.
+  //
+  // With QR it also fills the QR placeholders inside it, but not where the
+  // main pointer is a finger (phones, tablets, which open the chat link
+  // themselves): on a desktop the chat app is usually on the person's
+  // phone, and the phone's camera takes the visit across. A placeholder's chat is its
+  // data-messtrack-qr value ("whatsapp:15551234567", "telegram:demo_bot")
+  // or else the chat link it is or holds; an <img> gets the collector's QR
+  // image of that chat's link with the visit's code as its src, any other
+  // element gets such an <img> appended once. Without a visit the page's
+  // own content stays as it is. (The code sits here rather than in a
+  // function of its own so that builds without QR carry none of it.)
   const fixAll = (root) => {
     fix(root);
     root.querySelectorAll("a").forEach(fix);
+    if (QR && visit && !matchMedia("(pointer:coarse)").matches)
+      root.querySelectorAll("[data-messtrack-qr]").forEach((el) => {
+        // chat() of a missing href is undefined, like that of any link not ours.
+        const target = el.dataset.messtrackQr || chat(el.href || el.querySelector("a")?.href)?.[0];
+        if (target) {
+          const img = el.tagName == "IMG" ? el : el.mq || (el.mq = el.appendChild(new Image()));
+          img.src = api + "/qr/" + site + "/" + visit.visit + ".svg?target=" + encodeURIComponent(target);
+          img.alt = img.alt || "QR code to chat from your phone";
+        }
+      });
   };
 
   // Reports a click on a link with the code. Without a visit (not yet
@@ -297,9 +319,18 @@ function main() {
 
   // The queue stub lets pages call messtrack() before this file loads.
   // A repeated consent call registers only if no visit is known or coming.
-  if (CONSENT) {
+  // With QR, messtrack('qr', el[, target]) makes el a QR placeholder (see
+  // fixAll), filled now or once the visit is known; a detached el is filled
+  // when it is added to the page.
+  if (CONSENT || QR) {
     const queue = win.messtrack?.q;
-    win.messtrack = (command) => command == "consent" && !visit && !pending && start();
+    win.messtrack = QR
+      ? (command, el, target) =>
+          command == "qr"
+            ? ((el.dataset.messtrackQr = target || el.dataset.messtrackQr || ""), fixAll(el.parentNode || el))
+            : CONSENT && command == "consent" && !visit && !pending && start()
+      : (command) => command == "consent" && !visit && !pending && start();
+    if (!CONSENT) start();
     queue?.forEach((args) => win.messtrack(...args));
   } else {
     win.messtrack = () => {};

@@ -34,6 +34,9 @@ type Settings struct {
 	// ConsentRequired makes the script store and send nothing until the
 	// page calls messtrack('consent').
 	ConsentRequired bool
+	// DesktopQR makes the script fill data-messtrack-qr elements, on
+	// desktops, with the QR code of a chat link carrying the visit's code.
+	DesktopQR bool
 }
 
 // Script is the snippet rendered for one site.
@@ -94,7 +97,7 @@ func (b *Builder) Render(s Settings) (Script, error) {
 	if err != nil {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
-	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired}
+	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR}
 	code, ok := b.builds[f]
 	if !ok {
 		return Script{}, fmt.Errorf("snippet.Render %q: no build for %+v", s.Site, f)

@@ -86,6 +86,14 @@ func VisitClick(site string, n uint64) string {
 // than that on every write and caps its length. Read by the heuristic matcher.
 func Clicks(site, target string) string { return siteKey(site, "clk", part(target)) }
 
+// --- collector: offline sources --------------------------------------------
+
+// SourceVisit is a STRING holding the number (base 36) of the static visit of
+// one offline source, whose code is printed in the source's static QR. No TTL,
+// like the visit it names. Written once with SETNX by the collector when a
+// static QR is first asked for; read by it for every later one.
+func SourceVisit(site, source string) string { return siteKey(site, "src", part(source), "v") }
+
 // --- collector: chats and the matcher --------------------------------------
 
 // Chat is a HASH holding one chat's source record. Fields: "rec" (the record

@@ -52,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr, getenv)
+	case "qr":
+		return cmdQR(ctx, rest, stdout, stderr, getenv)
 	case "report":
 		return cmdReport(ctx, rest, stdout, stderr, getenv)
 	case "costs":
