@@ -139,7 +139,9 @@ type chatFilter struct {
 	Method   string
 	Channel  string
 	// Campaign matches the source's utm_campaign, ad ID or ad title.
-	Campaign  string
+	Campaign string
+	// Tag matches any of the source's UTM tags.
+	Tag       string
 	Messenger string
 	// Query is a case-insensitive substring of the name, phone, username,
 	// chat key or visit ID (the code).
@@ -198,6 +200,15 @@ func (f *chatFilter) matches(cs *chatState) bool {
 	if f.Campaign != "" && !strings.EqualFold(cs.Source.UTMCampaign, f.Campaign) &&
 		!strings.EqualFold(cs.Source.AdID, f.Campaign) && !strings.EqualFold(cs.Source.AdTitle, f.Campaign) {
 		return false
+	}
+	if f.Tag != "" {
+		hit := false
+		for _, tag := range []string{cs.Source.UTMSource, cs.Source.UTMMedium, cs.Source.UTMCampaign, cs.Source.UTMContent, cs.Source.UTMTerm} {
+			hit = hit || strings.EqualFold(tag, f.Tag)
+		}
+		if !hit {
+			return false
+		}
 	}
 	if f.Query != "" {
 		q := strings.ToLower(f.Query)

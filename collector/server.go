@@ -69,6 +69,7 @@ type Server struct {
 	// chat records; nil (an empty list) until SetChatSessions.
 	onConversation func(context.Context, reports.Conversation) error
 	chatSessions   func(ctx context.Context, site, chat string) ([]any, error)
+	dash           *dashboard
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -140,6 +141,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.pipeline = s.newPipeline()
 	s.visits = newVisitWriter(s.rdb)
+	dash, err := newDashboard()
+	if err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.dash = dash
+	s.wireDashboard()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -187,6 +194,7 @@ func (s *Server) routes() {
 	s.routesSnippet()
 	s.routesChats()
 	s.routesQR()
+	s.routesDashboard()
 	s.routesStatic() // last: it must not shadow any route above
 }
 

@@ -60,8 +60,40 @@ type fact struct {
 // and a change of the conversion event from purchase to won on 2026-03-30.
 func buildFixture(t testing.TB, w *testWorld) {
 	t.Helper()
+	facts, costs := fixtureFacts()
+	w.clock.Set(fixtureStart)
+	for _, f := range facts {
+		w.clock.Set(f.deliver)
+		switch {
+		case f.conv != nil:
+			if err := w.st.RecordConversation(w.ctx, *f.conv); err != nil {
+				t.Fatalf("conversation %+v: %v", f.conv, err)
+			}
+		case f.event != nil:
+			if _, err := w.st.RecordEvent(w.ctx, *f.event); err != nil {
+				t.Fatalf("event %+v: %v", f.event, err)
+			}
+		default:
+			if err := w.st.SetConversionEvent(w.ctx, "demo", f.choose); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.st.AddCosts(w.ctx, "demo", costs); err != nil {
+		t.Fatalf("costs: %v", err)
+	}
+	w.clock.Set(time.Date(2026, 4, 13, 9, 0, 0, 0, time.UTC))
+}
+
+// fixtureStart is the generated facts' first day.
+var fixtureStart = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+
+// fixtureFacts generates the fixture's facts in order of delivery, and its
+// cost rows, from a fixed seed. TestFixtureFile keeps them as data for the
+// dashboard's tests.
+func fixtureFacts() ([]fact, []CostRow) {
 	rng := rand.New(rand.NewPCG(20260302, 7))
-	start := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	start := fixtureStart
 	change := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
 	var facts []fact
 	seenChat := map[string]bool{}
@@ -145,29 +177,7 @@ func buildFixture(t testing.TB, w *testWorld) {
 	}
 	facts = append(facts, fact{deliver: change, choose: "won"})
 	sort.SliceStable(facts, func(i, j int) bool { return facts[i].deliver.Before(facts[j].deliver) })
-
-	w.clock.Set(start)
-	for _, f := range facts {
-		w.clock.Set(f.deliver)
-		switch {
-		case f.conv != nil:
-			if err := w.st.RecordConversation(w.ctx, *f.conv); err != nil {
-				t.Fatalf("conversation %+v: %v", f.conv, err)
-			}
-		case f.event != nil:
-			if _, err := w.st.RecordEvent(w.ctx, *f.event); err != nil {
-				t.Fatalf("event %+v: %v", f.event, err)
-			}
-		default:
-			if err := w.st.SetConversionEvent(w.ctx, "demo", f.choose); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := w.st.AddCosts(w.ctx, "demo", costs); err != nil {
-		t.Fatalf("costs: %v", err)
-	}
-	w.clock.Set(time.Date(2026, 4, 13, 9, 0, 0, 0, time.UTC))
+	return facts, costs
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.

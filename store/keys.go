@@ -232,6 +232,25 @@ func ReportConversionEvents(site string) string { return siteKey(site, "r", "con
 // days. Written with SET NX by reports' scripts.
 func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
 
+// --- dashboard: operators' sign-in sessions ---------------------------------
+
+// DashboardSession is a STRING holding one signed-in dashboard session as
+// JSON (its CSRF token, when it started, when it expires), keyed by the
+// SHA-256 of the session cookie's secret, so that reading Redis never yields a
+// usable cookie. TTL: the session's lifetime (12 hours), set again on sign-in
+// only. Written by the collector's dashboard on sign-in, deleted on sign-out.
+func DashboardSession(site, secretHash string) string {
+	return siteKey(site, "dash", "sess", part(secretHash))
+}
+
+// DashboardSignInFailures is a STRING counter of failed dashboard sign-ins
+// for the site from one client address; TTL: the lock-out window (15
+// minutes) from the first failure. Written (INCR) by the collector's
+// dashboard on every wrong key; sign-in is refused while it is at the limit.
+func DashboardSignInFailures(site, client string) string {
+	return siteKey(site, "dash", "fail", part(client))
+}
+
 // --- rate limits -----------------------------------------------------------
 
 // RateLimit is a STRING counter of requests from one client to one endpoint

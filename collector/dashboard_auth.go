@@ -1,0 +1,280 @@
+package collector
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/store"
+)
+
+// Dashboard sign-in: an operator signs in with a site and that site's API
+// key and gets a session kept in Redis; the browser holds only a random
+// secret in an HttpOnly cookie. Every form carries the session's CSRF token,
+// and the sign-in form, which has no session yet, a token bound to a
+// short-lived cookie of its own.
+const (
+	// dashSessionTTL is how long a sign-in lasts; operators sign in again
+	// each working day.
+	dashSessionTTL = 12 * time.Hour
+	// dashCookie holds "site.secret".
+	dashCookie = "mt_dash"
+	// dashLoginCookie holds the sign-in form's CSRF token.
+	dashLoginCookie = "mt_dash_login"
+	dashLoginTTL    = time.Hour
+	dashCookiePath  = "/dashboard/"
+	// dashFailLimit wrong keys from one address lock that address out of
+	// the site's sign-in for dashFailWindow: the key cannot be guessed
+	// online.
+	dashFailLimit  = 10
+	dashFailWindow = 15 * time.Minute
+	// localDashSession is the c.Locals key of the signed-in session.
+	localDashSession = "messtrack.dash"
+	// csrfField is the hidden form field every dashboard form posts.
+	csrfField = "csrf"
+)
+
+// dashSession is a signed-in operator's session.
+type dashSession struct {
+	Site string `json:"-"`
+	// CSRF is the token every form of this session must post back.
+	CSRF    string `json:"csrf"`
+	Created int64  `json:"created"`
+	Expires int64  `json:"expires"`
+}
+
+// randomToken returns n random bytes, base64url-encoded.
+func randomToken(n int) (string, error) {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("randomToken: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(buf), nil
+}
+
+// secretHash is what Redis keys a session by, so a copy of the database
+// holds no usable cookie.
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokensEqual compares two secrets in constant time.
+func tokensEqual(a, b string) bool {
+	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// secureCookies says whether cookies get the Secure flag: when the request
+// came over TLS, or the collector's public address is https (behind a
+// proxy that ends TLS).
+func (s *Server) secureCookies(c *fiber.Ctx) bool {
+	return c.Protocol() == "https" || strings.HasPrefix(s.cfg.PublicURL, "https://")
+}
+
+func (s *Server) setDashCookie(c *fiber.Ctx, name, value string, ttl time.Duration) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: value, Path: dashCookiePath,
+		MaxAge: int(ttl / time.Second), Expires: s.clock.Now().Add(ttl),
+		Secure: s.secureCookies(c), HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearDashCookie(c *fiber.Ctx, name string) {
+	c.Cookie(&fiber.Cookie{
+		Name: name, Value: "", Path: dashCookiePath, MaxAge: -1,
+		Expires: time.Unix(1, 0), Secure: s.secureCookies(c), HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode,
+	})
+}
+
+// createDashSession starts a session for site and sets its cookie.
+func (s *Server) createDashSession(ctx context.Context, c *fiber.Ctx, site string) (*dashSession, error) {
+	secret, err := randomToken(32)
+	if err != nil {
+		return nil, fmt.Errorf("createDashSession: %w", err)
+	}
+	csrf, err := randomToken(32)
+	if err != nil {
+		return nil, fmt.Errorf("createDashSession: %w", err)
+	}
+	now := s.clock.Now()
+	sess := &dashSession{Site: site, CSRF: csrf, Created: now.Unix(), Expires: now.Add(dashSessionTTL).Unix()}
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return nil, fmt.Errorf("createDashSession: %w", err)
+	}
+	if err := s.rdb.Set(ctx, store.DashboardSession(site, secretHash(secret)), b, dashSessionTTL).Err(); err != nil {
+		return nil, fmt.Errorf("createDashSession: set: %w", err)
+	}
+	s.setDashCookie(c, dashCookie, site+"."+secret, dashSessionTTL)
+	return sess, nil
+}
+
+// errNoSession means the request carries no live session.
+var errNoSession = errors.New("no dashboard session")
+
+// loadDashSession returns the session the request's cookie names.
+func (s *Server) loadDashSession(ctx context.Context, c *fiber.Ctx) (*dashSession, string, error) {
+	site, secret, ok := strings.Cut(c.Cookies(dashCookie), ".")
+	if !ok || secret == "" {
+		return nil, "", errNoSession
+	}
+	if _, err := s.lookupSite(site); err != nil {
+		return nil, "", errNoSession
+	}
+	key := store.DashboardSession(site, secretHash(secret))
+	b, err := s.rdb.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, "", errNoSession
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("loadDashSession: get: %w", err)
+	}
+	sess := &dashSession{}
+	if err := json.Unmarshal(b, sess); err != nil {
+		return nil, "", fmt.Errorf("loadDashSession: %w", err)
+	}
+	// Redis expires the key in real time; the clock check makes the
+	// lifetime hold under the injected clock too.
+	if s.clock.Now().Unix() >= sess.Expires {
+		return nil, "", errNoSession
+	}
+	sess.Site = strings.Clone(site)
+	return sess, key, nil
+}
+
+// requireDashSession guards every dashboard page but sign-in: without a
+// session a GET goes to the sign-in form, anything else is refused. Every
+// POST must carry the session's CSRF token.
+func (s *Server) requireDashSession(c *fiber.Ctx) error {
+	sess, _, err := s.loadDashSession(c.UserContext(), c)
+	if errors.Is(err, errNoSession) {
+		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
+			return c.Redirect("/dashboard/signin", fiber.StatusSeeOther)
+		}
+		return fail(ErrUnauthorized, "sign in to the dashboard first")
+	}
+	if err != nil {
+		return err
+	}
+	if c.Method() == fiber.MethodPost {
+		if err := checkSameOrigin(c); err != nil {
+			return err
+		}
+		if !tokensEqual(c.FormValue(csrfField), sess.CSRF) {
+			return fail(ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
+		}
+	}
+	c.Locals(localDashSession, sess)
+	return c.Next()
+}
+
+// checkSameOrigin refuses a POST whose Origin header names another site.
+// Browsers send Origin on every cross-site POST; it backs up the CSRF token.
+// "null" (a privacy setting or a sandboxed frame) tells nothing either way,
+// so there the token alone decides.
+func checkSameOrigin(c *fiber.Ctx) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" || origin == "null" || origin == c.BaseURL() {
+		return nil
+	}
+	return fail(ErrForbidden, "the form was posted from another site")
+}
+
+// currentDashSession returns the session requireDashSession checked.
+func currentDashSession(c *fiber.Ctx) *dashSession {
+	sess, _ := c.Locals(localDashSession).(*dashSession)
+	return sess
+}
+
+// signInPage is the sign-in form's data.
+type signInPage struct {
+	Sites []string
+	Site  string
+	Error string
+	CSRF  string
+}
+
+// handleSignInForm shows the sign-in form with a fresh login CSRF token.
+func (s *Server) handleSignInForm(c *fiber.Ctx) error {
+	if sess, _, err := s.loadDashSession(c.UserContext(), c); err == nil && sess != nil {
+		return c.Redirect("/dashboard/", fiber.StatusSeeOther)
+	}
+	return s.renderSignIn(c, fiber.StatusOK, "", "")
+}
+
+func (s *Server) renderSignIn(c *fiber.Ctx, status int, site, msg string) error {
+	token, err := randomToken(24)
+	if err != nil {
+		return err
+	}
+	s.setDashCookie(c, dashLoginCookie, token, dashLoginTTL)
+	return s.renderPage(c, status, "signin", pageData{
+		Title: "Sign in",
+		Body:  signInPage{Sites: s.cfg.SiteNames(), Site: site, Error: msg, CSRF: token},
+	})
+}
+
+// handleSignIn checks the site's key in constant time and starts a session.
+func (s *Server) handleSignIn(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	if err := checkSameOrigin(c); err != nil {
+		return err
+	}
+	if !tokensEqual(c.FormValue(csrfField), c.Cookies(dashLoginCookie)) {
+		return fail(ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
+	}
+	siteName := strings.Clone(c.FormValue("site"))
+	key := c.FormValue("key")
+	st, err := s.lookupSite(siteName)
+	if err != nil {
+		return s.renderSignIn(c, fiber.StatusUnauthorized, "", "Unknown site or wrong key.")
+	}
+	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientIP(c))
+	fails, err := s.rdb.Get(ctx, failKey).Int()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("handleSignIn: get failures: %w", err)
+	}
+	if fails >= dashFailLimit {
+		return s.renderSignIn(c, fiber.StatusTooManyRequests, siteName, "Too many wrong keys from this address: try again in 15 minutes.")
+	}
+	if subtle.ConstantTimeCompare([]byte(key), []byte(st.cfg.APIKey)) != 1 {
+		pipe := s.rdb.TxPipeline()
+		pipe.Incr(ctx, failKey)
+		pipe.ExpireNX(ctx, failKey, dashFailWindow)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("handleSignIn: count failure: %w", err)
+		}
+		s.log.Info("dashboard sign-in refused", "site", st.cfg.Name, "ip", s.clientIP(c))
+		return s.renderSignIn(c, fiber.StatusUnauthorized, siteName, "Unknown site or wrong key.")
+	}
+	if _, err := s.createDashSession(ctx, c, st.cfg.Name); err != nil {
+		return err
+	}
+	s.clearDashCookie(c, dashLoginCookie)
+	return c.Redirect("/dashboard/", fiber.StatusSeeOther)
+}
+
+// handleSignOut ends the session on the server, not only in the browser.
+func (s *Server) handleSignOut(c *fiber.Ctx) error {
+	_, key, err := s.loadDashSession(c.UserContext(), c)
+	if err != nil {
+		return err
+	}
+	if err := s.rdb.Del(c.UserContext(), key).Err(); err != nil {
+		return fmt.Errorf("handleSignOut: del: %w", err)
+	}
+	s.clearDashCookie(c, dashCookie)
+	return c.Redirect("/dashboard/signin", fiber.StatusSeeOther)
+}

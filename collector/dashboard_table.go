@@ -1,0 +1,220 @@
+package collector
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A dashTable is one report as the dashboard shows it: typed columns and
+// rows of raw values. The same table becomes the HTML table (formatted for
+// the site) and the CSV download (plain values), so the two never disagree.
+type dashTable struct {
+	Columns []dashColumn
+	Rows    []dashRow
+	// Totals is the totals row, if the report has one.
+	Totals *dashRow
+}
+
+// dashColumn is one column: its CSV header key, its heading and how its
+// values read.
+type dashColumn struct {
+	Key   string
+	Title string
+	Kind  columnKind
+}
+
+// columnKind says how a column's values are formatted and sorted.
+type columnKind int
+
+const (
+	colText    columnKind = iota // string, escaped; CSV-neutralised
+	colCount                     // int64
+	colNumber                    // float64
+	colMoney                     // float64 in the site's currency
+	colPercent                   // float64 fraction
+	colTime                      // time.Time in the site's time zone
+)
+
+// dashRow is one row; Cells line up with the table's Columns. A nil cell is
+// a value that does not exist (shown as a dash, empty in CSV). Link, when
+// set, is a dashboard path the row's first cell links to.
+type dashRow struct {
+	Cells []any
+	Link  string
+}
+
+// htmlCell is a cell ready for the template: its text, the value the
+// sorting script compares, and whether it is numeric (right-aligned).
+type htmlCell struct {
+	Text    string
+	SortKey string
+	Numeric bool
+	Link    string
+}
+
+// htmlTable is a dashTable formatted for the site.
+type htmlTable struct {
+	Columns []dashColumn
+	Rows    [][]htmlCell
+	Totals  []htmlCell
+}
+
+// Numeric reports whether a column's values are numbers.
+func (k columnKind) Numeric() bool { return k != colText }
+
+// formatHTML formats every cell for display with the site's number format.
+func (t *dashTable) formatHTML(f numberFormat) htmlTable {
+	out := htmlTable{Columns: t.Columns, Rows: make([][]htmlCell, 0, len(t.Rows))}
+	for _, r := range t.Rows {
+		out.Rows = append(out.Rows, t.formatRow(f, r))
+	}
+	if t.Totals != nil {
+		out.Totals = t.formatRow(f, *t.Totals)
+	}
+	return out
+}
+
+func (t *dashTable) formatRow(f numberFormat, r dashRow) []htmlCell {
+	cells := make([]htmlCell, len(t.Columns))
+	for i, col := range t.Columns {
+		var v any
+		if i < len(r.Cells) {
+			v = r.Cells[i]
+		}
+		cells[i] = formatCell(f, col.Kind, v)
+	}
+	if r.Link != "" && len(cells) > 0 {
+		cells[0].Link = r.Link
+	}
+	return cells
+}
+
+func formatCell(f numberFormat, kind columnKind, v any) htmlCell {
+	c := htmlCell{Numeric: kind.Numeric(), Text: dash}
+	switch x := v.(type) {
+	case nil:
+		// A value that does not exist sorts below every real one.
+		c.SortKey = "-Infinity"
+		if !c.Numeric {
+			c.SortKey = ""
+		}
+	case string:
+		c.Text, c.SortKey = x, strings.ToLower(x)
+		if x == "" {
+			c.Text = dash
+		}
+	case int64:
+		c.Text, c.SortKey = f.Count(x), strconv.FormatInt(x, 10)
+	case int:
+		c.Text, c.SortKey = f.Count(int64(x)), strconv.Itoa(x)
+	case float64:
+		switch kind {
+		case colMoney:
+			c.Text = f.Money(x)
+		case colPercent:
+			c.Text = f.Percent(x)
+		default:
+			c.Text = f.Number(x)
+		}
+		c.SortKey = sortFloat(x)
+	case time.Time:
+		c.Text, c.SortKey = f.Time(x), strconv.FormatInt(x.Unix(), 10)
+	default:
+		c.Text = fmt.Sprint(x)
+		c.SortKey = strings.ToLower(c.Text)
+	}
+	return c
+}
+
+// sortFloat is a float as the sorting script's Number() reads it.
+func sortFloat(v float64) string {
+	if math.IsNaN(v) {
+		return "-Infinity"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// writeCSV writes the table as CSV: a header of column keys, the rows, and
+// the totals row last with "totals" in its first cell. Numbers are plain
+// (dot decimal, no grouping, no currency sign) so spreadsheets read them as
+// numbers; text cells are neutralised against formula injection.
+func (t *dashTable) writeCSV(w io.Writer, loc *time.Location) error {
+	cw := csv.NewWriter(w)
+	header := make([]string, len(t.Columns))
+	for i, col := range t.Columns {
+		header[i] = col.Key
+	}
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("writeCSV: %w", err)
+	}
+	rows := t.Rows
+	if t.Totals != nil {
+		totals := *t.Totals
+		totals.Cells = append([]any{"totals"}, totals.Cells[min(1, len(totals.Cells)):]...)
+		rows = append(rows[:len(rows):len(rows)], totals)
+	}
+	rec := make([]string, len(t.Columns))
+	for _, r := range rows {
+		for i := range t.Columns {
+			var v any
+			if i < len(r.Cells) {
+				v = r.Cells[i]
+			}
+			rec[i] = csvValue(v, loc)
+		}
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("writeCSV: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writeCSV: %w", err)
+	}
+	return nil
+}
+
+func csvValue(v any, loc *time.Location) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return neutraliseFormula(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return ""
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case time.Time:
+		if x.IsZero() {
+			return ""
+		}
+		return x.In(loc).Format(time.RFC3339)
+	default:
+		return neutraliseFormula(fmt.Sprint(x))
+	}
+}
+
+// neutraliseFormula keeps a spreadsheet from running a text cell as a
+// formula: a cell that starts with = + - @ tab or CR gets a leading
+// apostrophe, which spreadsheets show as text and do not evaluate. Ad
+// titles, UTM tags and names come from visitors and platforms, so any of
+// them may be an attack ("=HYPERLINK(...)").
+func neutraliseFormula(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
