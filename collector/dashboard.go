@@ -3,7 +3,6 @@ package collector
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -149,29 +148,7 @@ func (s *Server) dashErrors(c *fiber.Ctx) error {
 	if err == nil {
 		return nil
 	}
-	status, msg := fiber.StatusInternalServerError, "Something went wrong; the details are in the collector's log."
-	var ce *clientError
-	var fe *fiber.Error
-	switch {
-	case errors.As(err, &ce):
-		msg = ce.reason
-		switch {
-		case errors.Is(ce.kind, ErrNotFound), errors.Is(ce.kind, ErrUnknownSite):
-			status = fiber.StatusNotFound
-		case errors.Is(ce.kind, ErrUnauthorized):
-			status = fiber.StatusUnauthorized
-		case errors.Is(ce.kind, ErrForbidden):
-			status = fiber.StatusForbidden
-		case errors.Is(ce.kind, ErrTooLarge):
-			status = fiber.StatusRequestEntityTooLarge
-		default:
-			status = fiber.StatusBadRequest
-		}
-	case errors.As(err, &fe):
-		status, msg = fe.Code, fe.Message
-	default:
-		s.log.Error("dashboard request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
+	status, msg, _ := s.explain(c, err, "Something went wrong; the details are in the collector's log.")
 	if rerr := s.renderPage(c, status, "error", pageData{Title: "Error", Body: msg}); rerr != nil {
 		s.log.Error("dashboard error page failed", "err", rerr)
 		return c.Status(status).SendString(msg)

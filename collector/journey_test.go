@@ -135,7 +135,7 @@ func TestJourneyFromAdClickToReport(t *testing.T) {
 }
 
 // whatsappTextPayload is a Cloud API text-message webhook in the shape of
-// Meta's reference, with non-ASCII escaped as \uXXXX as Meta sends it.
+// Meta's reference, with non-ASCII written as \u escapes, as Meta sends it.
 func whatsappTextPayload(t *testing.T, business, from, name, id string, at time.Time, text string) []byte {
 	t.Helper()
 	escaped := jsonASCII(text)
@@ -147,7 +147,7 @@ func whatsappTextPayload(t *testing.T, business, from, name, id string, at time.
 }
 
 // jsonASCII quotes s as a JSON string with every non-ASCII character
-// escaped as \uXXXX (astral ones as surrogate pairs), as Meta does.
+// written as a \u escape (astral ones as surrogate pairs), as Meta does.
 func jsonASCII(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')

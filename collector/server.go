@@ -226,35 +226,50 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 // status. Only clientError texts reach the client; anything else is logged
 // and answered as an internal error.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	status := fiber.StatusInternalServerError
-	msg := "internal error"
-	var ce *clientError
+	status, msg, ce := s.explain(c, err, "internal error")
+	if ce != nil {
+		switch {
+		case errors.Is(ce.kind, ErrUnauthorized):
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
+		case errors.Is(ce.kind, ErrDropped):
+			c.Set(headerDropped, ce.reason)
+		}
+	}
+	return c.Status(status).JSON(fiber.Map{"error": msg})
+}
+
+// explain maps an error to its status and the text the client may see:
+// a clientError's reason, a fiber error's message, or internal for anything
+// else, which is logged instead. ce is the clientError, if it is one.
+func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *clientError) {
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &ce):
-		msg = ce.reason
-		switch {
-		case errors.Is(ce.kind, ErrUnknownSite), errors.Is(ce.kind, ErrNotFound):
-			status = fiber.StatusNotFound
-		case errors.Is(ce.kind, ErrUnauthorized):
-			status = fiber.StatusUnauthorized
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
-		case errors.Is(ce.kind, ErrForbidden):
-			status = fiber.StatusForbidden
-		case errors.Is(ce.kind, ErrTooLarge):
-			status = fiber.StatusRequestEntityTooLarge
-		case errors.Is(ce.kind, ErrRateLimited):
-			status = fiber.StatusTooManyRequests
-		case errors.Is(ce.kind, ErrDropped):
-			status = fiber.StatusAccepted
-			c.Set(headerDropped, ce.reason)
-		default:
-			status = fiber.StatusBadRequest
-		}
+		return clientStatus(ce.kind), ce.reason, ce
 	case errors.As(err, &fe):
-		status, msg = fe.Code, fe.Message
+		return fe.Code, fe.Message, nil
 	default:
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		return fiber.StatusInternalServerError, internal, nil
 	}
-	return c.Status(status).JSON(fiber.Map{"error": msg})
+}
+
+// clientStatus is the HTTP status of each sentinel error.
+func clientStatus(kind error) int {
+	switch {
+	case errors.Is(kind, ErrUnknownSite), errors.Is(kind, ErrNotFound):
+		return fiber.StatusNotFound
+	case errors.Is(kind, ErrUnauthorized):
+		return fiber.StatusUnauthorized
+	case errors.Is(kind, ErrForbidden):
+		return fiber.StatusForbidden
+	case errors.Is(kind, ErrTooLarge):
+		return fiber.StatusRequestEntityTooLarge
+	case errors.Is(kind, ErrRateLimited):
+		return fiber.StatusTooManyRequests
+	case errors.Is(kind, ErrDropped):
+		return fiber.StatusAccepted
+	default:
+		return fiber.StatusBadRequest
+	}
 }

@@ -118,7 +118,7 @@ func TestFindInPlatformSamples(t *testing.T) {
 			repl, _ := json.Marshal(tt.withCode)
 			withCode := strings.Replace(string(raw), string(old), string(repl), 1)
 			if withCode == string(raw) {
-				// The sample escapes non-ASCII as \uXXXX: swap the decoded text.
+				// The sample writes non-ASCII as \u escapes: swap the decoded text.
 				withCode = replaceJSONText(t, raw, tt.withCode)
 			}
 			text, err = tt.text([]byte(withCode))
