@@ -4,17 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // The dashboard's test world: a collector whose matcher hands its facts to
@@ -65,27 +60,6 @@ func newDashWorld(t testing.TB) *dashWorld {
 	w.replayFixture(t)
 	w.makeChats(t)
 	return w
-}
-
-// newTestWorldAt is newTestWorld with the clock, and the collector's start,
-// at start.
-func newTestWorldAt(t testing.TB, start time.Time) *testWorld {
-	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte(testConfigYAML), nil)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	rdb := redistest.New(t)
-	clock := store.NewManualClock(start)
-	srv, err := New(context.Background(), Options{
-		Config: cfg, Redis: rdb, Clock: clock,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test",
-	})
-	if err != nil {
-		t.Fatalf("collector.New: %v", err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
 }
 
 // replayFixture records the reports' generated fixture

@@ -73,12 +73,24 @@ func newTestWorld(t testing.TB, configYAML ...string) *testWorld {
 	if len(configYAML) > 0 {
 		raw = configYAML[0]
 	}
+	return newWorld(t, raw, testStart)
+}
+
+// newTestWorldAt is newTestWorld with the clock, and the collector's start,
+// at start.
+func newTestWorldAt(t testing.TB, start time.Time) *testWorld {
+	t.Helper()
+	return newWorld(t, testConfigYAML, start)
+}
+
+func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
+	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(raw), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	rdb := redistest.New(t)
-	clock := store.NewManualClock(testStart)
+	clock := store.NewManualClock(start)
 	srv, err := New(context.Background(), Options{
 		Config: cfg, Redis: rdb, Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test",
