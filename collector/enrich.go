@@ -36,7 +36,7 @@ func (f stepFunc) enrich(ctx context.Context, st *site, v *Visit, h *hit) error 
 func (s *Server) newPipeline() []step {
 	return []step{
 		stepFunc(prefetchStep),
-		stepFunc(userAgentStep),
+		newUAStep(),
 		stepFunc(utmStep),
 		stepFunc(channelStep),
 		&geoStep{geo: s.geo},

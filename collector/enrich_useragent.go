@@ -35,33 +35,90 @@ var headlessMarkers = []string{"headlesschrome", "phantomjs", "slimerjs", "elect
 // device from the User-Agent header. A missing header is kept without those
 // fields: privacy tools strip it, and a visit is still a visit.
 func userAgentStep(_ context.Context, _ *site, v *Visit, h *hit) error {
-	raw := h.UserAgent
-	if strings.TrimSpace(raw) == "" {
+	return parseUserAgent(h.UserAgent).apply(v)
+}
+
+// uaInfo is what a User-Agent header says about a visit: a reason to drop
+// it, or the browser, OS and device to fill in.
+type uaInfo struct {
+	drop                string
+	browser, os, device string
+}
+
+func (u uaInfo) apply(v *Visit) error {
+	switch {
+	case u.drop != "":
+		return drop(u.drop)
+	case u == uaInfo{}:
+		// No header: the visit keeps whatever it has.
 		return nil
+	}
+	v.Browser, v.OS, v.Device = u.browser, u.os, u.device
+	return nil
+}
+
+// parseUserAgent reads a User-Agent header; its answer depends on the
+// header alone, which is what lets uaStep cache it.
+func parseUserAgent(raw string) uaInfo {
+	if strings.TrimSpace(raw) == "" {
+		return uaInfo{}
 	}
 	// Every browser that runs the snippet sends "Mozilla/5.0 (…"; tools and
 	// libraries (curl/8.5, python-requests/2.31) do not.
 	if !strings.HasPrefix(raw, "Mozilla/") && !strings.HasPrefix(raw, "Opera/") {
-		return drop("not-a-browser")
+		return uaInfo{drop: "not-a-browser"}
 	}
 	lower := strings.ToLower(raw)
 	for _, m := range headlessMarkers {
 		if strings.Contains(lower, m) {
-			return drop("headless")
+			return uaInfo{drop: "headless"}
 		}
 	}
 	ua := useragent.New(raw)
 	if ua.Bot() {
-		return drop("bot")
+		return uaInfo{drop: "bot"}
 	}
 	name, version := ua.Browser()
 	if major, _, ok := strings.Cut(version, "."); ok {
 		version = major
 	}
-	v.Browser = cleanShort(strings.TrimSpace(name + " " + version))
-	v.OS = cleanShort(osName(ua.OSInfo(), lower))
-	v.Device = deviceKind(ua, lower)
-	return nil
+	return uaInfo{
+		browser: cleanShort(strings.TrimSpace(name + " " + version)),
+		os:      cleanShort(osName(ua.OSInfo(), lower)),
+		device:  deviceKind(ua, lower),
+	}
+}
+
+// Real traffic comes from a few thousand distinct browsers and versions, so
+// the parsed headers of the recent ones are kept. Longer headers are parsed
+// every time: browsers' are well under uaCacheKeyMax, and the bound keeps a
+// flood of made-up headers from pinning much memory.
+const (
+	uaCacheSize   = 4096
+	uaCacheKeyMax = 512
+)
+
+// uaStep is userAgentStep with a cache of parsed headers; the Server's
+// pipeline owns it.
+type uaStep struct {
+	cache *boundedCache[string, uaInfo]
+}
+
+func newUAStep() *uaStep {
+	return &uaStep{cache: newBoundedCache[string, uaInfo](uaCacheSize)}
+}
+
+func (s *uaStep) enrich(_ context.Context, _ *site, v *Visit, h *hit) error {
+	raw := h.UserAgent
+	if len(raw) > uaCacheKeyMax {
+		return parseUserAgent(raw).apply(v)
+	}
+	info, ok := s.cache.get(raw)
+	if !ok {
+		info = parseUserAgent(raw)
+		s.cache.put(raw, info)
+	}
+	return info.apply(v)
 }
 
 // osNames turns the parser's OS names into the ones people use.

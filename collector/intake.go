@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
@@ -72,6 +73,9 @@ func readJSON(c *fiber.Ctx, limit int, v any) error {
 	if len(body) == 0 {
 		return fail(ErrBadInput, "empty body: a JSON object is required")
 	}
+	if f, ok := v.(fastDecoder); ok && f.decodeFast(body) {
+		return nil
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
@@ -85,6 +89,122 @@ func readJSON(c *fiber.Ctx, limit int, v any) error {
 		}
 	}
 	return nil
+}
+
+// fastDecoder is a request that can read the plain shape the snippet sends
+// without reflection. decodeFast reports false, having changed nothing,
+// for anything else (escapes, null, unknown keys, other types, invalid
+// UTF-8), which encoding/json then decodes with its usual answers and errors.
+type fastDecoder interface {
+	decodeFast(body []byte) bool
+}
+
+// decodeFast reads a flat JSON object of string fields with the exact
+// lower-case names of visitRequest. The body is copied into one string that
+// the fields share, instead of one allocation per field.
+func (r *visitRequest) decodeFast(body []byte) bool {
+	var out visitRequest
+	s := string(body)
+	i := skipSpace(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return false
+	}
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		i++
+	} else {
+		for {
+			key, j, ok := plainString(s, i)
+			if !ok {
+				return false
+			}
+			j = skipSpace(s, j)
+			if j >= len(s) || s[j] != ':' {
+				return false
+			}
+			val, j, ok := plainString(s, skipSpace(s, j+1))
+			if !ok {
+				return false
+			}
+			if f := out.field(key); f != nil {
+				*f = val
+			} else {
+				return false
+			}
+			i = skipSpace(s, j)
+			if i < len(s) && s[i] == ',' {
+				i = skipSpace(s, i+1)
+				continue
+			}
+			if i < len(s) && s[i] == '}' {
+				i++
+				break
+			}
+			return false
+		}
+	}
+	if skipSpace(s, i) != len(s) {
+		return false
+	}
+	*r = out
+	return true
+}
+
+// field is the visitRequest field named key in JSON, or nil.
+func (r *visitRequest) field(key string) *string {
+	switch key {
+	case "site":
+		return &r.Site
+	case "url":
+		return &r.URL
+	case "landing":
+		return &r.Landing
+	case "referrer":
+		return &r.Referrer
+	case "screen":
+		return &r.Screen
+	case "lang":
+		return &r.Lang
+	case "tz":
+		return &r.TZ
+	case "visitor":
+		return &r.Visitor
+	}
+	return nil
+}
+
+// skipSpace skips JSON whitespace from i.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString reads a JSON string at i that needs no unescaping: no
+// backslash, no control characters, valid UTF-8. It returns the contents
+// and the index after the closing quote.
+func plainString(s string, i int) (string, int, bool) {
+	if i >= len(s) || s[i] != '"' {
+		return "", i, false
+	}
+	start := i + 1
+	ascii := true
+	for j := start; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"':
+			v := s[start:j]
+			if !ascii && !utf8.ValidString(v) {
+				return "", i, false
+			}
+			return v, j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", i, false
+		case c >= 0x80:
+			ascii = false
+		}
+	}
+	return "", i, false
 }
 
 // checkOrigin lets only the site's own pages register visits and answers

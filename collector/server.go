@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/oschwald/geoip2-golang"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
@@ -50,7 +49,7 @@ type Server struct {
 	reports *reports.Store
 	metrics *metrics
 	// geo is the City database, nil when no geoip is configured.
-	geo *geoip2.Reader
+	geo *geoDB
 	// pipeline is the visit enrichment, built once.
 	pipeline []step
 	// visits batches visit writes into pipelines.
