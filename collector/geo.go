@@ -6,46 +6,23 @@ import (
 	"net"
 	"strings"
 
-	"github.com/oschwald/maxminddb-golang"
+	"github.com/oschwald/geoip2-golang"
 )
 
-// geoDB is an open GeoLite2/GeoIP2 City database with a cache of the
-// records it has decoded. The database is normalised: every network of one
-// city points at the same record, so a few thousand records answer most
-// visits, and the cache is keyed by the record's offset. That keeps each
-// answer exactly what the database says for the address (networks smaller
-// than a /24 included) while sparing the decoding, which is most of a
-// lookup's cost.
+// geoDB is an open GeoLite2/GeoIP2 City database read through
+// geoip2-golang, with a bounded cache of answers by exact address: a
+// returning visitor, or a busy office or mobile gateway, is looked up once.
+// The cache is keyed by the whole address, never by a network guessed from
+// it, because City databases hold networks smaller than a /24 and a guess
+// would give some visitors another network's city.
 type geoDB struct {
-	r     *maxminddb.Reader
-	cache *boundedCache[uintptr, geoPlaceInfo]
+	r     *geoip2.Reader
+	cache *boundedCache[[16]byte, geoPlaceInfo]
 }
 
-// geoCacheSize bounds the decoded records kept: a record is a few short
-// strings, so even a full cache is well under a megabyte.
+// geoCacheSize bounds the cached answers: each is a few short strings, so a
+// full cache stays around a megabyte.
 const geoCacheSize = 8192
-
-// geoRecord is the part of a City record the visit uses; the decoder skips
-// everything else (other languages' names, coordinates, postal codes).
-type geoRecord struct {
-	City struct {
-		Names struct {
-			En string `maxminddb:"en"`
-		} `maxminddb:"names"`
-	} `maxminddb:"city"`
-	Country struct {
-		IsoCode string `maxminddb:"iso_code"`
-	} `maxminddb:"country"`
-	Location struct {
-		TimeZone string `maxminddb:"time_zone"`
-	} `maxminddb:"location"`
-	Subdivisions []struct {
-		IsoCode string `maxminddb:"iso_code"`
-		Names   struct {
-			En string `maxminddb:"en"`
-		} `maxminddb:"names"`
-	} `maxminddb:"subdivisions"`
-}
 
 // geoPlaceInfo is what a visit takes from a City record.
 type geoPlaceInfo struct {
@@ -55,18 +32,18 @@ type geoPlaceInfo struct {
 // openGeo opens the GeoLite2/GeoIP2 City database at path and checks it is
 // one: a Country database would answer without cities or time zones.
 func openGeo(path string) (*geoDB, error) {
-	r, err := maxminddb.Open(path)
+	r, err := geoip2.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if t := r.Metadata.DatabaseType; !strings.Contains(t, "City") {
+	if t := r.Metadata().DatabaseType; !strings.Contains(t, "City") {
 		r.Close()
 		return nil, fmt.Errorf("%s is a %q database; a City database is needed", path, t)
 	}
-	return &geoDB{r: r, cache: newBoundedCache[uintptr, geoPlaceInfo](geoCacheSize)}, nil
+	return &geoDB{r: r, cache: newBoundedCache[[16]byte, geoPlaceInfo](geoCacheSize)}, nil
 }
 
-// Close releases the database's memory map.
+// Close releases the database.
 func (g *geoDB) Close() error {
 	if err := g.r.Close(); err != nil {
 		return fmt.Errorf("geoDB.Close: %w", err)
@@ -77,29 +54,27 @@ func (g *geoDB) Close() error {
 // lookup returns what the database knows of ip; an address it does not know
 // gives the zero geoPlaceInfo.
 func (g *geoDB) lookup(ip net.IP) (geoPlaceInfo, error) {
-	off, err := g.r.LookupOffset(ip)
+	ip16 := ip.To16()
+	if ip16 == nil {
+		return geoPlaceInfo{}, nil
+	}
+	key := [16]byte(ip16)
+	if p, ok := g.cache.get(key); ok {
+		return p, nil
+	}
+	rec, err := g.r.City(ip)
 	if err != nil {
 		return geoPlaceInfo{}, fmt.Errorf("geoDB.lookup: %w", err)
 	}
-	if off == maxminddb.NotFound {
-		return geoPlaceInfo{}, nil
-	}
-	if p, ok := g.cache.get(off); ok {
-		return p, nil
-	}
-	var rec geoRecord
-	if err := g.r.Decode(off, &rec); err != nil {
-		return geoPlaceInfo{}, fmt.Errorf("geoDB.lookup: decode: %w", err)
-	}
-	p := geoPlaceInfo{country: rec.Country.IsoCode, city: rec.City.Names.En, timeZone: rec.Location.TimeZone}
+	p := geoPlaceInfo{country: rec.Country.IsoCode, city: rec.City.Names["en"], timeZone: rec.Location.TimeZone}
 	if len(rec.Subdivisions) > 0 {
 		sub := rec.Subdivisions[0]
-		p.region = sub.Names.En
+		p.region = sub.Names["en"]
 		if p.region == "" {
 			p.region = sub.IsoCode
 		}
 	}
-	g.cache.put(off, p)
+	g.cache.put(key, p)
 	return p, nil
 }
 
