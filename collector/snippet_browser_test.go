@@ -225,6 +225,17 @@ func clickID(id string) chromedp.Action[chromedp.Void] {
 	return chromedp.Click(chromedp.ID(id))
 }
 
+// clickIDWith clicks the element with the id as the options say: another
+// button, modifier keys held.
+func clickIDWith(id string, opts ...chromedp.MouseOption) chromedp.Action[chromedp.Void] {
+	return chromedp.QueryAfter(chromedp.ID(id), func(ctx context.Context, t *chromedp.Target, nodes []*chromedp.Node) (chromedp.Void, error) {
+		if len(nodes) == 0 {
+			return chromedp.Void{}, fmt.Errorf("click #%s: no such element", id)
+		}
+		return chromedp.MouseClickNode(nodes[0], opts...)(ctx, t)
+	}, chromedp.NodeVisible)
+}
+
 // storedVisit is what the snippet keeps in localStorage.
 type storedVisit struct {
 	Visit   string `json:"visit"`
@@ -540,24 +551,12 @@ func TestSnippetWithCollectorDown(t *testing.T) {
 	downURL := "http://" + down.Addr().String()
 	down.Close()
 
-	stuck := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-stuck:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(func() {
-		close(stuck)
-		hanging.Close()
-	})
-
 	tests := []struct {
 		name      string
 		publicURL string
 	}{
 		{name: "stopped", publicURL: downURL},
-		{name: "never answers", publicURL: hanging.URL},
+		{name: "never answers", publicURL: newHangingCollector(t)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -584,6 +583,167 @@ func TestSnippetWithCollectorDown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newHangingCollector starts a server that takes every request and never
+// answers, as a collector stuck behind an overloaded network would, and
+// returns its URL.
+func newHangingCollector(t *testing.T) string {
+	t.Helper()
+	stuck := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-stuck:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(stuck)
+		hanging.Close()
+	})
+	return hanging.URL
+}
+
+// clickLog is put into a page after the snippet has loaded. Its click
+// listeners are on window, so they run after the snippet's listener on
+// document and read each click as the browser will act on it: "prevented"
+// means following the link was stopped, by the page or by the snippet
+// holding the click. Each click or auxclick also starts a timer of the
+// snippet's cap (400 ms, WAIT_MS in snippet/messtrack.js); started after
+// the snippet's own timer for the same click, it fires after that one, so
+// "cap" marks the moment by which a held click must have gone on, and the
+// promise capped then resolves with the log. A "navigate" entry is a
+// navigation of this window, the snippet's or the browser's; the listener
+// cancels it, so the window stays on the page to be read (the snippet's
+// listener, added first, has already let it through).
+const clickLog = `(() => {
+	window.clickLog = [];
+	let cap;
+	window.capped = new Promise((done) => (cap = done));
+	for (const type of ["click", "auxclick"])
+		addEventListener(type, (event) => {
+			clickLog.push(type + " button=" + event.button + " " + (event.defaultPrevented ? "prevented" : "free"));
+			setTimeout(() => cap(clickLog.concat("cap")), 400);
+		});
+	navigation.addEventListener("navigate", (event) => {
+		clickLog.push("navigate " + event.destination.url + (event.cancelable ? "" : " (not cancelable)"));
+		event.preventDefault();
+	});
+	return true;
+})()`
+
+// TestSnippetClickHold: while the collector has not answered, a plain left
+// click on a chat link is held at most the cap and then goes to the chat;
+// every other click (modified, middle, on a link with a target, or one the
+// page handled) is left to the browser at once. The collector never
+// answers, so only the cap can end a hold, and links keep the form they
+// were written in.
+func TestSnippetClickHold(t *testing.T) {
+	w := newBrowserWorld(t, newHangingCollector(t))
+	original := w.originalHrefs(t, "/links.html")
+
+	// open loads links.html, where the registration stays under way.
+	open := func(t *testing.T) context.Context {
+		t.Helper()
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/links.html"))
+		waitLoaded(t, ctx)
+		return ctx
+	}
+	// openLogged is open with the click log in place.
+	openLogged := func(t *testing.T) context.Context {
+		t.Helper()
+		ctx := open(t)
+		if !eval[bool](t, ctx, clickLog) {
+			t.Fatal("click log not installed")
+		}
+		return ctx
+	}
+	// logUntilCap waits for the cap of the click and returns the log. It
+	// awaits the page's promise rather than polling, because a page that a
+	// new tab sent to the background runs no animation frames.
+	logUntilCap := func(t *testing.T, ctx context.Context) []string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`capped`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("waiting for the cap: %v", err)
+		}
+		return got
+	}
+	sameLog := func(t *testing.T, got, want []string) {
+		t.Helper()
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("page saw\n\t%q\nwant\n\t%q", got, want)
+		}
+	}
+
+	t.Run("a plain left click is held, then sends the window to the chat by the cap", func(t *testing.T) {
+		ctx := openLogged(t)
+		do(t, ctx, clickID("wa-plain"))
+		// Prevented by the snippet, which then navigates once, to the link
+		// as written, before the cap's marker.
+		sameLog(t, logUntilCap(t, ctx), []string{"click button=0 prevented", "navigate " + original["wa-plain"], "cap"})
+	})
+
+	t.Run("a held click reaches the chat", func(t *testing.T) {
+		ctx := open(t)
+		do(t, ctx, clickID("wa-plain"))
+		if link := w.chats.next(t); link != original["wa-plain"] {
+			t.Errorf("chat opened as %s, want %s as written", link, original["wa-plain"])
+		}
+	})
+
+	tests := []struct {
+		name string
+		id   string
+		opts []chromedp.MouseOption
+		// event is the log entry of the click as the last listener saw it.
+		event string
+		// sameTab: the browser follows the link in this window, which the
+		// log's listener cancels; otherwise it opens a new tab or window,
+		// which reaches the chat.
+		sameTab bool
+	}{
+		{name: "ctrl click", id: "wa-text", opts: []chromedp.MouseOption{chromedp.ButtonModifiers(chromedp.ModifierCtrl)},
+			event: "click button=0 free"},
+		{name: "meta click", id: "tg-bot", opts: []chromedp.MouseOption{chromedp.ButtonModifiers(chromedp.ModifierMeta)},
+			event: "click button=0 free", sameTab: true},
+		{name: "shift click", id: "tg-user-text", opts: []chromedp.MouseOption{chromedp.ButtonModifiers(chromedp.ModifierShift)},
+			event: "click button=0 free"},
+		{name: "middle click", id: "wa-api", opts: []chromedp.MouseOption{chromedp.ButtonMiddle},
+			event: "auxclick button=1 free"},
+		{name: "link with target=_blank", id: "wa-new-tab",
+			event: "click button=0 free"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is never held", func(t *testing.T) {
+			ctx := openLogged(t)
+			do(t, ctx, clickIDWith(tt.id, tt.opts...))
+			want := []string{tt.event}
+			if tt.sameTab {
+				// The browser's own navigation, started by the click itself.
+				want = append(want, "navigate "+original[tt.id])
+			}
+			sameLog(t, logUntilCap(t, ctx), append(want, "cap"))
+			if !tt.sameTab {
+				if link := w.chats.next(t); link != original[tt.id] {
+					t.Errorf("chat opened as %s, want %s as written", link, original[tt.id])
+				}
+			}
+		})
+	}
+
+	t.Run("a click the page handled is left to it", func(t *testing.T) {
+		ctx := openLogged(t)
+		do(t, ctx, clickID("tg-widget"))
+		// Prevented by the page's own handler. Had the snippet held the
+		// click, its navigation to the chat would be in the log before the
+		// cap's marker.
+		sameLog(t, logUntilCap(t, ctx), []string{"click button=0 prevented", "cap"})
+		if !eval[bool](t, ctx, `!document.getElementById("chat-panel").hidden`) {
+			t.Error("the page's own chat panel is not shown")
+		}
+	})
 }
 
 // browserUserAgent is an ordinary desktop Chromium's user agent.
