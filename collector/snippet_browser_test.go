@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,42 +139,17 @@ func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 // the chat platforms' hosts at rec and no other outside host.
 func newBrowser(t *testing.T, rec *chatRecorder) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is needed for the snippet's browser tests (apt-get install chromium, or make deps): %v", err)
-	}
 	port := rec.srv.Listener.Addr().(*net.TCPAddr).Port
 	var rules []string
 	for _, h := range chatHosts {
 		rules = append(rules, fmt.Sprintf("MAP %s 127.0.0.1:%d", h, port))
 	}
 	rules = append(rules, "MAP * ~NOTFOUND", "EXCLUDE 127.0.0.1")
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
+	browser := headlessChromium(t,
 		chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")),
 		// The stand-in's certificate is its own; only it is reachable.
 		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Headless Chromium names itself HeadlessChrome, which the collector
-		// drops as a bot; the tests play a visitor's ordinary browser.
-		chromedp.UserAgent(browserUserAgent),
 	)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	if err := chromedp.Do(browser); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
 	return browser
 }
 
@@ -745,6 +719,3 @@ func TestSnippetClickHold(t *testing.T) {
 		}
 	})
 }
-
-// browserUserAgent is an ordinary desktop Chromium's user agent.
-const browserUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
