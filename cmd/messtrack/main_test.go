@@ -38,6 +38,36 @@ func TestRunDispatch(t *testing.T) {
 	}
 }
 
+func TestMissingDefaultConfigSaysHowToNameOne(t *testing.T) {
+	// The default messtrack.yaml is looked up in the working folder, which
+	// is made empty here.
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		name     string
+		args     []string
+		wantHint bool
+	}{
+		{name: "serve, default", args: []string{"serve"}, wantHint: true},
+		{name: "qr, default", args: []string{"qr", "--site", "demo", "--source", "flyer"}, wantHint: true},
+		{name: "report, default", args: []string{"report", "--site", "demo", "ads"}, wantHint: true},
+		{name: "costs, default", args: []string{"costs", "import", "--site", "demo", "c.csv"}, wantHint: true},
+		{name: "named file", args: []string{"serve", "--config", "absent.yaml"}, wantHint: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, &out, &errOut, func(string) string { return "" })
+			if err == nil {
+				t.Fatal("no error without a config file")
+			}
+			hint := strings.Contains(err.Error(), "name the config with --config FILE (the demo's is examples/messtrack.yaml)")
+			if hint != tt.wantHint || !strings.Contains(err.Error(), ".yaml") {
+				t.Fatalf("err = %v; hint shown %v, want %v, and the file named", err, hint, tt.wantHint)
+			}
+		})
+	}
+}
+
 func TestServeNamesBadConfig(t *testing.T) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"serve", "--config", "testdata/absent.yaml"}, &out, &errOut, func(string) string { return "" })

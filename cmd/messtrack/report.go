@@ -77,7 +77,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("report: --format %q is not table, json or csv", *format)
 	}
-	cfg, err := config.Load(*cfgPath, getenv)
+	cfg, err := readConfig(fs, *cfgPath, getenv)
 	if err != nil {
 		return err
 	}
