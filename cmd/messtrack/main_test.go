@@ -38,6 +38,19 @@ func TestRunDispatch(t *testing.T) {
 	}
 }
 
+func TestHelpListsEveryReportAndFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, &out, &errOut, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range append([]string{"ads", "channels", "pages", "new-repeat", "dynamics"}, "--static", "--size", "--level", "--by", "--format table|json|csv",
+		"costs   import --site S FILE", "--config FILE", "examples/messtrack.yaml", "MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP") {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestMissingDefaultConfigSaysHowToNameOne(t *testing.T) {
 	// The default messtrack.yaml is looked up in the working folder, which
 	// is made empty here.
