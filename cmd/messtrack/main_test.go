@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -118,6 +119,32 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+	// On a port other than 8080 the demo still works: the snippet points at
+	// the address MESSTRACK_ADDR gave, and the demo's own page there may
+	// register a visit.
+	resp, err = http.Get("http://" + addr + "/s/demo.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(js), "http://"+addr) || strings.Contains(string(js), ":8080") {
+		t.Errorf("the demo snippet does not point at http://%s:\n%s", addr, js)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/visits",
+		strings.NewReader(`{"site":"demo","url":"http://`+addr+`/"}`))
+	req.Header.Set("Origin", "http://"+addr)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"code":"#`) {
+		t.Errorf("a visit from the demo page on %s: %d %s", addr, resp.StatusCode, body)
 	}
 	cancel()
 	if err := <-done; err != nil {
