@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -46,8 +47,11 @@ type Config struct {
 	// Sites maps a site name to its settings.
 	Sites map[string]*Site `yaml:"sites"`
 
-	// geoIPFromEnv tells errors to name MESSTRACK_GEOIP rather than the key.
-	geoIPFromEnv bool
+	// geoIPFromEnv, listenFromEnv and redisFromEnv tell errors to name the
+	// environment variable as well as the key.
+	geoIPFromEnv  bool
+	listenFromEnv bool
+	redisFromEnv  bool
 }
 
 // Site is one tracked website and its chat channels.
@@ -168,9 +172,11 @@ func Parse(path string, raw []byte, getenv func(string) string) (*Config, error)
 	if getenv != nil {
 		if v := getenv("MESSTRACK_ADDR"); v != "" {
 			cfg.Listen = v
+			cfg.listenFromEnv = true
 		}
 		if v := getenv("REDIS_URL"); v != "" {
 			cfg.Redis = v
+			cfg.redisFromEnv = true
 		}
 		if v := getenv("MESSTRACK_GEOIP"); v != "" {
 			cfg.GeoIP = v
@@ -192,6 +198,13 @@ func (c *Config) normalize() error {
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		return c.fieldError(envKey("listen", "MESSTRACK_ADDR", c.listenFromEnv),
+			"%q is not a host:port address like 127.0.0.1:8080", c.Listen)
+	}
+	if err := checkRedis(c.Redis); err != nil {
+		return c.fieldError(envKey("redis", "REDIS_URL", c.redisFromEnv), "%v", err)
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen
 	}
@@ -206,10 +219,7 @@ func (c *Config) normalize() error {
 		c.RateLimit = DefaultRateLimit
 	}
 	if c.GeoIP != "" {
-		key := "geoip"
-		if c.geoIPFromEnv {
-			key = "geoip (from MESSTRACK_GEOIP)"
-		}
+		key := envKey("geoip", "MESSTRACK_GEOIP", c.geoIPFromEnv)
 		// The database is opened by the collector; a missing file is caught
 		// here so that the error names the key and the cure.
 		fi, err := os.Stat(c.GeoIP)
@@ -409,6 +419,50 @@ func Digits(number string) (string, error) {
 		return "", fmt.Errorf("%q starts with 0: write it in international form with the country code", number)
 	}
 	return d, nil
+}
+
+// envKey names a key in errors, with the environment variable that set it.
+func envKey(key, env string, fromEnv bool) string {
+	if fromEnv {
+		return key + " (from " + env + ")"
+	}
+	return key
+}
+
+// checkRedis accepts what store.Open takes: empty (the embedded store), one
+// redis:// or rediss:// URL, or a comma-separated list of cluster nodes, each
+// host:port or a redis(s):// URL. A lone host:port is refused: it is more
+// likely one server written without its scheme than a cluster of one.
+func checkRedis(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	var nodes []string
+	for _, n := range strings.Split(v, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			nodes = append(nodes, n)
+		}
+	}
+	for _, n := range nodes {
+		if scheme, rest, ok := strings.Cut(n, "://"); ok {
+			if scheme != "redis" && scheme != "rediss" {
+				return fmt.Errorf("%q: the scheme is %s://; use redis:// or rediss://", n, scheme)
+			}
+			u, err := url.Parse(n)
+			if err != nil || u.Host == "" || rest == "" {
+				return fmt.Errorf("%q is not a URL like redis://127.0.0.1:6379/0", n)
+			}
+			continue
+		}
+		if _, port, err := net.SplitHostPort(n); err != nil || port == "" {
+			return fmt.Errorf("%q is neither a redis:// or rediss:// URL nor a cluster node host:port", n)
+		}
+		if !strings.Contains(v, ",") {
+			return fmt.Errorf("%q has no scheme: write redis://%s/0 for one server, or list the cluster's nodes separated by commas", n, n)
+		}
+	}
+	return nil
 }
 
 func validProxy(p string) bool {

@@ -102,6 +102,56 @@ func TestGeoIPFromEnvIsNamed(t *testing.T) {
 	}
 }
 
+func TestListenAndRedisErrorsNameKeyAndSource(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want string
+	}{
+		{name: "listen without port", yaml: "listen: localhost\n" + good[strings.Index(good, "sites:"):], want: "m.yaml: listen: \"localhost\" is not a host:port address"},
+		{name: "listen from env", yaml: good, env: map[string]string{"MESSTRACK_ADDR": "nonsense"}, want: "m.yaml: listen (from MESSTRACK_ADDR): \"nonsense\" is not a host:port"},
+		{name: "redis scheme", yaml: "redis: http://127.0.0.1:6379\n" + good, want: "m.yaml: redis: \"http://127.0.0.1:6379\": the scheme is http://; use redis:// or rediss://"},
+		{name: "redis from env", yaml: good, env: map[string]string{"REDIS_URL": "127.0.0.1:6379"}, want: "m.yaml: redis (from REDIS_URL): \"127.0.0.1:6379\" has no scheme: write redis://127.0.0.1:6379/0 for one server"},
+		{name: "cluster node without port", yaml: good, env: map[string]string{"REDIS_URL": "10.0.0.1:7000,10.0.0.2"}, want: "redis (from REDIS_URL): \"10.0.0.2\" is neither"},
+		{name: "url without host", yaml: good, env: map[string]string{"REDIS_URL": "redis://"}, want: "\"redis://\" is not a URL like redis://127.0.0.1:6379/0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse("m.yaml", []byte(tt.yaml), func(k string) string { return tt.env[k] })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Parse error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedisForms(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+	}{
+		{name: "embedded", url: ""},
+		{name: "one server", url: "redis://127.0.0.1:6379/0"},
+		{name: "tls with password", url: "rediss://:secret@redis.example:6380/1"},
+		{name: "cluster nodes", url: "10.0.0.1:7000, 10.0.0.2:7000,10.0.0.3:7000"},
+		{name: "cluster of urls", url: "redis://10.0.0.1:7000,redis://10.0.0.2:7000"},
+		{name: "cluster of one", url: "10.0.0.1:7000,"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"REDIS_URL": tt.url}
+			cfg, err := config.Parse("m.yaml", []byte(good), func(k string) string { return env[k] })
+			if err != nil {
+				t.Fatalf("Parse with REDIS_URL %q: %v", tt.url, err)
+			}
+			if cfg.Redis != tt.url {
+				t.Fatalf("Redis = %q, want %q", cfg.Redis, tt.url)
+			}
+		})
+	}
+}
+
 func TestLoadNamesMissingFile(t *testing.T) {
 	_, err := config.Load(filepath.Join(t.TempDir(), "absent.yaml"), os.Getenv)
 	if err == nil || !strings.Contains(err.Error(), "absent.yaml") {

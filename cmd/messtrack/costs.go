@@ -36,7 +36,7 @@ func cmdCosts(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*cfgPath, getenv)
+	cfg, err := readConfig(fs, *cfgPath, getenv)
 	if err != nil {
 		return err
 	}

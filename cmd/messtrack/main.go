@@ -34,11 +34,15 @@ const usage = `messtrack: which visit, ad or flyer made a person write in WhatsA
 Usage:
   messtrack serve   [--config messtrack.yaml]   run the collector
   messtrack qr      --site S --source NAME [--format png|svg] [--out FILE]
-  messtrack report  --site S ads|channels|pages|dynamics [--from D --to D]
-  messtrack costs   import|sync ...
+                    [--size N] [--level L|M|Q|H] [--static]
+  messtrack report  --site S ads|channels|pages|new-repeat|dynamics [--from D --to D]
+                    [--format table|json|csv] [--by day|week|month|quarter]
+  messtrack costs   import --site S FILE | sync --site S --from D --to D
   messtrack version
   messtrack help
 
+Every command but version and help takes --config FILE (default messtrack.yaml;
+the demo's is examples/messtrack.yaml).
 Environment: MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP override the config file.
 `
 

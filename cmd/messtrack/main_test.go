@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -33,6 +34,49 @@ func TestRunDispatch(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), tt.wantOut) {
 				t.Fatalf("stdout %q lacks %q", out.String(), tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryReportAndFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, &out, &errOut, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range append([]string{"ads", "channels", "pages", "new-repeat", "dynamics"}, "--static", "--size", "--level", "--by", "--format table|json|csv",
+		"costs   import --site S FILE", "--config FILE", "examples/messtrack.yaml", "MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP") {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMissingDefaultConfigSaysHowToNameOne(t *testing.T) {
+	// The default messtrack.yaml is looked up in the working folder, which
+	// is made empty here.
+	t.Chdir(t.TempDir())
+	tests := []struct {
+		name     string
+		args     []string
+		wantHint bool
+	}{
+		{name: "serve, default", args: []string{"serve"}, wantHint: true},
+		{name: "qr, default", args: []string{"qr", "--site", "demo", "--source", "flyer"}, wantHint: true},
+		{name: "report, default", args: []string{"report", "--site", "demo", "ads"}, wantHint: true},
+		{name: "costs, default", args: []string{"costs", "import", "--site", "demo", "c.csv"}, wantHint: true},
+		{name: "named file", args: []string{"serve", "--config", "absent.yaml"}, wantHint: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, &out, &errOut, func(string) string { return "" })
+			if err == nil {
+				t.Fatal("no error without a config file")
+			}
+			hint := strings.Contains(err.Error(), "name the config with --config FILE (the demo's is examples/messtrack.yaml)")
+			if hint != tt.wantHint || !strings.Contains(err.Error(), ".yaml") {
+				t.Fatalf("err = %v; hint shown %v, want %v, and the file named", err, hint, tt.wantHint)
 			}
 		})
 	}
@@ -75,6 +119,32 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz = %d", resp.StatusCode)
+	}
+	// On a port other than 8080 the demo still works: the snippet points at
+	// the address MESSTRACK_ADDR gave, and the demo's own page there may
+	// register a visit.
+	resp, err = http.Get("http://" + addr + "/s/demo.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(js), "http://"+addr) || strings.Contains(string(js), ":8080") {
+		t.Errorf("the demo snippet does not point at http://%s:\n%s", addr, js)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/visits",
+		strings.NewReader(`{"site":"demo","url":"http://`+addr+`/"}`))
+	req.Header.Set("Origin", "http://"+addr)
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"code":"#`) {
+		t.Errorf("a visit from the demo page on %s: %d %s", addr, resp.StatusCode, body)
 	}
 	cancel()
 	if err := <-done; err != nil {

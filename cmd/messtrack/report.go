@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/messtrack/messtrack/config"
@@ -19,6 +20,9 @@ const reportUsage = `Usage: messtrack report --site S ads|channels|pages|new-rep
          [--config messtrack.yaml]
 Dates are days in the site's time zone; without them, the 30 days ending today.
 `
+
+// reportKinds are the reports the command prints, as in reportUsage.
+var reportKinds = []string{"ads", "channels", "pages", "new-repeat", "dynamics"}
 
 // openReports loads the config, checks the site and opens the same Redis as
 // serve.
@@ -74,10 +78,19 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprint(stderr, reportUsage)
 		return errUsage
 	}
+	// The arguments are checked before any store is opened, so a typo is
+	// answered with the usage, not with a store warning first.
+	if !slices.Contains(reportKinds, pos[0]) {
+		fmt.Fprintf(stderr, "messtrack report: unknown report %q\n\n%s", pos[0], reportUsage)
+		return errUsage
+	}
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("report: --format %q is not table, json or csv", *format)
 	}
-	cfg, err := config.Load(*cfgPath, getenv)
+	if !slices.Contains(reports.Groupings, *by) {
+		return fmt.Errorf("report: --by=%q is not one of %s", *by, strings.Join(reports.Groupings, ", "))
+	}
+	cfg, err := readConfig(fs, *cfgPath, getenv)
 	if err != nil {
 		return err
 	}

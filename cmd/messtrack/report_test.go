@@ -143,3 +143,33 @@ func TestReportCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReportArgumentsCheckedBeforeTheStore(t *testing.T) {
+	w := newReportWorld(t)
+	// Nothing listens on port 1: a command that reached the store would
+	// fail with a ping error instead of naming the bad argument.
+	w.env["REDIS_URL"] = "redis://127.0.0.1:1/0"
+	tests := []struct {
+		name    string
+		args    []string
+		want    string
+		isUsage bool
+	}{
+		{name: "unknown report", args: []string{"report", "--site", "demo", "everything"}, want: `unknown report "everything"`, isUsage: true},
+		{name: "bad grouping", args: []string{"report", "--site", "demo", "dynamics", "--by", "year"}, want: `--by="year" is not one of day, week, month, quarter`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := w.run(t, tt.args...)
+			if err == nil {
+				t.Fatalf("no error; output %s", out)
+			}
+			if errors.Is(err, errUsage) != tt.isUsage {
+				t.Errorf("usage error = %v, want %v", errors.Is(err, errUsage), tt.isUsage)
+			}
+			if got := err.Error() + out; !strings.Contains(got, tt.want) || strings.Contains(got, "ping") {
+				t.Errorf("error %q / output %q: want %q and no store contact", err, out, tt.want)
+			}
+		})
+	}
+}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net"
 	"time"
@@ -24,11 +26,23 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (*c
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
-	cfg, err := config.Load(*path, getenv)
-	if err != nil {
-		return nil, err
+	return readConfig(fs, *path, getenv)
+}
+
+// readConfig loads the file named by fs's --config flag. When the flag was
+// left at its default and the file is missing, the error says how to name
+// one: a newcomer in the repository has only examples/messtrack.yaml.
+func readConfig(fs *flag.FlagSet, path string, getenv func(string) string) (*config.Config, error) {
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		return cfg, nil
 	}
-	return cfg, nil
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "config" })
+	if !given && errors.Is(err, iofs.ErrNotExist) {
+		return nil, fmt.Errorf("%w; name the config with --config FILE (the demo's is examples/messtrack.yaml)", err)
+	}
+	return nil, err
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
