@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 )
+
+// pingTimeout bounds the check that the server answers at start-up.
+const pingTimeout = 5 * time.Second
 
 // DB is an open Redis connection: a server, a cluster, or the embedded
 // in-memory store used for trying messtrack out.
@@ -88,9 +92,18 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 		}
 		db.Client = redis.NewClient(opt)
 	}
-	if err := db.Client.Ping(ctx).Err(); err != nil {
+	// A first answer comes within milliseconds from a healthy server; a
+	// server that never answers (a rediss:// URL on a plain server waits on
+	// a TLS handshake) should fail start-up quickly and say why.
+	pctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	if err := db.Client.Ping(pctx).Err(); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("store.Open: ping: %w", err)
+		hint := ""
+		if strings.HasPrefix(url, "rediss://") {
+			hint = " (rediss:// needs a server that speaks TLS; use redis:// for a plain one)"
+		}
+		return nil, fmt.Errorf("store.Open: ping: %w%s", err, hint)
 	}
 	return db, nil
 }

@@ -29,10 +29,11 @@ func TestOpen(t *testing.T) {
 		{name: "redis URL", url: srv.URL(3)},
 		{name: "bad scheme", url: "http://127.0.0.1:1/0", wantErr: "parse REDIS_URL"},
 		{name: "nothing listening", url: "redis://127.0.0.1:1/0", wantErr: "ping"},
+		{name: "TLS URL on a plain server", url: "rediss://" + srv.Addr + "/0", wantErr: "rediss:// needs a server that speaks TLS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			db, err := store.Open(ctx, tt.url, quietLog())
 			if tt.wantErr != "" {
