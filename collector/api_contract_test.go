@@ -171,3 +171,28 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestBearerSchemeIsCaseInsensitive: HTTP authentication schemes are
+// case-insensitive (RFC 9110, 11.1), so clients that send "bearer" or
+// "BEARER" with the right key are let in; the key itself stays exact.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	w := newTestWorld(t)
+	tests := []struct {
+		name, auth string
+		want       int
+	}{
+		{name: "Bearer", auth: "Bearer demo-key-123", want: 200},
+		{name: "lower case scheme", auth: "bearer demo-key-123", want: 200},
+		{name: "upper case scheme", auth: "BEARER demo-key-123", want: 200},
+		{name: "key in another case", auth: "Bearer DEMO-KEY-123", want: 401},
+		{name: "scheme glued to the key", auth: "Bearerdemo-key-123", want: 401},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := w.do(t, request("GET", "/v1/sites/demo/conversion-event", nil, "Authorization", tc.auth))
+			if resp.StatusCode != tc.want {
+				t.Errorf("status %d (%s), want %d", resp.StatusCode, b, tc.want)
+			}
+		})
+	}
+}
