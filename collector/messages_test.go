@@ -91,6 +91,8 @@ func TestGenericMessageRejectsBadInput(t *testing.T) {
 		{name: "bad time", site: "demo", key: "demo-key-123", body: `{"channel":"whatsapp","from":"16505551234","time":"yesterday"}`, want: 400, mention: "RFC 3339"},
 		{name: "bad WhatsApp number", site: "demo", key: "demo-key-123", body: `{"channel":"whatsapp","from":"16505551234","to":"call me"}`, want: 400, mention: "to"},
 		{name: "empty body", site: "demo", key: "demo-key-123", body: ``, want: 400},
+		{name: "an array, not an object", site: "demo", key: "demo-key-123", body: `[]`, want: 400, mention: "a JSON object"},
+		{name: "a string, not an object", site: "demo", key: "demo-key-123", body: `"hi"`, want: 400, mention: "a JSON object"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
