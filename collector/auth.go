@@ -17,9 +17,9 @@ func (s *Server) requireKey(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	auth := c.Get(fiber.HeaderAuthorization)
-	key, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(st.cfg.APIKey)) != 1 {
+	// The scheme is case-insensitive (RFC 9110, 11.1); the key is not.
+	scheme, key, ok := strings.Cut(c.Get(fiber.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(key)), []byte(st.cfg.APIKey)) != 1 {
 		return fail(ErrUnauthorized, "missing or wrong API key for this site")
 	}
 	c.Locals(localSite, st)

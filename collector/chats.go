@@ -135,7 +135,8 @@ var errRetry = errors.New("chat changed meanwhile")
 // KEYS[1] chat hash, KEYS[2] chat history, KEYS[3] site's chat index,
 // KEYS[4] message-seen key, KEYS[5] visit-matched key.
 // ARGV[1] expected "ver", ARGV[2] new record JSON or "", ARGV[3] history
-// entry JSON or "", ARGV[4] first message time (index score, ms), ARGV[5]
+// entry JSON or "", ARGV[4] first message time (index score, ms; only ever
+// lowered, by a late-delivered earlier message), ARGV[5]
 // this message's time in ms or "" (not a message), ARGV[6] seen TTL ms or
 // "0" (no message ID), ARGV[7] visit claim TTL ms or "0" (no claim),
 // ARGV[8] chat key, ARGV[9] pending fact JSON or "", ARGV[10] history cap,
@@ -175,7 +176,10 @@ if ARGV[3] ~= '' then
   redis.call('RPUSH', KEYS[2], ARGV[3])
   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[10]), -1)
 end
-redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[8])
+local indexed = redis.call('ZSCORE', KEYS[3], ARGV[8])
+if not indexed or tonumber(ARGV[4]) < tonumber(indexed) then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
+end
 if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
 if taken ~= '' then return 'ok|' .. taken end
 return 'ok'
@@ -432,6 +436,11 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *convers
 	var next chatState
 	if prev != nil {
 		next = *prev
+		// A message delivered late (a platform's retry) may predate the
+		// one that created the chat: the chat began when it was sent.
+		if at := in.Time.UnixMilli(); at < next.First {
+			next.First = at
+		}
 	} else {
 		next = chatState{Chat: in.Chat, Messenger: in.Messenger, First: in.Time.UnixMilli()}
 	}

@@ -82,6 +82,9 @@ func readJSON(c *fiber.Ctx, limit int, v any) error {
 		switch {
 		case errors.As(err, &se):
 			return fail(ErrBadInput, "malformed JSON at byte %d", se.Offset)
+		case errors.As(err, &te) && te.Field == "":
+			// The body itself is an array, string or number.
+			return fail(ErrBadInput, "the body is a JSON %s; a JSON object is required", te.Value)
 		case errors.As(err, &te):
 			return fail(ErrBadInput, "field %q must be a %s", te.Field, te.Type)
 		default:

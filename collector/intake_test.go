@@ -83,7 +83,7 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 		{name: "ftp landing", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/","landing":"ftp://shop.test/"}`, origin: testOrigin, status: 400, errPart: "landing is not an http(s) URL"},
 		{name: "bad referrer", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/","referrer":"<script>alert(1)</script>"}`, origin: testOrigin, status: 400, errPart: "referrer is not an http(s) URL"},
 		{name: "url too long", path: "/v1/visits", body: `{"site":"demo","url":"https://shop.test/?` + strings.Repeat("a", 2100) + `"}`, origin: testOrigin, status: 400, errPart: "longer than 2048"},
-		{name: "JSON array", path: "/v1/visits", body: `["demo"]`, origin: testOrigin, status: 400, errPart: "must be a"},
+		{name: "JSON array", path: "/v1/visits", body: `["demo"]`, origin: testOrigin, status: 400, errPart: "a JSON object is required"},
 		{name: "missing site", path: "/v1/visits", body: `{"url":"https://shop.test/"}`, origin: testOrigin, status: 404, errPart: "unknown site"},
 		{name: "click malformed JSON", path: "/v1/clicks", body: `{"site":"demo",`, origin: testOrigin, status: 400, errPart: "malformed JSON"},
 		{name: "click empty body", path: "/v1/clicks", body: ``, origin: testOrigin, status: 400, errPart: "empty body"},

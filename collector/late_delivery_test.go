@@ -1,0 +1,73 @@
+package collector
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+// TestLateDeliveredMessageKeepsItsOwnTime delivers a chat's second message
+// before its first (the platform retried the first one later): the chat's
+// first_message_at is the first message's own timestamp, the chat list
+// finds the chat by it, and replays of either message move nothing.
+func TestLateDeliveredMessageKeepsItsOwnTime(t *testing.T) {
+	w := newTestWorld(t)
+	w.clock.Advance(10 * time.Minute)
+	sent1 := testStart.Add(time.Minute)
+	sent2 := testStart.Add(3 * time.Minute)
+	contact := waContactJSON("Visitor A", "16505551234")
+	first := waNotification("15551234567", contact, waTextJSON("16505551234", "wamid.FIRST", sent1, "hello"))
+	second := waNotification("15551234567", contact, waTextJSON("16505551234", "wamid.SECOND", sent2, "are you open today?"))
+
+	deliveries := []struct {
+		name string
+		body []byte
+		want hookAnswer
+	}{
+		{name: "second message", body: second, want: hookAnswer{Received: 1}},
+		{name: "first message, late", body: first, want: hookAnswer{Received: 1}},
+		{name: "first message replayed", body: first, want: hookAnswer{Duplicates: 1}},
+		{name: "second message replayed", body: second, want: hookAnswer{Duplicates: 1}},
+	}
+	for _, d := range deliveries {
+		if status, ans, b := w.postWhatsApp(t, d.body); status != 200 || ans != d.want {
+			t.Fatalf("%s: %d %s, want %+v", d.name, status, b, d.want)
+		}
+	}
+
+	rec := w.chatRecordOf(t, "whatsapp:16505551234")
+	if rec.FirstMessageAt != "2026-11-02T09:01:00Z" {
+		t.Errorf("first_message_at = %q, want the first message's own time 2026-11-02T09:01:00Z", rec.FirstMessageAt)
+	}
+	if rec.LastMessageAt != "2026-11-02T09:03:00Z" || rec.Messages != 2 {
+		t.Errorf("last_message_at %q, messages %d; want 2026-11-02T09:03:00Z and 2", rec.LastMessageAt, rec.Messages)
+	}
+
+	tests := []struct {
+		name, query string
+		want        int
+	}{
+		{name: "a range around the first message", query: "from=2026-11-02T09:00:30Z&to=2026-11-02T09:02:00Z", want: 1},
+		{name: "a range after the first message", query: "from=2026-11-02T09:02:00Z&to=2026-11-02T09:10:00Z", want: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, b := w.do(t, request("GET", "/v1/sites/demo/chats?"+tc.query, nil, "Authorization", demoAuth))
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+			var page chatPage
+			if err := json.Unmarshal(b, &page); err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Chats) != tc.want {
+				t.Errorf("%d chats, want %d: %s", len(page.Chats), tc.want, b)
+			}
+			for _, c := range page.Chats {
+				if c.FirstMessageAt != "2026-11-02T09:01:00Z" {
+					t.Errorf("listed first_message_at = %q", c.FirstMessageAt)
+				}
+			}
+		})
+	}
+}
