@@ -337,6 +337,12 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		// A later message with a new live code: the person came back
 		// through another visit, which opens a new conversation.
 		conv = s.idConversation(in, code)
+		// Unless the message predates the unattributed conversation it
+		// would follow: the platform delivered the first message late,
+		// and its code explains that conversation rather than opening one.
+		if sc.State.Method == MethodNone && in.Time.UnixMilli() < sc.State.ConvAt {
+			conv.Explains = true
+		}
 	}
 	if conv != nil && conv.Method == MethodID {
 		if conv.Click, err = s.visitClick(ctx, st, conv.Visit.N); err != nil {
@@ -460,6 +466,12 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *convers
 		next.Target = in.Target
 	}
 	if conv == nil {
+		return &next
+	}
+	if conv.Explains {
+		// The conversation keeps its place (its start time is the key
+		// under which reports replace its fact) and gains the source.
+		s.attribute(st, &next, conv)
 		return &next
 	}
 	next.Dialog = DialogNew

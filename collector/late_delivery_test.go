@@ -71,3 +71,54 @@ func TestLateDeliveredMessageKeepsItsOwnTime(t *testing.T) {
 		})
 	}
 }
+
+// TestLateFirstMessageWithCodeAttributesTheConversation delivers visitor A's
+// second message (no code) before the first (with the prefilled code): the
+// code explains the one conversation that began with the first message, so
+// the chat has one conversation, matched by id, new, and reports count one
+// conversation with one session, not an unattributed one plus a repeat.
+func TestLateFirstMessageWithCodeAttributesTheConversation(t *testing.T) {
+	w := newTestWorld(t)
+	v := w.addVisit(t, nil)
+	w.clock.Advance(10 * time.Minute)
+	sent1 := testStart.Add(time.Minute)
+	sent2 := testStart.Add(3 * time.Minute)
+	contact := waContactJSON("Visitor A", "16505551234")
+	first := waNotification("15551234567", contact, waTextJSON("16505551234", "wamid.FIRST", sent1, "Hello! My request code: "+w.code(v)))
+	second := waNotification("15551234567", contact, waTextJSON("16505551234", "wamid.SECOND", sent2, "are you open today?"))
+	for _, body := range [][]byte{second, first, first} {
+		if status, _, b := w.postWhatsApp(t, body); status != 200 {
+			t.Fatalf("webhook: %d %s", status, b)
+		}
+	}
+	rec := w.chatRecordOf(t, "whatsapp:16505551234")
+	if rec.Method != MethodID || rec.Dialog != DialogNew || rec.Visit != w.visitID(v) {
+		t.Errorf("record: method %q, dialog %q, visit %q; want id, new, %s", rec.Method, rec.Dialog, rec.Visit, w.visitID(v))
+	}
+	if rec.FirstMessageAt != "2026-11-02T09:01:00Z" {
+		t.Errorf("first_message_at = %q", rec.FirstMessageAt)
+	}
+	sessions, err := w.srv.reports.ChatSessions(t.Context(), "demo", "whatsapp:16505551234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sessions) != 1 {
+		t.Errorf("%d sessions, want 1: %+v", len(sessions), sessions)
+	}
+	resp, b := w.do(t, request("GET", "/v1/sites/demo/reports/channels?from=2026-11-01&to=2026-11-03", nil, "Authorization", demoAuth))
+	if resp.StatusCode != 200 {
+		t.Fatalf("channels: %d %s", resp.StatusCode, b)
+	}
+	var rep struct {
+		Totals struct {
+			Conversations int `json:"conversations"`
+			Sessions      int `json:"sessions"`
+		} `json:"totals"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.Conversations != 1 || rep.Totals.Sessions != 1 {
+		t.Errorf("channels totals: %d conversations, %d sessions; want 1 and 1: %s", rep.Totals.Conversations, rep.Totals.Sessions, b)
+	}
+}

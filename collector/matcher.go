@@ -85,6 +85,10 @@ type conversation struct {
 	// decide.
 	Candidates []candidate
 	Confirmed  bool
+	// Explains marks a code in a late-delivered earlier message: it
+	// attributes the chat's current unattributed conversation instead of
+	// opening a new one.
+	Explains bool
 }
 
 // foundCode is a live visit found through a code in a message.
