@@ -317,13 +317,13 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	code, err := s.findCode(ctx, st, in)
+	var held uint64
+	if sc.State != nil {
+		held = sc.State.VisitN
+	}
+	code, err := s.findCode(ctx, st, in, held)
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
-	}
-	if code != nil && code.Visit.Static && sc.State != nil && sc.State.VisitN == code.Visit.N {
-		// No claim marks a static visit as this chat's; its record does.
-		code.Mine = true
 	}
 	var conv *conversation
 	switch {

@@ -101,7 +101,11 @@ type foundCode struct {
 // findCode returns the first code in the message that decodes to a live
 // visit of this site which no other chat holds, or nil. The start payload
 // comes first: it is what the link carried, whatever the person typed.
-func (s *Server) findCode(ctx context.Context, st *site, in *inbound) (*foundCode, error) {
+//
+// held is the visit the chat's record is attributed to (0 for none): a
+// static source code is held by no claim, so the record is what makes it
+// this chat's own.
+func (s *Server) findCode(ctx context.Context, st *site, in *inbound, held uint64) (*foundCode, error) {
 	var numbers []uint64
 	if in.HasStart && in.Start != "" {
 		if n, err := st.codec.ParseStart(in.Start); err == nil {
@@ -121,8 +125,8 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound) (*foundCod
 		}
 		if v.Static {
 			// A static source QR's code is printed for everyone: it proves
-			// the source, not the person, so no chat holds it.
-			return &foundCode{Visit: v}, nil
+			// the source, not the person, so no chat claims it.
+			return &foundCode{Visit: v, Mine: v.N == held}, nil
 		}
 		holder, err := s.rdb.Get(ctx, store.VisitMatched(st.cfg.Name, n)).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
