@@ -15,52 +15,52 @@ import (
 )
 
 // Visit is one registered visit: where the visitor came from and what they
-// used. It is what a chat's source record is made of. Its JSON form is what
-// operators see (GET /v1/sites/{site}/visits/{visit}); Redis holds the
-// compact binary form of encodeVisit.
+// used. It is what a chat's source record is made of. Redis holds the compact
+// binary form of encodeVisit; the API shows it as a visitView, which leaves
+// out the IP address.
 type Visit struct {
 	// N is the visit's number in code space; its codes are made from it.
-	N    uint64    `json:"-"`
-	Time time.Time `json:"time"`
+	N    uint64
+	Time time.Time
 
-	VisitorID string `json:"visitor_id,omitempty"`
-	Page      string `json:"page,omitempty"`
-	Landing   string `json:"landing_page,omitempty"`
-	Referrer  string `json:"referrer,omitempty"`
+	VisitorID string
+	Page      string
+	Landing   string
+	Referrer  string
 
-	UTMSource   string `json:"utm_source,omitempty"`
-	UTMMedium   string `json:"utm_medium,omitempty"`
-	UTMCampaign string `json:"utm_campaign,omitempty"`
-	UTMContent  string `json:"utm_content,omitempty"`
-	UTMTerm     string `json:"utm_term,omitempty"`
+	UTMSource   string
+	UTMMedium   string
+	UTMCampaign string
+	UTMContent  string
+	UTMTerm     string
 	// ClickIDKind names the ad click ID parameter found ("gclid", "fbclid", …).
-	ClickIDKind string `json:"click_id_kind,omitempty"`
-	ClickID     string `json:"click_id,omitempty"`
+	ClickIDKind string
+	ClickID     string
 	// Channel is the traffic channel (paid_search, organic_search, …).
-	Channel string `json:"channel,omitempty"`
+	Channel string
 	// Source is the offline source name for QR scans.
-	Source string `json:"source,omitempty"`
+	Source string
 	// Static marks the long-lived visit of a static source QR: its code is
 	// printed, so many people may match it.
-	Static bool `json:"static,omitempty"`
+	Static bool
 
-	Screen   string `json:"screen,omitempty"`
-	Language string `json:"language,omitempty"`
+	Screen   string
+	Language string
 	// TimeZone is the browser's IANA time zone.
-	TimeZone string `json:"time_zone,omitempty"`
+	TimeZone string
 
 	// IP is the client address as stored: with the host part zeroed when
 	// the config sets truncate_ips.
-	IP      string `json:"ip,omitempty"`
-	Country string `json:"country,omitempty"`
-	Region  string `json:"region,omitempty"`
-	City    string `json:"city,omitempty"`
+	IP      string
+	Country string
+	Region  string
+	City    string
 	// GeoTimeZone is the IANA time zone of the IP's location.
-	GeoTimeZone string `json:"geo_time_zone,omitempty"`
+	GeoTimeZone string
 
-	OS      string `json:"os,omitempty"`
-	Browser string `json:"browser,omitempty"`
-	Device  string `json:"device,omitempty"`
+	OS      string
+	Browser string
+	Device  string
 }
 
 // The stored form of a visit is binary, because a busy site keeps millions of
