@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 // A dashTable is one report as the dashboard shows it: typed columns and
@@ -183,7 +185,7 @@ func csvValue(v any, loc *time.Location) string {
 	case nil:
 		return ""
 	case string:
-		return neutraliseFormula(x)
+		return reports.CSVSafe(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case int:
@@ -199,22 +201,6 @@ func csvValue(v any, loc *time.Location) string {
 		}
 		return x.In(loc).Format(time.RFC3339)
 	default:
-		return neutraliseFormula(fmt.Sprint(x))
+		return reports.CSVSafe(fmt.Sprint(x))
 	}
-}
-
-// neutraliseFormula keeps a spreadsheet from running a text cell as a
-// formula: a cell that starts with = + - @ tab or CR gets a leading
-// apostrophe, which spreadsheets show as text and do not evaluate. Ad
-// titles, UTM tags and names come from visitors and platforms, so any of
-// them may be an attack ("=HYPERLINK(...)").
-func neutraliseFormula(s string) string {
-	if s == "" {
-		return s
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return "'" + s
-	}
-	return s
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 func TestNeutraliseFormula(t *testing.T) {
@@ -25,8 +27,8 @@ func TestNeutraliseFormula(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := neutraliseFormula(tt.in); got != tt.want {
-				t.Errorf("neutraliseFormula(%q) = %q, want %q", tt.in, got, tt.want)
+			if got := reports.CSVSafe(tt.in); got != tt.want {
+				t.Errorf("CSVSafe(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}

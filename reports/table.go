@@ -25,10 +25,12 @@ type Table interface {
 // formula, even when it starts with '-'.
 var plainNumber = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
-// csvSafe neutralises a cell that a spreadsheet would run as a formula: one
+// CSVSafe neutralises a cell that a spreadsheet would run as a formula: one
 // starting with = + - @, a tab or a carriage return gets a leading
-// apostrophe. Plain numbers (a refund of -5.5) stay numbers.
-func csvSafe(cell string) string {
+// apostrophe. Plain numbers (a refund of -5.5) stay numbers. Every CSV that
+// messtrack writes passes its text cells through it: ad titles, UTM tags and
+// names come from visitors and platforms ("=HYPERLINK(...)").
+func CSVSafe(cell string) string {
 	if cell == "" || plainNumber.MatchString(cell) {
 		return cell
 	}
@@ -48,7 +50,7 @@ func WriteCSV(w io.Writer, t Table) error {
 	for _, rec := range t.Records() {
 		safe := make([]string, len(rec))
 		for i, c := range rec {
-			safe[i] = csvSafe(c)
+			safe[i] = CSVSafe(c)
 		}
 		if err := cw.Write(safe); err != nil {
 			return fmt.Errorf("reports.WriteCSV: %w", err)
