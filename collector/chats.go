@@ -608,10 +608,8 @@ func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) e
 	if err := json.Unmarshal([]byte(pending), &fact); err != nil {
 		return fmt.Errorf("handOver %s: %w", chat, err)
 	}
-	if s.onConversation != nil {
-		if err := s.onConversation(ctx, fact); err != nil {
-			return fmt.Errorf("handOver %s: %w", chat, err)
-		}
+	if err := s.onConversation(ctx, fact); err != nil {
+		return fmt.Errorf("handOver %s: %w", chat, err)
 	}
 	if err := clearPendingScript.Run(ctx, s.rdb, []string{store.Chat(st.cfg.Name, chat)}, pending).Err(); err != nil {
 		return fmt.Errorf("handOver %s: clear: %w", chat, err)
@@ -625,12 +623,6 @@ func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) e
 // it before Serve.
 func (s *Server) SetConversationSink(fn func(context.Context, reports.Conversation) error) {
 	s.onConversation = fn
-}
-
-// SetChatSessions makes fn supply the "sessions" of chat records. Until it
-// is called they are an empty list. Call it before Serve.
-func (s *Server) SetChatSessions(fn func(ctx context.Context, site, chat string) ([]any, error)) {
-	s.chatSessions = fn
 }
 
 // cleanText keeps a message text storable and displayable: valid UTF-8,

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -32,16 +33,16 @@ func (s *Server) routesChats() {
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
 // answers it: the keys SPEC.md fixes, then what operators review.
 type chatRecord struct {
-	Chat           string         `json:"chat"`
-	Name           string         `json:"name"`
-	FirstMessageAt string         `json:"first_message_at"`
-	Dialog         string         `json:"dialog"`
-	Method         string         `json:"method"`
-	Confidence     float64        `json:"confidence"`
-	Source         sourceView     `json:"source"`
-	Visitor        visitorView    `json:"visitor"`
-	Sessions       []any          `json:"sessions"`
-	History        []historyEntry `json:"history"`
+	Chat           string            `json:"chat"`
+	Name           string            `json:"name"`
+	FirstMessageAt string            `json:"first_message_at"`
+	Dialog         string            `json:"dialog"`
+	Method         string            `json:"method"`
+	Confidence     float64           `json:"confidence"`
+	Source         sourceView        `json:"source"`
+	Visitor        visitorView       `json:"visitor"`
+	Sessions       []reports.Session `json:"sessions"`
+	History        []historyEntry    `json:"history"`
 
 	Messenger      string      `json:"messenger"`
 	Phone          string      `json:"phone,omitempty"`
@@ -79,7 +80,7 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	rec := &chatRecord{
 		Chat: cs.Chat, Name: cs.Name, FirstMessageAt: rfc3339ms(cs.First), Dialog: cs.Dialog,
 		Method: cs.Method, Confidence: cs.Confidence, Source: cs.Source, Visitor: cs.Visitor,
-		Sessions: []any{}, History: make([]historyEntry, 0, len(raw)),
+		History:   make([]historyEntry, 0, len(raw)),
 		Messenger: cs.Messenger, Phone: cs.Phone, Username: cs.Username, Language: cs.Language,
 		Visit: cs.Visit, Confirmed: cs.Confirmed, ConversationAt: rfc3339ms(cs.ConvAt),
 		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
@@ -95,14 +96,11 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 		}
 		rec.History = append(rec.History, h)
 	}
-	if s.chatSessions != nil {
-		sessions, err := s.chatSessions(ctx, st.cfg.Name, chat)
-		if err != nil {
-			return nil, fmt.Errorf("chatRecord: sessions: %w", err)
-		}
-		if sessions != nil {
-			rec.Sessions = sessions
-		}
+	if rec.Sessions, err = s.reports.ChatSessions(ctx, st.cfg.Name, chat); err != nil {
+		return nil, fmt.Errorf("chatRecord: sessions: %w", err)
+	}
+	if rec.Sessions == nil {
+		rec.Sessions = []reports.Session{} // the contract's "sessions" is a list, never null
 	}
 	return rec, nil
 }

@@ -195,11 +195,10 @@ func (a reportsAdapter) dynamics(ctx context.Context, site string, r dashRange, 
 // chatsLink is the chat list filtered by q.
 func chatsLink(q url.Values) string { return "/dashboard/chats?" + q.Encode() }
 
-// chatsAdapter reads the chat pages' data from the matcher's chat records
-// and the chats' sessions from reports.
+// chatsAdapter reads the chat pages' data from the matcher's chat records,
+// which carry their sessions from reports.
 type chatsAdapter struct {
-	s       *Server
-	reports *reports.Store
+	s *Server
 }
 
 // parseRFC3339 reads the chat records' times; "" is the zero time.
@@ -293,11 +292,7 @@ func (a chatsAdapter) chatCard(ctx context.Context, st *site, chat string) (*das
 	for _, c := range rec.Candidates {
 		card.Candidates = append(card.Candidates, dashCandidate{Visit: c.Visit, ClickAt: c.ClickAt, GapSeconds: c.Gap, Confidence: c.Confidence, Reasons: c.Reasons})
 	}
-	sessions, err := a.reports.ChatSessions(ctx, st.cfg.Name, chat)
-	if err != nil {
-		return nil, reportsError(err)
-	}
-	for _, ss := range sessions {
+	for _, ss := range rec.Sessions {
 		ds := dashChatSession{StartedAt: ss.StartedAt, ExpiresAt: ss.ExpiresAt, Method: ss.Method, AdID: ss.AdID,
 			Channel: ss.Channel, Source: ss.Source, Page: ss.Page, Landing: ss.Landing, Dialog: ss.Dialog, Status: ss.Status}
 		if ss.ClosedAt != nil {
@@ -320,5 +315,5 @@ func (a chatsAdapter) confirm(ctx context.Context, st *site, chat, visit string)
 // store and its chat records.
 func (s *Server) wireDashboard() {
 	s.dash.reports = reportsAdapter{st: s.reports}
-	s.dash.chats = chatsAdapter{s: s, reports: s.reports}
+	s.dash.chats = chatsAdapter{s: s}
 }

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
@@ -67,17 +66,4 @@ func (s *Server) handleReport(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s-%s_%s.csv"`, site, name, r.From, r.To))
 	return c.Send(buf.Bytes())
-}
-
-// reportSessions supplies a chat record's "sessions" from reports.
-func (s *Server) reportSessions(ctx context.Context, site, chat string) ([]any, error) {
-	sessions, err := s.reports.ChatSessions(ctx, site, chat)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]any, len(sessions))
-	for i := range sessions {
-		out[i] = sessions[i]
-	}
-	return out, nil
 }

@@ -62,12 +62,10 @@ type Server struct {
 	// anyOrigin is set when a site lists no origins and so takes any.
 	anyOrigin bool
 
-	// onConversation receives the matcher's conversation facts for reports;
-	// nil (facts stay stored with their chats only) until reports are
-	// wired with SetConversationSink. chatSessions fills the sessions of
-	// chat records; nil (an empty list) until SetChatSessions.
+	// onConversation receives the matcher's conversation facts: the
+	// reports store's RecordConversation, unless a test watches them with
+	// SetConversationSink.
 	onConversation func(context.Context, reports.Conversation) error
-	chatSessions   func(ctx context.Context, site, chat string) ([]any, error)
 	dash           *dashboard
 }
 
@@ -105,7 +103,6 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
 	s.SetConversationSink(s.reports.RecordConversation)
-	s.SetChatSessions(s.reportSessions)
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
