@@ -617,10 +617,9 @@ func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) e
 	return nil
 }
 
-// SetConversationSink makes fn receive every conversation fact (the first
-// message of each chat and each later attributed conversation), at least
-// once. Until it is called the facts are only stored with their chats. Call
-// it before Serve.
+// SetConversationSink makes fn, in place of the reports store, receive every
+// conversation fact (the first message of each chat and each later
+// attributed conversation), at least once. Call it before Serve.
 func (s *Server) SetConversationSink(fn func(context.Context, reports.Conversation) error) {
 	s.onConversation = fn
 }
