@@ -53,7 +53,7 @@ func buildBenchSite(b *testing.B, w *testWorld) {
 		ad := rng.IntN(benchAds)
 		chat := "whatsapp:" + strconv.Itoa(10_000_000+rng.IntN(chats))
 		convs = append(convs, Conversation{
-			Site: "demo", Chat: chat, Time: at, Method: "referral", Dialog: "new",
+			Site: "demo", Chat: chat, Time: at, Method: "referral",
 			Channel: "messenger_ad", UTMSource: "facebook",
 			AdID: "1200000000" + strconv.Itoa(100_000+ad), AdTitle: "Ad " + strconv.Itoa(ad), AdType: "ad",
 		})
@@ -118,11 +118,15 @@ func fullScan(ctx context.Context, w *testWorld, site string, r Range) (map[stri
 			}
 			for _, v := range vals {
 				raw, _ := v.(string)
-				list, err := decodeSessions(raw)
+				list, err := decodeConversations(raw)
 				if err != nil {
 					return nil, err
 				}
-				for _, s := range list {
+				for _, c := range list {
+					if c.N == nil {
+						continue
+					}
+					s := c.N
 					ad := s.G[dimAd]
 					if ad == "" || s.D < r.From || s.D > r.To {
 						continue

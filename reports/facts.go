@@ -23,8 +23,10 @@ type Conversation struct {
 	// session).
 	Method     string
 	Confidence float64
-	// Dialog is "new" for a person's first chat with the site, else "repeat".
-	Dialog string
+	// Retract withdraws the chat's conversation at Time: a late-delivered
+	// earlier message showed that the message counted as the chat's first
+	// was a continuation. Only Site, Chat and Time matter then.
+	Retract bool
 
 	// Channel is the traffic channel (paid_search, paid_social,
 	// organic_search, social, referral, email, direct, offline, messenger_ad).

@@ -96,7 +96,6 @@ func fixtureFacts() ([]fact, []CostRow) {
 	start := fixtureStart
 	change := time.Date(2026, 3, 30, 12, 0, 0, 0, time.UTC)
 	var facts []fact
-	seenChat := map[string]bool{}
 	var costs []CostRow
 	for d := 0; d < 42; d++ {
 		dayStart := start.AddDate(0, 0, d)
@@ -108,12 +107,7 @@ func fixtureFacts() ([]fact, []CostRow) {
 		sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
 		for _, at := range times {
 			chat := fmt.Sprintf("whatsapp:1555000%04d", rng.IntN(160))
-			dialog := "repeat"
-			if !seenChat[chat] {
-				dialog = "new"
-				seenChat[chat] = true
-			}
-			c := &Conversation{Site: "demo", Chat: chat, Time: at, Messenger: "whatsapp", Dialog: dialog}
+			c := &Conversation{Site: "demo", Chat: chat, Time: at, Messenger: "whatsapp"}
 			if rng.IntN(100) < 15 {
 				c.Method = "none"
 			} else {

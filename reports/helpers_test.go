@@ -63,7 +63,7 @@ func (w *testWorld) conv(t testing.TB, site, chat, ad string, at time.Time) {
 	t.Helper()
 	c := Conversation{
 		Site: site, Chat: chat, Time: at, Messenger: "whatsapp", Method: "referral", Confidence: 1,
-		Dialog: "new", Channel: "messenger_ad", UTMSource: "facebook", AdID: ad, AdTitle: "Title of " + ad, AdType: "ad",
+		Channel: "messenger_ad", UTMSource: "facebook", AdID: ad, AdTitle: "Title of " + ad, AdType: "ad",
 	}
 	if ad == "" {
 		c.Method, c.Channel, c.UTMSource = "none", "", ""

@@ -223,6 +223,13 @@ func (s *Store) aggregate(ctx context.Context, st *config.Site, dim string, r Ra
 	for _, h := range hs[:len(ps)] {
 		addAgg(agg, h)
 	}
+	// A member whose counts all moved elsewhere (a guess revoked, a
+	// conversation found to be a continuation) has nothing to show.
+	for m, c := range agg {
+		if c.conversations == 0 && c.conversions == 0 && c.revenue == 0 {
+			delete(agg, m)
+		}
+	}
 	var cs map[string]*costs
 	if withCosts {
 		cs = map[string]*costs{}

@@ -96,11 +96,14 @@ func Day(st *config.Site, t time.Time) string {
 // --- conversations -----------------------------------------------------------
 
 // RecordConversation counts a conversation and, when it is attributed (Method
-// other than "none"), opens a session for it, closing the chat's previous one
-// without a conversion. A fact for a chat and time already recorded is the
-// same conversation: replayed unchanged it counts once; changed (a heuristic
-// guess revoked to none, a candidate confirmed) it replaces the counted one,
-// moving its counts and its conversion.
+// other than "none"), opens a session for it, closing the chat's session open
+// at that time without a conversion. A fact for a chat and time already
+// recorded is the same conversation: replayed unchanged it counts once;
+// changed (a heuristic guess revoked to none, a candidate confirmed) it
+// replaces the counted one, moving its counts and its conversion. A fact with
+// Retract set withdraws the conversation. Whether a conversation is the
+// chat's first ("new") or not ("repeat") is decided here from the chat's
+// conversations, whatever order they arrive in.
 func (s *Store) RecordConversation(ctx context.Context, c Conversation) error {
 	if err := s.RecordConversations(ctx, []Conversation{c}); err != nil {
 		return err
@@ -161,25 +164,14 @@ func (s *Store) conversationCall(c *Conversation) (scriptCall, error) {
 		return scriptCall{}, invalid("the conversation has no time")
 	}
 	method := strings.ToLower(strings.TrimSpace(c.Method))
-	if method == "" {
+	if method == "" && !c.Retract {
 		return scriptCall{}, invalid("the conversation has no method (id, referral, dedicated_number, heuristic or none)")
 	}
 	ms := c.Time.UnixMilli()
 	day := Day(st, c.Time)
-	dialog := strings.ToLower(cleanText(c.Dialog, 16))
-	if dialog != "new" && dialog != "repeat" {
-		dialog = "unknown"
-	}
 	var ad, adType, adTitle string
 	var pairs []any
-	if method == "none" {
-		pairs = []any{
-			dimChannel, Unattributed + sep,
-			dimPage, Unattributed,
-			dimLanding, Unattributed,
-			dimDialog, dialog + "/" + Unattributed,
-		}
-	} else {
+	if method != "none" && !c.Retract {
 		ad, adType, adTitle = adOf(c)
 		channel := cleanText(c.Channel, 64)
 		if channel == "" {
@@ -189,16 +181,19 @@ func (s *Store) conversationCall(c *Conversation) (scriptCall, error) {
 			dimChannel, channel + sep + sourceOf(c),
 			dimPage, pageKey(c.Page),
 			dimLanding, pageKey(c.Landing),
-			dimDialog, dialog,
 		}
 		if ad != "" {
 			pairs = append(pairs, dimAd, ad)
 		}
 	}
+	retract := "0"
+	if c.Retract {
+		retract = "1"
+	}
 	seenID := chat + "@" + strconv.FormatInt(ms, 10)
 	args := []any{
 		store.ReportAggPrefix(st.Name), ms, day, method, window(st).Milliseconds(), ttlSeconds(st),
-		st.ConversionEvent, s.clock.Now().UnixMilli(), ad, adType, adTitle, ttlSeconds(st),
+		st.ConversionEvent, ad, adType, adTitle, retract,
 	}
 	args = append(args, pairs...)
 	return scriptCall{
@@ -407,7 +402,7 @@ func (s *Store) eventCall(e *Event) (scriptCall, error) {
 		},
 		args: []any{
 			store.ReportAggPrefix(st.Name), ms, cat, value, eventID, window(st).Milliseconds(),
-			st.ConversionEvent, s.clock.Now().UnixMilli(), ttlSeconds(st),
+			st.ConversionEvent, ttlSeconds(st), id, ttlSeconds(st),
 		},
 	}, nil
 }
@@ -483,27 +478,27 @@ func (s *Store) runScripts(ctx context.Context, script *redis.Script, calls []sc
 // --- conversion event ------------------------------------------------------------
 
 // ConversionChoice is one entry of a site's conversion-event history: the
-// category that counts as a conversion from Since on.
+// category that counts as a conversion from Since on. Since is null for the
+// config's first choice, which is in force for all of the site's history.
 type ConversionChoice struct {
-	Category string    `json:"category"`
-	Since    time.Time `json:"since"`
+	Category string     `json:"category"`
+	Since    *time.Time `json:"since"`
 }
 
-// choiceScript records the configured conversion event as the first choice
-// when the history is empty, then appends a new choice unless it is already
-// the one in force.
+// allHistory is the score of the first choice: before any fact.
+const allHistory = -1e15
+
+// choiceScript appends a new choice unless it is already the one in force,
+// first recording the configured conversion event as the first choice when
+// the history is empty.
 //
 // KEYS[1] conversion-event history (ReportConversionEvents).
-// ARGV[1] configured category, ARGV[2] now (unix ms), ARGV[3] new category
-// or "" to only record the first choice.
+// ARGV[1] configured category, ARGV[2] now (unix ms), ARGV[3] new category.
 // A new choice takes effect at now, or one millisecond after the previous
 // choice if the clock has not moved past it, so the order stays strict.
-var choiceScript = redis.NewScript(`
+var choiceScript = redis.NewScript(luaPrelude + `
 local hist, now = KEYS[1], tonumber(ARGV[2])
-if ARGV[1] ~= '' and redis.call('ZCARD', hist) == 0 then
-  redis.call('ZADD', hist, now, string.format('%d', now) .. ':' .. ARGV[1])
-end
-if ARGV[3] == '' then return 0 end
+ensureChoice(hist, ARGV[1])
 local last = redis.call('ZREVRANGE', hist, 0, 0, 'WITHSCORES')
 if last[1] then
   local cat = string.sub(last[1], string.find(last[1], ':', 1, true) + 1)
@@ -513,6 +508,66 @@ end
 redis.call('ZADD', hist, now, string.format('%d', now) .. ':' .. ARGV[3])
 return 1
 `)
+
+// configChoiceScript applies the config's conversion_event at a start.
+//
+// KEYS[1] conversion-event history (ReportConversionEvents), KEYS[2] the
+// category the config named at the last start (ReportConversionConfig).
+// ARGV[1] configured category ("" for none), ARGV[2] now (unix ms).
+// A site never started before takes the config's category for all of its
+// history. History written by an earlier version, which put the config's
+// first choice at the moment it first saw the site, has that choice moved to
+// the beginning. A config naming another category than the last start
+// chooses it from now on, as an operator's change does; a config that no
+// longer names one leaves the choice in force. Returns 1 when the history
+// changed.
+var configChoiceScript = redis.NewScript(luaPrelude + `
+local hist, cfg, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
+local before = redis.call('GET', KEYS[2])
+redis.call('SET', KEYS[2], cfg)
+if not before then
+  local first = redis.call('ZRANGE', hist, 0, 0, 'WITHSCORES')
+  if not first[1] then
+    ensureChoice(hist, cfg)
+    return 1
+  end
+  local cat = string.sub(first[1], string.find(first[1], ':', 1, true) + 1)
+  if cat == cfg and tonumber(first[2]) > -1000000000000000 then
+    redis.call('ZREM', hist, first[1])
+    ensureChoice(hist, '')
+    redis.call('ZADD', hist, '-1000000000000000', '0:' .. cfg)
+    return 1
+  end
+  return 0
+end
+if before == cfg or cfg == '' then return 0 end
+local last = redis.call('ZREVRANGE', hist, 0, 0, 'WITHSCORES')
+if last[1] then
+  local cat = string.sub(last[1], string.find(last[1], ':', 1, true) + 1)
+  if cat == cfg then return 0 end
+  if now <= tonumber(last[2]) then now = tonumber(last[2]) + 1 end
+end
+redis.call('ZADD', hist, now, string.format('%d', now) .. ':' .. cfg)
+return 1
+`)
+
+// ApplyConfiguredConversionEvents records each site's configured
+// conversion_event: for all history on a site's first start, from now on
+// when the config names another category than at the previous start. The
+// collector calls it at start.
+func (s *Store) ApplyConfiguredConversionEvents(ctx context.Context) error {
+	now := s.clock.Now().UnixMilli()
+	for _, name := range s.cfg.SiteNames() {
+		st := s.cfg.Sites[name]
+		err := configChoiceScript.Run(ctx, s.rdb,
+			[]string{store.ReportConversionEvents(st.Name), store.ReportConversionConfig(st.Name)},
+			st.ConversionEvent, now).Err()
+		if err != nil {
+			return fmt.Errorf("reports.ApplyConfiguredConversionEvents %s: %w", st.Name, err)
+		}
+	}
+	return nil
+}
 
 // SetConversionEvent makes category the site's conversion event from now
 // on. Conversions counted under the previous category stay.
@@ -534,31 +589,36 @@ func (s *Store) SetConversionEvent(ctx context.Context, site, category string) e
 }
 
 // ConversionEvents returns the site's conversion-event history, oldest
-// first, recording the configured choice first if the site is new.
+// first.
 func (s *Store) ConversionEvents(ctx context.Context, site string) ([]ConversionChoice, error) {
 	st, err := s.siteConf(site)
 	if err != nil {
-		return nil, fmt.Errorf("reports.ConversionEvents: %w", err)
-	}
-	key := store.ReportConversionEvents(st.Name)
-	if err := choiceScript.Run(ctx, s.rdb, []string{key}, st.ConversionEvent, s.clock.Now().UnixMilli(), "").Err(); err != nil {
 		return nil, fmt.Errorf("reports.ConversionEvents: %w", err)
 	}
 	return s.conversionHistory(ctx, st)
 }
 
 // conversionHistory reads the history without recording anything: reports
-// must not change what they report on.
+// must not change what they report on. A site whose history is still empty
+// shows the configured category, which is what its first fact will record.
 func (s *Store) conversionHistory(ctx context.Context, st *config.Site) ([]ConversionChoice, error) {
 	zs, err := s.rdb.ZRangeWithScores(ctx, store.ReportConversionEvents(st.Name), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("read conversion events: %w", err)
 	}
+	if len(zs) == 0 && st.ConversionEvent != "" {
+		return []ConversionChoice{{Category: st.ConversionEvent}}, nil
+	}
 	out := make([]ConversionChoice, 0, len(zs))
 	for _, z := range zs {
 		m, _ := z.Member.(string)
 		_, cat, _ := strings.Cut(m, ":")
-		out = append(out, ConversionChoice{Category: cat, Since: time.UnixMilli(int64(z.Score)).In(st.Location)})
+		c := ConversionChoice{Category: cat}
+		if z.Score > allHistory {
+			since := time.UnixMilli(int64(z.Score)).In(st.Location)
+			c.Since = &since
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -598,8 +658,28 @@ type SessionConversion struct {
 	EventID  string    `json:"event_id,omitempty"`
 }
 
-// storedSession is a session as the Lua scripts keep it (see scripts.go).
-type storedSession struct {
+// snapshot is what a conversation adds to the aggregates (see scripts.go).
+type snapshot struct {
+	D string            `json:"d"`
+	G map[string]string `json:"g"`
+	X int64             `json:"x"`
+	K string            `json:"k"`
+	V int64             `json:"v"`
+	E string            `json:"e"`
+}
+
+// storedConversation is one conversation of a chat's state.
+type storedConversation struct {
+	I int64             `json:"i"`
+	S int64             `json:"s"`
+	D string            `json:"d"`
+	M string            `json:"m"`
+	A map[string]string `json:"a"`
+	N *snapshot         `json:"n"`
+}
+
+// legacySession is a session as earlier versions stored it.
+type legacySession struct {
 	I int64             `json:"i"`
 	S int64             `json:"s"`
 	D string            `json:"d"`
@@ -611,17 +691,42 @@ type storedSession struct {
 	E string            `json:"e"`
 }
 
-// decodeSessions parses a chat's stored sessions. cjson writes an empty Lua
-// table as {}, never as an empty array, so both read as none.
-func decodeSessions(raw string) ([]storedSession, error) {
+// decodeConversations parses a chat's stored state into its conversations,
+// oldest first. cjson writes an empty Lua table as {}, never as an empty
+// array, so both read as none; a JSON array is an earlier version's
+// sessions.
+func decodeConversations(raw string) ([]storedConversation, error) {
+	raw = strings.TrimSpace(raw)
 	if raw == "" || raw == "{}" {
 		return nil, nil
 	}
-	var list []storedSession
-	if err := json.Unmarshal([]byte(raw), &list); err != nil {
-		return nil, fmt.Errorf("decode sessions: %w", err)
+	if raw[0] == '[' {
+		var list []legacySession
+		if err := json.Unmarshal([]byte(raw), &list); err != nil {
+			return nil, fmt.Errorf("decode sessions: %w", err)
+		}
+		out := make([]storedConversation, 0, len(list))
+		for _, l := range list {
+			out = append(out, storedConversation{I: l.I, S: l.S, D: l.D, M: l.M,
+				N: &snapshot{D: l.D, G: l.G, X: l.X, K: l.K, V: l.V, E: l.E}})
+		}
+		return out, nil
 	}
-	return list, nil
+	var st struct {
+		C json.RawMessage `json:"c"`
+	}
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("decode chat state: %w", err)
+	}
+	if len(st.C) == 0 || string(st.C) == "{}" {
+		return nil, nil
+	}
+	var out []storedConversation
+	if err := json.Unmarshal(st.C, &out); err != nil {
+		return nil, fmt.Errorf("decode chat conversations: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].S < out[j].S })
+	return out, nil
 }
 
 // ChatSessions returns a chat's sessions, oldest first, with their status as
@@ -635,9 +740,15 @@ func (s *Store) ChatSessions(ctx context.Context, site, chat string) ([]Session,
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("reports.ChatSessions: %w", err)
 	}
-	list, err := decodeSessions(raw)
+	convs, err := decodeConversations(raw)
 	if err != nil {
 		return nil, fmt.Errorf("reports.ChatSessions: %w", err)
+	}
+	var list []storedConversation
+	for _, c := range convs {
+		if c.M != "none" && c.N != nil {
+			list = append(list, c)
+		}
 	}
 	now := s.clock.Now()
 	win := window(st)
@@ -645,17 +756,18 @@ func (s *Store) ChatSessions(ctx context.Context, site, chat string) ([]Session,
 	for i, ss := range list {
 		start := time.UnixMilli(ss.S).In(st.Location)
 		expires := start.Add(win)
-		ch, src, _ := strings.Cut(ss.G[dimChannel], sep)
+		g := ss.N.G
+		ch, src, _ := strings.Cut(g[dimChannel], sep)
 		sess := Session{
-			ID: ss.I, StartedAt: start, Day: ss.D, Method: ss.M, AdID: ss.G[dimAd],
-			Channel: ch, Source: src, Page: ss.G[dimPage], Landing: ss.G[dimLanding], Dialog: ss.G[dimDialog],
+			ID: ss.I, StartedAt: start, Day: ss.D, Method: ss.M, AdID: g[dimAd],
+			Channel: ch, Source: src, Page: g[dimPage], Landing: g[dimLanding], Dialog: g[dimDialog],
 			ExpiresAt: expires,
 		}
 		switch {
-		case ss.X > 0:
-			at := time.UnixMilli(ss.X).In(st.Location)
+		case ss.N.X > 0:
+			at := time.UnixMilli(ss.N.X).In(st.Location)
 			sess.Status, sess.ClosedAt = "converted", &at
-			sess.Conversion = &SessionConversion{Category: ss.K, At: at, Value: float64(ss.V) / 1000, EventID: ss.E}
+			sess.Conversion = &SessionConversion{Category: ss.N.K, At: at, Value: float64(ss.N.V) / 1000, EventID: ss.N.E}
 		case i+1 < len(list) && list[i+1].S < ss.S+win.Milliseconds():
 			at := time.UnixMilli(list[i+1].S).In(st.Location)
 			sess.Status, sess.ClosedAt = "replaced", &at

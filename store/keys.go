@@ -125,13 +125,21 @@ func Chats(site string) string { return siteKey(site, "chats") }
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
 
-// VisitMatched is a STRING holding the chat key a visit was attributed to,
-// so that a visit matched once (by any method) is not matched again. TTL: the
-// site's visit TTL (the visit cannot be matched after it expires anyway).
-// Written by the matcher and the confirm endpoint (SET after checking it is
-// free, inside the chat commit script).
+// VisitMatched is a STRING "<kind>|<chat>": the first chat a visit was
+// attributed to and how (f a code, c an operator's confirmation, h a
+// heuristic guess), so that the heuristic never takes a matched visit. TTL:
+// the site's visit TTL (the visit cannot be matched after it expires anyway).
+// Written by the chat commit script, for messages and confirmations.
 func VisitMatched(site string, n uint64) string {
 	return siteKey(site, "vm", strconv.FormatUint(n, 36))
+}
+
+// VisitChats is a SET of the chats a visit was firmly matched to (its code,
+// an operator's confirmation): one page view may start a WhatsApp and a
+// Telegram chat, or chats from two phones. TTL: the site's visit TTL. Written
+// by the chat commit script.
+func VisitChats(site string, n uint64) string {
+	return siteKey(site, "vchats", strconv.FormatUint(n, 36))
 }
 
 // --- reports: sessions, events, costs and aggregates ------------------------
@@ -204,15 +212,17 @@ func ReportRangeReach(site, from, to string) string {
 // conversations and cost rows.
 func ReportAdInfo(site string) string { return siteKey(site, "r", "adinfo") }
 
-// ReportChat is a STRING holding one chat's attribution sessions as a JSON
-// array ordered by start time (the session state: open session, start day,
-// its dimension members, its conversion). TTL: the session window plus 30
-// days, renewed on each new session; after that no session of the chat can
-// convert. Written by reports' conversation and event scripts.
+// ReportChat is a STRING holding one chat's attribution facts as JSON: its
+// conversations (start, method, dimension members, what each adds to the
+// aggregates now) and the business events that could convert them (see
+// reports/scripts.go). A value written by earlier versions is a JSON array of
+// sessions; the scripts read both. TTL: the session window plus 30 days,
+// renewed on each write; after that no session of the chat can convert.
+// Written by reports' conversation, event and recount scripts.
 func ReportChat(site, chat string) string { return siteKey(site, "r", "cs", part(chat)) }
 
-// ReportChatPattern matches every ReportChat key of a site, for the full-scan
-// check that benchmarks run against the aggregates.
+// ReportChatPattern matches every ReportChat key of a site, for recounting
+// and for the full-scan check that benchmarks run against the aggregates.
 func ReportChatPattern(site string) string { return siteKey(site, "r", "cs") + ":*" }
 
 // ReportSessionSeq is a STRING counter of a site's sessions; its values are
@@ -221,15 +231,24 @@ func ReportSessionSeq(site string) string { return siteKey(site, "r", "sseq") }
 
 // ReportConversionEvents is a ZSET, the history of the site's conversion
 // event: member "<unix ms>:<category>", score = unix ms from which the
-// category is in force. No TTL. The first member is written by reports'
-// scripts from the config's conversion_event the first time the site is
-// seen; later ones by SetConversionEvent.
+// category is in force. No TTL. The config's conversion_event is the first
+// member, at score -1e15 (in force for all history), written when the site
+// is first seen; later ones by SetConversionEvent, or at a start whose config
+// names another category than the start before.
 func ReportConversionEvents(site string) string { return siteKey(site, "r", "convev") }
 
+// ReportConversionConfig is a STRING, the conversion_event the config named
+// at the last start ("" for none), so that a start can tell a changed config
+// from an operator's later choice. No TTL. Written by
+// reports.Store.ApplyConfiguredConversionEvents.
+func ReportConversionConfig(site string) string { return siteKey(site, "r", "convcfg") }
+
 // ReportSeen is a STRING marking a fact already counted: kind "e" for an
-// event (by its ID, or by its content when it has none), "u" for an
-// unattributed conversation (chat and time). TTL: the session window plus 30
-// days. Written with SET NX by reports' scripts.
+// event that was stored (by its ID, or by its content when it has none).
+// Kind "u" markers (an unattributed conversation, by chat and time) were
+// written by earlier versions; the scripts read them once and recount folds
+// them in. TTL: the session window plus 30 days. Written with SET NX by
+// reports' event script.
 func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
 
 // --- dashboard: operators' sign-in sessions ---------------------------------
@@ -260,3 +279,17 @@ func DashboardSignInFailures(site, client string) string {
 func RateLimit(group, client string, window int64) string {
 	return prefix + "rl:{" + part(client) + "}:" + group + ":" + strconv.FormatInt(window, 36)
 }
+
+// ReportSeenPattern matches every ReportSeen key of one kind of a site; Unpart
+// turns the last part of such a key back into the ID it was built from.
+func ReportSeenPattern(site, kind string) string { return siteKey(site, "r", "seen", kind) + ":*" }
+
+// Unpart reverses the escaping that keys apply to free-form values.
+func Unpart(s string) string {
+	if !strings.Contains(s, "%") {
+		return s
+	}
+	return partUnescaper.Replace(s)
+}
+
+var partUnescaper = strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}", "%3A", ":", "%20", " ")
