@@ -1,10 +1,12 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +95,63 @@ type chatState struct {
 	Source     sourceView  `json:"source"`
 	Visitor    visitorView `json:"visitor"`
 	Candidates []candidate `json:"candidates,omitempty"`
+	// Starts are the chat's conversation starts, oldest first (at most
+	// maxStarts): what decides whether a later message, or a late-delivered
+	// earlier one, starts a conversation.
+	Starts []convStart `json:"starts,omitempty"`
+}
+
+// convStart is one conversation start of a chat.
+type convStart struct {
+	// At is the starting message's time (Unix ms).
+	At int64 `json:"at"`
+	// Reason is why the message started a conversation: "first" (it was
+	// the chat's earliest message), "referral" (a click-to-WhatsApp ad) or
+	// "code" (the first message of the chat with a visit's code).
+	Reason string `json:"reason"`
+	Method string `json:"method"`
+	VisitN uint64 `json:"visit_n,omitempty"`
+	// Msg is the starting message's ID, when the platform gave one.
+	Msg string `json:"msg,omitempty"`
+}
+
+// Reasons a message starts a conversation.
+const (
+	startFirst    = "first"
+	startReferral = "referral"
+	startCode     = "code"
+)
+
+// maxStarts bounds the starts a chat record keeps.
+const maxStarts = 200
+
+// startsOf returns a chat's conversation starts. A record written before
+// starts were kept yields its current conversation.
+func startsOf(cs *chatState) []convStart {
+	if cs == nil {
+		return nil
+	}
+	if len(cs.Starts) > 0 || cs.ConvAt == 0 {
+		return cs.Starts
+	}
+	reason := startFirst
+	switch cs.Method {
+	case MethodID:
+		reason = startCode
+	case MethodReferral:
+		reason = startReferral
+	}
+	return []convStart{{At: cs.ConvAt, Reason: reason, Method: cs.Method, VisitN: cs.VisitN}}
+}
+
+// startOfVisit returns the start that a visit's code began, or nil.
+func startOfVisit(starts []convStart, n uint64) *convStart {
+	for i := range starts {
+		if starts[i].VisitN == n {
+			return &starts[i]
+		}
+	}
+	return nil
 }
 
 // historyEntry is one conversation or contact of a chat.
@@ -133,16 +192,23 @@ var errRetry = errors.New("chat changed meanwhile")
 // mark, so that a message is either fully stored or not marked seen.
 //
 // KEYS[1] chat hash, KEYS[2] chat history, KEYS[3] site's chat index,
-// KEYS[4] message-seen key, KEYS[5] visit-matched key.
-// ARGV[1] expected "ver", ARGV[2] new record JSON or "", ARGV[3] history
-// entry JSON or "", ARGV[4] first message time (index score, ms; only ever
-// lowered, by a late-delivered earlier message), ARGV[5]
-// this message's time in ms or "" (not a message), ARGV[6] seen TTL ms or
-// "0" (no message ID), ARGV[7] visit claim TTL ms or "0" (no claim),
-// ARGV[8] chat key, ARGV[9] pending fact JSON or "", ARGV[10] history cap,
-// ARGV[11] claim kind: "f" (firm: an ID or an operator's confirmation) or
-// "h" (a heuristic guess). The claim is stored as "<kind>|<chat>"; a firm
-// claim takes a visit from a guess, never the other way round.
+// KEYS[4] message-seen key, KEYS[5] visit-matched key, KEYS[6] the visit's
+// chats (a set of the chats its code matched), KEYS[7] visit-matched key of
+// a guess to release.
+// ARGV[1] expected "ver", ARGV[2] new record JSON or "", ARGV[3] unused,
+// ARGV[4] first message time (index score,
+// ms; only ever lowered, by a late-delivered earlier message), ARGV[5] this
+// message's time in ms or "" (not a message), ARGV[6] seen TTL ms or "0" (no
+// message ID), ARGV[7] visit claim TTL ms or "0" (no claim), ARGV[8] chat
+// key, ARGV[9] pending facts JSON or "", ARGV[10] history cap, ARGV[11]
+// claim kind: "f" (a code), "c" (an operator's confirmation) or "h" (a
+// heuristic guess), ARGV[12] "1" to release KEYS[7] when this chat holds it
+// by a guess, ARGV[13..] history entries (JSON) to append.
+// The claim is stored as "<kind>|<chat>" (the first chat to claim). A code
+// or a confirmation takes a visit from another chat's guess; a code shares
+// a visit another chat's code or confirmation holds (each chat that sends a
+// live code is matched); a guess or a confirmation never takes a visit from
+// a code or a confirmation.
 // Returns "ok", "ok|<chat>" (the visit was taken from that chat's guess),
 // "dup" (seen before), "conflict" (ver moved) or "claimed" (the visit
 // belongs to another chat).
@@ -153,14 +219,27 @@ if ver ~= ARGV[1] then return 'conflict' end
 local taken = ''
 if ARGV[7] ~= '0' then
   local holder = redis.call('GET', KEYS[5])
+  local keep = false
   if holder then
     local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
     if chat ~= ARGV[8] then
-      if not (ARGV[11] == 'f' and kind == 'h') then return 'claimed' end
-      taken = chat
+      if kind == 'h' and ARGV[11] ~= 'h' then
+        taken = chat
+      elseif kind ~= 'h' and ARGV[11] == 'f' then
+        keep = true
+      else
+        return 'claimed'
+      end
     end
   end
-  redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7])
+  if not keep then redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7]) end
+  if ARGV[11] ~= 'h' then
+    redis.call('SADD', KEYS[6], ARGV[8])
+    redis.call('PEXPIRE', KEYS[6], ARGV[7])
+  end
+end
+if ARGV[12] == '1' and redis.call('GET', KEYS[7]) == 'h|' .. ARGV[8] then
+  redis.call('DEL', KEYS[7])
 end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[1], 'rec', ARGV[2])
@@ -172,8 +251,8 @@ if ARGV[5] ~= '' then
   if tonumber(ARGV[5]) > last then redis.call('HSET', KEYS[1], 'last', ARGV[5]) end
   redis.call('HINCRBY', KEYS[1], 'msgs', 1)
 end
-if ARGV[3] ~= '' then
-  redis.call('RPUSH', KEYS[2], ARGV[3])
+if #ARGV > 12 then
+  for i = 13, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[10]), -1)
 end
 local indexed = redis.call('ZSCORE', KEYS[3], ARGV[8])
@@ -229,42 +308,56 @@ func (s *Server) loadChat(ctx context.Context, st *site, chat string) (*storedCh
 	return sc, nil
 }
 
+// Claim kinds of a visit (see commitScript).
+const (
+	claimCode    = "f"
+	claimConfirm = "c"
+	claimGuess   = "h"
+)
+
 // commit is one call of commitScript.
 type commit struct {
 	Chat      string
 	Ver       string
 	State     *chatState
-	History   *historyEntry
+	History   []historyEntry
 	MessageAt time.Time // zero: not a message
 	MessageID string
 	Claim     uint64 // visit number to claim; 0: none
-	// FirmClaim makes the claim firm (an ID, a confirmation), able to take
-	// the visit from another chat's heuristic guess.
-	FirmClaim bool
-	Pending   string
+	// ClaimKind is claimCode, claimConfirm or claimGuess.
+	ClaimKind string
+	// Release is a visit this chat held by a guess and lets go; 0: none.
+	Release uint64
+	// Facts are the reports facts to hand over, kept pending until they
+	// are.
+	Facts []reports.Conversation
 }
 
 func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error) {
 	name := st.cfg.Name
-	var rec, hist []byte
+	var rec []byte
 	var err error
 	if c.State != nil {
 		if rec, err = json.Marshal(c.State); err != nil {
 			return "", fmt.Errorf("commit: %w", err)
 		}
 	}
-	if c.History != nil {
-		if hist, err = json.Marshal(c.History); err != nil {
+	pending := ""
+	if len(c.Facts) > 0 {
+		b, err := json.Marshal(c.Facts)
+		if err != nil {
 			return "", fmt.Errorf("commit: %w", err)
 		}
+		pending = string(b)
 	}
 	first := c.MessageAt
 	if c.State != nil {
 		first = time.UnixMilli(c.State.First)
 	}
-	msgAt, seen, claim, kind := "", "0", "0", "h"
-	if c.FirmClaim {
-		kind = "f"
+	msgAt, seen, claim, release := "", "0", "0", "0"
+	kind := c.ClaimKind
+	if kind == "" {
+		kind = claimGuess
 	}
 	if !c.MessageAt.IsZero() {
 		msgAt = strconv.FormatInt(c.MessageAt.UnixMilli(), 10)
@@ -276,9 +369,21 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 	if c.Claim != 0 {
 		claim = strconv.FormatInt(st.visitTTL().Milliseconds(), 10)
 	}
+	if c.Release != 0 {
+		release = "1"
+	}
+	args := []any{c.Ver, string(rec), "", first.UnixMilli(), msgAt, seen, claim, c.Chat, pending, historyCap, kind, release}
+	for i := range c.History {
+		b, err := json.Marshal(&c.History[i])
+		if err != nil {
+			return "", fmt.Errorf("commit: %w", err)
+		}
+		args = append(args, string(b))
+	}
 	res, err := commitScript.Run(ctx, s.rdb,
-		[]string{store.Chat(name, c.Chat), store.ChatHistory(name, c.Chat), store.Chats(name), seenKey, store.VisitMatched(name, c.Claim)},
-		c.Ver, string(rec), string(hist), first.UnixMilli(), msgAt, seen, claim, c.Chat, c.Pending, historyCap, kind).Text()
+		[]string{store.Chat(name, c.Chat), store.ChatHistory(name, c.Chat), store.Chats(name), seenKey,
+			store.VisitMatched(name, c.Claim), store.VisitChats(name, c.Claim), store.VisitMatched(name, c.Release)},
+		args...).Text()
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w", c.Chat, err)
 	}
@@ -300,6 +405,59 @@ func (s *Server) receive(ctx context.Context, st *site, in *inbound) (*MatchResu
 	return nil, fmt.Errorf("receive %s: %w after %d tries", in.Chat, errRetry, commitTries)
 }
 
+// validReferral tells a click-to-WhatsApp referral that names its ad.
+func validReferral(r *adReferral) bool {
+	return r != nil && (r.SourceID != "" || r.CtwaClid != "" || r.SourceURL != "")
+}
+
+// startDecision is what one message does to a chat's conversations.
+type startDecision struct {
+	// Conv is the conversation the message starts, nil for a continuation.
+	Conv   *conversation
+	Reason string
+	// Drop are starts the message shows were no starts: a late-delivered
+	// earlier message took the place of the chat's first message, or
+	// brought a code earlier than the message that was counted for it.
+	Drop []convStart
+}
+
+// decideStart applies the conversation rules to one message. A message
+// starts a conversation when it carries a click-to-WhatsApp referral, when
+// it carries a live code of a visit that no earlier message of the chat
+// brought, or when it is the chat's earliest message (then, without
+// referral or code, the matcher decides its source). Anything else
+// continues the conversation in progress.
+func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *inbound, code *foundCode) (startDecision, error) {
+	var d startDecision
+	starts := startsOf(cs)
+	t := in.Time.UnixMilli()
+	switch {
+	case validReferral(in.Referral):
+		d.Conv = &conversation{Time: in.Time, Method: MethodReferral, Confidence: 1, Referral: in.Referral}
+		d.Reason = startReferral
+	case code != nil && !code.Mine:
+		d.Conv, d.Reason = s.idConversation(in, code), startCode
+	case code != nil:
+		if old := startOfVisit(starts, code.Visit.N); old != nil && t < old.At {
+			d.Conv, d.Reason = s.idConversation(in, code), startCode
+			d.Drop = append(d.Drop, *old)
+		}
+	}
+	if cs == nil || (len(starts) > 0 && t < starts[0].At) {
+		if d.Conv == nil {
+			conv, err := s.match(ctx, st, in)
+			if err != nil {
+				return d, fmt.Errorf("decideStart: %w", err)
+			}
+			d.Conv, d.Reason = conv, startFirst
+		}
+		if len(starts) > 0 && starts[0].Reason == startFirst && (len(d.Drop) == 0 || d.Drop[0].At != starts[0].At) {
+			d.Drop = append(d.Drop, starts[0])
+		}
+	}
+	return d, nil
+}
+
 func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
 	if in.MessageID != "" {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, in.MessageID)).Result()
@@ -317,57 +475,46 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	var held uint64
-	if sc.State != nil {
-		held = sc.State.VisitN
-	}
-	code, err := s.findCode(ctx, st, in, held)
+	code, err := s.findCode(ctx, st, in, startsOf(sc.State))
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	var conv *conversation
-	switch {
-	case sc.State == nil && code != nil:
-		conv = s.idConversation(in, code)
-	case sc.State == nil:
-		if conv, err = s.match(ctx, st, in); err != nil {
-			return nil, fmt.Errorf("receive: %w", err)
-		}
-	case code != nil && !code.Mine:
-		// A later message with a new live code: the person came back
-		// through another visit, which opens a new conversation.
-		conv = s.idConversation(in, code)
-		// Unless the message predates the unattributed conversation it
-		// would follow: the platform delivered the first message late,
-		// and its code explains that conversation rather than opening one.
-		if sc.State.Method == MethodNone && in.Time.UnixMilli() < sc.State.ConvAt {
-			conv.Explains = true
-		}
+	d, err := s.decideStart(ctx, st, sc.State, in, code)
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
 	}
+	conv := d.Conv
 	if conv != nil && conv.Method == MethodID {
 		if conv.Click, err = s.visitClick(ctx, st, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 	}
-	state := s.nextState(st, sc.State, in, conv)
-	c := commit{Chat: in.Chat, Ver: sc.Ver, State: state, MessageAt: in.Time, MessageID: in.MessageID}
-	var fact *reports.Conversation
-	if conv != nil {
-		f := s.conversationFact(st, state)
-		fact = &f
-		b, err := json.Marshal(f)
-		if err != nil {
-			return nil, fmt.Errorf("receive: %w", err)
+	state, facts := s.nextState(st, sc.State, in, d)
+	c := commit{Chat: in.Chat, Ver: sc.Ver, State: state, MessageAt: in.Time, MessageID: in.MessageID, Facts: facts}
+	at := in.Time.UTC().Format(time.RFC3339)
+	for _, dr := range d.Drop {
+		c.History = append(c.History, historyEntry{Time: rfc3339ms(dr.At), Kind: "continued", Method: dr.Method,
+			MessageID: dr.Msg})
+		if dr.Method == MethodHeuristic && dr.VisitN != 0 && (conv == nil || conv.Visit == nil || conv.Visit.N != dr.VisitN) {
+			c.Release = dr.VisitN
 		}
-		c.Pending = string(b)
-		conf := state.Confidence
-		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "conversation", Method: state.Method,
-			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)}
+	}
+	if conv != nil {
+		conf := conv.Confidence
+		var visit string
+		if conv.Visit != nil {
+			visit = st.codec.VisitID(conv.Visit.N)
+		}
+		c.History = append(c.History, historyEntry{Time: at, Kind: "conversation", Method: conv.Method,
+			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)})
 		if conv.Visit != nil && !conv.Visit.Static {
-			c.Claim, c.FirmClaim = conv.Visit.N, conv.Method == MethodID
+			c.Claim, c.ClaimKind = conv.Visit.N, claimGuess
+			if conv.Method == MethodID {
+				c.ClaimKind = claimCode
+			}
 		}
 	} else {
-		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "message", MessageID: in.MessageID}
+		c.History = append(c.History, historyEntry{Time: at, Kind: "message", MessageID: in.MessageID})
 	}
 	res, err := s.commit(ctx, st, c)
 	if err != nil {
@@ -384,18 +531,20 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 	}
-	if fact != nil {
-		if err := s.handOver(ctx, st, in.Chat, c.Pending); err != nil {
+	if len(facts) > 0 {
+		pending, err := json.Marshal(facts)
+		if err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
-	}
-	if conv != nil {
-		s.countMatch(state.Method)
+		if err := s.handOver(ctx, st, in.Chat, string(pending)); err != nil {
+			return nil, fmt.Errorf("receive: %w", err)
+		}
 	}
 	out := &MatchResult{Chat: in.Chat, Method: state.Method, Confidence: state.Confidence,
 		NewChat: sc.State == nil, NewConversation: conv != nil}
 	if conv != nil {
-		out.Visit = conv.Visit
+		s.countMatch(conv.Method)
+		out.Method, out.Confidence, out.Visit = conv.Method, conv.Confidence, conv.Visit
 	} else if state.VisitN != 0 {
 		out.Visit, _ = s.liveVisit(ctx, st, state.VisitN)
 	}
@@ -436,12 +585,15 @@ func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
 	return &conversation{Time: in.Time, Method: MethodID, Confidence: 1, Visit: code.Visit}
 }
 
-// nextState is the chat's record after the message: who wrote is
-// refreshed; a conversation replaces the attribution.
-func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *conversation) *chatState {
+// nextState is the chat's record after the message, and the reports facts
+// it makes: who wrote is refreshed; a conversation start is added to the
+// chat's starts (the starts it proves were none are dropped) and, when it is
+// the latest, becomes the record's attribution.
+func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecision) (*chatState, []reports.Conversation) {
 	var next chatState
 	if prev != nil {
 		next = *prev
+		next.Starts = append([]convStart(nil), startsOf(prev)...)
 		// A message delivered late (a platform's retry) may predate the
 		// one that created the chat: the chat began when it was sent.
 		if at := in.Time.UnixMilli(); at < next.First {
@@ -465,23 +617,44 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *convers
 	if in.Target != "" {
 		next.Target = in.Target
 	}
+	conv := d.Conv
 	if conv == nil {
-		return &next
+		return &next, nil
 	}
-	if conv.Explains {
-		// The conversation keeps its place (its start time is the key
-		// under which reports replace its fact) and gains the source.
-		s.attribute(st, &next, conv)
-		return &next
+	var facts []reports.Conversation
+	currentDropped := false
+	for _, dr := range d.Drop {
+		next.Starts = slices.DeleteFunc(next.Starts, func(x convStart) bool { return x.At == dr.At })
+		next.Conversations--
+		currentDropped = currentDropped || dr.At == next.ConvAt
+		facts = append(facts, reports.Conversation{Site: st.cfg.Name, Chat: next.Chat, Time: time.UnixMilli(dr.At).UTC(), Retract: true})
 	}
-	next.Dialog = DialogNew
-	if next.Conversations > 0 {
-		next.Dialog = DialogRepeat
+	t := conv.Time.UnixMilli()
+	start := convStart{At: t, Reason: d.Reason, Method: conv.Method, Msg: in.MessageID}
+	if conv.Visit != nil {
+		start.VisitN = conv.Visit.N
+	}
+	i, _ := slices.BinarySearchFunc(next.Starts, t, func(x convStart, t int64) int { return cmp.Compare(x.At, t) })
+	next.Starts = slices.Insert(next.Starts, i, start)
+	if len(next.Starts) > maxStarts {
+		next.Starts = next.Starts[len(next.Starts)-maxStarts:]
 	}
 	next.Conversations++
-	next.ConvAt = conv.Time.UnixMilli()
-	s.attribute(st, &next, conv)
-	return &next
+	if next.Conversations < len(next.Starts) {
+		next.Conversations = len(next.Starts)
+	}
+	attributed := next
+	attributed.ConvAt = t
+	s.attribute(st, &attributed, conv)
+	facts = append(facts, s.conversationFact(st, &attributed))
+	if prev == nil || currentDropped || t >= prev.ConvAt {
+		next = attributed
+	}
+	next.Dialog = DialogRepeat
+	if len(next.Starts) > 0 && next.Starts[0].At == next.ConvAt && next.Conversations == len(next.Starts) {
+		next.Dialog = DialogNew
+	}
+	return &next, facts
 }
 
 // attribute writes a conversation's match into the record.
@@ -564,30 +737,44 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 			}
 		}
 		s.attribute(st, &next, &conversation{Method: MethodNone, Candidates: rest})
-		fact, err := json.Marshal(s.conversationFact(st, &next))
-		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
-		}
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodNone, 0)
+		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		zero := 0.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Pending: string(fact),
-			History: &historyEntry{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
-				Method: MethodNone, Confidence: &zero, Visit: taken}})
+		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
+			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
+				Method: MethodNone, Confidence: &zero, Visit: taken}}})
 		if err != nil {
 			return fmt.Errorf("revokeGuess: %w", err)
 		}
 		if res == "conflict" {
 			continue
 		}
-		return s.handOver(ctx, st, chat, string(fact))
+		pending, err := json.Marshal(facts)
+		if err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+		return s.handOver(ctx, st, chat, string(pending))
 	}
 	return fmt.Errorf("revokeGuess %s: %w after %d tries", chat, errRetry, commitTries)
+}
+
+// setStart returns starts with the one at "at" given a new method and
+// visit.
+func setStart(starts []convStart, at int64, method string, visit uint64) []convStart {
+	out := append([]convStart(nil), starts...)
+	for i := range out {
+		if out[i].At == at {
+			out[i].Method, out[i].VisitN = method, visit
+		}
+	}
+	return out
 }
 
 // conversationFact is the reports fact of the chat's current conversation.
 func (s *Server) conversationFact(st *site, cs *chatState) reports.Conversation {
 	return reports.Conversation{
 		Site: st.cfg.Name, Chat: cs.Chat, Time: time.UnixMilli(cs.ConvAt).UTC(), Messenger: cs.Messenger,
-		Method: cs.Method, Confidence: cs.Confidence, Dialog: cs.Dialog,
+		Method: cs.Method, Confidence: cs.Confidence,
 		Channel: cs.Source.Channel, UTMSource: cs.Source.UTMSource, UTMMedium: cs.Source.UTMMedium,
 		UTMCampaign: cs.Source.UTMCampaign, UTMContent: cs.Source.UTMContent, UTMTerm: cs.Source.UTMTerm,
 		AdID: cs.Source.AdID, AdTitle: cs.Source.AdTitle, AdType: cs.Source.AdType, ClickID: cs.Source.ClickID,
@@ -595,21 +782,32 @@ func (s *Server) conversationFact(st *site, cs *chatState) reports.Conversation 
 	}
 }
 
-// handOver gives a stored pending conversation fact to reports and clears
-// it. A fact is handed over at least once: when the hand-over fails, the
-// fact stays pending and goes with the chat's next delivery (the
-// platform's retry of the failed one included), so reports must take a
-// fact again for the same Site, Chat and Time as the same conversation.
+// handOver gives stored pending conversation facts to reports and clears
+// them. Facts are handed over at least once: when the hand-over fails, they
+// stay pending and go with the chat's next delivery (the platform's retry of
+// the failed one included), so reports must take a fact again for the same
+// Site, Chat and Time as the same conversation. pending is a JSON array of
+// facts, or one fact as earlier versions stored it.
 func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) error {
 	if pending == "" {
 		return nil
 	}
-	var fact reports.Conversation
-	if err := json.Unmarshal([]byte(pending), &fact); err != nil {
-		return fmt.Errorf("handOver %s: %w", chat, err)
+	var facts []reports.Conversation
+	if strings.HasPrefix(pending, "[") {
+		if err := json.Unmarshal([]byte(pending), &facts); err != nil {
+			return fmt.Errorf("handOver %s: %w", chat, err)
+		}
+	} else {
+		var fact reports.Conversation
+		if err := json.Unmarshal([]byte(pending), &fact); err != nil {
+			return fmt.Errorf("handOver %s: %w", chat, err)
+		}
+		facts = append(facts, fact)
 	}
-	if err := s.onConversation(ctx, fact); err != nil {
-		return fmt.Errorf("handOver %s: %w", chat, err)
+	for _, fact := range facts {
+		if err := s.onConversation(ctx, fact); err != nil {
+			return fmt.Errorf("handOver %s: %w", chat, err)
+		}
 	}
 	if err := clearPendingScript.Run(ctx, s.rdb, []string{store.Chat(st.cfg.Name, chat)}, pending).Err(); err != nil {
 		return fmt.Errorf("handOver %s: clear: %w", chat, err)

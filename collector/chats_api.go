@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ type chatRecord struct {
 	LastMessageAt  string      `json:"last_message_at,omitempty"`
 	Messages       int64       `json:"messages"`
 	Candidates     []candidate `json:"candidates"`
+	// OtherChats are the other chats the current visit's code (or an
+	// operator's confirmation) matched: one page view may start several.
+	OtherChats []string `json:"other_chats"`
 }
 
 func rfc3339ms(ms int64) string {
@@ -87,6 +91,19 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	}
 	if rec.Candidates == nil {
 		rec.Candidates = []candidate{}
+	}
+	rec.OtherChats = []string{}
+	if cs.VisitN != 0 {
+		chats, err := s.rdb.SMembers(ctx, store.VisitChats(st.cfg.Name, cs.VisitN)).Result()
+		if err != nil {
+			return nil, fmt.Errorf("chatRecord: visit chats: %w", err)
+		}
+		for _, other := range chats {
+			if other != chat {
+				rec.OtherChats = append(rec.OtherChats, other)
+			}
+		}
+		slices.Sort(rec.OtherChats)
 	}
 	for _, r := range raw {
 		var h historyEntry
@@ -442,14 +459,16 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		next := *cs
 		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: MethodHeuristic,
 			Confidence: 1, Visit: v, Click: click, Candidates: cs.Candidates, Confirmed: true})
-		fact, err := json.Marshal(s.conversationFact(st, &next))
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodHeuristic, n)
+		facts := []reports.Conversation{s.conversationFact(st, &next)}
+		fact, err := json.Marshal(facts)
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		one := 1.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, FirmClaim: true, Pending: string(fact),
-			History: &historyEntry{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
-				Method: MethodHeuristic, Confidence: &one, Visit: want}})
+		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, ClaimKind: claimConfirm, Facts: facts,
+			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
+				Method: MethodHeuristic, Confidence: &one, Visit: want}}})
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}

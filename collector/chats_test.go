@@ -200,7 +200,7 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 	}
 	f := got[0]
 	if f.Site != "demo" || f.Chat != "whatsapp:16505551234" || !f.Time.Equal(msgAt) || f.Messenger != "whatsapp" ||
-		f.Method != MethodID || f.Dialog != DialogNew || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
+		f.Method != MethodID || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
 		f.AdID != "ad42" || f.ClickID != "abc123" || f.Page != "https://shop.test/roses/red?size=xl" || f.Landing != v.Landing {
 		t.Errorf("fact = %+v", f)
 	}

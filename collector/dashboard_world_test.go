@@ -171,7 +171,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 
 	w.clock.Advance(time.Minute)
 	if err := w.reports.RecordConversation(ctx, reports.Conversation{Site: "demo", Chat: "whatsapp:15550001004",
-		Time: w.clock.Now(), Messenger: "whatsapp", Method: MethodReferral, Confidence: 1, Dialog: "new",
+		Time: w.clock.Now(), Messenger: "whatsapp", Method: MethodReferral, Confidence: 1,
 		Channel: "messenger_ad", UTMSource: "facebook", AdID: xssAdID, AdTitle: xssAdTitle, AdType: "ad"}); err != nil {
 		t.Fatal(err)
 	}

@@ -85,27 +85,22 @@ type conversation struct {
 	// decide.
 	Candidates []candidate
 	Confirmed  bool
-	// Explains marks a code in a late-delivered earlier message: it
-	// attributes the chat's current unattributed conversation instead of
-	// opening a new one.
-	Explains bool
 }
 
 // foundCode is a live visit found through a code in a message.
 type foundCode struct {
 	Visit *Visit
-	// Mine is set when this chat already holds the visit.
+	// Mine is set when the visit's code already started a conversation of
+	// this chat.
 	Mine bool
 }
 
 // findCode returns the first code in the message that decodes to a live
-// visit of this site which no other chat holds, or nil. The start payload
-// comes first: it is what the link carried, whatever the person typed.
-//
-// held is the visit the chat's record is attributed to (0 for none): a
-// static source code is held by no claim, so the record is what makes it
-// this chat's own.
-func (s *Server) findCode(ctx context.Context, st *site, in *inbound, held uint64) (*foundCode, error) {
+// visit of this site, or nil. The start payload comes first: it is what the
+// link carried, whatever the person typed. A visit other chats matched
+// counts as well: one page view can start chats in two messengers or from
+// two phones, and each chat that sends the code is matched to it.
+func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []convStart) (*foundCode, error) {
 	var numbers []uint64
 	if in.HasStart && in.Start != "" {
 		if n, err := st.codec.ParseStart(in.Start); err == nil {
@@ -123,28 +118,7 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, held uint6
 		if err != nil {
 			return nil, fmt.Errorf("findCode: %w", err)
 		}
-		if v.Static {
-			// A static source QR's code is printed for everyone: it proves
-			// the source, not the person, so no chat claims it.
-			return &foundCode{Visit: v, Mine: v.N == held}, nil
-		}
-		holder, err := s.rdb.Get(ctx, store.VisitMatched(st.cfg.Name, n)).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return nil, fmt.Errorf("findCode: matched: %w", err)
-		}
-		kind, chat, _ := strings.Cut(holder, "|")
-		switch {
-		case holder == "":
-			return &foundCode{Visit: v}, nil
-		case chat == in.Chat:
-			return &foundCode{Visit: v, Mine: true}, nil
-		case kind == "h":
-			// Another chat holds the visit by a guess; the code is proof,
-			// so it takes the visit back (receive revokes the guess).
-			return &foundCode{Visit: v}, nil
-		}
-		// Firmly held by another chat: a forwarded or shared code. It is
-		// not this person's visit, and the rule is one chat per visit.
+		return &foundCode{Visit: v, Mine: startOfVisit(starts, n) != nil}, nil
 	}
 	return nil, nil
 }
@@ -154,7 +128,7 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, held uint6
 // time-and-geo heuristic.
 func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversation, error) {
 	conv := &conversation{Time: in.Time, Method: MethodNone}
-	if r := in.Referral; r != nil && (r.SourceID != "" || r.CtwaClid != "" || r.SourceURL != "") {
+	if r := in.Referral; validReferral(r) {
 		conv.Method, conv.Confidence, conv.Referral = MethodReferral, 1, r
 		return conv, nil
 	}

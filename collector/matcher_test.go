@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -147,20 +148,35 @@ func TestIDMatching(t *testing.T) {
 	}
 }
 
-func TestOneVisitOneChat(t *testing.T) {
+func TestOneVisitSeveralChats(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, nil)
+	v := w.addVisit(t, func(v *Visit) { v.Country = "US" })
 	w.clickOn(t, v, "whatsapp:15551234567", "")
 	w.clock.Advance(30 * time.Second)
 	first := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550001", "to": "15551234567", "text": "code " + w.code(v)})
 	if first.Method != MethodID {
 		t.Fatalf("first = %+v", first)
 	}
-	// A forwarded code from another phone: not this person's visit, and the
-	// visit is taken; the heuristic must not hand it out either.
-	fwd := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550002", "to": "15551234567", "text": "my friend sent " + w.code(v)})
-	if fwd.Method != MethodNone || fwd.Visit != nil {
-		t.Errorf("forwarded code = %+v", fwd)
+	// The same page view's code from a second phone, and through Telegram:
+	// each chat that sends the code is matched to the visit.
+	second := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550002", "to": "15551234567", "text": "my phone too " + w.code(v)})
+	if second.Method != MethodID || second.Visit == nil || second.Visit.ID != w.visitID(v) {
+		t.Errorf("second chat = %+v", second)
+	}
+	tg := w.postMessage(t, map[string]string{"channel": "telegram", "from": "4242", "to": "@demo_bot",
+		"text": "/start " + w.demoSite().codec.Start(v.N)})
+	if tg.Method != MethodID || tg.Visit == nil || tg.Visit.ID != w.visitID(v) {
+		t.Errorf("telegram chat = %+v", tg)
+	}
+	rec := w.chatRecordOf(t, "whatsapp:16505550001")
+	if want := []string{"telegram:4242", "whatsapp:16505550002"}; !slices.Equal(rec.OtherChats, want) {
+		t.Errorf("other chats = %v, want %v", rec.OtherChats, want)
+	}
+	// Without the code, the heuristic never hands a matched visit out.
+	w.clock.Advance(10 * time.Second)
+	guess := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550003", "to": "15551234567", "text": "hello"})
+	if guess.Method != MethodNone || guess.Visit != nil {
+		t.Errorf("uncoded chat = %+v", guess)
 	}
 }
 
@@ -221,7 +237,7 @@ func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 		t.Errorf("record = %+v", rec)
 	}
 	got := facts.all()
-	if len(got) != 2 || got[0].Dialog != DialogNew || got[1].Dialog != DialogRepeat || got[1].UTMCampaign != "autumn" {
+	if len(got) != 2 || got[0].Method != MethodID || got[1].Method != MethodID || got[1].UTMCampaign != "autumn" {
 		t.Errorf("facts = %+v", got)
 	}
 }
@@ -278,9 +294,13 @@ func TestConfirmCandidate(t *testing.T) {
 	if len(fs) != 2 || fs[1].Method != MethodHeuristic || fs[1].Confidence != 1 || fs[1].UTMCampaign != "spring" || !fs[1].Time.Equal(fs[0].Time) {
 		t.Errorf("facts = %+v", fs)
 	}
-	// A confirmed visit is firm: a later guess or code elsewhere cannot take it.
+	// A confirmed visit stays the chat's: a chat that sends its code is
+	// matched as well, and the confirmed chat keeps it.
 	other := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550009", "text": "code " + w.code(a)})
-	if other.Method != MethodNone {
-		t.Errorf("a confirmed visit was taken: %+v", other)
+	if other.Method != MethodID {
+		t.Errorf("a chat with the code: %+v", other)
+	}
+	if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != MethodHeuristic || !got.Confirmed || got.Visit != w.visitID(a) {
+		t.Errorf("the confirmed chat lost its visit: %+v", got)
 	}
 }

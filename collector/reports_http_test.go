@@ -19,7 +19,7 @@ func (w *testWorld) attribute(t *testing.T, chat, ad, title string, at time.Time
 	t.Helper()
 	err := w.srv.reports.RecordConversation(t.Context(), reports.Conversation{
 		Site: "demo", Chat: chat, Time: at, Messenger: "whatsapp", Method: "referral", Confidence: 1,
-		Dialog: "new", Channel: "messenger_ad", UTMSource: "facebook", AdID: ad, AdTitle: title, AdType: "ad",
+		Channel: "messenger_ad", UTMSource: "facebook", AdID: ad, AdTitle: title, AdType: "ad",
 	})
 	if err != nil {
 		t.Fatal(err)

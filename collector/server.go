@@ -109,12 +109,6 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
 		s.sites[name] = st
-		// The configured conversion event is in force from the first time
-		// the site is seen; events before that never count. When Redis is
-		// away now, the first fact records it instead: start regardless.
-		if _, err := s.reports.ConversionEvents(ctx, name); err != nil {
-			s.log.Warn("conversion event not recorded at start", "site", name, "err", err)
-		}
 		for _, o := range st.cfg.Origins {
 			s.origins[o] = true
 		}
