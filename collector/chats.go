@@ -93,6 +93,10 @@ type chatState struct {
 	Source     sourceView  `json:"source"`
 	Visitor    visitorView `json:"visitor"`
 	Candidates []candidate `json:"candidates,omitempty"`
+
+	// ConvMsg names the message that began the current conversation (in
+	// the form notices refer to it), so an edit of it can be told apart.
+	ConvMsg string `json:"conv_msg,omitempty"`
 }
 
 // historyEntry is one conversation or contact of a chat.
@@ -100,15 +104,21 @@ type historyEntry struct {
 	Time string `json:"time"`
 	// Kind is "conversation" (a new conversation, attributed or not),
 	// "message" (a later message of the same conversation), "confirmed"
-	// (an operator confirmed a candidate) or "revoked" (a code proved the
-	// heuristic's visit belonged to another chat).
+	// (an operator confirmed a candidate), "revoked" (a code proved the
+	// heuristic's visit belonged to another chat), or a notice about an
+	// earlier message: "reaction", "edited", "deleted" (notices.go).
 	Kind       string   `json:"kind"`
 	Method     string   `json:"method,omitempty"`
 	Confidence *float64 `json:"confidence,omitempty"`
 	Visit      string   `json:"visit,omitempty"`
 	MessageID  string   `json:"message_id,omitempty"`
-	// Text is the conversation's first message, kept for review.
+	// Text is the conversation's first message, kept for review, or an
+	// edit's new text.
 	Text string `json:"text,omitempty"`
+	// Ref is the message a notice is about; Emoji a reaction's emoji
+	// ("" in a reaction: the reaction was removed).
+	Ref   string `json:"ref,omitempty"`
+	Emoji string `json:"emoji,omitempty"`
 }
 
 // MatchResult is the matcher's answer for one inbound message.
@@ -480,6 +490,7 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, conv *convers
 	}
 	next.Conversations++
 	next.ConvAt = conv.Time.UnixMilli()
+	next.ConvMsg = in.ref()
 	s.attribute(st, &next, conv)
 	return &next
 }
