@@ -127,27 +127,23 @@ func sameNotice(got, want historyEntry) bool {
 }
 
 func TestNoticeForAnUnknownChatIsIgnored(t *testing.T) {
-	type send func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string)
-	postWA := func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string) { return w.postWhatsApp(t, body) }
-	postTG := func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string) { return w.postTelegram(t, "", body) }
-	var tests []struct {
+	type target struct {
 		tc   noticeCase
 		chat string
-		post send
+		post func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string)
 	}
+	var tests []target
 	for _, tc := range waNoticeCases {
-		tests = append(tests, struct {
-			tc   noticeCase
-			chat string
-			post send
-		}{tc, "whatsapp:16505551234", postWA})
+		tests = append(tests, target{tc: tc, chat: "whatsapp:16505551234",
+			post: func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string) {
+				return w.postWhatsApp(t, body)
+			}})
 	}
 	for _, tc := range tgNoticeCases {
-		tests = append(tests, struct {
-			tc   noticeCase
-			chat string
-			post send
-		}{tc, "telegram:4242", postTG})
+		tests = append(tests, target{tc: tc, chat: "telegram:4242",
+			post: func(w *testWorld, t *testing.T, body []byte) (int, hookAnswer, string) {
+				return w.postTelegram(t, "", body)
+			}})
 	}
 	for _, tt := range tests {
 		t.Run(tt.tc.file, func(t *testing.T) {
@@ -361,6 +357,196 @@ func TestGenericNotices(t *testing.T) {
 			if status != 400 || !strings.Contains(b, tc.mention) {
 				t.Errorf("%s: %d %s, want 400 naming %q", tc.name, status, b, tc.mention)
 			}
+		}
+	})
+}
+
+// editWithText is a notice payload with its edited text replaced (and, if
+// ref is set, the edited message too).
+func editWithText(t testing.TB, file, text, ref string) []byte {
+	t.Helper()
+	body := string(noticeSample(t, file))
+	quoted, err := json.Marshal(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = strings.Replace(body, `"Hello, do you deliver on Sundays?"`, string(quoted), 1)
+	if ref != "" {
+		body = strings.Replace(body, firstWAMID, ref, 1)
+	}
+	return []byte(body)
+}
+
+// TestEditAddingACodeAttributesTheConversation: visitor A's first message
+// lost its code, the chat is unattributed; A edits that message and puts
+// the code back. The conversation is attributed by id at its own time, as
+// if the code had been there from the start: one conversation, one
+// session, the first message's time.
+func TestEditAddingACodeAttributesTheConversation(t *testing.T) {
+	w := newTestWorld(t)
+	v := w.addVisit(t, nil)
+	w.clock.Set(time.Unix(1793610120, 0).Add(10 * time.Minute))
+	first := waNotification("15551234567", waContactJSON("Visitor A", "16505551234"),
+		waTextJSON("16505551234", firstWAMID, testStart.Add(time.Minute), "Hello"))
+	if status, _, b := w.postWhatsApp(t, first); status != 200 {
+		t.Fatalf("first message: %d %s", status, b)
+	}
+	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != MethodNone {
+		t.Fatalf("before the edit: method %q, want none", rec.Method)
+	}
+	if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1}) {
+		t.Fatalf("before the edit: %+v", got)
+	}
+	edit := editWithText(t, "whatsapp_edit.json", "Hello! My request code: "+w.code(v), "")
+	for i, want := range []hookAnswer{{Received: 1}, {Duplicates: 1}} {
+		if status, ans, b := w.postWhatsApp(t, edit); status != 200 || ans != want {
+			t.Fatalf("edit delivery %d: %d %s, want %+v", i+1, status, b, want)
+		}
+	}
+	rec := w.chatRecordOf(t, "whatsapp:16505551234")
+	if rec.Method != MethodID || rec.Confidence != 1 || rec.Visit != w.visitID(v) || rec.Dialog != DialogNew {
+		t.Errorf("record: method %q %v, visit %q, dialog %q; want id 1 %s new", rec.Method, rec.Confidence, rec.Visit, w.visitID(v), rec.Dialog)
+	}
+	if rec.ConversationAt != "2026-11-02T09:01:00Z" || rec.FirstMessageAt != "2026-11-02T09:01:00Z" || rec.Messages != 1 {
+		t.Errorf("conversation_at %s, first_message_at %s, messages %d; want the first message's 09:01 and 1",
+			rec.ConversationAt, rec.FirstMessageAt, rec.Messages)
+	}
+	last := rec.History[len(rec.History)-1]
+	if len(rec.History) != 2 || last.Kind != NoticeEdited || last.Method != MethodID || last.Visit != w.visitID(v) || last.Ref != "wa:"+firstWAMID {
+		t.Errorf("history = %+v", rec.History)
+	}
+	if len(rec.Sessions) != 1 || rec.Sessions[0].Method != MethodID || !rec.Sessions[0].StartedAt.Equal(testStart.Add(time.Minute)) {
+		t.Errorf("sessions = %+v, want one by id from 09:01", rec.Sessions)
+	}
+	if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1, Sessions: 1}) {
+		t.Errorf("after the edit: %+v, want one chat, one conversation, one session", got)
+	}
+}
+
+// TestEditOnlyRecordedWhenItExplainsNothing: an edit with a live code is
+// only recorded when it is not of the first message of the conversation,
+// when the conversation is already attributed, or when another chat holds
+// the visit by its code.
+func TestEditOnlyRecordedWhenItExplainsNothing(t *testing.T) {
+	const second = "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRTRUNPTkQwMDAwMDAwMDAwMDEA"
+	tests := []struct {
+		name       string
+		number     string // the business number visitor A wrote to
+		ref        string // the message edited
+		otherTakes bool   // visitor B sent the code first
+		method     string
+	}{
+		{name: "an edit of a later message", number: "15551234567", ref: second, method: MethodNone},
+		{name: "an attributed conversation", number: "15557654321", method: MethodDedicatedNumber},
+		{name: "a code another chat holds", number: "15551234567", otherTakes: true, method: MethodNone},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newTestWorld(t)
+			v := w.addVisit(t, nil)
+			w.clock.Set(time.Unix(1793610120, 0).Add(10 * time.Minute))
+			contact := waContactJSON("Visitor A", "16505551234")
+			msgs := []string{waTextJSON("16505551234", firstWAMID, testStart.Add(time.Minute), "Hello"),
+				waTextJSON("16505551234", second, testStart.Add(90*time.Second), "and a question")}
+			if status, _, b := w.postWhatsApp(t, waNotification(tc.number, contact, msgs...)); status != 200 {
+				t.Fatalf("messages: %d %s", status, b)
+			}
+			if tc.otherTakes {
+				body := waNotification("15551234567", waContactJSON("Visitor B", "16505550002"),
+					waTextJSON("16505550002", "wamid.B1", testStart.Add(2*time.Minute), "code "+w.code(v)))
+				if status, _, b := w.postWhatsApp(t, body); status != 200 {
+					t.Fatalf("visitor B: %d %s", status, b)
+				}
+			}
+			before := w.siteCounts(t)
+			edit := editWithText(t, "whatsapp_edit.json", "Hello! My request code: "+w.code(v), tc.ref)
+			if status, ans, b := w.postWhatsApp(t, edit); status != 200 || ans != (hookAnswer{Received: 1}) {
+				t.Fatalf("edit: %d %s", status, b)
+			}
+			rec := w.chatRecordOf(t, "whatsapp:16505551234")
+			last := rec.History[len(rec.History)-1]
+			if rec.Method != tc.method || last.Kind != NoticeEdited || last.Method != "" || last.Visit != "" {
+				t.Errorf("method %q, last history entry %+v; want %s and a plain edit", rec.Method, last, tc.method)
+			}
+			if got := w.siteCounts(t); got != before {
+				t.Errorf("site counts %+v, were %+v", got, before)
+			}
+		})
+	}
+}
+
+// TestEditAddingACodeOnEveryPath: the same rule for a Telegram edit, a
+// generic edit, and a chat stored before the record named its
+// conversation's first message (the history's entry names it).
+func TestEditAddingACodeOnEveryPath(t *testing.T) {
+	t.Run("telegram", func(t *testing.T) {
+		w := newTestWorld(t)
+		v := w.addVisit(t, nil)
+		w.clock.Set(time.Unix(1793610120, 0).Add(10 * time.Minute))
+		if status, _, b := w.postTelegram(t, "", tgUpdateJSON("message", 100, 4242, 4242, testStart.Add(time.Minute), "Hello", "en")); status != 200 {
+			t.Fatalf("message: %d %s", status, b)
+		}
+		edit := editWithText(t, "telegram_edited_message.json", "Hello! "+w.code(v), "")
+		if status, ans, b := w.postTelegram(t, "", edit); status != 200 || ans.Received != 1 {
+			t.Fatalf("edit: %d %s", status, b)
+		}
+		rec := w.chatRecordOf(t, "telegram:4242")
+		if rec.Method != MethodID || rec.Visit != w.visitID(v) || rec.ConversationAt != "2026-11-02T09:01:00Z" {
+			t.Errorf("record: method %q, visit %q, conversation_at %s", rec.Method, rec.Visit, rec.ConversationAt)
+		}
+		if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1, Sessions: 1}) {
+			t.Errorf("site counts %+v", got)
+		}
+	})
+
+	t.Run("generic", func(t *testing.T) {
+		w := newTestWorld(t)
+		v := w.addVisit(t, nil)
+		w.clock.Advance(10 * time.Minute)
+		if status, b := w.postGeneric(t, map[string]string{"channel": "viber", "from": "u-77", "id": "m1", "text": "Hello", "time": "2026-11-02T09:01:00Z"}); status != 200 {
+			t.Fatalf("message: %d %s", status, b)
+		}
+		status, b := w.postGeneric(t, map[string]string{"channel": "viber", "from": "u-77", "kind": "edit", "id": "e1", "ref": "m1",
+			"text": "Hello " + w.code(v), "time": "2026-11-02T09:02:00Z"})
+		var ans noticeResponse
+		if err := json.Unmarshal([]byte(b), &ans); err != nil || status != 200 {
+			t.Fatalf("edit: %d %s", status, b)
+		}
+		if !ans.Recorded || ans.Method != MethodID || ans.Confidence != 1 || ans.Visit == nil || ans.Visit.ID != w.visitID(v) {
+			t.Errorf("answer = %s", b)
+		}
+		if rec := w.chatRecordOf(t, "viber:u-77"); rec.Method != MethodID || rec.ConversationAt != "2026-11-02T09:01:00Z" {
+			t.Errorf("record: method %q, conversation_at %s", rec.Method, rec.ConversationAt)
+		}
+	})
+
+	t.Run("a record without conv_msg", func(t *testing.T) {
+		w := newTestWorld(t)
+		v := w.addVisit(t, nil)
+		w.clock.Set(time.Unix(1793610120, 0).Add(10 * time.Minute))
+		first := waNotification("15551234567", waContactJSON("Visitor A", "16505551234"),
+			waTextJSON("16505551234", firstWAMID, testStart.Add(time.Minute), "Hello"))
+		if status, _, b := w.postWhatsApp(t, first); status != 200 {
+			t.Fatalf("first message: %d %s", status, b)
+		}
+		key := store.Chat("demo", "whatsapp:16505551234")
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(w.rdb.HGet(t.Context(), key, "rec").Val()), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["conv_msg"] != "wa:"+firstWAMID {
+			t.Fatalf("conv_msg = %v, want the first message", rec["conv_msg"])
+		}
+		delete(rec, "conv_msg")
+		if err := w.rdb.HSet(t.Context(), key, "rec", jsonBody(t, rec)).Err(); err != nil {
+			t.Fatal(err)
+		}
+		edit := editWithText(t, "whatsapp_edit.json", "Hello! My request code: "+w.code(v), "")
+		if status, _, b := w.postWhatsApp(t, edit); status != 200 {
+			t.Fatalf("edit: %d %s", status, b)
+		}
+		if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != MethodID || got.Visit != w.visitID(v) {
+			t.Errorf("record: method %q, visit %q", got.Method, got.Visit)
 		}
 	})
 }
