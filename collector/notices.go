@@ -107,6 +107,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	if sc.State == nil {
+		s.log.Debug("notice for an unknown chat ignored", "site", st.cfg.Name, "chat", n.Chat, "kind", n.Kind)
 		return out, nil
 	}
 	if err := s.handOver(ctx, st, n.Chat, sc.Pending); err != nil {
@@ -277,9 +278,19 @@ type waUnsupported struct {
 	Type string `json:"type"`
 }
 
-// waNoticeKinds maps the WhatsApp message types that are notices (also as
-// an unsupported message's type) to their history kinds.
-var waNoticeKinds = map[string]string{"reaction": NoticeReaction, "edit": NoticeEdited, "revoke": NoticeDeleted}
+// waNoticeKind is the history kind of a WhatsApp message type that is a
+// notice (also as an unsupported message's type), or "".
+func waNoticeKind(typ string) string {
+	switch typ {
+	case "reaction":
+		return NoticeReaction
+	case "edit":
+		return NoticeEdited
+	case "revoke":
+		return NoticeDeleted
+	}
+	return ""
+}
 
 // whatsAppNotice is the notice a WhatsApp message is, or nil for a person
 // writing. in is the message as whatsAppInbound read it (chat, ID, time).
@@ -291,8 +302,8 @@ func whatsAppNotice(m *waMessage, in *inbound) []notice {
 	if typ == "unsupported" && m.Unsupported != nil {
 		typ = m.Unsupported.Type
 	}
-	kind, ok := waNoticeKinds[typ]
-	if !ok {
+	kind := waNoticeKind(typ)
+	if kind == "" {
 		return nil
 	}
 	n := notice{Kind: kind, Chat: in.Chat, ID: in.MessageID, Time: in.Time}
@@ -456,9 +467,6 @@ const (
 	kindDelete   = "delete"
 )
 
-// genericNoticeKinds maps the generic API's notice kinds to history kinds.
-var genericNoticeKinds = map[string]string{kindReaction: NoticeReaction, kindEdit: NoticeEdited, kindDelete: NoticeDeleted}
-
 // noticeRequest are the generic message's fields for IDs and notices: kind
 // (message, the default, or reaction, edit, delete), id (this message's or
 // notice's own ID, so a redelivery counts once), ref (the ID of the message
@@ -512,20 +520,21 @@ func genericKind(kind string) (string, error) {
 // handleGenericNotice stores a generic notice (kind reaction, edit or
 // delete) of the message in already read, and answers what became of it.
 func (s *Server) handleGenericNotice(c *fiber.Ctx, st *site, req *messageRequest, kind string, in *inbound) error {
-	channel, _, _ := strings.Cut(in.Chat, ":")
-	ref, err := genericID("ref", channel, strings.TrimSpace(req.Ref))
+	ref, err := genericID("ref", in.Messenger, strings.TrimSpace(req.Ref))
 	if err != nil {
 		return err
 	}
 	if ref == "" {
 		return fail(ErrBadInput, "ref is required for kind %s: the id of the message it is about", kind)
 	}
-	n := &notice{Kind: genericNoticeKinds[kind], Chat: in.Chat, ID: in.MessageID, Ref: ref, Time: in.Time}
+	n := &notice{Chat: in.Chat, ID: in.MessageID, Ref: ref, Time: in.Time}
 	switch kind {
 	case kindReaction:
-		n.Emoji = req.Emoji
+		n.Kind, n.Emoji = NoticeReaction, req.Emoji
 	case kindEdit:
-		n.Text = req.Text
+		n.Kind, n.Text = NoticeEdited, req.Text
+	default:
+		n.Kind = NoticeDeleted
 	}
 	res, err := s.receiveNotice(c.UserContext(), st, n)
 	if err != nil {
