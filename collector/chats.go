@@ -99,6 +99,9 @@ type chatState struct {
 	// maxStarts): what decides whether a later message, or a late-delivered
 	// earlier one, starts a conversation.
 	Starts []convStart `json:"starts,omitempty"`
+	// ConvMsg names the message that began the current conversation (in
+	// the form notices refer to it), so an edit of it can be told apart.
+	ConvMsg string `json:"conv_msg,omitempty"`
 }
 
 // convStart is one conversation start of a chat.
@@ -159,15 +162,21 @@ type historyEntry struct {
 	Time string `json:"time"`
 	// Kind is "conversation" (a new conversation, attributed or not),
 	// "message" (a later message of the same conversation), "confirmed"
-	// (an operator confirmed a candidate) or "revoked" (a code proved the
-	// heuristic's visit belonged to another chat).
+	// (an operator confirmed a candidate), "revoked" (a code proved the
+	// heuristic's visit belonged to another chat), or a notice about an
+	// earlier message: "reaction", "edited", "deleted" (notices.go).
 	Kind       string   `json:"kind"`
 	Method     string   `json:"method,omitempty"`
 	Confidence *float64 `json:"confidence,omitempty"`
 	Visit      string   `json:"visit,omitempty"`
 	MessageID  string   `json:"message_id,omitempty"`
-	// Text is the conversation's first message, kept for review.
+	// Text is the conversation's first message, kept for review, or an
+	// edit's new text.
 	Text string `json:"text,omitempty"`
+	// Ref is the message a notice is about; Emoji a reaction's emoji
+	// ("" in a reaction: the reaction was removed).
+	Ref   string `json:"ref,omitempty"`
+	Emoji string `json:"emoji,omitempty"`
 }
 
 // MatchResult is the matcher's answer for one inbound message.
@@ -645,6 +654,7 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecisi
 	}
 	attributed := next
 	attributed.ConvAt = t
+	attributed.ConvMsg = in.ref()
 	s.attribute(st, &attributed, conv)
 	facts = append(facts, s.conversationFact(st, &attributed))
 	if prev == nil || currentDropped || t >= prev.ConvAt {

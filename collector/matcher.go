@@ -55,6 +55,9 @@ type inbound struct {
 	// MessageID makes a redelivered message count once; "" when the
 	// source gives none (the generic API).
 	MessageID string
+	// Ref is how the platform's later notices (reactions, edits,
+	// deletions) name this message; "" when it is MessageID.
+	Ref string
 	// Language is the Telegram user's language_code.
 	Language string
 	Referral *adReferral

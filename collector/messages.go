@@ -24,6 +24,7 @@ type messageRequest struct {
 	Text    string `json:"text"`
 	Time    string `json:"time"`
 	Name    string `json:"name"`
+	noticeRequest
 }
 
 // messageResponse is the match of a generic message.
@@ -142,6 +143,16 @@ func (s *Server) handleMessage(c *fiber.Ctx) error {
 	in, err := s.genericInbound(&req)
 	if err != nil {
 		return err
+	}
+	kind, err := genericKind(req.Kind)
+	if err != nil {
+		return err
+	}
+	if in.MessageID, err = genericID("id", in.Messenger, strings.TrimSpace(req.ID)); err != nil {
+		return err
+	}
+	if kind != kindMessage {
+		return s.handleGenericNotice(c, st, &req, kind, in)
 	}
 	res, err := s.receive(c.UserContext(), st, in)
 	if err != nil {

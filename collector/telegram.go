@@ -22,6 +22,7 @@ type tgUpdate struct {
 	UpdateID        *int64     `json:"update_id"`
 	Message         *tgMessage `json:"message"`
 	BusinessMessage *tgMessage `json:"business_message"`
+	tgNoticeUpdates
 }
 
 type tgMessage struct {
@@ -34,6 +35,8 @@ type tgMessage struct {
 	Date    int64  `json:"date"`
 	Text    string `json:"text"`
 	Caption string `json:"caption"`
+	// EditDate is set in an edited message: when it was edited.
+	EditDate int64 `json:"edit_date"`
 }
 
 type tgUser struct {
@@ -91,7 +94,14 @@ func (s *Server) handleTelegram(c *fiber.Ctx) error {
 	}
 	in := s.telegramInbound(&u, bot, user)
 	if in == nil {
-		return c.JSON(hookAnswer{Ignored: 1})
+		var ans hookAnswer
+		ns := s.telegramNotices(&u, bot, user)
+		if ns == nil {
+			ans.Ignored = 1
+		} else if err := s.takeNotices(c.UserContext(), st, ns, &ans); err != nil {
+			return err
+		}
+		return c.JSON(ans)
 	}
 	res, err := s.receive(c.UserContext(), st, in)
 	if err != nil {
@@ -135,6 +145,7 @@ func (s *Server) telegramInbound(u *tgUpdate, bot, user string) *inbound {
 		Time:      time.Unix(m.Date, 0).UTC(),
 		MessageID: "tg:" + botKey + ":" + strconv.FormatInt(*u.UpdateID, 10),
 		Language:  m.From.LanguageCode,
+		Ref:       telegramRef(business, bot, user, m.MessageID),
 	}
 	if in.Text == "" {
 		in.Text = m.Caption

@@ -69,6 +69,7 @@ type waMessage struct {
 	Button     *waButton     `json:"button"`
 	Inter      *waInteractiv `json:"interactive"`
 	Referral   *adReferral   `json:"referral"`
+	waNoticeFields
 }
 
 type waText struct {
@@ -213,6 +214,12 @@ func (s *Server) handleWhatsApp(c *fiber.Ctx) error {
 				in := s.whatsAppInbound(&ch.Value, &ch.Value.Messages[i])
 				if in == nil {
 					ans.Ignored++
+					continue
+				}
+				if ns := whatsAppNotice(&ch.Value.Messages[i], in); ns != nil {
+					if err := s.takeNotices(c.UserContext(), st, ns, &ans); err != nil {
+						return err
+					}
 					continue
 				}
 				res, err := s.receive(c.UserContext(), st, in)

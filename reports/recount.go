@@ -66,6 +66,9 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 	}); err != nil {
 		return res, fmt.Errorf("reports.Recount: empty aggregates: %w", err)
 	}
+	if err := recountScript.Load(ctx, s.rdb).Err(); err != nil {
+		return res, fmt.Errorf("reports.Recount: load script: %w", err)
+	}
 	seen := map[string]bool{}
 	count := func(keys []string) error {
 		cmds := make([]*redis.Cmd, 0, len(keys))
@@ -74,7 +77,7 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 				args := []any{store.ReportAggPrefix(st.Name), window(st).Milliseconds(), ttlSeconds(st)}
 				args = append(args, legacy[k]...)
 				res.Legacy += len(legacy[k]) / 2
-				cmds = append(cmds, recountScript.Run(ctx, p, []string{k}, args...))
+				cmds = append(cmds, recountScript.EvalSha(ctx, p, []string{k}, args...))
 			}
 			return nil
 		})

@@ -344,15 +344,15 @@ return {status, sid, inforce}
 // recountScript counts one chat again from its stored facts, into
 // aggregates that were emptied before: every snapshot is dropped and
 // recomputed. Conversations an earlier version kept only as unattributed
-// markers come in through ARGV[3..] (time, day, dialog member triples).
+// markers come in through ARGV[4..] (time and day pairs).
 //
 // KEYS[1] chat state (ReportChat). ARGV[1] aggregate prefix, ARGV[2]
-// window (ms), ARGV[3] state TTL (s), ARGV[4..] the markers' triples.
+// window (ms), ARGV[3] state TTL (s), ARGV[4..] the markers' pairs.
 // Returns {conversations, conversions}.
 var recountScript = redis.NewScript(luaPrelude + `
 local prefix = ARGV[1]
 local st = loadState(KEYS[1])
-for i = 4, #ARGV, 3 do
+for i = 4, #ARGV, 2 do
   local t, found = tonumber(ARGV[i]), false
   for _, c in ipairs(st.c) do if c.s == t then found = true end end
   if not found then table.insert(st.c, {i = 0, s = t, d = ARGV[i + 1], m = 'none'}) end

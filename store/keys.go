@@ -118,9 +118,9 @@ func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(
 // timestamp). No TTL, like Chat. Written by the matcher (ZADD NX).
 func Chats(site string) string { return siteKey(site, "chats") }
 
-// MessageSeen is a STRING marking an inbound message or update as processed
-// ("wa:<wamid>", "tg:<bot>:<update_id>"), so that platform redeliveries are
-// processed once. TTL: 8 days, beyond WhatsApp's retry period. Written by
+// MessageSeen is a STRING marking an inbound message, notice or update as
+// processed ("wa:<wamid>", "tg:<bot>:<update_id>", "msg:<channel>:<id>" for
+// the generic API's id), so that redeliveries are processed once. TTL: 8 days, beyond WhatsApp's retry period. Written by
 // the matcher in the same script that stores the message's effect, so a
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }

@@ -38,6 +38,7 @@ Usage:
   messtrack report  --site S ads|channels|pages|new-repeat|dynamics [--from D --to D]
                     [--format table|json|csv] [--by day|week|month|quarter]
   messtrack costs   import --site S FILE | sync --site S --from D --to D
+  messtrack recount --site S
   messtrack version
   messtrack help
 
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdReport(ctx, rest, stdout, stderr, getenv)
 	case "costs":
 		return cmdCosts(ctx, rest, stdout, stderr, getenv)
+	case "recount":
+		return cmdRecount(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "messtrack", version)
 		return nil
