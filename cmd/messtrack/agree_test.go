@@ -116,7 +116,7 @@ func TestReportsAgreeAcrossSurfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	day := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, -20)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -20)
 	clock := store.NewManualClock(day)
 	c, err := collector.New(ctx, collector.Options{Config: cfg, Redis: db.Client, Clock: clock, Log: log})
 	if err != nil {
