@@ -241,7 +241,7 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 	if err != nil {
 		return s.renderSignIn(c, fiber.StatusUnauthorized, "", "Unknown site or wrong key.")
 	}
-	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientIP(c))
+	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientKey(s.clientIP(c)))
 	fails, err := s.rdb.Get(ctx, failKey).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("handleSignIn: get failures: %w", err)

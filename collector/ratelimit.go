@@ -68,7 +68,7 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	now := s.clock.Now()
 	window := now.UnixMilli() / rateWindow.Milliseconds()
 	remaining := time.Duration((window+1)*rateWindow.Milliseconds()-now.UnixMilli()) * time.Millisecond
-	ok, err := s.allow(c.UserContext(), group, s.clientIP(c), window, limit, remaining)
+	ok, err := s.allow(c.UserContext(), group, s.clientKey(s.clientIP(c)), window, limit, remaining)
 	if err != nil {
 		s.log.Warn("rate limit unavailable; letting the request through", "group", group, "err", err)
 		return c.Next()

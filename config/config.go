@@ -35,6 +35,13 @@ type Config struct {
 	// TrustedProxies lists the addresses or CIDR ranges whose
 	// X-Forwarded-For header is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHeader is the header trusted proxies write the client's
+	// address into: X-Forwarded-For (the default) or Forwarded (RFC 7239).
+	// Only that one is read, so a client cannot slip in the other.
+	ForwardedHeader string `yaml:"forwarded_header"`
+	// IPv6Prefix is the network length by which IPv6 clients are counted
+	// for rate limits and sign-in lockouts; 64 unless set.
+	IPv6Prefix int `yaml:"ipv6_prefix"`
 	// TruncateIPs stores visitors' IPs with the host part zeroed
 	// (IPv4 /24, IPv6 /48).
 	TruncateIPs bool `yaml:"truncate_ips"`
@@ -138,6 +145,13 @@ const (
 	DefaultMatchWindow = 30
 	DefaultRateLimit   = 600
 	DefaultMetaBaseURL = "https://graph.facebook.com/v25.0"
+	DefaultIPv6Prefix  = 64
+)
+
+// The values of forwarded_header, as the collector reads them.
+const (
+	ForwardedXFF     = "X-Forwarded-For"
+	ForwardedRFC7239 = "Forwarded"
 )
 
 // IDFormats are the accepted values of id_format.
@@ -234,6 +248,20 @@ func (c *Config) normalize() error {
 		if !validProxy(p) {
 			return c.fieldError(fmt.Sprintf("trusted_proxies[%d]", i), "%q is neither an IP address nor a CIDR range", p)
 		}
+	}
+	switch strings.ToLower(c.ForwardedHeader) {
+	case "", "x-forwarded-for":
+		c.ForwardedHeader = ForwardedXFF
+	case "forwarded":
+		c.ForwardedHeader = ForwardedRFC7239
+	default:
+		return c.fieldError("forwarded_header", "%q is neither X-Forwarded-For nor Forwarded", c.ForwardedHeader)
+	}
+	if c.IPv6Prefix == 0 {
+		c.IPv6Prefix = DefaultIPv6Prefix
+	}
+	if c.IPv6Prefix < 32 || c.IPv6Prefix > 128 {
+		return c.fieldError("ipv6_prefix", "%d is outside 32..128: IPv6 clients are counted by their network of that many bits (64 is one home or phone; 128 counts single addresses)", c.IPv6Prefix)
 	}
 	if len(c.Sites) == 0 {
 		return c.fieldError("sites", "no site is configured")
