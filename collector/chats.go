@@ -107,6 +107,9 @@ type historyEntry struct {
 	Confidence *float64 `json:"confidence,omitempty"`
 	Visit      string   `json:"visit,omitempty"`
 	MessageID  string   `json:"message_id,omitempty"`
+	// PlatformTime is the message's time as the platform gave it, when it
+	// was too far ahead to be believed and Time is when it was received.
+	PlatformTime string `json:"platform_time,omitempty"`
 	// Text is the conversation's first message, kept for review.
 	Text string `json:"text,omitempty"`
 }
@@ -362,12 +365,14 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		c.Pending = string(b)
 		conf := state.Confidence
 		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "conversation", Method: state.Method,
-			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)}
+			Confidence: &conf, Visit: state.Visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText),
+			PlatformTime: platformTimeText(in.PlatformTime)}
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.FirmClaim = conv.Visit.N, conv.Method == MethodID
 		}
 	} else {
-		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "message", MessageID: in.MessageID}
+		c.History = &historyEntry{Time: in.Time.UTC().Format(time.RFC3339), Kind: "message", MessageID: in.MessageID,
+			PlatformTime: platformTimeText(in.PlatformTime)}
 	}
 	res, err := s.commit(ctx, st, c)
 	if err != nil {
