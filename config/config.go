@@ -30,6 +30,9 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	// Redis is the REDIS_URL; empty means the embedded store.
 	Redis string `yaml:"redis"`
+	// StoreFile is where the embedded store is kept across restarts;
+	// relative paths are taken from the working folder. Unused with Redis.
+	StoreFile string `yaml:"store_file"`
 	// GeoIP is the path of a GeoLite2/GeoIP2 City database; empty disables geo.
 	GeoIP string `yaml:"geoip"`
 	// TrustedProxies lists the addresses or CIDR ranges whose
@@ -57,6 +60,7 @@ type Config struct {
 	// geoIPFromEnv, listenFromEnv and redisFromEnv tell errors to name the
 	// environment variable as well as the key.
 	geoIPFromEnv  bool
+	storeFromEnv  bool
 	listenFromEnv bool
 	redisFromEnv  bool
 }
@@ -146,6 +150,7 @@ const (
 	DefaultRateLimit   = 600
 	DefaultMetaBaseURL = "https://graph.facebook.com/v25.0"
 	DefaultIPv6Prefix  = 64
+	DefaultStoreFile   = "var/messtrack-store.gob"
 )
 
 // The values of forwarded_header, as the collector reads them.
@@ -164,7 +169,7 @@ var (
 )
 
 // Load reads the file at path, applies environment overrides from getenv
-// (MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP) and validates the result.
+// (MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP, MESSTRACK_STORE_FILE) and validates the result.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -192,6 +197,10 @@ func Parse(path string, raw []byte, getenv func(string) string) (*Config, error)
 			cfg.Redis = v
 			cfg.redisFromEnv = true
 		}
+		if v := getenv("MESSTRACK_STORE_FILE"); v != "" {
+			cfg.StoreFile = v
+			cfg.storeFromEnv = true
+		}
 		if v := getenv("MESSTRACK_GEOIP"); v != "" {
 			cfg.GeoIP = v
 			cfg.geoIPFromEnv = true
@@ -218,6 +227,12 @@ func (c *Config) normalize() error {
 	}
 	if err := checkRedis(c.Redis); err != nil {
 		return c.fieldError(envKey("redis", "REDIS_URL", c.redisFromEnv), "%v", err)
+	}
+	if c.StoreFile == "" {
+		c.StoreFile = DefaultStoreFile
+	}
+	if fi, err := os.Stat(c.StoreFile); err == nil && fi.IsDir() {
+		return c.fieldError(envKey("store_file", "MESSTRACK_STORE_FILE", c.storeFromEnv), "%s is a folder; name a file", c.StoreFile)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen

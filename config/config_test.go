@@ -88,6 +88,7 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
 		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
 		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
+		{name: "store file folder", yaml: "store_file: /\n" + site(""), want: "m.yaml: store_file: / is a folder"},
 		{name: "geoip folder", yaml: "geoip: /\n" + site(""), want: "m.yaml: geoip: / is a folder"},
 	}
 	for _, tt := range tests {
