@@ -170,6 +170,9 @@ type historyEntry struct {
 	Confidence *float64 `json:"confidence,omitempty"`
 	Visit      string   `json:"visit,omitempty"`
 	MessageID  string   `json:"message_id,omitempty"`
+	// PlatformTime is the message's time as the platform gave it, when it
+	// was too far ahead to be believed and Time is when it was received.
+	PlatformTime string `json:"platform_time,omitempty"`
 	// Text is the conversation's first message, kept for review, or an
 	// edit's new text.
 	Text string `json:"text,omitempty"`
@@ -515,7 +518,8 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 			visit = st.codec.VisitID(conv.Visit.N)
 		}
 		c.History = append(c.History, historyEntry{Time: at, Kind: "conversation", Method: conv.Method,
-			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText)})
+			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText),
+			PlatformTime: platformTimeText(in.PlatformTime)})
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.ClaimKind = conv.Visit.N, claimGuess
 			if conv.Method == MethodID {
@@ -523,7 +527,8 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 			}
 		}
 	} else {
-		c.History = append(c.History, historyEntry{Time: at, Kind: "message", MessageID: in.MessageID})
+		c.History = append(c.History, historyEntry{Time: at, Kind: "message", MessageID: in.MessageID,
+			PlatformTime: platformTimeText(in.PlatformTime)})
 	}
 	res, err := s.commit(ctx, st, c)
 	if err != nil {

@@ -198,9 +198,10 @@ func currentDashSession(c *fiber.Ctx) *dashSession {
 	return sess
 }
 
-// signInPage is the sign-in form's data.
+// signInPage is the sign-in form's data. The operator types the site's
+// name: the form never lists the configured sites, which would tell anyone
+// who the collector's customers are.
 type signInPage struct {
-	Sites []string
 	Site  string
 	Error string
 	CSRF  string
@@ -222,7 +223,7 @@ func (s *Server) renderSignIn(c *fiber.Ctx, status int, site, msg string) error 
 	s.setDashCookie(c, dashLoginCookie, token, dashLoginTTL)
 	return s.renderPage(c, status, "signin", pageData{
 		Title: "Sign in",
-		Body:  signInPage{Sites: s.cfg.SiteNames(), Site: site, Error: msg, CSRF: token},
+		Body:  signInPage{Site: site, Error: msg, CSRF: token},
 	})
 }
 
@@ -239,9 +240,11 @@ func (s *Server) handleSignIn(c *fiber.Ctx) error {
 	key := c.FormValue("key")
 	st, err := s.lookupSite(siteName)
 	if err != nil {
-		return s.renderSignIn(c, fiber.StatusUnauthorized, "", "Unknown site or wrong key.")
+		// The same answer as a wrong key, name kept: the form must not tell
+		// which names are sites.
+		return s.renderSignIn(c, fiber.StatusUnauthorized, clip(siteName, 63), "Unknown site or wrong key.")
 	}
-	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientIP(c))
+	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientKey(s.clientIP(c)))
 	fails, err := s.rdb.Get(ctx, failKey).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("handleSignIn: get failures: %w", err)

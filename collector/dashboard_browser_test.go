@@ -125,8 +125,8 @@ func (b *dashBrowser) signIn(t *testing.T, site, key string) {
 	t.Helper()
 	b.run(t, "sign in",
 		chromedp.Navigate(b.base+"/dashboard/"),
-		chromedp.WaitVisible(`select[name=site]`),
-		chromedp.SetValue(`select[name=site]`, site),
+		chromedp.WaitVisible(`input[name=site]`),
+		chromedp.SetValue(`input[name=site]`, site),
 		chromedp.SendKeys(`input[name=key]`, key),
 		chromedp.Click(`form button[type=submit]`),
 		chromedp.WaitVisible(`form.signout`),
@@ -225,7 +225,7 @@ func TestDashboardBrowserSignInAndOut(t *testing.T) {
 
 	// A wrong key keeps the operator on the form with an error.
 	b.run(t, "wrong key",
-		chromedp.SetValue(`select[name=site]`, "demo"),
+		chromedp.SetValue(`input[name=site]`, "demo"),
 		chromedp.SendKeys(`input[name=key]`, "not-the-key"),
 		chromedp.Click(`form button[type=submit]`),
 		chromedp.WaitVisible(`p.error`),

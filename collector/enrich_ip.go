@@ -3,9 +3,6 @@ package collector
 import (
 	"context"
 	"net/netip"
-	"strings"
-
-	"github.com/gofiber/fiber/v2"
 )
 
 // ipStep stores the client IP, with its host part zeroed (IPv4 /24, IPv6
@@ -65,27 +62,4 @@ func (t trustedProxies) contains(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// clientIP is the visitor's address. X-Forwarded-For is believed only when
-// the connection comes from a trusted proxy (fiber's trusted-proxy check,
-// configured in New); then the address is the right-most entry that is not
-// itself a trusted proxy, because entries further left were written by the
-// client and can be forged. Otherwise it is the connection's peer.
-func (s *Server) clientIP(c *fiber.Ctx) string {
-	peer := c.Context().RemoteIP().String()
-	if len(s.proxies) == 0 || !c.IsProxyTrusted() {
-		return peer
-	}
-	ips := c.IPs() // only valid addresses: fiber's EnableIPValidation is on
-	for i := len(ips) - 1; i >= 0; i-- {
-		ip, err := netip.ParseAddr(strings.TrimSpace(ips[i]))
-		if err != nil {
-			continue
-		}
-		if !s.proxies.contains(ip) {
-			return ip.Unmap().String()
-		}
-	}
-	return peer
 }

@@ -99,7 +99,7 @@ func TestClientIPFromForwardedFor(t *testing.T) {
 		{name: "trusted proxy: header believed", top: "trusted_proxies: [0.0.0.0]", forwarded: "81.2.69.160", wantIP: "81.2.69.160", wantCity: "London"},
 		{name: "trusted proxy: forged left entries ignored", top: "trusted_proxies: [0.0.0.0]", forwarded: "89.160.20.112, 81.2.69.160", wantIP: "81.2.69.160", wantCity: "London"},
 		{name: "trusted proxy chain skipped", top: "trusted_proxies: [0.0.0.0, 10.0.0.0/8]", forwarded: "89.160.20.112, 10.1.2.3", wantIP: "89.160.20.112", wantCity: "Linköping"},
-		{name: "trusted proxy: invalid entries skipped", top: "trusted_proxies: [0.0.0.0]", forwarded: "81.2.69.160, <script>", wantIP: "81.2.69.160", wantCity: "London"},
+		{name: "trusted proxy: an entry that is no address ends the walk", top: "trusted_proxies: [0.0.0.0]", forwarded: "81.2.69.160, <script>", wantIP: "0.0.0.0"},
 		{name: "untrusted peer: header ignored", top: "trusted_proxies: [10.0.0.1]", forwarded: "81.2.69.160", wantIP: "0.0.0.0"},
 		{name: "no proxies configured: header ignored", top: "truncate_ips: false", forwarded: "81.2.69.160", wantIP: "0.0.0.0"},
 		{name: "truncate_ips zeroes the host", top: "trusted_proxies: [0.0.0.0]\ntruncate_ips: true", forwarded: "81.2.69.160", wantIP: "81.2.69.0", wantCity: "London"},

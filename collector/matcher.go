@@ -50,8 +50,12 @@ type inbound struct {
 	// from plain text.
 	Start    string
 	HasStart bool
-	// Time is the platform's timestamp of the message.
+	// Time is the platform's timestamp of the message, or the time it was
+	// received when the platform's is missing or in the future
+	// (messageTime).
 	Time time.Time
+	// PlatformTime is the platform's timestamp when Time is not it.
+	PlatformTime time.Time
 	// MessageID makes a redelivered message count once; "" when the
 	// source gives none (the generic API).
 	MessageID string

@@ -102,12 +102,7 @@ func (s *Server) genericInbound(req *messageRequest) (*inbound, error) {
 		if err != nil {
 			return nil, fail(ErrBadInput, "time %q is not an RFC 3339 time", clip(req.Time, 40))
 		}
-		// As with events: a clock a little fast is taken, a time far
-		// ahead would file the chat and its conversation in the future.
-		if t.After(in.Time.Add(eventFutureSkew)) {
-			return nil, fail(ErrBadInput, "time %s is in the future", clip(req.Time, 40))
-		}
-		in.Time = t.UTC()
+		in.Time, in.PlatformTime = messageTime(t, in.Time)
 	}
 	in.Chat = channel + ":" + from
 	to := strings.TrimSpace(req.To)

@@ -115,34 +115,3 @@ func TestGenericMessageRejectsBadInput(t *testing.T) {
 // sent, so one far ahead of the collector's clock is a sender's bug; it is
 // refused before anything is stored, as events are, while a sender's clock
 // running a little fast is taken.
-func TestGenericMessageRefusesAFutureTime(t *testing.T) {
-	w := newTestWorld(t)
-	tests := []struct {
-		name, from, time string
-		want             int
-	}{
-		{name: "years ahead", from: "16505551234", time: "2099-11-02T09:00:00Z", want: 400},
-		{name: "an hour ahead", from: "16505551235", time: "2026-11-02T10:00:00Z", want: 400},
-		{name: "a minute ahead", from: "16505551236", time: "2026-11-02T09:01:00Z", want: 200},
-		{name: "now", from: "16505551237", time: "2026-11-02T09:00:00Z", want: 200},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			body := jsonBody(t, map[string]string{"channel": "whatsapp", "from": tc.from, "text": "hi", "time": tc.time})
-			resp, b := w.do(t, request("POST", "/v1/sites/demo/messages", body, "Authorization", demoAuth))
-			if resp.StatusCode != tc.want {
-				t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, tc.want)
-			}
-			if tc.want != 400 {
-				return
-			}
-			if !strings.Contains(string(b), "future") {
-				t.Errorf("error %s does not say the time is in the future", b)
-			}
-			resp, b = w.do(t, request("GET", "/v1/sites/demo/chats/whatsapp:"+tc.from, nil, "Authorization", demoAuth))
-			if resp.StatusCode != 404 {
-				t.Errorf("the refused message made a chat: %d %s", resp.StatusCode, b)
-			}
-		})
-	}
-}

@@ -68,7 +68,7 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	now := s.clock.Now()
 	window := now.UnixMilli() / rateWindow.Milliseconds()
 	remaining := time.Duration((window+1)*rateWindow.Milliseconds()-now.UnixMilli()) * time.Millisecond
-	ok, err := s.allow(c.UserContext(), group, s.clientIP(c), window, limit, remaining)
+	ok, err := s.allow(c.UserContext(), group, s.clientKey(s.clientIP(c)), window, limit, remaining)
 	if err != nil {
 		s.log.Warn("rate limit unavailable; letting the request through", "group", group, "err", err)
 		return c.Next()
@@ -76,6 +76,10 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	if !ok {
 		s.metrics.rateLimited.WithLabelValues(group).Inc()
 		secs := int((remaining + time.Second - 1) / time.Second)
+		if group == "qr" {
+			// A person with a phone, not a program: a page, not JSON.
+			return s.scanLimited(c, max(secs, 1))
+		}
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))
 		return fail(ErrRateLimited, "more than %d requests a minute from this address; retry after %d s", limit, max(secs, 1))
 	}

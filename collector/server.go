@@ -145,12 +145,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		ReadTimeout:           15 * time.Second,
 		WriteTimeout:          15 * time.Second,
 		IdleTimeout:           60 * time.Second,
-		// X-Forwarded-For counts only from trusted_proxies; with the check on
-		// and no proxies listed, nobody's header is believed.
+		// Forwarded scheme and host count only from trusted_proxies; with
+		// the check on and no proxies listed, nobody's header is believed.
+		// The client's address is read by clientIP, not by fiber, which
+		// drops entries such as ::ffff:192.0.2.1 and knows no Forwarded.
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          opt.Config.TrustedProxies,
-		ProxyHeader:             fiber.HeaderXForwardedFor,
-		EnableIPValidation:      true,
 	})
 	s.routes()
 	return s, nil

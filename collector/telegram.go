@@ -142,7 +142,6 @@ func (s *Server) telegramInbound(u *tgUpdate, bot, user string) *inbound {
 		Username:  m.From.Username,
 		Target:    target,
 		Text:      m.Text,
-		Time:      time.Unix(m.Date, 0).UTC(),
 		MessageID: "tg:" + botKey + ":" + strconv.FormatInt(*u.UpdateID, 10),
 		Language:  m.From.LanguageCode,
 		Ref:       telegramRef(business, bot, user, m.MessageID),
@@ -150,9 +149,7 @@ func (s *Server) telegramInbound(u *tgUpdate, bot, user string) *inbound {
 	if in.Text == "" {
 		in.Text = m.Caption
 	}
-	if m.Date <= 0 {
-		in.Time = s.clock.Now().UTC()
-	}
+	in.Time, in.PlatformTime = messageTime(time.Unix(m.Date, 0), s.clock.Now())
 	if !business {
 		in.Start, in.HasStart = startPayload(in.Text, bot)
 	}

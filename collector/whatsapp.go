@@ -278,10 +278,7 @@ func (s *Server) whatsAppInbound(val *waValue, m *waMessage) *inbound {
 	if d, err := config.Digits(val.Metadata.DisplayPhoneNumber); err == nil {
 		in.Target = "whatsapp:" + d
 	}
-	in.Time = time.Unix(int64(m.Timestamp), 0).UTC()
-	if m.Timestamp <= 0 {
-		in.Time = s.clock.Now().UTC()
-	}
+	in.Time, in.PlatformTime = messageTime(time.Unix(int64(m.Timestamp), 0), s.clock.Now())
 	return in
 }
 

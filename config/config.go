@@ -30,11 +30,21 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	// Redis is the REDIS_URL; empty means the embedded store.
 	Redis string `yaml:"redis"`
+	// StoreFile is where the embedded store is kept across restarts;
+	// relative paths are taken from the working folder. Unused with Redis.
+	StoreFile string `yaml:"store_file"`
 	// GeoIP is the path of a GeoLite2/GeoIP2 City database; empty disables geo.
 	GeoIP string `yaml:"geoip"`
 	// TrustedProxies lists the addresses or CIDR ranges whose
 	// X-Forwarded-For header is believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHeader is the header trusted proxies write the client's
+	// address into: X-Forwarded-For (the default) or Forwarded (RFC 7239).
+	// Only that one is read, so a client cannot slip in the other.
+	ForwardedHeader string `yaml:"forwarded_header"`
+	// IPv6Prefix is the network length by which IPv6 clients are counted
+	// for rate limits and sign-in lockouts; 64 unless set.
+	IPv6Prefix int `yaml:"ipv6_prefix"`
 	// TruncateIPs stores visitors' IPs with the host part zeroed
 	// (IPv4 /24, IPv6 /48).
 	TruncateIPs bool `yaml:"truncate_ips"`
@@ -50,6 +60,7 @@ type Config struct {
 	// geoIPFromEnv, listenFromEnv and redisFromEnv tell errors to name the
 	// environment variable as well as the key.
 	geoIPFromEnv  bool
+	storeFromEnv  bool
 	listenFromEnv bool
 	redisFromEnv  bool
 }
@@ -138,6 +149,14 @@ const (
 	DefaultMatchWindow = 30
 	DefaultRateLimit   = 600
 	DefaultMetaBaseURL = "https://graph.facebook.com/v25.0"
+	DefaultIPv6Prefix  = 64
+	DefaultStoreFile   = "var/messtrack-store.gob"
+)
+
+// The values of forwarded_header, as the collector reads them.
+const (
+	ForwardedXFF     = "X-Forwarded-For"
+	ForwardedRFC7239 = "Forwarded"
 )
 
 // IDFormats are the accepted values of id_format.
@@ -150,7 +169,7 @@ var (
 )
 
 // Load reads the file at path, applies environment overrides from getenv
-// (MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP) and validates the result.
+// (MESSTRACK_ADDR, REDIS_URL, MESSTRACK_GEOIP, MESSTRACK_STORE_FILE) and validates the result.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -178,6 +197,10 @@ func Parse(path string, raw []byte, getenv func(string) string) (*Config, error)
 			cfg.Redis = v
 			cfg.redisFromEnv = true
 		}
+		if v := getenv("MESSTRACK_STORE_FILE"); v != "" {
+			cfg.StoreFile = v
+			cfg.storeFromEnv = true
+		}
 		if v := getenv("MESSTRACK_GEOIP"); v != "" {
 			cfg.GeoIP = v
 			cfg.geoIPFromEnv = true
@@ -204,6 +227,12 @@ func (c *Config) normalize() error {
 	}
 	if err := checkRedis(c.Redis); err != nil {
 		return c.fieldError(envKey("redis", "REDIS_URL", c.redisFromEnv), "%v", err)
+	}
+	if c.StoreFile == "" {
+		c.StoreFile = DefaultStoreFile
+	}
+	if fi, err := os.Stat(c.StoreFile); err == nil && fi.IsDir() {
+		return c.fieldError(envKey("store_file", "MESSTRACK_STORE_FILE", c.storeFromEnv), "%s is a folder; name a file", c.StoreFile)
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Listen
@@ -234,6 +263,20 @@ func (c *Config) normalize() error {
 		if !validProxy(p) {
 			return c.fieldError(fmt.Sprintf("trusted_proxies[%d]", i), "%q is neither an IP address nor a CIDR range", p)
 		}
+	}
+	switch strings.ToLower(c.ForwardedHeader) {
+	case "", "x-forwarded-for":
+		c.ForwardedHeader = ForwardedXFF
+	case "forwarded":
+		c.ForwardedHeader = ForwardedRFC7239
+	default:
+		return c.fieldError("forwarded_header", "%q is neither X-Forwarded-For nor Forwarded", c.ForwardedHeader)
+	}
+	if c.IPv6Prefix == 0 {
+		c.IPv6Prefix = DefaultIPv6Prefix
+	}
+	if c.IPv6Prefix < 32 || c.IPv6Prefix > 128 {
+		return c.fieldError("ipv6_prefix", "%d is outside 32..128: IPv6 clients are counted by their network of that many bits (64 is one home or phone; 128 counts single addresses)", c.IPv6Prefix)
 	}
 	if len(c.Sites) == 0 {
 		return c.fieldError("sites", "no site is configured")

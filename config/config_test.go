@@ -52,6 +52,9 @@ func TestParseGood(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
 		}
 	}
+	if cfg.IPv6Prefix != 64 || cfg.ForwardedHeader != config.ForwardedXFF {
+		t.Errorf("defaults: ipv6_prefix %d, forwarded_header %q", cfg.IPv6Prefix, cfg.ForwardedHeader)
+	}
 	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 {
 		t.Errorf("defaults: session_days %d, match window %d", s.SessionDays, s.MatchWindowMinutes)
 	}
@@ -77,11 +80,15 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "bad origin", yaml: site("    origins: [shop.example]\n"), want: "sites.demo.origins[0]"},
 		{name: "bad site name", yaml: "sites:\n  Demo Site:\n    api_key: demo-key-1\n", want: "sites.Demo Site"},
 		{name: "bad proxy", yaml: "trusted_proxies: [nope]\n" + site(""), want: "trusted_proxies[0]"},
+		{name: "ipv6 prefix too short", yaml: "ipv6_prefix: 16\n" + site(""), want: "m.yaml: ipv6_prefix: 16 is outside 32..128"},
+		{name: "ipv6 prefix too long", yaml: "ipv6_prefix: 129\n" + site(""), want: "m.yaml: ipv6_prefix: 129 is outside 32..128"},
+		{name: "unknown forwarded header", yaml: "forwarded_header: X-Real-IP\n" + site(""), want: "m.yaml: forwarded_header: \"X-Real-IP\" is neither X-Forwarded-For nor Forwarded"},
 		{name: "bad telegram secret", yaml: site("    telegram_secret_token: \"a b\"\n"), want: "telegram_secret_token"},
 		{name: "shared key", yaml: site("  shop:\n    api_key: demo-key-1\n"), want: "the same key as site"},
 		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
 		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
 		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
+		{name: "store file folder", yaml: "store_file: /\n" + site(""), want: "m.yaml: store_file: / is a folder"},
 		{name: "geoip folder", yaml: "geoip: /\n" + site(""), want: "m.yaml: geoip: / is a folder"},
 	}
 	for _, tt := range tests {
@@ -202,5 +209,15 @@ func TestDesktopQR(t *testing.T) {
 				t.Errorf("DesktopQR = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestForwardedHeaderAndIPv6Prefix(t *testing.T) {
+	cfg, err := config.Parse("m.yaml", []byte("forwarded_header: forwarded\nipv6_prefix: 56\n"+good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ForwardedHeader != config.ForwardedRFC7239 || cfg.IPv6Prefix != 56 {
+		t.Fatalf("forwarded_header %q, ipv6_prefix %d; want Forwarded, 56", cfg.ForwardedHeader, cfg.IPv6Prefix)
 	}
 }

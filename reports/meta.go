@@ -106,6 +106,9 @@ type metaRow struct {
 type metaPage struct {
 	Data   []metaRow `json:"data"`
 	Paging struct {
+		Cursors struct {
+			After string `json:"after"`
+		} `json:"cursors"`
 		Next string `json:"next"`
 	} `json:"paging"`
 	Error *MetaError `json:"error"`
@@ -115,8 +118,13 @@ type metaPage struct {
 const metaMaxPages = 10_000
 
 // Insights returns one row per ad and day over r (daily) or one row per ad
-// for the whole range (daily false: reach then counts each person once),
-// following paging.next until it is absent.
+// for the whole range (daily false: reach then counts each person once).
+//
+// Pages are asked for with the after cursor against BaseURL while the
+// answer has a paging.next. paging.next itself is never fetched: it always
+// names Meta's own host, which a configured base_url (an egress proxy, a
+// gateway) replaces, and the access token must reach no host the config did
+// not name.
 func (m *MetaClient) Insights(ctx context.Context, r Range, daily bool) ([]CostRow, error) {
 	tr, _ := json.Marshal(map[string]string{"since": r.From, "until": r.To})
 	q := url.Values{}
@@ -127,22 +135,16 @@ func (m *MetaClient) Insights(ctx context.Context, r Range, daily bool) ([]CostR
 		q.Set("time_increment", "1")
 	}
 	q.Set("access_token", m.AccessToken)
-	next := m.BaseURL + "/act_" + url.PathEscape(m.AdAccountID) + "/insights?" + q.Encode()
-	base, err := url.Parse(m.BaseURL)
-	if err != nil {
+	endpoint := m.BaseURL + "/act_" + url.PathEscape(m.AdAccountID) + "/insights"
+	if _, err := url.Parse(endpoint); err != nil {
 		return nil, fmt.Errorf("meta insights: base_url %q: %w", m.BaseURL, err)
 	}
 	var out []CostRow
-	for page := 1; next != ""; page++ {
+	for page := 1; ; page++ {
 		if page > metaMaxPages {
 			return nil, fmt.Errorf("meta insights: more than %d pages", metaMaxPages)
 		}
-		u, err := url.Parse(next)
-		if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-			// The token rides in the query: never send it anywhere else.
-			return nil, fmt.Errorf("meta insights: page %d: paging.next points away from %s://%s", page, base.Scheme, base.Host)
-		}
-		p, err := m.get(ctx, next)
+		p, err := m.get(ctx, endpoint+"?"+q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("page %d: %w", page, err)
 		}
@@ -153,9 +155,23 @@ func (m *MetaClient) Insights(ctx context.Context, r Range, daily bool) ([]CostR
 			}
 			out = append(out, cr)
 		}
-		next = p.Paging.Next
+		if p.Paging.Next == "" {
+			return out, nil
+		}
+		after := p.Paging.Cursors.After
+		if after == "" {
+			if u, err := url.Parse(p.Paging.Next); err == nil {
+				after = u.Query().Get("after")
+			}
+		}
+		switch {
+		case after == "":
+			return nil, fmt.Errorf("meta insights: page %d has a next page but no after cursor", page)
+		case after == q.Get("after"):
+			return nil, fmt.Errorf("meta insights: page %d: the after cursor does not advance", page)
+		}
+		q.Set("after", after)
 	}
-	return out, nil
 }
 
 func (m *MetaClient) get(ctx context.Context, u string) (*metaPage, error) {

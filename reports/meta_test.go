@@ -179,10 +179,10 @@ func TestMetaErrors(t *testing.T) {
 			want: []string{"HTTP 404", "code 100", "fbtrace_id=X1"},
 		},
 		{
-			name:    "paging.next pointing to another host",
+			name:    "a cursor that does not advance",
 			meta:    config.Meta{AdAccountID: "1234567890", AccessToken: "good-token", BaseURL: g.base()},
 			rewrite: true,
-			want:    []string{"page 2", "points away from"},
+			want:    []string{"page 2", "does not advance"},
 		},
 	}
 	for _, tt := range tests {
@@ -192,8 +192,9 @@ func TestMetaErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.rewrite {
-				// The samples name graph.facebook.com; served as they are,
-				// the client must refuse to send the token there.
+				// The same page again and again, its paging.next on
+				// graph.facebook.com: the client pages on against its
+				// base_url and stops when the cursor stands still.
 				m.HTTP = &http.Client{Transport: rawSampleTransport{t: t}}
 			}
 			_, err = m.Insights(t.Context(), Range{From: "2025-03-14", To: "2025-03-15"}, true)
@@ -229,10 +230,14 @@ func TestMetaErrors(t *testing.T) {
 }
 
 // rawSampleTransport answers every request with page 1 exactly as stored,
-// its paging.next still on graph.facebook.com.
+// its paging.next still on graph.facebook.com, and fails the test should a
+// request go there.
 type rawSampleTransport struct{ t *testing.T }
 
 func (rt rawSampleTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == "graph.facebook.com" {
+		rt.t.Errorf("a request went to %s, a host the config did not name", r.URL.Host)
+	}
 	rec := httptest.NewRecorder()
 	b, err := os.ReadFile("testdata/meta_insights_page1.json")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Table is a report as columns and rows of cells, for CSV and the terminal.
@@ -26,7 +27,8 @@ type Table interface {
 var plainNumber = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
 
 // CSVSafe neutralises a cell that a spreadsheet would run as a formula: one
-// starting with = + - @, a tab or a carriage return gets a leading
+// starting with = + - @ or their full-width forms ＝ ＋ － ＠ (which some
+// spreadsheets fold to ASCII), a tab or a carriage return gets a leading
 // apostrophe. Plain numbers (a refund of -5.5) stay numbers. Every CSV that
 // messtrack writes passes its text cells through it: ad titles, UTM tags and
 // names come from visitors and platforms ("=HYPERLINK(...)").
@@ -36,6 +38,11 @@ func CSVSafe(cell string) string {
 	}
 	switch cell[0] {
 	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + cell
+	}
+	r, _ := utf8.DecodeRuneInString(cell)
+	switch r {
+	case '\uFF1D', '\uFF0B', '\uFF0D', '\uFF20':
 		return "'" + cell
 	}
 	return cell

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,19 +24,25 @@ type DB struct {
 	// Client speaks to Redis; a *redis.Client or a *redis.ClusterClient.
 	Client   redis.UniversalClient
 	embedded *miniredis.Miniredis
+	persist  *persister
 }
 
-// Embedded reports whether DB is the in-memory store that loses everything
-// when the process stops.
+// Embedded reports whether DB is the in-memory store, which keeps its data
+// across restarts only in the file Persist names.
 func (d *DB) Embedded() bool { return d.embedded != nil }
 
-// Close closes the client and stops the embedded store, if any.
+// Close closes the client and stops the embedded store, if any, writing
+// its file first when Persist named one.
 func (d *DB) Close() error {
+	var perr error
+	if d.persist != nil {
+		perr = d.persist.finish()
+	}
 	err := d.Client.Close()
 	if d.embedded != nil {
 		d.embedded.Close()
 	}
-	if err != nil {
+	if err = errors.Join(perr, err); err != nil {
 		return fmt.Errorf("store.Close: %w", err)
 	}
 	return nil
@@ -58,7 +65,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 		}
 		db.embedded = m
 		db.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
-		log.Warn("no Redis configured: using the embedded in-memory store; NOTHING PERSISTS across restarts",
+		log.Warn("no Redis configured: using the embedded in-memory store, for trying messtrack out",
 			"addr", m.Addr())
 	case strings.Contains(url, ","):
 		var addrs []string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -97,7 +98,7 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	env := map[string]string{"MESSTRACK_ADDR": addr}
+	env := map[string]string{"MESSTRACK_ADDR": addr, "MESSTRACK_STORE_FILE": filepath.Join(t.TempDir(), "store.gob")}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, errOut syncBuffer
@@ -150,7 +151,7 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("serve returned %v", err)
 	}
-	if !strings.Contains(out.String(), "nothing persists") {
+	if !strings.Contains(out.String(), "embedded in-memory store, kept in "+env["MESSTRACK_STORE_FILE"]) {
 		t.Errorf("serve did not warn about the embedded store: %q", out.String())
 	}
 }

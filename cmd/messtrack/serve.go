@@ -57,7 +57,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+	if db.Embedded() {
+		if err := db.Persist(ctx, cfg.StoreFile, 0, log); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	srv, err := collector.New(ctx, collector.Options{
 		Config: cfg, Redis: db.Client, Clock: store.SystemClock{}, Log: log, Version: version,
 	})
@@ -72,7 +81,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fmt.Fprintf(stdout, "messtrack %s listening on http://%s (public URL %s, %d site(s))\n",
 		version, ln.Addr(), cfg.PublicURL, len(cfg.Sites))
 	if db.Embedded() {
-		fmt.Fprintln(stdout, "WARNING: embedded in-memory store: nothing persists; set REDIS_URL or redis: for real use")
+		fmt.Fprintf(stdout, "WARNING: embedded in-memory store, kept in %s between runs; set REDIS_URL or redis: for real use\n", cfg.StoreFile)
 	}
 	return srv.Serve(ctx, ln, shutdownGrace)
 }
