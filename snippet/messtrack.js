@@ -70,6 +70,9 @@
 /** Longest time a click on a chat link waits for the visit's code. */
 const WAIT_MS = 400;
 
+/** Most elements one task looks at before it yields to the page. */
+const SLICE = 250;
+
 // Runs once per page; a second copy of the tag must not wrap window.open
 // twice or send every beacon twice.
 function main() {
@@ -89,18 +92,18 @@ function main() {
   // The chat URL this script let through or sent the window to, so that the
   // navigate listener does not handle it a second time.
   let passing = "";
+  // The last click beacon's link and time: one click is one beacon, however
+  // many of the page's handlers, wrappers and navigations it goes through.
+  let sent = "";
+  // Elements waiting to be looked at, in the order they came.
+  const todo = [];
 
   // Storage may be full, disabled or blocked by privacy settings; then the
   // visit simply lives for this page view. One page origin is one site, so
   // the key needs no site name.
-  const load = () => {
+  const storage = (value) => {
     try {
-      return JSON.parse(localStorage.messtrack);
-    } catch (e) {}
-  };
-  const save = (value) => {
-    try {
-      localStorage.messtrack = JSON.stringify(value);
+      return value ? (localStorage.messtrack = JSON.stringify(value)) : JSON.parse(localStorage.messtrack);
     } catch (e) {}
   };
 
@@ -108,31 +111,41 @@ function main() {
   // while an older one is still stored; a page without them continues it.
   const attribution = () => (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
 
-  // Sets one query parameter with a strict encoding: the form serializer
-  // escapes + & # % and newlines, and its only loose habit, a space written
-  // as "+", becomes %20, because wa.me reads a raw "+" as a space.
+  // Sets one query parameter and leaves every other one byte for byte as
+  // written (phone=+7… stays). The value is encoded strictly: %20 for a
+  // space (wa.me reads a raw "+" as one), and %27 for "'", so the link can
+  // sit inside a quoted script string. The parameter goes last, so that
+  // text a page script appends to the link lands in it.
   const setParam = (url, name, value) => {
-    url.searchParams.set(name, value);
-    url.search = url.search.replace(/\+/g, "%20");
+    url.search = url.search
+      .slice(1)
+      .split("&")
+      .filter((pair) => pair && pair.split("=")[0] != name)
+      .concat(name + "=" + encodeURIComponent(value).replace(/'/g, "%27"))
+      .join("&");
     return url.href;
   };
 
   // Puts the code into prefilled text per the site's template, keeping what
   // the link already says; a text that has the code already stays as it is.
+  // The line ends with a line break, so text a page script glues onto the
+  // link starts a line of its own instead of running into the code.
   const compose = (text) => {
-    const line = template.split("{id}").join(visit.code);
+    const line = template.split("{id}").join(visit.code) + "\n";
     return !text ? line : text.includes(visit.code) ? text : text + "\n" + line;
   };
 
   /**
    * Recognises a link to one of the site's numbers, bots or users and gives
    * it back with the code; anything else gives undefined and is left alone.
+   * Strings that cannot be a chat link are turned away before any parsing.
    * @param {string} href
    * @returns {Chat|undefined}
    */
   const chat = (href) => {
     let url, match, name, target;
     let param = "text";
+    if (!/wa\.me|whatsapp|t\.me|telegram\.|tg:/i.test(href)) return;
     try {
       url = new URL(href, loc);
     } catch (e) {
@@ -143,34 +156,54 @@ function main() {
     // browsers parse it, "send" as host or as path ("//send").
     const where = url.protocol + url.host + url.pathname;
     if (WHATSAPP) {
-      // wa.me/N, api.|web.whatsapp.com/send?phone=N, whatsapp://send?phone=N;
-      // numbers compare by digits, so "+7 (999) 123-45-67" is 79991234567.
-      match = /^(https?:(wa\.me\/([^/]*)|(\w+\.)?whatsapp\.com\/send)|whatsapp:\/*send)\/?$/.exec(where);
-      name = match && (match[3] ?? params.get("phone") ?? "").replace(/%..|\D/g, "");
+      // [www.]wa.me/N, api.|web.whatsapp.com/send?phone=N,
+      // whatsapp://send?phone=N, and Android's intent://send/N#Intent;
+      // scheme=whatsapp;…; numbers compare by digits, so
+      // "+7 (999) 123-45-67" is 79991234567.
+      match = /^(https?:(www\.)?wa\.me\/([^/]*)|https?:(\w+\.)?whatsapp\.com\/send|whatsapp:\/*send|intent:\/*send\/?(\d*))\/?$/.exec(where);
+      name = match && (!/^i/.test(where) || /scheme=whatsapp/.test(url.hash)) && (match[3] || match[5] || params.get("phone") || "").replace(/%..|\D/g, "");
       if (numbers.includes(name)) target = "whatsapp:" + name;
     }
     if (TELEGRAM) {
-      // t.me/NAME, telegram.me/NAME, telegram.dog/NAME, tg://resolve?domain=NAME
-      match = /^(https?:(t|telegram)\.(me|dog)\/(\w+)|tg:\/*resolve)\/?$/.exec(where);
-      name = match && (match[4] ?? params.get("domain") ?? "").toLowerCase();
-      // Bots never see ?text=, so they get the hidden start payload.
-      if (bots.includes(name) ? (param = "start") : users.includes(name)) target = "telegram:" + name;
+      // [www.]t.me/NAME, telegram.me/NAME, telegram.dog/NAME, tg://resolve?domain=NAME
+      match = /^(https?:(www\.)?(t|telegram)\.(me|dog)\/(\w+)|tg:\/*resolve)\/?$/.exec(where);
+      name = match && (match[5] ?? params.get("domain") ?? "").toLowerCase();
+      // Bots never see ?text=, so they get the hidden start payload. A
+      // ?startapp= link opens the bot's Mini App, which the first of the
+      // two parameters decides and which never passes start on to the
+      // bot: it is kept as written, and its click still counts.
+      if (bots.includes(name) ? (param = params.has("startapp") ? "" : "start") : users.includes(name)) target = "telegram:" + name;
     }
-    return target && [target, visit ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit.start) : href];
+    return target && [target, visit && param ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit.start) : href];
   };
 
-  // Rewrites one anchor in place, so that middle-click, copy-link and the
+  // An element's link: an HTML <a> or <area>, or an SVG <a>, whose href is
+  // an object with the string in baseVal.
+  const hrefOf = (el) => el.href?.baseVal ?? el.href;
+
+  // Rewrites one link in place, so that middle-click, copy-link and the
   // page's own scripts all see the link with the code. The visit changes at
   // most once per page view (from unknown to known) and compose() leaves a
   // text with the code alone, so a second rewrite changes nothing. Other
   // nodes have no string href, which chat() does not recognise.
-  const fix = (anchor) => {
-    const found = chat(anchor.href);
-    if (found && found[1] != anchor.href) anchor.href = found[1];
+  const fix = (el) => {
+    const found = chat(hrefOf(el));
+    if (found && found[1] != hrefOf(el)) el.setAttribute("href", found[1]);
     return found;
   };
 
-  // Rewrites an element and every link inside it.
+  // Rewrites the waiting elements SLICE of them at a time, each slice in a
+  // task of its own, so that no page, however many links it has or adds,
+  // gets a long task from this script. Looking at a link costs a few
+  // microseconds, and nothing for a link that is not a chat's.
+  const work = () => {
+    todo.splice(0, SLICE).forEach(fix);
+    todo[0] && setTimeout(work);
+  };
+
+  // Queues an element (or document) and every link inside it. Only what
+  // was added or changed is queued, so the work grows with the page, never
+  // with its square.
   //
   // With QR it also fills the QR placeholders inside it, but not where the
   // main pointer is a finger (phones, tablets, which open the chat link
@@ -182,13 +215,14 @@ function main() {
   // element gets such an <img> appended once. Without a visit the page's
   // own content stays as it is. (The code sits here rather than in a
   // function of its own so that builds without QR carry none of it.)
-  const fixAll = (root) => {
-    fix(root);
-    root.querySelectorAll("a").forEach(fix);
+  const look = (root) => {
+    todo[0] || setTimeout(work);
+    todo.push(root);
+    root.querySelectorAll?.("a,area").forEach((el) => todo.push(el));
     if (QR && visit && !matchMedia("(pointer:coarse)").matches)
-      root.querySelectorAll("[data-messtrack-qr]").forEach((el) => {
+      [root, ...(root.querySelectorAll?.("[data-messtrack-qr]") || [])].forEach((el) => {
         // chat() of a missing href is undefined, like that of any link not ours.
-        const target = el.dataset.messtrackQr || chat(el.href || el.querySelector("a")?.href)?.[0];
+        const target = el.matches?.("[data-messtrack-qr]") && (el.dataset.messtrackQr || chat(el.href || el.querySelector("a")?.href)?.[0]);
         if (target) {
           const img = el.tagName == "IMG" ? el : el.mq || (el.mq = el.appendChild(new Image()));
           img.src = api + "/qr/" + site + "/" + visit.visit + ".svg?target=" + encodeURIComponent(target);
@@ -199,9 +233,11 @@ function main() {
 
   // Reports a click on a link with the code. Without a visit (not yet
   // known, failed, refused or not consented) there is nothing to report.
+  // The same link again within a second is the same click.
   /** @param {Chat} found */
   const beacon = (found) =>
     visit &&
+    sent != (sent = found[1] + (Date.now() >> 10)) &&
     navigator.sendBeacon(
       api + "/v1/clicks",
       JSON.stringify(
@@ -215,7 +251,7 @@ function main() {
       ),
     );
 
-  // Sends this window to a chat link once the registration under way ends,
+  // Sends a window to a chat link once the registration under way ends,
   // or after WAIT_MS at the latest, with the code if it came.
   const go = (href) =>
     Promise.race([pending, new Promise((done) => setTimeout(done, WAIT_MS))]).then(() => {
@@ -227,14 +263,14 @@ function main() {
   // Registers a new visit, or continues the stored one when it has not
   // expired and no new ad click brought the visitor here.
   const start = () => {
-    const stored = load() || {};
+    const stored = storage() || {};
     const key = attribution();
     // Not a secret, only a first-party label that links a person's visits.
     const visitor = stored.visitor || (Math.random() + "").slice(2);
     // A record with no visit has no expiry, and an invalid date never wins.
     if (new Date(stored.expires) > new Date() && (!key || key == stored.key)) {
       visit = stored;
-      fixAll(doc);
+      look(doc);
       return;
     }
     pending = fetch(api + "/v1/visits", {
@@ -247,7 +283,10 @@ function main() {
           referrer: doc.referrer,
           screen: screen.width + "x" + screen.height,
           lang: navigator.language,
-          tz: Intl.DateTimeFormat().resolvedOptions().timeZone,
+          // Minutes east of UTC: what the matcher compares, and free; the
+          // IANA name would cost the first Intl call, tens of milliseconds,
+          // before the request could go out.
+          tz: -new Date().getTimezoneOffset() + "",
           visitor,
         }),
       ),
@@ -255,37 +294,39 @@ function main() {
       .then((response) => response.json())
       // An error answer has no visit and is dropped like a network error;
       // storage is written only once the collector has given a visit.
-      .then((/** @type {VisitAnswer} */ answer) => answer.visit && save((visit = { ...answer, key, visitor })))
+      .then((/** @type {VisitAnswer} */ answer) => answer.visit && storage((visit = { ...answer, key, visitor })))
       .catch(() => {})
       // Every link on the page gets the code, if one came.
       .then(() => {
         pending = null;
-        fixAll(doc);
+        look(doc);
       });
   };
 
-  // Left clicks on anchors (middle clicks are auxclick and open the link
-  // as it stands, with the code once known): a link with the code just
-  // goes; while the code is on its way a plain click in this window is held
-  // up to WAIT_MS. Clicks the page handled itself are left to it (its
-  // window.open or location call is covered below); modified clicks and
-  // links with any target are never held.
+  // Left clicks on links, also inside open shadow roots (middle clicks
+  // are auxclick and open the link as it stands, with the code once known):
+  // a link with the code just goes; while the code is on its way a plain
+  // click in this window is held up to WAIT_MS. Clicks the page handled
+  // itself are left to it (its window.open or location call is covered
+  // below); modified clicks and links with any target are never held.
   doc.addEventListener("click", (/** @type {MouseEvent} */ event) => {
-    const anchor = event.target.closest?.("a");
-    const found = anchor && !event.defaultPrevented && fix(anchor);
+    const link = event.composedPath().find((el) => el.matches?.("a,area"));
+    const found = link && !event.defaultPrevented && fix(link);
     if (!found) return;
-    if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || anchor.target) {
+    if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
       beacon(found);
       passing = found[1];
     } else {
       event.preventDefault();
-      go(anchor.href);
+      go(hrefOf(link));
     }
   });
 
-  // Links added or changed after load (chat widgets, single-page apps): the
-  // changed anchor, or the element whose children changed, is looked over.
-  new MutationObserver((records) => visit && records.forEach((record) => fixAll(record.target))).observe(doc, {
+  // Links added or changed after load (chat widgets, single-page apps):
+  // only the added elements and the changed links are looked at.
+  new MutationObserver(
+    (records) => visit && records.forEach((record) => (record.attributeName ? look(record.target) : record.addedNodes.forEach(look))),
+  ).observe(doc, {
     childList: true,
     subtree: true,
     attributeFilter: ["href"],
@@ -296,7 +337,7 @@ function main() {
   const open = win.open;
   win.open = (href, ...rest) => {
     const found = chat(href);
-    if (found) beacon(found);
+    if (found) beacon(found), (passing = found[1]);
     return open.call(win, found ? found[1] : href, ...rest);
   };
 
@@ -320,14 +361,14 @@ function main() {
   // The queue stub lets pages call messtrack() before this file loads.
   // A repeated consent call registers only if no visit is known or coming.
   // With QR, messtrack('qr', el[, target]) makes el a QR placeholder (see
-  // fixAll), filled now or once the visit is known; a detached el is filled
+  // look), filled now or once the visit is known; a detached el is filled
   // when it is added to the page.
   if (CONSENT || QR) {
     const queue = win.messtrack?.q;
     win.messtrack = QR
       ? (command, el, target) =>
           command == "qr"
-            ? ((el.dataset.messtrackQr = target || el.dataset.messtrackQr || ""), fixAll(el.parentNode || el))
+            ? ((el.dataset.messtrackQr = target || el.dataset.messtrackQr || ""), look(el))
             : CONSENT && command == "consent" && !visit && !pending && start()
       : (command) => command == "consent" && !visit && !pending && start();
     if (!CONSENT) start();
