@@ -316,7 +316,7 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		Referrer:  in.Referrer,
 		Screen:    cleanShort(in.Screen),
 		Language:  cleanShort(in.Lang),
-		TimeZone:  cleanShort(in.TZ),
+		TimeZone:  browserZone(in.TZ),
 	}
 	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
 		var ce *clientError
@@ -386,6 +386,24 @@ func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
 		Start:   st.codec.Start(v.N),
 		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
 	}
+}
+
+// browserZone is the visit's browser time zone as stored: the snippet sends
+// its UTC offset in minutes east of UTC ("180"), which becomes "UTC+03:00";
+// an IANA name from another client is kept as it is.
+func browserZone(tz string) string {
+	minutes, err := strconv.Atoi(tz)
+	if err != nil {
+		return cleanShort(tz)
+	}
+	if minutes < -16*60 || minutes > 16*60 {
+		return ""
+	}
+	sign := '+'
+	if minutes < 0 {
+		sign, minutes = '-', -minutes
+	}
+	return fmt.Sprintf("UTC%c%02d:%02d", sign, minutes/60, minutes%60)
 }
 
 // cleanShort bounds a short free-form field and drops control characters.
