@@ -71,7 +71,7 @@
 const WAIT_MS = 400;
 
 /** Most elements one task looks at before it yields to the page. */
-const SLICE = 250;
+const SLICE = 100;
 
 // Runs once per page; a second copy of the tag must not wrap window.open
 // twice or send every beacon twice.

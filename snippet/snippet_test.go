@@ -59,9 +59,14 @@ func gzipSize(t testing.TB, body []byte) int {
 	return buf.Len()
 }
 
-// variants are the demo settings reduced to each feature combination.
+// variants are the demo settings reduced to each feature combination, and
+// a site as sites are set up in the wild: a Cyrillic message, two numbers,
+// a bot and a user.
 func variants() map[string]Settings {
-	out := map[string]Settings{}
+	wild := demoSettings()
+	wild.WhatsApp = []string{"79991234567", "79997654321"}
+	wild.Message = "Здравствуйте! Пишу с сайта, номер заявки: {id}"
+	out := map[string]Settings{"cyrillic message, two numbers, a bot and a user": wild}
 	for _, consent := range []bool{false, true} {
 		for _, wa := range []bool{false, true} {
 			for _, tg := range []bool{false, true} {
