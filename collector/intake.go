@@ -55,10 +55,13 @@ type visitRequest struct {
 	Visitor  string `json:"visitor"`
 }
 
-// visitResponse gives the snippet the codes for its links.
+// visitResponse gives the snippet the codes for its links. Text is the
+// site's message with the code, ending in a line break, so the script needs
+// neither the template nor the substitution.
 type visitResponse struct {
 	Visit   string `json:"visit"`
 	Code    string `json:"code"`
+	Text    string `json:"text"`
 	Start   string `json:"start"`
 	Expires string `json:"expires"`
 }
@@ -380,9 +383,11 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 
 // visitAnswer is the snippet's view of a stored visit.
 func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
+	code := st.codec.Code(v.N, st.style)
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
-		Code:    st.codec.Code(v.N, st.style),
+		Code:    code,
+		Text:    st.message(code) + "\n",
 		Start:   st.codec.Start(v.N),
 		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
 	}

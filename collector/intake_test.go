@@ -17,6 +17,11 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	if got.Visit == "" || got.Code == "" || got.Start == "" {
 		t.Fatalf("answer lacks codes: %+v", got)
 	}
+	// The script gets the finished message: the template with the code,
+	// ending in a line break.
+	if want := "Hello! My request code: " + got.Code + "\n"; got.Text != want {
+		t.Errorf("answer text = %q, want %q", got.Text, want)
+	}
 	st := w.srv.sites["demo"]
 	n, err := st.codec.ParseVisitID(got.Visit)
 	if err != nil {

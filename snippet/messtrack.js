@@ -15,26 +15,26 @@
 
 /**
  * Settings inlined by the collector for one site, positional because every
- * visitor downloads them: [site, url, wa, bots, users, msg] where
+ * visitor downloads them: [site, url, wa, bots, users] where
  *   site  site name, as in /s/{site}.js
  *   url   collector base URL; "" means this script's origin
  *   wa    WhatsApp numbers, digits only
  *   bots  Telegram bot usernames, lower case
  *   users Telegram user usernames, lower case
- *   msg   message template; {id} marks the code
- * @typedef {[string, string, string[], string[], string[], string]} Settings
+ * The message template is not here: the collector fills it in and sends the
+ * finished text with the visit.
+ * @typedef {[string, string, string[], string[], string[]]} Settings
  */
 
 /**
  * Body of POST /v1/visits (sent as text/plain, so no CORS preflight).
  * @typedef {Object} VisitRequest
  * @property {string} site
- * @property {string} url      current page URL
- * @property {string} landing  landing URL of this visit (UTM tags, click IDs)
+ * @property {string} url      current page URL, which is the landing URL
  * @property {string} referrer document.referrer at landing
  * @property {string} screen   "1920x1080"
  * @property {string} lang     navigator.language
- * @property {string} tz       IANA time zone
+ * @property {string} tz       minutes east of UTC
  * @property {string} visitor  first-party visitor ID
  */
 
@@ -42,7 +42,8 @@
  * Answer 200 of POST /v1/visits.
  * @typedef {Object} VisitAnswer
  * @property {string} visit   visit ID
- * @property {string} code    what replaces {id} in the message template
+ * @property {string} code    the code the message carries
+ * @property {string} text    the site's message with the code, ending in a line break
  * @property {string} start   Telegram bot start payload
  * @property {string} expires RFC 3339 end of the visit
  */
@@ -77,7 +78,7 @@ const SLICE = 100;
 // twice or send every beacon twice.
 function main() {
   /** @type {Settings} */
-  const [site, collector, numbers, bots, users, template] = MESSTRACK_SETTINGS;
+  const [site, collector, numbers, bots, users] = MESSTRACK_SETTINGS;
   const win = window;
   const doc = document;
   const loc = location;
@@ -126,14 +127,11 @@ function main() {
     return url.href;
   };
 
-  // Puts the code into prefilled text per the site's template, keeping what
-  // the link already says; a text that has the code already stays as it is.
-  // The line ends with a line break, so text a page script glues onto the
-  // link starts a line of its own instead of running into the code.
-  const compose = (text) => {
-    const line = template.split("{id}").join(visit.code) + "\n";
-    return !text ? line : text.includes(visit.code) ? text : text + "\n" + line;
-  };
+  // Puts the visit's message (the collector's, with the code, ending in a
+  // line break so that text a page script glues onto the link starts a line
+  // of its own) after what the link already says; a text that has the code
+  // already stays as it is.
+  const compose = (text) => (!text ? visit.text : text.includes(visit.code) ? text : text + "\n" + visit.text);
 
   /**
    * Recognises a link to one of the site's numbers, bots or users and gives
@@ -267,8 +265,9 @@ function main() {
     const key = attribution();
     // Not a secret, only a first-party label that links a person's visits.
     const visitor = stored.visitor || (Math.random() + "").slice(2);
-    // A record with no visit has no expiry, and an invalid date never wins.
-    if (new Date(stored.expires) > new Date() && (!key || key == stored.key)) {
+    // A record with no visit has no expiry, and an invalid date never wins;
+    // one stored before visits carried their text is registered again.
+    if (stored.text && new Date(stored.expires) > new Date() && (!key || key == stored.key)) {
       visit = stored;
       look(doc);
       return;
@@ -279,7 +278,6 @@ function main() {
         /** @type {VisitRequest} */ ({
           site,
           url: loc.href,
-          landing: loc.href,
           referrer: doc.referrer,
           screen: screen.width + "x" + screen.height,
           lang: navigator.language,
