@@ -310,6 +310,10 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if in.Lang == "" {
+		// The snippet leaves the language to the browser's request header.
+		in.Lang = firstLanguage(c.Get(fiber.HeaderAcceptLanguage))
+	}
 	now := s.clock.Now()
 	v := &Visit{
 		Time:      now,

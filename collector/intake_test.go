@@ -151,3 +151,41 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("healthz = %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestVisitLanguageFromHeader: the snippet sends no language, so the
+// visit takes the first tag of the request's Accept-Language; a language
+// in the body still wins.
+func TestVisitLanguageFromHeader(t *testing.T) {
+	w := newTestWorld(t)
+	st := w.srv.sites["demo"]
+	for _, tt := range []struct {
+		name, body, header, want string
+	}{
+		{name: "header only", body: `{"site":"demo","url":"https://shop.test/"}`, header: "de-CH, de;q=0.9,en;q=0.8", want: "de-CH"},
+		{name: "single tag with weight", body: `{"site":"demo","url":"https://shop.test/"}`, header: "fr;q=0.7", want: "fr"},
+		{name: "body wins", body: `{"site":"demo","url":"https://shop.test/","lang":"en-US"}`, header: "de-CH", want: "en-US"},
+		{name: "neither", body: `{"site":"demo","url":"https://shop.test/"}`, want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := w.do(t, request("POST", "/v1/visits", []byte(tt.body), "Origin", testOrigin, "Content-Type", "text/plain", "Accept-Language", tt.header))
+			if resp.StatusCode != 200 {
+				t.Fatalf("register visit: %d %s", resp.StatusCode, b)
+			}
+			var got visitResponse
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("visit answer %s: %v", b, err)
+			}
+			n, err := st.codec.ParseVisitID(got.Visit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := w.srv.loadVisit(context.Background(), st, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Language != tt.want {
+				t.Errorf("language = %q, want %q", v.Language, tt.want)
+			}
+		})
+	}
+}

@@ -68,15 +68,16 @@
  * @typedef {[string, string]} Chat
  */
 
-/** Longest time a click on a chat link waits for the visit's code. */
-const WAIT_MS = 400;
-
-/** Most elements one task looks at before it yields to the page. */
-const SLICE = 100;
-
 // Runs once per page; a second copy of the tag must not wrap window.open
-// twice or send every beacon twice.
-function main() {
+// twice or send every beacon twice. A block, not a function, so that the
+// build needs no wrapper: its const and let names stay out of the page's
+// global scope all the same.
+if (!window.messtrack?.loaded) {
+  /** Longest time a click on a chat link waits for the visit's code. */
+  const WAIT_MS = 400;
+  /** Most elements one task looks at before it yields to the page. */
+  const SLICE = 100;
+
   /** @type {Settings} */
   const [site, collector, numbers, bots, users] = MESSTRACK_SETTINGS;
   const win = window;
@@ -86,31 +87,19 @@ function main() {
   // currentScript is only set while this runs, so it is read here.
   const api = collector || new URL(doc.currentScript.src).origin;
 
-  /** @type {?StoredVisit} */
-  let visit = null;
-  /** @type {?Promise<void>} while a registration is under way */
-  let pending = null;
+  // All four start undefined:
+  /** @type {StoredVisit|undefined} */
+  let visit;
+  /** @type {Promise<void>|undefined} while a registration is under way */
+  let pending;
   // The chat URL this script let through or sent the window to, so that the
   // navigate listener does not handle it a second time.
-  let passing = "";
+  let passing;
   // The last click beacon's link and time: one click is one beacon, however
   // many of the page's handlers, wrappers and navigations it goes through.
-  let sent = "";
+  let sent;
   // Elements waiting to be looked at, in the order they came.
   const todo = [];
-
-  // Storage may be full, disabled or blocked by privacy settings; then the
-  // visit simply lives for this page view. One page origin is one site, so
-  // the key needs no site name.
-  const storage = (value) => {
-    try {
-      return value ? (localStorage.messtrack = JSON.stringify(value)) : JSON.parse(localStorage.messtrack);
-    } catch (e) {}
-  };
-
-  // A new ad click (other UTM tags or click IDs) starts a new visit even
-  // while an older one is still stored; a page without them continues it.
-  const attribution = () => (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
 
   // Sets one query parameter and leaves every other one byte for byte as
   // written (phone=+7… stays). The value is encoded strictly: %20 for a
@@ -175,18 +164,17 @@ function main() {
     return target && [target, visit && param ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit.start) : href];
   };
 
-  // An element's link: an HTML <a> or <area>, or an SVG <a>, whose href is
-  // an object with the string in baseVal.
-  const hrefOf = (el) => el.href?.baseVal ?? el.href;
-
   // Rewrites one link in place, so that middle-click, copy-link and the
   // page's own scripts all see the link with the code. The visit changes at
   // most once per page view (from unknown to known) and compose() leaves a
-  // text with the code alone, so a second rewrite changes nothing. Other
-  // nodes have no string href, which chat() does not recognise.
+  // text with the code alone, so a second rewrite changes nothing. The link
+  // is an HTML <a> or <area>, or an SVG <a>, whose href is an object with
+  // the string in baseVal; other nodes have no string href, which chat()
+  // does not recognise.
   const fix = (el) => {
-    const found = chat(hrefOf(el));
-    if (found && found[1] != hrefOf(el)) el.setAttribute("href", found[1]);
+    const href = el.href?.baseVal ?? el.href;
+    const found = chat(href);
+    if (found && found[1] != href) el.setAttribute("href", found[1]);
     return found;
   };
 
@@ -229,13 +217,15 @@ function main() {
       });
   };
 
-  // Reports a click on a link with the code. Without a visit (not yet
-  // known, failed, refused or not consented) there is nothing to report.
-  // The same link again within a second is the same click.
+  // Marks a chat link as let through, and reports the click. Without a
+  // visit (not yet known, failed, refused or not consented) there is
+  // nothing to report. The same link again within a second is the same
+  // click.
   /** @param {Chat} found */
   const beacon = (found) =>
+    (passing = found[1]) &&
     visit &&
-    sent != (sent = found[1] + (Date.now() >> 10)) &&
+    sent != (sent = passing + (Date.now() >> 10)) &&
     navigator.sendBeacon(
       api + "/v1/clicks",
       JSON.stringify(
@@ -244,7 +234,7 @@ function main() {
           visit: visit.visit,
           target: found[0],
           page: loc.href,
-          href: found[1],
+          href: passing,
         }),
       ),
     );
@@ -255,48 +245,57 @@ function main() {
     Promise.race([pending, new Promise((done) => setTimeout(done, WAIT_MS))]).then(() => {
       const found = chat(href);
       beacon(found);
-      loc.href = passing = found[1];
+      loc.href = found[1];
     });
 
   // Registers a new visit, or continues the stored one when it has not
-  // expired and no new ad click brought the visitor here.
-  const start = () => {
-    const stored = storage() || {};
-    const key = attribution();
+  // expired and no new ad click brought the visitor here; then every link on
+  // the page gets the code, if one came.
+  //
+  // Storage may be full, disabled or blocked by privacy settings; then the
+  // visit simply lives for this page view. One page origin is one site, so
+  // the key needs no site name.
+  const start = (stored = {}) => {
+    try {
+      stored = JSON.parse(localStorage.messtrack) || stored;
+    } catch (e) {}
+    // A new ad click (other UTM tags or click IDs) starts a new visit even
+    // while an older one is still stored; a page without them continues it.
+    const key = (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
     // Not a secret, only a first-party label that links a person's visits.
     const visitor = stored.visitor || (Math.random() + "").slice(2);
     // A record with no visit has no expiry, and an invalid date never wins;
     // one stored before visits carried their text is registered again.
-    if (stored.text && new Date(stored.expires) > new Date() && (!key || key == stored.key)) {
-      visit = stored;
-      look(doc);
-      return;
-    }
-    pending = fetch(api + "/v1/visits", {
-      method: "POST",
-      body: JSON.stringify(
-        /** @type {VisitRequest} */ ({
-          site,
-          url: loc.href,
-          referrer: doc.referrer,
-          screen: screen.width + "x" + screen.height,
-          lang: navigator.language,
-          // Minutes east of UTC: what the matcher compares, and free; the
-          // IANA name would cost the first Intl call, tens of milliseconds,
-          // before the request could go out.
-          tz: -new Date().getTimezoneOffset() + "",
-          visitor,
-        }),
-      ),
-    })
-      .then((response) => response.json())
-      // An error answer has no visit and is dropped like a network error;
-      // storage is written only once the collector has given a visit.
-      .then((/** @type {VisitAnswer} */ answer) => answer.visit && storage((visit = { ...answer, key, visitor })))
+    visit = stored.text && new Date(stored.expires) > new Date() && (!key || key == stored.key) && stored;
+    pending = (
+      visit
+        ? Promise.resolve()
+        : fetch(api + "/v1/visits", {
+            method: "POST",
+            body: JSON.stringify(
+              /** @type {VisitRequest} */ ({
+                site,
+                url: loc.href,
+                referrer: doc.referrer,
+                screen: screen.width + "x" + screen.height,
+                // The language is the collector's, from Accept-Language.
+                // Minutes east of UTC: what the matcher compares, and free;
+                // the IANA name would cost the first Intl call, tens of
+                // milliseconds, before the request could go out.
+                tz: -new Date().getTimezoneOffset() + "",
+                visitor,
+              }),
+            ),
+          })
+            .then((response) => response.json())
+            // An error answer has no visit and is dropped like a network
+            // error; storage is written only once the collector has given a
+            // visit (a storage that refuses throws after visit is set).
+            .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key, visitor }))))
+    )
       .catch(() => {})
-      // Every link on the page gets the code, if one came.
       .then(() => {
-        pending = null;
+        pending = 0;
         look(doc);
       });
   };
@@ -313,10 +312,9 @@ function main() {
     if (!found) return;
     if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
       beacon(found);
-      passing = found[1];
     } else {
       event.preventDefault();
-      go(hrefOf(link));
+      go(found[1]);
     }
   });
 
@@ -335,7 +333,7 @@ function main() {
   const open = win.open;
   win.open = (href, ...rest) => {
     const found = chat(href);
-    if (found) beacon(found), (passing = found[1]);
+    found && beacon(found);
     return open.call(win, found ? found[1] : href, ...rest);
   };
 
@@ -377,5 +375,3 @@ function main() {
   }
   win.messtrack.loaded = true;
 }
-
-if (!window.messtrack?.loaded) main();
