@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -59,9 +60,12 @@ type visitRequest struct {
 // site's message with the code, ending in a line break, so the script needs
 // neither the template nor the substitution.
 type visitResponse struct {
-	Visit   string `json:"visit"`
-	Code    string `json:"code"`
-	Text    string `json:"text"`
+	Visit string `json:"visit"`
+	Code  string `json:"code"`
+	Text  string `json:"text"`
+	// Visitor is the first-party visitor ID the snippet sent, or one minted
+	// here for a first visit, which the snippet keeps and sends again.
+	Visitor string `json:"visitor"`
 	Start   string `json:"start"`
 	Expires string `json:"expires"`
 }
@@ -317,7 +321,7 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 	now := s.clock.Now()
 	v := &Visit{
 		Time:      now,
-		VisitorID: cleanShort(in.Visitor),
+		VisitorID: visitorID(in.Visitor),
 		Page:      in.URL,
 		Landing:   in.Landing,
 		Referrer:  in.Referrer,
@@ -392,9 +396,19 @@ func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
 		Visit:   st.codec.VisitID(v.N),
 		Code:    code,
 		Text:    st.message(code) + "\n",
+		Visitor: v.VisitorID,
 		Start:   st.codec.Start(v.N),
 		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
 	}
+}
+
+// visitorID is the visitor ID a snippet sent, or a new random one: not a
+// secret, only a first-party label that links a person's visits.
+func visitorID(sent string) string {
+	if id := cleanShort(sent); id != "" {
+		return id
+	}
+	return rand.Text()
 }
 
 // browserZone is the visit's browser time zone as stored: the snippet sends

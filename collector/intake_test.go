@@ -31,6 +31,17 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadVisit: %v", err)
 	}
+	// No visitor ID was sent: the collector mints one and answers it, and a
+	// later visit that sends it keeps it.
+	if got.Visitor == "" || v.VisitorID != got.Visitor {
+		t.Errorf("minted visitor %q, stored %q", got.Visitor, v.VisitorID)
+	}
+	body := jsonBody(t, map[string]string{"site": "demo", "url": landing, "visitor": got.Visitor})
+	resp, b := w.do(t, request("POST", "/v1/visits", body, "Origin", testOrigin, "Content-Type", "text/plain"))
+	var again visitResponse
+	if resp.StatusCode != 200 || json.Unmarshal(b, &again) != nil || again.Visitor != got.Visitor {
+		t.Errorf("visit sending visitor %q answered %d %s", got.Visitor, resp.StatusCode, b)
+	}
 	if v.UTMSource != "google" || v.UTMCampaign != "roses" || v.ClickIDKind != "gclid" || v.ClickID != "abc123" {
 		t.Errorf("stored visit lacks UTM or click ID: %+v", v)
 	}

@@ -46,11 +46,12 @@
  * @property {string} text    the site's message with the code, ending in a line break
  * @property {string} start   Telegram bot start payload
  * @property {string} expires RFC 3339 end of the visit
+ * @property {string} visitor first-party visitor ID, as sent or newly minted
  */
 
 /**
  * What localStorage keeps between page views of one visit.
- * @typedef {VisitAnswer & {key: string, visitor: string}} StoredVisit
+ * @typedef {VisitAnswer & {key: string}} StoredVisit
  */
 
 /**
@@ -262,8 +263,6 @@ if (!window.messtrack?.loaded) {
     // A new ad click (other UTM tags or click IDs) starts a new visit even
     // while an older one is still stored; a page without them continues it.
     const key = (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
-    // Not a secret, only a first-party label that links a person's visits.
-    const visitor = stored.visitor || (Math.random() + "").slice(2);
     // A record with no visit has no expiry, and an invalid date never wins;
     // one stored before visits carried their text is registered again.
     visit = stored.text && new Date(stored.expires) > new Date() && (!key || key == stored.key) && stored;
@@ -283,7 +282,9 @@ if (!window.messtrack?.loaded) {
                 // the IANA name would cost the first Intl call, tens of
                 // milliseconds, before the request could go out.
                 tz: -new Date().getTimezoneOffset() + "",
-                visitor,
+                // The collector mints the visitor ID on a first visit and
+                // answers it with every visit.
+                visitor: stored.visitor,
               }),
             ),
           })
@@ -291,7 +292,7 @@ if (!window.messtrack?.loaded) {
             // An error answer has no visit and is dropped like a network
             // error; storage is written only once the collector has given a
             // visit (a storage that refuses throws after visit is set).
-            .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key, visitor }))))
+            .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
     )
       .catch(() => {})
       .then(() => {
