@@ -12,7 +12,7 @@ import (
 // and none of its background traffic (this machine reaches no outside host),
 // with the extra options a test needs, and stops it when the test ends. It
 // fails with the reason when Chromium is missing; it never skips.
-func headlessChromium(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
+func headlessChromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -55,10 +56,16 @@ type visitRequest struct {
 	Visitor  string `json:"visitor"`
 }
 
-// visitResponse gives the snippet the codes for its links.
+// visitResponse gives the snippet the codes for its links. Text is the
+// site's message with the code, ending in a line break, so the script needs
+// neither the template nor the substitution.
 type visitResponse struct {
-	Visit   string `json:"visit"`
-	Code    string `json:"code"`
+	Visit string `json:"visit"`
+	Code  string `json:"code"`
+	Text  string `json:"text"`
+	// Visitor is the first-party visitor ID the snippet sent, or one minted
+	// here for a first visit, which the snippet keeps and sends again.
+	Visitor string `json:"visitor"`
 	Start   string `json:"start"`
 	Expires string `json:"expires"`
 }
@@ -307,16 +314,20 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	if in.Lang == "" {
+		// The snippet leaves the language to the browser's request header.
+		in.Lang = firstLanguage(c.Get(fiber.HeaderAcceptLanguage))
+	}
 	now := s.clock.Now()
 	v := &Visit{
 		Time:      now,
-		VisitorID: cleanShort(in.Visitor),
+		VisitorID: visitorID(in.Visitor),
 		Page:      in.URL,
 		Landing:   in.Landing,
 		Referrer:  in.Referrer,
 		Screen:    cleanShort(in.Screen),
 		Language:  cleanShort(in.Lang),
-		TimeZone:  cleanShort(in.TZ),
+		TimeZone:  browserZone(in.TZ),
 	}
 	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
 		var ce *clientError
@@ -380,12 +391,42 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 
 // visitAnswer is the snippet's view of a stored visit.
 func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
+	code := st.codec.Code(v.N, st.style)
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
-		Code:    st.codec.Code(v.N, st.style),
+		Code:    code,
+		Text:    st.message(code) + "\n",
+		Visitor: v.VisitorID,
 		Start:   st.codec.Start(v.N),
 		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
 	}
+}
+
+// visitorID is the visitor ID a snippet sent, or a new random one: not a
+// secret, only a first-party label that links a person's visits.
+func visitorID(sent string) string {
+	if id := cleanShort(sent); id != "" {
+		return id
+	}
+	return rand.Text()
+}
+
+// browserZone is the visit's browser time zone as stored: the snippet sends
+// its UTC offset in minutes east of UTC ("180"), which becomes "UTC+03:00";
+// an IANA name from another client is kept as it is.
+func browserZone(tz string) string {
+	minutes, err := strconv.Atoi(tz)
+	if err != nil {
+		return cleanShort(tz)
+	}
+	if minutes < -16*60 || minutes > 16*60 {
+		return ""
+	}
+	sign := '+'
+	if minutes < 0 {
+		sign, minutes = '-', -minutes
+	}
+	return fmt.Sprintf("UTC%c%02d:%02d", sign, minutes/60, minutes%60)
 }
 
 // cleanShort bounds a short free-form field and drops control characters.

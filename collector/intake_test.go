@@ -17,6 +17,11 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	if got.Visit == "" || got.Code == "" || got.Start == "" {
 		t.Fatalf("answer lacks codes: %+v", got)
 	}
+	// The script gets the finished message: the template with the code,
+	// ending in a line break.
+	if want := "Hello! My request code: " + got.Code + "\n"; got.Text != want {
+		t.Errorf("answer text = %q, want %q", got.Text, want)
+	}
 	st := w.srv.sites["demo"]
 	n, err := st.codec.ParseVisitID(got.Visit)
 	if err != nil {
@@ -25,6 +30,17 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	v, err := w.srv.loadVisit(context.Background(), st, n)
 	if err != nil {
 		t.Fatalf("loadVisit: %v", err)
+	}
+	// No visitor ID was sent: the collector mints one and answers it, and a
+	// later visit that sends it keeps it.
+	if got.Visitor == "" || v.VisitorID != got.Visitor {
+		t.Errorf("minted visitor %q, stored %q", got.Visitor, v.VisitorID)
+	}
+	body := jsonBody(t, map[string]string{"site": "demo", "url": landing, "visitor": got.Visitor})
+	resp, b := w.do(t, request("POST", "/v1/visits", body, "Origin", testOrigin, "Content-Type", "text/plain"))
+	var again visitResponse
+	if resp.StatusCode != 200 || json.Unmarshal(b, &again) != nil || again.Visitor != got.Visitor {
+		t.Errorf("visit sending visitor %q answered %d %s", got.Visitor, resp.StatusCode, b)
 	}
 	if v.UTMSource != "google" || v.UTMCampaign != "roses" || v.ClickIDKind != "gclid" || v.ClickID != "abc123" {
 		t.Errorf("stored visit lacks UTM or click ID: %+v", v)
@@ -144,5 +160,43 @@ func TestHealth(t *testing.T) {
 	resp, body := w.do(t, request("GET", "/healthz", nil))
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"redis":"ok"`) {
 		t.Fatalf("healthz = %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestVisitLanguageFromHeader: the snippet sends no language, so the
+// visit takes the first tag of the request's Accept-Language; a language
+// in the body still wins.
+func TestVisitLanguageFromHeader(t *testing.T) {
+	w := newTestWorld(t)
+	st := w.srv.sites["demo"]
+	for _, tt := range []struct {
+		name, body, header, want string
+	}{
+		{name: "header only", body: `{"site":"demo","url":"https://shop.test/"}`, header: "de-CH, de;q=0.9,en;q=0.8", want: "de-CH"},
+		{name: "single tag with weight", body: `{"site":"demo","url":"https://shop.test/"}`, header: "fr;q=0.7", want: "fr"},
+		{name: "body wins", body: `{"site":"demo","url":"https://shop.test/","lang":"en-US"}`, header: "de-CH", want: "en-US"},
+		{name: "neither", body: `{"site":"demo","url":"https://shop.test/"}`, want: ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := w.do(t, request("POST", "/v1/visits", []byte(tt.body), "Origin", testOrigin, "Content-Type", "text/plain", "Accept-Language", tt.header))
+			if resp.StatusCode != 200 {
+				t.Fatalf("register visit: %d %s", resp.StatusCode, b)
+			}
+			var got visitResponse
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("visit answer %s: %v", b, err)
+			}
+			n, err := st.codec.ParseVisitID(got.Visit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := w.srv.loadVisit(context.Background(), st, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Language != tt.want {
+				t.Errorf("language = %q, want %q", v.Language, tt.want)
+			}
+		})
 	}
 }

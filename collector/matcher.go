@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -386,7 +387,7 @@ func scoreCandidate(sig messageSignals, v *Visit, gap time.Duration, at time.Tim
 // the same offset (America/Detroit for a New York number) is no evidence
 // against the visitor.
 func sameOffset(zones []string, zone string, t time.Time) bool {
-	loc, err := time.LoadLocation(zone)
+	loc, err := loadZone(zone)
 	if err != nil {
 		return false
 	}
@@ -399,6 +400,28 @@ func sameOffset(zones []string, zone string, t time.Time) bool {
 		}
 	}
 	return false
+}
+
+// loadZone reads an IANA zone name or a fixed offset as browserZone writes
+// it ("UTC+03:00", "UTC-09:30").
+func loadZone(name string) (*time.Location, error) {
+	if off, ok := strings.CutPrefix(name, "UTC"); ok && len(off) == 6 && off[3] == ':' && (off[0] == '+' || off[0] == '-') {
+		h, errH := strconv.Atoi(off[1:3])
+		m, errM := strconv.Atoi(off[4:])
+		if errH != nil || errM != nil {
+			return nil, fmt.Errorf("loadZone %q: bad offset", name)
+		}
+		secs := (h*60 + m) * 60
+		if off[0] == '-' {
+			secs = -secs
+		}
+		return time.FixedZone(name, secs), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("loadZone: %w", err)
+	}
+	return loc, nil
 }
 
 // visitZone is the visit's browser time zone, else its IP's.

@@ -42,7 +42,6 @@ func snippetSettings(cfg *config.Config, st *config.Site) snippet.Settings {
 		TelegramBots:    st.Telegram.Bots,
 		TelegramUsers:   st.Telegram.Users,
 		IDFormat:        st.IDFormat,
-		Message:         st.Message,
 		ConsentRequired: st.ConsentRequired,
 		DesktopQR:       st.DesktopQR,
 	}

@@ -29,7 +29,7 @@ import (
 )
 
 // chatHosts are the chat platforms' hosts the browser is sent to the fake.
-var chatHosts = []string{"wa.me", "api.whatsapp.com", "web.whatsapp.com", "t.me", "telegram.me", "telegram.dog"}
+var chatHosts = []string{"wa.me", "www.wa.me", "api.whatsapp.com", "web.whatsapp.com", "t.me", "www.t.me", "telegram.me", "telegram.dog"}
 
 // browserSiteYAML is the config of the browser tests: the demo site and a
 // site that needs consent, both served to pages from the collector itself.
@@ -66,7 +66,7 @@ type chatRecorder struct {
 	got  chan string
 }
 
-func newChatRecorder(t *testing.T) *chatRecorder {
+func newChatRecorder(t testing.TB) *chatRecorder {
 	t.Helper()
 	rec := &chatRecorder{got: make(chan string, 64)}
 	rec.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +111,12 @@ type browserWorld struct {
 // (empty: the collector itself) and a headless Chromium.
 func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 	t.Helper()
+	return newBrowserWorldIn(t, publicURL, filepath.Join("..", "examples", "site"))
+}
+
+// newBrowserWorldIn is newBrowserWorld serving the pages in dir.
+func newBrowserWorldIn(t *testing.T, publicURL, dir string) *browserWorld {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,7 @@ func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 	if publicURL == "" {
 		publicURL = base
 	}
-	site, err := filepath.Abs(filepath.Join("..", "examples", "site"))
+	site, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +143,7 @@ func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 
 // newBrowser starts a headless Chromium with a fresh profile that reaches
 // the chat platforms' hosts at rec and no other outside host.
-func newBrowser(t *testing.T, rec *chatRecorder) context.Context {
+func newBrowser(t testing.TB, rec *chatRecorder) context.Context {
 	t.Helper()
 	port := rec.srv.Listener.Addr().(*net.TCPAddr).Port
 	var rules []string
@@ -301,7 +307,8 @@ func TestSnippetInBrowser(t *testing.T) {
 		poll[bool](t, ctx, `document.getElementById("wa-plain").href.includes("text=")`)
 		got := hrefs(t, ctx)
 
-		line := "Hello! My request code: " + visit.Code
+		// The line ends with a line break, which text a page appends cannot join.
+		line := "Hello! My request code: " + visit.Code + "\n"
 		tests := []struct {
 			id       string
 			host     string

@@ -74,7 +74,7 @@ func build(f features) (string, error) {
 	result := api.Transform(source, api.TransformOptions{
 		Loader:            api.LoaderJS,
 		Sourcefile:        "messtrack.js",
-		Format:            api.FormatIIFE,
+		Format:            api.FormatDefault,
 		Target:            Target,
 		Define:            f.defines(),
 		MinifyWhitespace:  true,

@@ -28,9 +28,6 @@ type Settings struct {
 	// invisible+emoji). The collector mints the code, so the script only
 	// checks it is one of these.
 	IDFormat string
-	// Message is the prefilled text template; {id} marks the code. Empty
-	// means the code alone.
-	Message string
 	// ConsentRequired makes the script store and send nothing until the
 	// page calls messtrack('consent').
 	ConsentRequired bool
@@ -75,13 +72,13 @@ type jsSettings struct {
 	WA    []string
 	Bots  []string
 	Users []string
-	Msg   string
 }
 
 // MarshalJSON writes the settings in the order messtrack.js destructures
-// them: [site, url, wa, bots, users, msg].
+// them: [site, url, wa, bots, users]. The message is not among them: the
+// collector fills its template and sends the text with each visit.
 func (c jsSettings) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{c.Site, c.URL, c.WA, c.Bots, c.Users, c.Msg})
+	return json.Marshal([]any{c.Site, c.URL, c.WA, c.Bots, c.Users})
 }
 
 // Render inlines the site's settings into the build that has just the
@@ -110,7 +107,7 @@ func (b *Builder) Render(s Settings) (Script, error) {
 // normalize checks the settings and brings them into the form the script
 // compares with: digits for numbers, lower case for usernames.
 func (s Settings) normalize() (jsSettings, error) {
-	cfg := jsSettings{Site: s.Site, WA: []string{}, Bots: []string{}, Users: []string{}, Msg: s.Message}
+	cfg := jsSettings{Site: s.Site, WA: []string{}, Bots: []string{}, Users: []string{}}
 	if !siteNamePattern.MatchString(s.Site) {
 		return cfg, fmt.Errorf("%w: site name %q: want 1-64 letters, digits, _ or -", ErrSettings, s.Site)
 	}
@@ -147,12 +144,6 @@ func (s Settings) normalize() (jsSettings, error) {
 	case "", "token", "emoji", "invisible+token", "invisible+emoji":
 	default:
 		return cfg, fmt.Errorf("%w: id_format %q: want token, emoji, invisible+token or invisible+emoji", ErrSettings, s.IDFormat)
-	}
-	switch {
-	case cfg.Msg == "":
-		cfg.Msg = "{id}"
-	case !strings.Contains(cfg.Msg, "{id}"):
-		return cfg, fmt.Errorf("%w: message %q has no {id}", ErrSettings, s.Message)
 	}
 	return cfg, nil
 }

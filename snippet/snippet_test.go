@@ -30,7 +30,6 @@ func demoSettings() Settings {
 		TelegramBots:  []string{"demo_bot"},
 		TelegramUsers: []string{"demo_manager"},
 		IDFormat:      "token",
-		Message:       "Hello! My request code: {id}",
 	}
 }
 
@@ -59,9 +58,14 @@ func gzipSize(t testing.TB, body []byte) int {
 	return buf.Len()
 }
 
-// variants are the demo settings reduced to each feature combination.
+// variants are the demo settings reduced to each feature combination, and
+// a site as sites are set up in the wild: two numbers, a bot and a user.
+// The message, Cyrillic or not, is not in the script: the collector sends
+// its text with the visit.
 func variants() map[string]Settings {
-	out := map[string]Settings{}
+	wild := demoSettings()
+	wild.WhatsApp = []string{"79991234567", "79997654321"}
+	out := map[string]Settings{"two numbers, a bot and a user": wild}
 	for _, consent := range []bool{false, true} {
 		for _, wa := range []bool{false, true} {
 			for _, tg := range []bool{false, true} {
@@ -170,26 +174,26 @@ func inlined(t *testing.T, body []byte) []any {
 	return out
 }
 
-// TestRenderEscapesHostileText feeds settings that would end a <script>
-// element or a JavaScript string if written raw.
+// TestRenderEscapesHostileText feeds a collector URL whose path would end
+// a <script> element or a JavaScript string if written raw (the other
+// settings are names and digits, checked by pattern).
 func TestRenderEscapesHostileText(t *testing.T) {
 	b := newBuilder(t)
 	tests := []struct {
-		name    string
-		message string
-		banned  []string
+		name   string
+		path   string
+		banned []string
 	}{
-		{name: "script end tag", message: `</script><script>alert(1)</script> {id}`, banned: []string{"</script", "<script"}},
-		{name: "html comment", message: `<!-- {id} -->`, banned: []string{"<!--", "-->"}},
-		{name: "line separators", message: "line\u2028sep\u2029{id}", banned: []string{"\u2028", "\u2029"}},
-		{name: "quotes and backslashes", message: `"];alert(1);//\ {id}`, banned: []string{`//\ `}},
-		{name: "control characters", message: "tab\tnew\nline\x00{id}", banned: []string{"\x00", "tab\t"}},
-		{name: "ampersand", message: `a&b {id}`, banned: []string{"a&b"}},
+		{name: "script end tag", path: `/</script><script>alert(1)</script>`, banned: []string{"</script", "<script"}},
+		{name: "html comment", path: `/<!--x-->`, banned: []string{"<!--", "-->"}},
+		{name: "line separators", path: "/line\u2028sep\u2029", banned: []string{"\u2028", "\u2029"}},
+		{name: "quotes and backslashes", path: `/"];alert(1);//\`},
+		{name: "ampersand", path: `/a&b`, banned: []string{"a&b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := demoSettings()
-			s.Message = tt.message
+			s.PublicURL = "https://track.example" + tt.path
 			script, err := b.Render(s)
 			if err != nil {
 				t.Fatal(err)
@@ -201,8 +205,8 @@ func TestRenderEscapesHostileText(t *testing.T) {
 			}
 			parses(t, script.Body)
 			got := inlined(t, script.Body)
-			if got[5] != tt.message {
-				t.Errorf("message round trip = %q, want %q", got[5], tt.message)
+			if got[1] != s.PublicURL {
+				t.Errorf("URL round trip = %q, want %q", got[1], s.PublicURL)
 			}
 		})
 	}
@@ -220,18 +224,18 @@ func TestRenderSettings(t *testing.T) {
 		{
 			name:     "demo site",
 			settings: demoSettings(),
-			want:     `["demo","https://track.flowers-on-main.example",["15551234567"],["demo_bot"],["demo_manager"],"Hello! My request code: {id}"]`,
+			want:     `["demo","https://track.flowers-on-main.example",["15551234567"],["demo_bot"],["demo_manager"]]`,
 		},
 		{
 			name: "usernames lower-cased, @ and trailing slash dropped",
 			settings: Settings{Site: "shop", PublicURL: "http://127.0.0.1:8080/", TelegramBots: []string{"@Flower_Bot"},
 				TelegramUsers: []string{"Anna_Florist"}},
-			want: `["shop","http://127.0.0.1:8080",[],["flower_bot"],["anna_florist"],"{id}"]`,
+			want: `["shop","http://127.0.0.1:8080",[],["flower_bot"],["anna_florist"]]`,
 		},
 		{
 			name:     "no public URL: the script's own origin",
-			settings: Settings{Site: "shop", WhatsApp: []string{"447700900123", "79991234567"}, Message: "Code {id}"},
-			want:     `["shop","",["447700900123","79991234567"],[],[],"Code {id}"]`,
+			settings: Settings{Site: "shop", WhatsApp: []string{"447700900123", "79991234567"}},
+			want:     `["shop","",["447700900123","79991234567"],[],[]]`,
 		},
 	}
 	for _, tt := range tests {
@@ -264,7 +268,6 @@ func TestRenderRejectsBadSettings(t *testing.T) {
 		{name: "empty number", change: func(s *Settings) { s.WhatsApp = []string{""} }, reason: "WhatsApp number"},
 		{name: "bot with a dash", change: func(s *Settings) { s.TelegramBots = []string{"demo-bot"} }, reason: "Telegram bot"},
 		{name: "user with html", change: func(s *Settings) { s.TelegramUsers = []string{"<b>anna</b>"} }, reason: "Telegram user"},
-		{name: "message without {id}", change: func(s *Settings) { s.Message = "Hello!" }, reason: "no {id}"},
 		{name: "unknown id format", change: func(s *Settings) { s.IDFormat = "qr" }, reason: "id_format"},
 		{name: "public URL without scheme", change: func(s *Settings) { s.PublicURL = "track.example" }, reason: "public_url"},
 		{name: "public URL javascript:", change: func(s *Settings) { s.PublicURL = "javascript:alert(1)" }, reason: "public_url"},
@@ -304,7 +307,7 @@ func TestETag(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := demoSettings()
-	changed.Message = "Hi! {id}"
+	changed.WhatsApp = []string{"15557654321"}
 	other, err := b.Render(changed)
 	if err != nil {
 		t.Fatal(err)
@@ -313,7 +316,7 @@ func TestETag(t *testing.T) {
 		t.Errorf("same settings rendered differently: %s vs %s", first.ETag, again.ETag)
 	}
 	if first.ETag == other.ETag {
-		t.Errorf("changed message kept ETag %s", first.ETag)
+		t.Errorf("changed number kept ETag %s", first.ETag)
 	}
 	if !strings.HasPrefix(first.ETag, `"`) || !strings.HasSuffix(first.ETag, `"`) {
 		t.Errorf("ETag %s is not quoted", first.ETag)
