@@ -560,7 +560,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		s.countMatch(conv.Method)
 		out.Method, out.Confidence, out.Visit = conv.Method, conv.Confidence, conv.Visit
 	} else if state.VisitN != 0 {
-		out.Visit, _ = s.liveVisit(ctx, st, state.VisitN)
+		out.Visit = s.answerVisit(ctx, st, state.VisitN)
 	}
 	return out, nil
 }
@@ -580,7 +580,7 @@ func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchRe
 	if sc.State != nil {
 		out.Method, out.Confidence = sc.State.Method, sc.State.Confidence
 		if sc.State.VisitN != 0 {
-			out.Visit, _ = s.liveVisit(ctx, st, sc.State.VisitN)
+			out.Visit = s.answerVisit(ctx, st, sc.State.VisitN)
 		}
 	}
 	return out, nil
@@ -593,6 +593,17 @@ func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, err
 		return nil, nil
 	}
 	return v, err
+}
+
+// answerVisit is the chat's visit for an answer given after the message is
+// stored: a failure to read it must not fail the message (the platform would
+// retry what is already kept), so it is logged and the answer goes without it.
+func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *Visit {
+	v, err := s.liveVisit(ctx, st, n)
+	if err != nil {
+		s.log.Warn("answer without the chat's visit", "site", st.cfg.Name, "visit", n, "err", err)
+	}
+	return v
 }
 
 func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {

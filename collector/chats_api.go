@@ -32,7 +32,7 @@ func (s *Server) routesChats() {
 }
 
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
-// answers it: the keys SPEC.md fixes, then what operators review.
+// answers it: the keys README.md documents, then what operators review.
 type chatRecord struct {
 	Chat           string            `json:"chat"`
 	Name           string            `json:"name"`

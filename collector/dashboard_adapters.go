@@ -60,7 +60,7 @@ func noteList(notes ...reports.Notes) []string {
 	return out
 }
 
-// adsColumns are the ads report's columns, SPEC.md's per-ad columns and
+// adsColumns are the ads report's columns: the per-ad columns README.md lists, and
 // revenue.
 var adsColumns = []dashColumn{
 	{Key: "ad_id", Title: "Ad ID", Kind: colText},

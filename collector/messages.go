@@ -11,7 +11,7 @@ import (
 )
 
 // POST /v1/sites/{site}/messages: the first message (or any message) of a
-// chat on any platform, in the generic form of SPEC.md.
+// chat on any platform, in the generic form README.md documents.
 
 // maxMessageBody bounds a generic message: a long first message fits.
 const maxMessageBody = 64 << 10
