@@ -31,12 +31,6 @@ const (
 	commitTries = 8
 )
 
-// Dialog kinds of a conversation.
-const (
-	DialogNew    = "new"
-	DialogRepeat = "repeat"
-)
-
 // sourceView is where a chat came from, as the chat record shows it; it is
 // a snapshot taken at attribution, so it outlives the visit.
 type sourceView struct {
@@ -139,9 +133,9 @@ func startsOf(cs *chatState) []convStart {
 	}
 	reason := startFirst
 	switch cs.Method {
-	case MethodID:
+	case reports.MethodID:
 		reason = startCode
-	case MethodReferral:
+	case reports.MethodReferral:
 		reason = startReferral
 	}
 	return []convStart{{At: cs.ConvAt, Reason: reason, Method: cs.Method, VisitN: cs.VisitN}}
@@ -445,7 +439,7 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *i
 	t := in.Time.UnixMilli()
 	switch {
 	case validReferral(in.Referral):
-		d.Conv = &conversation{Time: in.Time, Method: MethodReferral, Confidence: 1, Referral: in.Referral}
+		d.Conv = &conversation{Time: in.Time, Method: reports.MethodReferral, Confidence: 1, Referral: in.Referral}
 		d.Reason = startReferral
 	case code != nil && !code.Mine:
 		d.Conv, d.Reason = s.idConversation(in, code), startCode
@@ -496,7 +490,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		return nil, fmt.Errorf("receive: %w", err)
 	}
 	conv := d.Conv
-	if conv != nil && conv.Method == MethodID {
+	if conv != nil && conv.Method == reports.MethodID {
 		if conv.Click, err = s.visitClick(ctx, st, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
@@ -507,7 +501,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	for _, dr := range d.Drop {
 		c.History = append(c.History, historyEntry{Time: rfc3339ms(dr.At), Kind: "continued", Method: dr.Method,
 			MessageID: dr.Msg})
-		if dr.Method == MethodHeuristic && dr.VisitN != 0 && (conv == nil || conv.Visit == nil || conv.Visit.N != dr.VisitN) {
+		if dr.Method == reports.MethodHeuristic && dr.VisitN != 0 && (conv == nil || conv.Visit == nil || conv.Visit.N != dr.VisitN) {
 			c.Release = dr.VisitN
 		}
 	}
@@ -522,7 +516,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 			PlatformTime: platformTimeText(in.PlatformTime)})
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.ClaimKind = conv.Visit.N, claimGuess
-			if conv.Method == MethodID {
+			if conv.Method == reports.MethodID {
 				c.ClaimKind = claimCode
 			}
 		}
@@ -576,7 +570,7 @@ func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchRe
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: duplicate: %w", err)
 	}
-	out := &MatchResult{Chat: in.Chat, Method: MethodNone, Duplicate: true}
+	out := &MatchResult{Chat: in.Chat, Method: reports.MethodNone, Duplicate: true}
 	if sc.State != nil {
 		out.Method, out.Confidence = sc.State.Method, sc.State.Confidence
 		if sc.State.VisitN != 0 {
@@ -607,7 +601,7 @@ func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *Visit {
 }
 
 func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
-	return &conversation{Time: in.Time, Method: MethodID, Confidence: 1, Visit: code.Visit}
+	return &conversation{Time: in.Time, Method: reports.MethodID, Confidence: 1, Visit: code.Visit}
 }
 
 // nextState is the chat's record after the message, and the reports facts
@@ -676,9 +670,9 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecisi
 	if prev == nil || currentDropped || t >= prev.ConvAt {
 		next = attributed
 	}
-	next.Dialog = DialogRepeat
+	next.Dialog = reports.DialogRepeat
 	if len(next.Starts) > 0 && next.Starts[0].At == next.ConvAt && next.Conversations == len(next.Starts) {
-		next.Dialog = DialogNew
+		next.Dialog = reports.DialogNew
 	}
 	return &next, facts
 }
@@ -720,7 +714,7 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 	}
 	// A paid web campaign is an ad in the ads report's type column, as a
 	// click-to-WhatsApp referral's source_type is.
-	if src.AdID != "" && (v.Channel == ChannelPaidSearch || v.Channel == ChannelPaidSocial || v.Channel == ChannelMessengerAd) {
+	if src.AdID != "" && (v.Channel == reports.ChannelPaidSearch || v.Channel == reports.ChannelPaidSocial || v.Channel == reports.ChannelMessengerAd) {
 		src.AdType = "ad"
 	}
 	if click != nil && click.Page != "" {
@@ -748,7 +742,7 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 			return fmt.Errorf("revokeGuess: %w", err)
 		}
 		cs := sc.State
-		if cs == nil || cs.VisitN != n || cs.Method != MethodHeuristic || cs.Confirmed {
+		if cs == nil || cs.VisitN != n || cs.Method != reports.MethodHeuristic || cs.Confirmed {
 			return nil
 		}
 		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
@@ -762,13 +756,13 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 				rest = append(rest, c)
 			}
 		}
-		s.attribute(st, &next, &conversation{Method: MethodNone, Candidates: rest})
-		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodNone, 0)
+		s.attribute(st, &next, &conversation{Method: reports.MethodNone, Candidates: rest})
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodNone, 0)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		zero := 0.0
 		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
 			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
-				Method: MethodNone, Confidence: &zero, Visit: taken}}})
+				Method: reports.MethodNone, Confidence: &zero, Visit: taken}}})
 		if err != nil {
 			return fmt.Errorf("revokeGuess: %w", err)
 		}

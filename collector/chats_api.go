@@ -400,7 +400,7 @@ func (s *Server) handleListChats(c *fiber.Ctx) error {
 		}
 	}
 	switch f.Method {
-	case "", MethodID, MethodReferral, MethodDedicatedNumber, MethodHeuristic, MethodNone:
+	case "", reports.MethodID, reports.MethodReferral, reports.MethodDedicatedNumber, reports.MethodHeuristic, reports.MethodNone:
 	default:
 		return fail(ErrBadInput, "method %q is not one of id, referral, dedicated_number, heuristic, none", clip(f.Method, 30))
 	}
@@ -434,7 +434,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		cs := sc.State
-		if cs.Method != MethodNone {
+		if cs.Method != reports.MethodNone {
 			return nil, fail(ErrBadInput, "the chat is already attributed (method %s)", cs.Method)
 		}
 		want := st.codec.VisitID(n)
@@ -457,9 +457,9 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		next := *cs
-		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: MethodHeuristic,
+		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodHeuristic,
 			Confidence: 1, Visit: v, Click: click, Candidates: cs.Candidates, Confirmed: true})
-		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodHeuristic, n)
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodHeuristic, n)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		fact, err := json.Marshal(facts)
 		if err != nil {
@@ -468,7 +468,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		one := 1.0
 		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, ClaimKind: claimConfirm, Facts: facts,
 			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
-				Method: MethodHeuristic, Confidence: &one, Visit: want}}})
+				Method: reports.MethodHeuristic, Confidence: &one, Visit: want}}})
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}

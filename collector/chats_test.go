@@ -186,12 +186,12 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 		Device: "mobile", Screen: "412x915", Language: "en-US"}) {
 		t.Errorf("visitor = %+v", rec.Visitor)
 	}
-	if rec.Method != MethodID || rec.Confidence != 1 || rec.Dialog != DialogNew || rec.Name != "Visitor A" ||
+	if rec.Method != reports.MethodID || rec.Confidence != 1 || rec.Dialog != reports.DialogNew || rec.Name != "Visitor A" ||
 		rec.FirstMessageAt != msgAt.UTC().Format(time.RFC3339) || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v", rec)
 	}
 	if len(rec.History) != 1 || rec.History[0].Kind != "conversation" || rec.History[0].Visit != w.visitID(v) ||
-		rec.History[0].Method != MethodID {
+		rec.History[0].Method != reports.MethodID {
 		t.Errorf("history = %+v", rec.History)
 	}
 	got := facts.all()
@@ -200,7 +200,7 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 	}
 	f := got[0]
 	if f.Site != "demo" || f.Chat != "whatsapp:16505551234" || !f.Time.Equal(msgAt) || f.Messenger != "whatsapp" ||
-		f.Method != MethodID || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
+		f.Method != reports.MethodID || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
 		f.AdID != "ad42" || f.ClickID != "abc123" || f.Page != "https://shop.test/roses/red?size=xl" || f.Landing != v.Landing {
 		t.Errorf("fact = %+v", f)
 	}
@@ -272,14 +272,14 @@ func TestListChatsFiltersAndPages(t *testing.T) {
 		first  string
 	}{
 		{name: "all", filter: chatFilter{}, want: 10, first: "whatsapp:16505559000"},
-		{name: "by method", filter: chatFilter{Method: MethodDedicatedNumber}, want: 5, first: "whatsapp:16505559000"},
+		{name: "by method", filter: chatFilter{Method: reports.MethodDedicatedNumber}, want: 5, first: "whatsapp:16505559000"},
 		{name: "by channel", filter: chatFilter{Channel: "paid_social"}, want: 5, first: "whatsapp:16505558000"},
 		{name: "by campaign", filter: chatFilter{Campaign: "SPRING"}, want: 5},
 		{name: "by name", filter: chatFilter{Query: "visitor c"}, want: 1, first: "whatsapp:16505552000"},
 		{name: "by phone", filter: chatFilter{Query: "5553000"}, want: 1, first: "whatsapp:16505553000"},
 		{name: "by code", filter: chatFilter{Query: w.visitID(ids[1])}, want: 1, first: "whatsapp:16505552000"},
 		{name: "by time", filter: chatFilter{From: testStart.Add(3 * time.Minute), To: testStart.Add(5 * time.Minute)}, want: 2, first: "whatsapp:16505553000"},
-		{name: "nothing", filter: chatFilter{Method: MethodReferral}, want: 0},
+		{name: "nothing", filter: chatFilter{Method: reports.MethodReferral}, want: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,7 +409,7 @@ func TestConversationFactSurvivesAFailedHandOver(t *testing.T) {
 		t.Fatalf("hand-over failing: status %d, want 500 so the platform retries", got)
 	}
 	// The message itself is stored: the chat exists.
-	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != MethodNone {
+	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != reports.MethodNone {
 		t.Fatalf("record = %+v", rec)
 	}
 	facts.mu.Lock()
@@ -418,7 +418,7 @@ func TestConversationFactSurvivesAFailedHandOver(t *testing.T) {
 	if got := post(); got != 200 {
 		t.Fatalf("retry: status %d", got)
 	}
-	if got := facts.all(); len(got) != 1 || got[0].Chat != "whatsapp:16505551234" || got[0].Method != MethodNone {
+	if got := facts.all(); len(got) != 1 || got[0].Chat != "whatsapp:16505551234" || got[0].Method != reports.MethodNone {
 		t.Fatalf("facts after retry = %+v, want the one conversation", got)
 	}
 	if got := post(); got != 200 || len(facts.all()) != 1 {

@@ -141,7 +141,7 @@ func (a reportsAdapter) channelsTable(ctx context.Context, site string, r dashRa
 		func(r *reports.TrafficRow) []any { return []any{r.Channel, r.Source} },
 		func(r *reports.TrafficRow) string {
 			if r.Channel == reports.Unattributed {
-				return chatsLink(url.Values{"method": {MethodNone}})
+				return chatsLink(url.Values{"method": {reports.MethodNone}})
 			}
 			return chatsLink(url.Values{"channel": {r.Channel}})
 		})

@@ -164,14 +164,14 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	w.clock.Advance(20 * time.Second)
 	res = w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550001003", "to": "15551234567",
 		"text": "Do you deliver on Sundays?", "name": "Visitor C", "time": w.clock.Now().Format(time.RFC3339)})
-	if res.Method != MethodNone {
+	if res.Method != reports.MethodNone {
 		t.Fatalf("the ambiguous chat was matched by %s; the test needs it unmatched with candidates", res.Method)
 	}
 	w.unmatchedChat = res.Chat
 
 	w.clock.Advance(time.Minute)
 	if err := w.reports.RecordConversation(ctx, reports.Conversation{Site: "demo", Chat: "whatsapp:15550001004",
-		Time: w.clock.Now(), Messenger: "whatsapp", Method: MethodReferral, Confidence: 1,
+		Time: w.clock.Now(), Messenger: "whatsapp", Method: reports.MethodReferral, Confidence: 1,
 		Channel: "messenger_ad", UTMSource: "facebook", AdID: xssAdID, AdTitle: xssAdTitle, AdType: "ad"}); err != nil {
 		t.Fatal(err)
 	}

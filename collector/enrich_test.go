@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
@@ -71,39 +73,39 @@ func TestChannelStep(t *testing.T) {
 		v    Visit
 		want string
 	}{
-		{name: "gclid", v: Visit{ClickIDKind: "gclid"}, want: ChannelPaidSearch},
-		{name: "yclid", v: Visit{ClickIDKind: "yclid"}, want: ChannelPaidSearch},
-		{name: "msclkid", v: Visit{ClickIDKind: "msclkid"}, want: ChannelPaidSearch},
-		{name: "fbclid", v: Visit{ClickIDKind: "fbclid", Referrer: "https://l.facebook.com/"}, want: ChannelPaidSocial},
-		{name: "ttclid", v: Visit{ClickIDKind: "ttclid"}, want: ChannelPaidSocial},
-		{name: "li_fat_id", v: Visit{ClickIDKind: "li_fat_id"}, want: ChannelPaidSocial},
-		{name: "ysclid is organic", v: Visit{ClickIDKind: "ysclid", Referrer: "https://yandex.ru/"}, want: ChannelOrganicSearch},
-		{name: "cpc from google", v: Visit{UTMSource: "google", UTMMedium: "cpc"}, want: ChannelPaidSearch},
-		{name: "ppc", v: Visit{UTMSource: "bing", UTMMedium: "PPC"}, want: ChannelPaidSearch},
-		{name: "cpc from facebook", v: Visit{UTMSource: "facebook", UTMMedium: "cpc"}, want: ChannelPaidSocial},
-		{name: "paid_social medium", v: Visit{UTMSource: "newsite", UTMMedium: "paid_social"}, want: ChannelPaidSocial},
-		{name: "cpm with social referrer", v: Visit{UTMMedium: "cpm", Referrer: "https://www.instagram.com/"}, want: ChannelPaidSocial},
-		{name: "paid from whatsapp", v: Visit{UTMSource: "whatsapp", UTMMedium: "paid"}, want: ChannelMessengerAd},
-		{name: "email medium", v: Visit{UTMSource: "spring_news", UTMMedium: "email"}, want: ChannelEmail},
-		{name: "newsletter source", v: Visit{UTMSource: "newsletter"}, want: ChannelEmail},
-		{name: "social medium", v: Visit{UTMSource: "vk", UTMMedium: "social"}, want: ChannelSocial},
-		{name: "organic medium", v: Visit{UTMMedium: "organic"}, want: ChannelOrganicSearch},
-		{name: "offline medium", v: Visit{UTMSource: "flyer", UTMMedium: "print"}, want: ChannelOffline},
-		{name: "referral medium", v: Visit{UTMMedium: "referral"}, want: ChannelReferral},
-		{name: "search source without medium", v: Visit{UTMSource: "google"}, want: ChannelOrganicSearch},
-		{name: "social source domain", v: Visit{UTMSource: "t.co"}, want: ChannelSocial},
-		{name: "google referrer", v: Visit{Referrer: "https://www.google.co.uk/"}, want: ChannelOrganicSearch},
-		{name: "yandex referrer", v: Visit{Referrer: "https://yandex.ru/search/?text=roses"}, want: ChannelOrganicSearch},
-		{name: "duckduckgo referrer", v: Visit{Referrer: "https://duckduckgo.com/"}, want: ChannelOrganicSearch},
-		{name: "gmail is email, not search", v: Visit{Referrer: "https://mail.google.com/mail/u/0/"}, want: ChannelEmail},
-		{name: "facebook referrer", v: Visit{Referrer: "https://m.facebook.com/"}, want: ChannelSocial},
-		{name: "telegram referrer", v: Visit{Referrer: "https://t.me/somechannel"}, want: ChannelSocial},
-		{name: "other site", v: Visit{Referrer: "https://blog.example/roses", Landing: "https://shop.test/"}, want: ChannelReferral},
-		{name: "own site", v: Visit{Referrer: "https://shop.test/cart", Landing: "https://www.shop.test/"}, want: ChannelDirect},
-		{name: "look-alike host is referral", v: Visit{Referrer: "https://notgoogle.example/"}, want: ChannelReferral},
-		{name: "nothing", v: Visit{}, want: ChannelDirect},
-		{name: "unknown medium falls to the referrer", v: Visit{UTMMedium: "spring", Referrer: "https://www.bing.com/"}, want: ChannelOrganicSearch},
-		{name: "preset channel stays", v: Visit{Channel: ChannelOffline, Referrer: "https://www.google.com/"}, want: ChannelOffline},
+		{name: "gclid", v: Visit{ClickIDKind: "gclid"}, want: reports.ChannelPaidSearch},
+		{name: "yclid", v: Visit{ClickIDKind: "yclid"}, want: reports.ChannelPaidSearch},
+		{name: "msclkid", v: Visit{ClickIDKind: "msclkid"}, want: reports.ChannelPaidSearch},
+		{name: "fbclid", v: Visit{ClickIDKind: "fbclid", Referrer: "https://l.facebook.com/"}, want: reports.ChannelPaidSocial},
+		{name: "ttclid", v: Visit{ClickIDKind: "ttclid"}, want: reports.ChannelPaidSocial},
+		{name: "li_fat_id", v: Visit{ClickIDKind: "li_fat_id"}, want: reports.ChannelPaidSocial},
+		{name: "ysclid is organic", v: Visit{ClickIDKind: "ysclid", Referrer: "https://yandex.ru/"}, want: reports.ChannelOrganicSearch},
+		{name: "cpc from google", v: Visit{UTMSource: "google", UTMMedium: "cpc"}, want: reports.ChannelPaidSearch},
+		{name: "ppc", v: Visit{UTMSource: "bing", UTMMedium: "PPC"}, want: reports.ChannelPaidSearch},
+		{name: "cpc from facebook", v: Visit{UTMSource: "facebook", UTMMedium: "cpc"}, want: reports.ChannelPaidSocial},
+		{name: "paid_social medium", v: Visit{UTMSource: "newsite", UTMMedium: "paid_social"}, want: reports.ChannelPaidSocial},
+		{name: "cpm with social referrer", v: Visit{UTMMedium: "cpm", Referrer: "https://www.instagram.com/"}, want: reports.ChannelPaidSocial},
+		{name: "paid from whatsapp", v: Visit{UTMSource: "whatsapp", UTMMedium: "paid"}, want: reports.ChannelMessengerAd},
+		{name: "email medium", v: Visit{UTMSource: "spring_news", UTMMedium: "email"}, want: reports.ChannelEmail},
+		{name: "newsletter source", v: Visit{UTMSource: "newsletter"}, want: reports.ChannelEmail},
+		{name: "social medium", v: Visit{UTMSource: "vk", UTMMedium: "social"}, want: reports.ChannelSocial},
+		{name: "organic medium", v: Visit{UTMMedium: "organic"}, want: reports.ChannelOrganicSearch},
+		{name: "offline medium", v: Visit{UTMSource: "flyer", UTMMedium: "print"}, want: reports.ChannelOffline},
+		{name: "referral medium", v: Visit{UTMMedium: "referral"}, want: reports.ChannelReferral},
+		{name: "search source without medium", v: Visit{UTMSource: "google"}, want: reports.ChannelOrganicSearch},
+		{name: "social source domain", v: Visit{UTMSource: "t.co"}, want: reports.ChannelSocial},
+		{name: "google referrer", v: Visit{Referrer: "https://www.google.co.uk/"}, want: reports.ChannelOrganicSearch},
+		{name: "yandex referrer", v: Visit{Referrer: "https://yandex.ru/search/?text=roses"}, want: reports.ChannelOrganicSearch},
+		{name: "duckduckgo referrer", v: Visit{Referrer: "https://duckduckgo.com/"}, want: reports.ChannelOrganicSearch},
+		{name: "gmail is email, not search", v: Visit{Referrer: "https://mail.google.com/mail/u/0/"}, want: reports.ChannelEmail},
+		{name: "facebook referrer", v: Visit{Referrer: "https://m.facebook.com/"}, want: reports.ChannelSocial},
+		{name: "telegram referrer", v: Visit{Referrer: "https://t.me/somechannel"}, want: reports.ChannelSocial},
+		{name: "other site", v: Visit{Referrer: "https://blog.example/roses", Landing: "https://shop.test/"}, want: reports.ChannelReferral},
+		{name: "own site", v: Visit{Referrer: "https://shop.test/cart", Landing: "https://www.shop.test/"}, want: reports.ChannelDirect},
+		{name: "look-alike host is referral", v: Visit{Referrer: "https://notgoogle.example/"}, want: reports.ChannelReferral},
+		{name: "nothing", v: Visit{}, want: reports.ChannelDirect},
+		{name: "unknown medium falls to the referrer", v: Visit{UTMMedium: "spring", Referrer: "https://www.bing.com/"}, want: reports.ChannelOrganicSearch},
+		{name: "preset channel stays", v: Visit{Channel: reports.ChannelOffline, Referrer: "https://www.google.com/"}, want: reports.ChannelOffline},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -78,7 +79,7 @@ func TestVisitIsEnriched(t *testing.T) {
 	want := Visit{
 		Time: testStart, VisitorID: "k3J9aQ2mX8pLz0rT5vW1yB", Page: typicalLanding, Landing: typicalLanding,
 		Referrer: "https://www.google.com/", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring_roses",
-		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
+		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: reports.ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
 		TimeZone: "Europe/London", IP: "81.2.69.160", Country: "GB", Region: "England", City: "London",
 		GeoTimeZone: "Europe/London", OS: "Windows 10", Browser: "Chrome 120", Device: "desktop",
 	}

@@ -14,16 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
-)
-
-// Match methods, in the order the matcher tries them.
-const (
-	MethodID              = "id"
-	MethodReferral        = "referral"
-	MethodDedicatedNumber = "dedicated_number"
-	MethodHeuristic       = "heuristic"
-	MethodNone            = "none"
 )
 
 // inbound is one message from any messenger, in the form the matcher takes.
@@ -134,13 +126,13 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []c
 // a click-to-WhatsApp referral, then a dedicated number, then the
 // time-and-geo heuristic.
 func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversation, error) {
-	conv := &conversation{Time: in.Time, Method: MethodNone}
+	conv := &conversation{Time: in.Time, Method: reports.MethodNone}
 	if r := in.Referral; validReferral(r) {
-		conv.Method, conv.Confidence, conv.Referral = MethodReferral, 1, r
+		conv.Method, conv.Confidence, conv.Referral = reports.MethodReferral, 1, r
 		return conv, nil
 	}
 	if src := st.dedicatedSource(in.Target); src != nil {
-		conv.Method, conv.Confidence, conv.Source = MethodDedicatedNumber, 1, src
+		conv.Method, conv.Confidence, conv.Source = reports.MethodDedicatedNumber, 1, src
 		return conv, nil
 	}
 	cands, err := s.candidates(ctx, st, in)
@@ -152,7 +144,7 @@ func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversatio
 	if !ok {
 		return conv, nil
 	}
-	conv.Method, conv.Confidence, conv.Visit = MethodHeuristic, best.Confidence, best.visit
+	conv.Method, conv.Confidence, conv.Visit = reports.MethodHeuristic, best.Confidence, best.visit
 	conv.Click, err = s.visitClick(ctx, st, best.visit.N)
 	if err != nil {
 		return nil, fmt.Errorf("match: %w", err)

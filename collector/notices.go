@@ -137,7 +137,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 		}
 		// The edited message now carries the code: its conversation
 		// started by it.
-		next.Starts = setStart(startsOf(sc.State), next.ConvAt, MethodID, conv.Visit.N)
+		next.Starts = setStart(startsOf(sc.State), next.ConvAt, reports.MethodID, conv.Visit.N)
 		for i := range next.Starts {
 			if next.Starts[i].At == next.ConvAt {
 				next.Starts[i].Reason = startCode
@@ -189,7 +189,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 // site that the chat has not brought before. The conversation keeps its own
 // time, so reports replace its fact as for a late-delivered first message.
 func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *notice) (*conversation, error) {
-	if n.Kind != NoticeEdited || n.Ref == "" || cs.Method != MethodNone || cs.ConvAt == 0 {
+	if n.Kind != NoticeEdited || n.Ref == "" || cs.Method != reports.MethodNone || cs.ConvAt == 0 {
 		return nil, nil
 	}
 	first, err := s.convFirstMessage(ctx, st, cs)
@@ -206,7 +206,7 @@ func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *notic
 	if code == nil || code.Mine {
 		return nil, nil
 	}
-	conv := &conversation{Time: time.UnixMilli(cs.ConvAt), Method: MethodID, Confidence: 1, Visit: code.Visit}
+	conv := &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodID, Confidence: 1, Visit: code.Visit}
 	if conv.Click, err = s.visitClick(ctx, st, code.Visit.N); err != nil {
 		return nil, fmt.Errorf("editCode: %w", err)
 	}

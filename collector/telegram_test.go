@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -79,7 +80,7 @@ func TestTelegramSamples(t *testing.T) {
 				t.Fatalf("%d %s", status, b)
 			}
 			rec := w.chatRecordOf(t, "telegram:1111111")
-			if rec.Method != MethodNone || rec.Name != "Test Test Lastname" || rec.Username != "Test" ||
+			if rec.Method != reports.MethodNone || rec.Name != "Test Test Lastname" || rec.Username != "Test" ||
 				rec.Language != "ru" || rec.Messenger != "telegram" || rec.History[0].Text != tc.text {
 				t.Errorf("record = %+v", rec)
 			}
@@ -99,7 +100,7 @@ func TestTelegramStartPayloadMatchesByID(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "telegram:42")
-	if rec.Method != MethodID || rec.Visit != w.visitID(v) {
+	if rec.Method != reports.MethodID || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v, want visit %s by id", rec, w.visitID(v))
 	}
 	// The same update again (Telegram retries): once.
@@ -121,7 +122,7 @@ func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "telegram:43")
-	if rec.Method != MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < minConfidence || rec.Source.Page != "https://shop.test/contacts" {
+	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < minConfidence || rec.Source.Page != "https://shop.test/contacts" {
 		t.Errorf("record = %+v", rec)
 	}
 }
@@ -158,7 +159,7 @@ func TestTelegramAccountsAndBusinessMessages(t *testing.T) {
 	// The visitor's business message went to the manager's account, where
 	// the visit clicked.
 	rec := w.chatRecordOf(t, "telegram:53")
-	if rec.Method != MethodHeuristic || rec.Visit != w.visitID(v) {
+	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v", rec)
 	}
 	if n := w.rdb.ZCard(context.Background(), store.Chats("demo")).Val(); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -20,7 +21,7 @@ func TestVisitEncodingRoundTrip(t *testing.T) {
 	full := Visit{
 		Time: at, VisitorID: "k3J9aQ2mX8pLz0rT5vW1yB", Page: typicalLanding, Landing: typicalLanding,
 		Referrer: "https://www.google.com/", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring_roses",
-		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
+		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: reports.ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
 		TimeZone: "Europe/London", IP: "81.2.69.160", Country: "GB", Region: "England", City: "London",
 		GeoTimeZone: "Europe/London", OS: "Windows 10", Browser: "Chrome 120", Device: "desktop",
 	}
@@ -39,7 +40,7 @@ func TestVisitEncodingRoundTrip(t *testing.T) {
 		{name: "IPv6", change: func(v *Visit) { v.IP = "2a02:6b8::" }},
 		{name: "no IP", change: func(v *Visit) { v.IP = "" }},
 		{name: "offline source without landing", change: func(v *Visit) {
-			*v = Visit{Time: at, Source: "flyer", Channel: ChannelOffline, UTMSource: "flyer", IP: "203.0.113.9"}
+			*v = Visit{Time: at, Source: "flyer", Channel: reports.ChannelOffline, UTMSource: "flyer", IP: "203.0.113.9"}
 		}},
 		{name: "hostile strings", change: func(v *Visit) {
 			v.Screen, v.City = "<script>alert(1)</script>", "=HYPERLINK(\"x\")"
@@ -114,7 +115,7 @@ func TestTypicalVisitFitsIn512Bytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.City != "London" || v.Browser != "Chrome 120" || v.Channel != ChannelPaidSearch || v.Page != typicalLanding {
+	if v.City != "London" || v.Browser != "Chrome 120" || v.Channel != reports.ChannelPaidSearch || v.Page != typicalLanding {
 		t.Fatalf("typical visit not fully enriched: %+v", v)
 	}
 	asJSON, _ := json.Marshal(v)
