@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -86,7 +87,7 @@ func TestEverySiteRouteNeedsThatSitesKey(t *testing.T) {
 // shop's key: none of demo's data shows.
 func TestOneSitesKeyNeverReadsAnothersData(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.UTMCampaign, v.Channel = "demo-secret-campaign", reports.ChannelPaidSocial })
+	v := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign, v.Channel = "demo-secret-campaign", reports.ChannelPaidSocial })
 	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "to": "15551234567",
 		"text": "Hello! My request code: " + w.code(v)})
 	resp, b := w.do(t, request("POST", "/v1/sites/demo/costs",

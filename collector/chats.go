@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -181,7 +182,7 @@ type MatchResult struct {
 	Chat       string
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 	// NewChat is set for the first message of a chat, NewConversation for
 	// the first message of any conversation.
 	NewChat         bool
@@ -581,7 +582,7 @@ func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchRe
 }
 
 // liveVisit loads a visit, answering nil without error when it expired.
-func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, error) {
+func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*visit.Visit, error) {
 	v, err := s.loadVisit(ctx, st, n)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -592,7 +593,7 @@ func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, err
 // answerVisit is the chat's visit for an answer given after the message is
 // stored: a failure to read it must not fail the message (the platform would
 // retry what is already kept), so it is logged and the answer goes without it.
-func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *Visit {
+func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *visit.Visit {
 	v, err := s.liveVisit(ctx, st, n)
 	if err != nil {
 		s.log.Warn("answer without the chat's visit", "site", st.cfg.Name, "visit", n, "err", err)
@@ -704,7 +705,7 @@ func (s *Server) attribute(st *site, next *chatState, conv *conversation) {
 
 // visitSource is the source snapshot of a visit: the page is the one its
 // chat link was clicked on, else the visit's own page.
-func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
+func visitSource(st *site, v *visit.Visit, click *clickInfo) sourceView {
 	src := sourceView{Channel: v.Channel, UTMSource: v.UTMSource, UTMMedium: v.UTMMedium,
 		UTMCampaign: v.UTMCampaign, UTMContent: v.UTMContent, UTMTerm: v.UTMTerm,
 		Referrer: v.Referrer, LandingPage: v.Landing, Page: v.Page, ClickID: v.ClickID,

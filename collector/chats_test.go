@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -42,9 +43,9 @@ func (w *testWorld) demoSite() *site { return w.srv.sites["demo"] }
 
 // addVisit stores a visit made at the clock's time with fields set by fill,
 // standing in for the snippet and the enrichment steps (geo, user agent).
-func (w *testWorld) addVisit(t testing.TB, fill func(v *Visit)) *Visit {
+func (w *testWorld) addVisit(t testing.TB, fill func(v *visit.Visit)) *visit.Visit {
 	t.Helper()
-	v := &Visit{Time: w.clock.Now(), Page: "https://shop.test/", Landing: "https://shop.test/"}
+	v := &visit.Visit{Time: w.clock.Now(), Page: "https://shop.test/", Landing: "https://shop.test/"}
 	if fill != nil {
 		fill(v)
 	}
@@ -55,7 +56,7 @@ func (w *testWorld) addVisit(t testing.TB, fill func(v *Visit)) *Visit {
 }
 
 // clickAt records a click of v on target at the clock's time.
-func (w *testWorld) clickOn(t testing.TB, v *Visit, target, page string) {
+func (w *testWorld) clickOn(t testing.TB, v *visit.Visit, target, page string) {
 	t.Helper()
 	if err := w.srv.recordClick(context.Background(), w.demoSite(), v.N, target, page); err != nil {
 		t.Fatal(err)
@@ -63,13 +64,13 @@ func (w *testWorld) clickOn(t testing.TB, v *Visit, target, page string) {
 }
 
 // code is the visible code of v that the snippet puts in prefilled text.
-func (w *testWorld) code(v *Visit) string {
+func (w *testWorld) code(v *visit.Visit) string {
 	st := w.demoSite()
 	return st.codec.Code(v.N, st.style)
 }
 
 // visitID is v's visit ID.
-func (w *testWorld) visitID(v *Visit) string { return w.demoSite().codec.VisitID(v.N) }
+func (w *testWorld) visitID(v *visit.Visit) string { return w.demoSite().codec.VisitID(v.N) }
 
 // postMessage sends a generic message to the demo site and decodes the
 // answer.
@@ -135,7 +136,7 @@ func (w *testWorld) collectFacts() *factLog {
 func TestChatRecordHasTheFixedShape(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	v := w.addVisit(t, func(v *Visit) {
+	v := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = "https://shop.test/roses?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_content=ad42&utm_term=roses"
 		v.Page = "https://shop.test/roses/red"
 		v.Referrer = "https://www.google.com/"
@@ -248,14 +249,14 @@ func TestChatEndpointsGuardAccess(t *testing.T) {
 func TestListChatsFiltersAndPages(t *testing.T) {
 	w := newTestWorld(t)
 	ctx := context.Background()
-	var ids []*Visit
+	var ids []*visit.Visit
 	// Ten chats a minute apart: even ones with a code from campaign
 	// "spring", odd ones without a code on the dedicated number.
 	for i := range 10 {
 		w.clock.Advance(time.Minute)
 		from := "1650555" + string(rune('0'+i)) + "000"
 		if i%2 == 0 {
-			v := w.addVisit(t, func(v *Visit) { v.UTMCampaign, v.Channel = "spring", "paid_social" })
+			v := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign, v.Channel = "spring", "paid_social" })
 			ids = append(ids, v)
 			w.postMessage(t, map[string]string{"channel": "whatsapp", "from": from, "to": "15551234567",
 				"text": "code " + w.code(v), "name": "Visitor " + string(rune('A'+i))})

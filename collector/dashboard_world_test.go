@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -122,7 +123,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	ctx := context.Background()
 	w.clock.Set(dashAfterFixture)
 
-	matched := w.addVisit(t, func(v *Visit) {
+	matched := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = "https://shop.example/cacti?utm_source=google&utm_medium=cpc&utm_campaign=spring&gclid=abc"
 		v.Page = "https://shop.example/cacti"
 		v.Referrer = "https://www.google.com/"
@@ -141,7 +142,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	}
 
 	w.clock.Advance(time.Minute)
-	hostile := w.addVisit(t, func(v *Visit) {
+	hostile := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = xssJSURL
 		v.Page = "https://shop.example/" + xssAttr
 		v.Referrer = xssJSURL
@@ -156,7 +157,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 
 	w.clock.Advance(10 * time.Minute)
 	for _, page := range []string{"https://shop.example/succulents", "https://shop.example/delivery"} {
-		v := w.addVisit(t, func(v *Visit) { v.Page, v.Landing, v.Channel = page, page, "organic_search" })
+		v := w.addVisit(t, func(v *visit.Visit) { v.Page, v.Landing, v.Channel = page, page, "organic_search" })
 		w.clickOn(t, v, "whatsapp:15551234567", page)
 		w.candidateVisits = append(w.candidateVisits, w.visitID(v))
 		w.clock.Advance(5 * time.Second)

@@ -15,6 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -23,7 +25,6 @@ import (
 const (
 	maxIntakeBody = 8 << 10
 	maxURL        = 2048
-	maxShort      = 128
 	// clickKeep is how long clicks stay in the per-target index beyond the
 	// match window, so a message delivered late (platform retries) still
 	// finds the clicks before its own timestamp.
@@ -308,23 +309,23 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		}
 	}
 	now := s.clock.Now()
-	v := &Visit{
+	v := &visit.Visit{
 		Time:      now,
-		VisitorID: cleanShort(in.Visitor),
+		VisitorID: visit.CleanShort(in.Visitor),
 		Page:      in.URL,
 		Landing:   in.Landing,
 		Referrer:  in.Referrer,
-		Screen:    cleanShort(in.Screen),
-		Language:  cleanShort(in.Lang),
-		TimeZone:  cleanShort(in.TZ),
+		Screen:    visit.CleanShort(in.Screen),
+		Language:  visit.CleanShort(in.Lang),
+		TimeZone:  visit.CleanShort(in.TZ),
 	}
-	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
-		var ce *clientError
-		if errors.As(err, &ce) && errors.Is(ce, ErrDropped) {
-			s.metrics.dropped.WithLabelValues(ce.reason).Inc()
-			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", ce.reason)
+	if err := s.pipeline.Enrich(v, requestHit(c, s.clientIP(c))); err != nil {
+		if reason, ok := enrich.DropReason(err); ok {
+			s.metrics.dropped.WithLabelValues(reason).Inc()
+			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", reason)
+			return fail(ErrDropped, "%s", reason)
 		}
-		return err
+		return fmt.Errorf("visit: %w", err)
 	}
 	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
 		return err
@@ -334,7 +335,7 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 
 // requestHit gathers what the request itself says about a visit. The
 // strings are copied: fiber reuses their memory after the handler returns.
-func requestHit(c *fiber.Ctx, ip string) *hit {
+func requestHit(c *fiber.Ctx, ip string) *enrich.Hit {
 	purpose := c.Get("Sec-Purpose")
 	for _, h := range []string{"Purpose", "X-Purpose", "X-Moz"} {
 		if purpose != "" {
@@ -342,7 +343,7 @@ func requestHit(c *fiber.Ctx, ip string) *hit {
 		}
 		purpose = c.Get(h)
 	}
-	return &hit{
+	return &enrich.Hit{
 		IP:        strings.Clone(ip),
 		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
 		Purpose:   strings.Clone(purpose),
@@ -379,26 +380,13 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 }
 
 // visitAnswer is the snippet's view of a stored visit.
-func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
+func (s *Server) visitAnswer(st *site, v *visit.Visit) visitResponse {
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
 		Code:    st.codec.Code(v.N, st.style),
 		Start:   st.codec.Start(v.N),
 		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
 	}
-}
-
-// cleanShort bounds a short free-form field and drops control characters.
-func cleanShort(s string) string {
-	if len(s) > maxShort {
-		s = s[:maxShort]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
 }
 
 // clickRequest is the snippet's beacon for a click on a chat link.

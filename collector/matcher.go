@@ -13,6 +13,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -75,7 +76,7 @@ type conversation struct {
 	Time       time.Time
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 	// Click is the visit's last chat click, for the page it started from.
 	Click    *clickInfo
 	Referral *adReferral
@@ -88,7 +89,7 @@ type conversation struct {
 
 // foundCode is a live visit found through a code in a message.
 type foundCode struct {
-	Visit *Visit
+	Visit *visit.Visit
 	// Mine is set when the visit's code already started a conversation of
 	// this chat.
 	Mine bool
@@ -210,7 +211,7 @@ type candidate struct {
 	Confidence float64  `json:"confidence"`
 	Reasons    []string `json:"reasons,omitempty"`
 
-	visit *Visit
+	visit *visit.Visit
 }
 
 // Heuristic parameters. A candidate's weight is the time weight of its
@@ -322,7 +323,7 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]candi
 		if err != nil {
 			continue // expired since the click
 		}
-		v, err := decodeVisit(c.N, b)
+		v, err := visit.Decode(c.N, b)
 		if err != nil {
 			s.log.Warn("candidate visit unreadable", "site", st.cfg.Name, "err", err)
 			continue
@@ -336,7 +337,7 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]candi
 
 // scoreCandidate weighs one visit: how likely its visitor is to have sent
 // this message, relative to the others.
-func scoreCandidate(sig messageSignals, v *Visit, gap time.Duration, at time.Time) candidate {
+func scoreCandidate(sig messageSignals, v *visit.Visit, gap time.Duration, at time.Time) candidate {
 	gap = max(gap, 0)
 	c := candidate{visit: v, Gap: math.Round(gap.Seconds()*10) / 10}
 	w := timeWeight(gap)
@@ -394,7 +395,7 @@ func sameOffset(zones []string, zone string, t time.Time) bool {
 }
 
 // visitZone is the visit's browser time zone, else its IP's.
-func visitZone(v *Visit) string {
+func visitZone(v *visit.Visit) string {
 	if v.TimeZone != "" {
 		return v.TimeZone
 	}

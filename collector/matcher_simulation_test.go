@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -120,7 +121,7 @@ type simPerson struct {
 	Zone    string
 	// Visits stand for the person's visits; Truth is the visit index the
 	// message belongs to, -1 for a person who wrote without a click.
-	Visits []*Visit
+	Visits []*visit.Visit
 	Truth  int
 	Writes bool
 	// Fate of the code: keep, delete, edit.
@@ -220,7 +221,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 		w.clock.Set(e.At)
 		switch e.Kind {
 		case 0:
-			v := &Visit{Time: e.At, Page: "https://shop.test/", Landing: "https://shop.test/", VisitorID: fmt.Sprintf("visitor-%d", e.Person),
+			v := &visit.Visit{Time: e.At, Page: "https://shop.test/", Landing: "https://shop.test/", VisitorID: fmt.Sprintf("visitor-%d", e.Person),
 				Country: pp.Country.Code, Language: pp.Country.Lang, TimeZone: pp.Zone}
 			// One in twenty browses through a VPN or a roaming IP.
 			if r.Float64() < 0.05 {

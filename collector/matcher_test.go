@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
-func storeVisitKey(v *Visit) string   { return store.Visit("demo", v.N) }
-func storeMatchedKey(v *Visit) string { return store.VisitMatched("demo", v.N) }
+func storeVisitKey(v *visit.Visit) string   { return store.Visit("demo", v.N) }
+func storeMatchedKey(v *visit.Visit) string { return store.VisitMatched("demo", v.N) }
 
 func TestScoreCandidate(t *testing.T) {
 	at := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
@@ -21,20 +22,20 @@ func TestScoreCandidate(t *testing.T) {
 	tests := []struct {
 		name string
 		sig  messageSignals
-		v    Visit
+		v    visit.Visit
 		gap  time.Duration
 		want float64 // weight, to 4 places
 	}{
-		{name: "no signals, at once", v: Visit{}, gap: 0, want: 1},
-		{name: "no signals, a minute", v: Visit{}, gap: time.Minute, want: timeWeight(time.Minute)},
-		{name: "country and zone match", sig: us, v: Visit{Country: "US", TimeZone: "America/New_York"}, gap: 0, want: countryMatch * zoneMatch},
-		{name: "zone alias of the same offset", sig: us, v: Visit{Country: "US", TimeZone: "America/Detroit"}, gap: 0, want: countryMatch * zoneMatch},
-		{name: "geo zone when the browser gives none", sig: us, v: Visit{Country: "US", GeoTimeZone: "America/Los_Angeles"}, gap: 0, want: countryMatch * zoneMismatch},
-		{name: "country mismatch", sig: us, v: Visit{Country: "DE", TimeZone: "Europe/Berlin"}, gap: 0, want: countryMismatch},
-		{name: "unknown visit country", sig: us, v: Visit{}, gap: 0, want: 1},
-		{name: "language match", sig: messageSignals{Language: "ru"}, v: Visit{Language: "ru-RU"}, gap: 0, want: langMatch},
-		{name: "language mismatch", sig: messageSignals{Language: "en"}, v: Visit{Language: "pt-BR"}, gap: 0, want: langMismatch},
-		{name: "click after the whole-second timestamp", v: Visit{}, gap: -time.Second, want: 1},
+		{name: "no signals, at once", v: visit.Visit{}, gap: 0, want: 1},
+		{name: "no signals, a minute", v: visit.Visit{}, gap: time.Minute, want: timeWeight(time.Minute)},
+		{name: "country and zone match", sig: us, v: visit.Visit{Country: "US", TimeZone: "America/New_York"}, gap: 0, want: countryMatch * zoneMatch},
+		{name: "zone alias of the same offset", sig: us, v: visit.Visit{Country: "US", TimeZone: "America/Detroit"}, gap: 0, want: countryMatch * zoneMatch},
+		{name: "geo zone when the browser gives none", sig: us, v: visit.Visit{Country: "US", GeoTimeZone: "America/Los_Angeles"}, gap: 0, want: countryMatch * zoneMismatch},
+		{name: "country mismatch", sig: us, v: visit.Visit{Country: "DE", TimeZone: "Europe/Berlin"}, gap: 0, want: countryMismatch},
+		{name: "unknown visit country", sig: us, v: visit.Visit{}, gap: 0, want: 1},
+		{name: "language match", sig: messageSignals{Language: "ru"}, v: visit.Visit{Language: "ru-RU"}, gap: 0, want: langMatch},
+		{name: "language mismatch", sig: messageSignals{Language: "en"}, v: visit.Visit{Language: "pt-BR"}, gap: 0, want: langMismatch},
+		{name: "click after the whole-second timestamp", v: visit.Visit{}, gap: -time.Second, want: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,7 +75,7 @@ func TestDecide(t *testing.T) {
 	mk := func(ws ...float64) []candidate {
 		cs := make([]candidate, len(ws))
 		for i, w := range ws {
-			cs[i] = candidate{Visit: string(rune('A' + i)), Weight: w, visit: &Visit{}}
+			cs[i] = candidate{Visit: string(rune('A' + i)), Weight: w, visit: &visit.Visit{}}
 		}
 		return normalize(cs)
 	}
@@ -99,8 +100,8 @@ func TestDecide(t *testing.T) {
 	}
 	t.Run("one visitor's two visits are one candidate", func(t *testing.T) {
 		cs := normalize([]candidate{
-			{Visit: "A", Weight: 2, visit: &Visit{VisitorID: "p1"}},
-			{Visit: "B", Weight: 1.8, visit: &Visit{VisitorID: "p1"}},
+			{Visit: "A", Weight: 2, visit: &visit.Visit{VisitorID: "p1"}},
+			{Visit: "B", Weight: 1.8, visit: &visit.Visit{VisitorID: "p1"}},
 		})
 		best, ok := decide(cs)
 		if len(cs) != 1 || !ok || best.Visit != "A" {
@@ -118,7 +119,7 @@ func TestIDMatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	shop := w.srv.sites["shop"]
-	shopVisit := &Visit{Time: w.clock.Now()}
+	shopVisit := &visit.Visit{Time: w.clock.Now()}
 	if err := w.srv.saveVisit(ctx, shop, shopVisit); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestIDMatching(t *testing.T) {
 
 func TestOneVisitSeveralChats(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Country = "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Country = "US" })
 	w.clickOn(t, v, "whatsapp:15551234567", "")
 	w.clock.Advance(30 * time.Second)
 	first := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550001", "to": "15551234567", "text": "code " + w.code(v)})
@@ -184,7 +185,7 @@ func TestOneVisitSeveralChats(t *testing.T) {
 func TestCodeTakesBackAGuess(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	v := w.addVisit(t, func(v *Visit) { v.Country = "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Country = "US" })
 	w.clickOn(t, v, "whatsapp:15551234567", "")
 	w.clock.Advance(20 * time.Second)
 	// Someone else writes without a code right after the click: the
@@ -213,7 +214,7 @@ func TestCodeTakesBackAGuess(t *testing.T) {
 func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	a := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "spring" })
+	a := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "spring" })
 	msg := func(text string) messageResponse {
 		w.clock.Advance(time.Minute)
 		return w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "text": text})
@@ -228,7 +229,7 @@ func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 		t.Fatalf("same code again = %+v", r)
 	}
 	w.clock.Advance(48 * time.Hour)
-	b := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "autumn" })
+	b := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "autumn" })
 	if r := msg("new order " + w.code(b)); r.Method != reports.MethodID || r.Visit == nil || r.Visit.ID != w.visitID(b) {
 		t.Fatalf("new code = %+v", r)
 	}
@@ -246,7 +247,7 @@ func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 func TestConfirmCandidate(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	a := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "spring" })
+	a := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "spring" })
 	w.clickOn(t, a, "whatsapp:15551234567", "https://shop.test/a")
 	w.clock.Advance(5 * time.Second)
 	b := w.addVisit(t, nil)

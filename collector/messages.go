@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 )
 
@@ -65,7 +66,7 @@ type visitView struct {
 	Expires string `json:"expires,omitempty"`
 }
 
-func viewVisit(st *site, v *Visit) *visitView {
+func viewVisit(st *site, v *visit.Visit) *visitView {
 	if v == nil {
 		return nil
 	}

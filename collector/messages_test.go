@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
 func TestGenericMessageAnswersTheMatch(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.UTMSource, v.Country = "newsletter", "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.UTMSource, v.Country = "newsletter", "US" })
 	body := jsonBody(t, map[string]string{"channel": "whatsapp", "from": "+1 (650) 555-1234", "to": "15551234567",
 		"text": "Hello! My request code: " + w.code(v), "time": "2026-11-02T09:01:00Z", "name": "Visitor A"})
 	resp, raw := w.do(t, request("POST", "/v1/sites/demo/messages", body, "Authorization", "Bearer demo-key-123"))

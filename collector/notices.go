@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -66,7 +67,7 @@ type noticeResult struct {
 	Attributed bool
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 }
 
 // ref is how notices name the message in: Ref, else its MessageID.

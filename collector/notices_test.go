@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -151,7 +152,7 @@ func TestNoticeForAnUnknownChatIsIgnored(t *testing.T) {
 			w := newTestWorld(t)
 			// Visitor B clicked both chat targets seconds before: a message
 			// now would be matched to the click by the heuristic.
-			v := w.addVisit(t, func(v *Visit) { v.Country, v.Language = "US", "en-US" })
+			v := w.addVisit(t, func(v *visit.Visit) { v.Country, v.Language = "US", "en-US" })
 			w.clickOn(t, v, "whatsapp:15551234567", "")
 			w.clickOn(t, v, "telegram:demo_bot", "")
 			w.clock.Set(time.Unix(1793610120, 0).Add(5 * time.Second))

@@ -18,6 +18,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -221,8 +223,8 @@ func (s *Server) staticVisit(ctx context.Context, st *site, src *config.Source) 
 	if err != nil {
 		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, clip(raw, 32), err)
 	}
-	v := &Visit{N: n, Time: s.clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
-	b, err := encodeVisit(v)
+	v := &visit.Visit{N: n, Time: s.clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
+	b, err := visit.Encode(v)
 	if err != nil {
 		return 0, fmt.Errorf("staticVisit: %w", err)
 	}
@@ -263,7 +265,7 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 		c.Set(headerDropped, "head")
 		return c.Redirect(t.plainLink(), fiber.StatusFound)
 	}
-	v := &Visit{
+	v := &visit.Visit{
 		Time:     s.clock.Now(),
 		Landing:  scanLanding(s.cfg.PublicURL, st.cfg.Name, src.Name, string(c.Request().URI().QueryString())),
 		Language: firstLanguage(c.Get(fiber.HeaderAcceptLanguage)),
@@ -272,7 +274,7 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 		Source:  src.Name,
 		Channel: src.Channel,
 	}
-	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), stepFunc(s.enrich))
+	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), s.pipeline)
 	if dropped != "" {
 		c.Set(headerDropped, dropped)
 	}
@@ -281,8 +283,8 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 
 // scanLink enriches and stores the scan's visit and returns the chat link,
 // or the plain chat link and the reason when the hit is dropped.
-func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t chatTarget, v *Visit, h *hit, enrich step) (link, dropped string) {
-	if err := enrich.enrich(ctx, st, v, h); err != nil {
+func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t chatTarget, v *visit.Visit, h *enrich.Hit, pipe enrich.Step) (link, dropped string) {
+	if err := pipe.Enrich(v, h); err != nil {
 		if errors.Is(err, ErrDropped) {
 			reason := dropReason(err)
 			s.metrics.dropped.WithLabelValues(reason).Inc()
@@ -309,9 +311,12 @@ func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t c
 
 // dropReason is the client-safe reason of a dropped hit.
 func dropReason(err error) string {
+	if reason, ok := enrich.DropReason(err); ok {
+		return visit.CleanShort(reason)
+	}
 	var ce *clientError
 	if errors.As(err, &ce) && errors.Is(ce.kind, ErrDropped) {
-		return cleanShort(ce.reason)
+		return visit.CleanShort(ce.reason)
 	}
 	return "dropped"
 }
@@ -339,7 +344,7 @@ func scanLanding(publicURL, siteName, source, query string) string {
 func firstLanguage(header string) string {
 	tag, _, _ := strings.Cut(header, ",")
 	tag, _, _ = strings.Cut(tag, ";")
-	return cleanShort(strings.TrimSpace(tag))
+	return visit.CleanShort(strings.TrimSpace(tag))
 }
 
 // scanMissingPage is what a person sees after scanning a code that leads

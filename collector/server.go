@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -58,9 +59,9 @@ type Server struct {
 	reports *reports.Store
 	metrics *metrics
 	// geo is the City database, nil when no geoip is configured.
-	geo *geoDB
+	geo *enrich.Geo
 	// pipeline is the visit enrichment, built once.
-	pipeline []step
+	pipeline enrich.Pipeline
 	// visits batches visit writes into pipelines.
 	visits *visitWriter
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
@@ -136,13 +137,13 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.scripts = scripts
 	if path := opt.Config.GeoIP; path != "" {
-		geo, err := openGeo(path)
+		geo, err := enrich.OpenGeo(path)
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: %s: geoip: %w", opt.Config.Path, err)
 		}
 		s.geo = geo
 	}
-	s.pipeline = s.newPipeline()
+	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
 	s.visits = newVisitWriter(s.rdb)
 	dash, err := newDashboard()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -114,7 +115,7 @@ func TestTelegramStartPayloadMatchesByID(t *testing.T) {
 
 func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Language = "ru-RU" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Language = "ru-RU" })
 	w.clickOn(t, v, "telegram:demo_bot", "https://shop.test/contacts")
 	w.clock.Advance(15 * time.Second)
 	body := tgUpdateJSON("message", 501, 43, 43, w.clock.Now(), "/start", "ru")
@@ -129,7 +130,7 @@ func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 
 func TestTelegramAccountsAndBusinessMessages(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Language = "en-US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Language = "en-US" })
 	w.clickOn(t, v, "telegram:demo_manager", "")
 	w.clock.Advance(10 * time.Second)
 	now := w.clock.Now()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -206,7 +207,7 @@ func TestWhatsAppStatusesAreIgnored(t *testing.T) {
 
 func TestWhatsAppBatchOfMessageTypes(t *testing.T) {
 	w := newTestWorld(t)
-	visits := make([]*Visit, 4)
+	visits := make([]*visit.Visit, 4)
 	for i := range visits {
 		visits[i] = w.addVisit(t, nil)
 	}

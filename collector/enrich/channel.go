@@ -1,10 +1,10 @@
-package collector
+package enrich
 
 import (
-	"context"
 	"net/url"
 	"strings"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -35,7 +35,7 @@ import (
 // Hosts match on a whole domain and its subdomains ("facebook.com" matches
 // "l.facebook.com"); a brand ending in "." matches that brand under any
 // suffix ("google." matches "www.google.co.uk").
-func channelStep(_ context.Context, _ *site, v *Visit, _ *hit) error {
+func channelStep(v *visit.Visit, _ *Hit) error {
 	if v.Channel == "" {
 		v.Channel = classifyChannel(v)
 	}
@@ -89,7 +89,7 @@ var (
 )
 
 // classifyChannel applies the rules of channelStep.
-func classifyChannel(v *Visit) string {
+func classifyChannel(v *visit.Visit) string {
 	switch {
 	case paidSearchClickIDs[v.ClickIDKind]:
 		return reports.ChannelPaidSearch
