@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -85,11 +86,11 @@ type chatState struct {
 	Confidence    float64 `json:"confidence"`
 	Confirmed     bool    `json:"confirmed,omitempty"`
 	// VisitN and Visit identify the current conversation's visit.
-	VisitN     uint64      `json:"visit_n,omitempty"`
-	Visit      string      `json:"visit,omitempty"`
-	Source     sourceView  `json:"source"`
-	Visitor    visitorView `json:"visitor"`
-	Candidates []candidate `json:"candidates,omitempty"`
+	VisitN     uint64            `json:"visit_n,omitempty"`
+	Visit      string            `json:"visit,omitempty"`
+	Source     sourceView        `json:"source"`
+	Visitor    visitorView       `json:"visitor"`
+	Candidates []score.Candidate `json:"candidates,omitempty"`
 	// Starts are the chat's conversation starts, oldest first (at most
 	// maxStarts): what decides whether a later message, or a late-delivered
 	// earlier one, starts a conversation.
@@ -751,7 +752,7 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 		}
 		taken := cs.Visit
 		next := *cs
-		var rest []candidate
+		var rest []score.Candidate
 		for _, c := range cs.Candidates {
 			if c.Visit != taken {
 				rest = append(rest, c)

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -45,16 +46,16 @@ type chatRecord struct {
 	Sessions       []reports.Session `json:"sessions"`
 	History        []historyEntry    `json:"history"`
 
-	Messenger      string      `json:"messenger"`
-	Phone          string      `json:"phone,omitempty"`
-	Username       string      `json:"username,omitempty"`
-	Language       string      `json:"language,omitempty"`
-	Visit          string      `json:"visit,omitempty"`
-	Confirmed      bool        `json:"confirmed"`
-	ConversationAt string      `json:"conversation_at"`
-	LastMessageAt  string      `json:"last_message_at,omitempty"`
-	Messages       int64       `json:"messages"`
-	Candidates     []candidate `json:"candidates"`
+	Messenger      string            `json:"messenger"`
+	Phone          string            `json:"phone,omitempty"`
+	Username       string            `json:"username,omitempty"`
+	Language       string            `json:"language,omitempty"`
+	Visit          string            `json:"visit,omitempty"`
+	Confirmed      bool              `json:"confirmed"`
+	ConversationAt string            `json:"conversation_at"`
+	LastMessageAt  string            `json:"last_message_at,omitempty"`
+	Messages       int64             `json:"messages"`
+	Candidates     []score.Candidate `json:"candidates"`
 	// OtherChats are the other chats the current visit's code (or an
 	// operator's confirmation) matched: one page view may start several.
 	OtherChats []string `json:"other_chats"`
@@ -90,7 +91,7 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
 	}
 	if rec.Candidates == nil {
-		rec.Candidates = []candidate{}
+		rec.Candidates = []score.Candidate{}
 	}
 	rec.OtherChats = []string{}
 	if cs.VisitN != 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -123,7 +124,7 @@ func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "telegram:43")
-	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < minConfidence || rec.Source.Page != "https://shop.test/contacts" {
+	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < score.MinConfidence || rec.Source.Page != "https://shop.test/contacts" {
 		t.Errorf("record = %+v", rec)
 	}
 }
