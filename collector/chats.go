@@ -219,7 +219,8 @@ var errRetry = errors.New("chat changed meanwhile")
 // a code or a confirmation.
 // Returns "ok", "ok|<chat>" (the visit was taken from that chat's guess),
 // "dup" (seen before), "conflict" (ver moved) or "claimed" (the visit
-// belongs to another chat).
+// belongs to another chat); parseCommitReply reads it into a commitResult,
+// the only place that knows these strings.
 var commitScript = redis.NewScript(`
 if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
@@ -311,8 +312,18 @@ func (s *Server) loadChat(ctx context.Context, st *site, chat string) (*storedCh
 		sc.Ver = v
 	}
 	sc.Pending = str(2)
-	sc.Last, _ = strconv.ParseInt(str(3), 10, 64)
-	sc.Msgs, _ = strconv.ParseInt(str(4), 10, 64)
+	for _, f := range []struct {
+		i   int
+		dst *int64
+	}{{3, &sc.Last}, {4, &sc.Msgs}} {
+		if v := str(f.i); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("loadChat %s: field %d: %w", chat, f.i, err)
+			}
+			*f.dst = n
+		}
+	}
 	return sc, nil
 }
 
@@ -341,20 +352,20 @@ type commit struct {
 	Facts []reports.Conversation
 }
 
-func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error) {
+func (s *Server) commit(ctx context.Context, st *site, c commit) (commitResult, error) {
 	name := st.cfg.Name
 	var rec []byte
 	var err error
 	if c.State != nil {
 		if rec, err = json.Marshal(c.State); err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 	}
 	pending := ""
 	if len(c.Facts) > 0 {
 		b, err := json.Marshal(c.Facts)
 		if err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 		pending = string(b)
 	}
@@ -384,7 +395,7 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 	for i := range c.History {
 		b, err := json.Marshal(&c.History[i])
 		if err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 		args = append(args, string(b))
 	}
@@ -393,9 +404,79 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 			store.VisitMatched(name, c.Claim), store.VisitChats(name, c.Claim), store.VisitMatched(name, c.Release)},
 		args...).Text()
 	if err != nil {
-		return "", fmt.Errorf("commit %s: %w", c.Chat, err)
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, err)
 	}
-	return res, nil
+	out, err := parseCommitReply(res)
+	if err != nil {
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	if out.Outcome == commitConflict {
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, errRetry)
+	}
+	return out, nil
+}
+
+// commitOutcome is what commitScript did with one commit.
+type commitOutcome int
+
+const (
+	// committed: the commit is stored.
+	committed commitOutcome = iota + 1
+	// commitDuplicate: the message was stored before; nothing changed.
+	commitDuplicate
+	// commitConflict: the chat changed since it was loaded; nothing
+	// changed. commit answers it as errRetry.
+	commitConflict
+	// commitClaimed: the visit belongs to another chat; nothing changed.
+	commitClaimed
+)
+
+// commitResult is commitScript's answer, read once.
+type commitResult struct {
+	Outcome commitOutcome
+	// TakenFrom is the chat whose heuristic guess of the visit the commit
+	// took, or "".
+	TakenFrom string
+}
+
+// parseCommitReply reads commitScript's reply: "ok", "ok|<chat>", "dup",
+// "conflict" or "claimed".
+func parseCommitReply(res string) (commitResult, error) {
+	switch res {
+	case "ok":
+		return commitResult{Outcome: committed}, nil
+	case "dup":
+		return commitResult{Outcome: commitDuplicate}, nil
+	case "conflict":
+		return commitResult{Outcome: commitConflict}, nil
+	case "claimed":
+		return commitResult{Outcome: commitClaimed}, nil
+	}
+	if from, ok := strings.CutPrefix(res, "ok|"); ok && from != "" {
+		return commitResult{Outcome: committed, TakenFrom: from}, nil
+	}
+	return commitResult{}, fmt.Errorf("commit script: unexpected reply %q", res)
+}
+
+// updateChat is the chat ledger's one retry loop: it loads the chat and runs
+// change on it, and when change answers errRetry (another delivery changed
+// the chat, or took the visit, meanwhile) it runs change again on the chat
+// as it now stands, at most commitTries times. op names the operation in
+// errors.
+func updateChat[T any](ctx context.Context, s *Server, st *site, chat, op string, change func(sc *storedChat) (T, error)) (T, error) {
+	var zero T
+	for range commitTries {
+		sc, err := s.loadChat(ctx, st, chat)
+		if err != nil {
+			return zero, fmt.Errorf("%s: %w", op, err)
+		}
+		out, err := change(sc)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return out, err
+	}
+	return zero, fmt.Errorf("%s %s: %w after %d tries", op, chat, errRetry, commitTries)
 }
 
 // receive runs one inbound message through the matcher and stores its
@@ -403,14 +484,9 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 // gets an error retries and loses nothing; a redelivered message (same
 // MessageID) is reported as Duplicate and changes nothing.
 func (s *Server) receive(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
-	for range commitTries {
-		res, err := s.receiveOnce(ctx, st, in)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return res, err
-	}
-	return nil, fmt.Errorf("receive %s: %w after %d tries", in.Chat, errRetry, commitTries)
+	return updateChat(ctx, s, st, in.Chat, "receive", func(sc *storedChat) (*MatchResult, error) {
+		return s.receiveOnce(ctx, st, in, sc)
+	})
 }
 
 // validReferral tells a click-to-WhatsApp referral that names its ad.
@@ -466,7 +542,8 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *i
 	return d, nil
 }
 
-func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+// receiveOnce is one round of receive on the chat as loaded.
+func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *storedChat) (*MatchResult, error) {
 	if in.MessageID != "" {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, in.MessageID)).Result()
 		if err != nil {
@@ -475,10 +552,6 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		if n > 0 {
 			return s.duplicate(ctx, st, in)
 		}
-	}
-	sc, err := s.loadChat(ctx, st, in.Chat)
-	if err != nil {
-		return nil, fmt.Errorf("receive: %w", err)
 	}
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
@@ -530,14 +603,14 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	switch res {
-	case "dup":
+	switch res.Outcome {
+	case commitDuplicate:
 		return s.duplicate(ctx, st, in)
-	case "conflict", "claimed":
+	case commitClaimed:
 		return nil, errRetry
 	}
-	if from, ok := strings.CutPrefix(res, "ok|"); ok {
-		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+	if res.TakenFrom != "" {
+		if err := s.revokeGuess(ctx, st, res.TakenFrom, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 	}
@@ -738,17 +811,13 @@ func visitSource(st *site, v *visit.Visit, click *clickInfo) sourceView {
 // unmatched, its other candidates kept for review, and reports get the
 // corrected fact (same Site, Chat and Time, method none).
 func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint64) error {
-	for range commitTries {
-		sc, err := s.loadChat(ctx, st, chat)
-		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
-		}
+	_, err := updateChat(ctx, s, st, chat, "revokeGuess", func(sc *storedChat) (struct{}, error) {
 		cs := sc.State
 		if cs == nil || cs.VisitN != n || cs.Method != reports.MethodHeuristic || cs.Confirmed {
-			return nil
+			return struct{}{}, nil
 		}
 		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
 		taken := cs.Visit
 		next := *cs
@@ -762,22 +831,20 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodNone, 0)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		zero := 0.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
+		// No claim and no message ID: the commit is stored or conflicts.
+		_, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
 			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
 				Method: reports.MethodNone, Confidence: &zero, Visit: taken}}})
 		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
-		}
-		if res == "conflict" {
-			continue
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
 		pending, err := json.Marshal(facts)
 		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
-		return s.handOver(ctx, st, chat, string(pending))
-	}
-	return fmt.Errorf("revokeGuess %s: %w after %d tries", chat, errRetry, commitTries)
+		return struct{}{}, s.handOver(ctx, st, chat, string(pending))
+	})
+	return err
 }
 
 // setStart returns starts with the one at "at" given a new method and

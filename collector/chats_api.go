@@ -423,11 +423,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 	if err != nil {
 		return nil, fail(ErrBadInput, "visit %q is not a visit ID", clip(visitID, 32))
 	}
-	for range commitTries {
-		sc, err := s.loadChat(ctx, st, chat)
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
+	return updateChat(ctx, s, st, chat, "confirmCandidate", func(sc *storedChat) (*chatRecord, error) {
 		if sc.State == nil {
 			return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
 		}
@@ -473,14 +469,11 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
-		switch res {
-		case "claimed":
+		if res.Outcome == commitClaimed {
 			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
-		case "conflict":
-			continue
 		}
-		if from, ok := strings.CutPrefix(res, "ok|"); ok {
-			if err := s.revokeGuess(ctx, st, from, n); err != nil {
+		if res.TakenFrom != "" {
+			if err := s.revokeGuess(ctx, st, res.TakenFrom, n); err != nil {
 				return nil, fmt.Errorf("confirmCandidate: %w", err)
 			}
 		}
@@ -488,8 +481,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		return s.chatRecord(ctx, st, chat)
-	}
-	return nil, fmt.Errorf("confirmCandidate %s: %w after %d tries", chat, errRetry, commitTries)
+	})
 }
 
 // confirmRequest is the body of POST .../chats/{chat}/confirm.

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -82,17 +81,13 @@ func (in *inbound) ref() string {
 // only after the notice is stored, and a redelivered notice (same ID)
 // changes nothing.
 func (s *Server) receiveNotice(ctx context.Context, st *site, n *notice) (*noticeResult, error) {
-	for range commitTries {
-		res, err := s.receiveNoticeOnce(ctx, st, n)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return res, err
-	}
-	return nil, fmt.Errorf("receiveNotice %s: %w after %d tries", n.Chat, errRetry, commitTries)
+	return updateChat(ctx, s, st, n.Chat, "receiveNotice", func(sc *storedChat) (*noticeResult, error) {
+		return s.receiveNoticeOnce(ctx, st, n, sc)
+	})
 }
 
-func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*noticeResult, error) {
+// receiveNoticeOnce is one round of receiveNotice on the chat as loaded.
+func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice, sc *storedChat) (*noticeResult, error) {
 	out := &noticeResult{Chat: n.Chat}
 	if n.ID != "" {
 		seen, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, n.ID)).Result()
@@ -103,10 +98,6 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 			out.Duplicate = true
 			return out, nil
 		}
-	}
-	sc, err := s.loadChat(ctx, st, n.Chat)
-	if err != nil {
-		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	if sc.State == nil {
 		s.log.Debug("notice for an unknown chat ignored", "site", st.cfg.Name, "chat", n.Chat, "kind", n.Kind)
@@ -156,19 +147,19 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 	if err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
-	switch res {
-	case "dup":
+	switch res.Outcome {
+	case commitDuplicate:
 		out.Duplicate = true
 		return out, nil
-	case "conflict", "claimed":
+	case commitClaimed:
 		return nil, errRetry
 	}
 	out.Recorded = true
 	if conv == nil {
 		return out, nil
 	}
-	if from, ok := strings.CutPrefix(res, "ok|"); ok {
-		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+	if res.TakenFrom != "" {
+		if err := s.revokeGuess(ctx, st, res.TakenFrom, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receiveNotice: %w", err)
 		}
 	}
