@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 )
 
 // siteRoutes is every /v1/sites/{site}/... route of the HTTP surface, with a
@@ -84,7 +87,7 @@ func TestEverySiteRouteNeedsThatSitesKey(t *testing.T) {
 // shop's key: none of demo's data shows.
 func TestOneSitesKeyNeverReadsAnothersData(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.UTMCampaign, v.Channel = "demo-secret-campaign", ChannelPaidSocial })
+	v := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign, v.Channel = "demo-secret-campaign", reports.ChannelPaidSocial })
 	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "to": "15551234567",
 		"text": "Hello! My request code: " + w.code(v)})
 	resp, b := w.do(t, request("POST", "/v1/sites/demo/costs",

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp"
+
+	"github.com/messtrack/messtrack/collector/enrich/geotest"
 )
 
 // loadConns is how many keep-alive connections the load generator holds
@@ -144,7 +146,7 @@ func benchGeoDB(b *testing.B) string {
 		}
 	}
 	b.Logf("geo: the small test database (run `make geoip` for the real one)")
-	return writeTestGeoDB(b)
+	return geotest.WriteDB(b)
 }
 
 // BenchmarkIntakeLoad drives POST /v1/visits over loopback with the full

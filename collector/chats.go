@@ -13,6 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -29,12 +31,6 @@ const (
 	// commitTries is how often a message is re-matched when another
 	// delivery changed the same chat or took the same visit meanwhile.
 	commitTries = 8
-)
-
-// Dialog kinds of a conversation.
-const (
-	DialogNew    = "new"
-	DialogRepeat = "repeat"
 )
 
 // sourceView is where a chat came from, as the chat record shows it; it is
@@ -90,11 +86,11 @@ type chatState struct {
 	Confidence    float64 `json:"confidence"`
 	Confirmed     bool    `json:"confirmed,omitempty"`
 	// VisitN and Visit identify the current conversation's visit.
-	VisitN     uint64      `json:"visit_n,omitempty"`
-	Visit      string      `json:"visit,omitempty"`
-	Source     sourceView  `json:"source"`
-	Visitor    visitorView `json:"visitor"`
-	Candidates []candidate `json:"candidates,omitempty"`
+	VisitN     uint64            `json:"visit_n,omitempty"`
+	Visit      string            `json:"visit,omitempty"`
+	Source     sourceView        `json:"source"`
+	Visitor    visitorView       `json:"visitor"`
+	Candidates []score.Candidate `json:"candidates,omitempty"`
 	// Starts are the chat's conversation starts, oldest first (at most
 	// maxStarts): what decides whether a later message, or a late-delivered
 	// earlier one, starts a conversation.
@@ -139,9 +135,9 @@ func startsOf(cs *chatState) []convStart {
 	}
 	reason := startFirst
 	switch cs.Method {
-	case MethodID:
+	case reports.MethodID:
 		reason = startCode
-	case MethodReferral:
+	case reports.MethodReferral:
 		reason = startReferral
 	}
 	return []convStart{{At: cs.ConvAt, Reason: reason, Method: cs.Method, VisitN: cs.VisitN}}
@@ -187,7 +183,7 @@ type MatchResult struct {
 	Chat       string
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 	// NewChat is set for the first message of a chat, NewConversation for
 	// the first message of any conversation.
 	NewChat         bool
@@ -223,7 +219,8 @@ var errRetry = errors.New("chat changed meanwhile")
 // a code or a confirmation.
 // Returns "ok", "ok|<chat>" (the visit was taken from that chat's guess),
 // "dup" (seen before), "conflict" (ver moved) or "claimed" (the visit
-// belongs to another chat).
+// belongs to another chat); parseCommitReply reads it into a commitResult,
+// the only place that knows these strings.
 var commitScript = redis.NewScript(`
 if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
@@ -315,8 +312,18 @@ func (s *Server) loadChat(ctx context.Context, st *site, chat string) (*storedCh
 		sc.Ver = v
 	}
 	sc.Pending = str(2)
-	sc.Last, _ = strconv.ParseInt(str(3), 10, 64)
-	sc.Msgs, _ = strconv.ParseInt(str(4), 10, 64)
+	for _, f := range []struct {
+		i   int
+		dst *int64
+	}{{3, &sc.Last}, {4, &sc.Msgs}} {
+		if v := str(f.i); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("loadChat %s: field %d: %w", chat, f.i, err)
+			}
+			*f.dst = n
+		}
+	}
 	return sc, nil
 }
 
@@ -345,20 +352,20 @@ type commit struct {
 	Facts []reports.Conversation
 }
 
-func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error) {
+func (s *Server) commit(ctx context.Context, st *site, c commit) (commitResult, error) {
 	name := st.cfg.Name
 	var rec []byte
 	var err error
 	if c.State != nil {
 		if rec, err = json.Marshal(c.State); err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 	}
 	pending := ""
 	if len(c.Facts) > 0 {
 		b, err := json.Marshal(c.Facts)
 		if err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 		pending = string(b)
 	}
@@ -388,7 +395,7 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 	for i := range c.History {
 		b, err := json.Marshal(&c.History[i])
 		if err != nil {
-			return "", fmt.Errorf("commit: %w", err)
+			return commitResult{}, fmt.Errorf("commit: %w", err)
 		}
 		args = append(args, string(b))
 	}
@@ -397,9 +404,79 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 			store.VisitMatched(name, c.Claim), store.VisitChats(name, c.Claim), store.VisitMatched(name, c.Release)},
 		args...).Text()
 	if err != nil {
-		return "", fmt.Errorf("commit %s: %w", c.Chat, err)
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, err)
 	}
-	return res, nil
+	out, err := parseCommitReply(res)
+	if err != nil {
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	if out.Outcome == commitConflict {
+		return commitResult{}, fmt.Errorf("commit %s: %w", c.Chat, errRetry)
+	}
+	return out, nil
+}
+
+// commitOutcome is what commitScript did with one commit.
+type commitOutcome int
+
+const (
+	// committed: the commit is stored.
+	committed commitOutcome = iota + 1
+	// commitDuplicate: the message was stored before; nothing changed.
+	commitDuplicate
+	// commitConflict: the chat changed since it was loaded; nothing
+	// changed. commit answers it as errRetry.
+	commitConflict
+	// commitClaimed: the visit belongs to another chat; nothing changed.
+	commitClaimed
+)
+
+// commitResult is commitScript's answer, read once.
+type commitResult struct {
+	Outcome commitOutcome
+	// TakenFrom is the chat whose heuristic guess of the visit the commit
+	// took, or "".
+	TakenFrom string
+}
+
+// parseCommitReply reads commitScript's reply: "ok", "ok|<chat>", "dup",
+// "conflict" or "claimed".
+func parseCommitReply(res string) (commitResult, error) {
+	switch res {
+	case "ok":
+		return commitResult{Outcome: committed}, nil
+	case "dup":
+		return commitResult{Outcome: commitDuplicate}, nil
+	case "conflict":
+		return commitResult{Outcome: commitConflict}, nil
+	case "claimed":
+		return commitResult{Outcome: commitClaimed}, nil
+	}
+	if from, ok := strings.CutPrefix(res, "ok|"); ok && from != "" {
+		return commitResult{Outcome: committed, TakenFrom: from}, nil
+	}
+	return commitResult{}, fmt.Errorf("commit script: unexpected reply %q", res)
+}
+
+// updateChat is the chat ledger's one retry loop: it loads the chat and runs
+// change on it, and when change answers errRetry (another delivery changed
+// the chat, or took the visit, meanwhile) it runs change again on the chat
+// as it now stands, at most commitTries times. op names the operation in
+// errors.
+func updateChat[T any](ctx context.Context, s *Server, st *site, chat, op string, change func(sc *storedChat) (T, error)) (T, error) {
+	var zero T
+	for range commitTries {
+		sc, err := s.loadChat(ctx, st, chat)
+		if err != nil {
+			return zero, fmt.Errorf("%s: %w", op, err)
+		}
+		out, err := change(sc)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return out, err
+	}
+	return zero, fmt.Errorf("%s %s: %w after %d tries", op, chat, errRetry, commitTries)
 }
 
 // receive runs one inbound message through the matcher and stores its
@@ -407,14 +484,9 @@ func (s *Server) commit(ctx context.Context, st *site, c commit) (string, error)
 // gets an error retries and loses nothing; a redelivered message (same
 // MessageID) is reported as Duplicate and changes nothing.
 func (s *Server) receive(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
-	for range commitTries {
-		res, err := s.receiveOnce(ctx, st, in)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return res, err
-	}
-	return nil, fmt.Errorf("receive %s: %w after %d tries", in.Chat, errRetry, commitTries)
+	return updateChat(ctx, s, st, in.Chat, "receive", func(sc *storedChat) (*MatchResult, error) {
+		return s.receiveOnce(ctx, st, in, sc)
+	})
 }
 
 // validReferral tells a click-to-WhatsApp referral that names its ad.
@@ -445,7 +517,7 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *i
 	t := in.Time.UnixMilli()
 	switch {
 	case validReferral(in.Referral):
-		d.Conv = &conversation{Time: in.Time, Method: MethodReferral, Confidence: 1, Referral: in.Referral}
+		d.Conv = &conversation{Time: in.Time, Method: reports.MethodReferral, Confidence: 1, Referral: in.Referral}
 		d.Reason = startReferral
 	case code != nil && !code.Mine:
 		d.Conv, d.Reason = s.idConversation(in, code), startCode
@@ -470,7 +542,8 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *i
 	return d, nil
 }
 
-func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+// receiveOnce is one round of receive on the chat as loaded.
+func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *storedChat) (*MatchResult, error) {
 	if in.MessageID != "" {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, in.MessageID)).Result()
 		if err != nil {
@@ -479,10 +552,6 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		if n > 0 {
 			return s.duplicate(ctx, st, in)
 		}
-	}
-	sc, err := s.loadChat(ctx, st, in.Chat)
-	if err != nil {
-		return nil, fmt.Errorf("receive: %w", err)
 	}
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
@@ -496,7 +565,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		return nil, fmt.Errorf("receive: %w", err)
 	}
 	conv := d.Conv
-	if conv != nil && conv.Method == MethodID {
+	if conv != nil && conv.Method == reports.MethodID {
 		if conv.Click, err = s.visitClick(ctx, st, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
@@ -507,7 +576,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	for _, dr := range d.Drop {
 		c.History = append(c.History, historyEntry{Time: rfc3339ms(dr.At), Kind: "continued", Method: dr.Method,
 			MessageID: dr.Msg})
-		if dr.Method == MethodHeuristic && dr.VisitN != 0 && (conv == nil || conv.Visit == nil || conv.Visit.N != dr.VisitN) {
+		if dr.Method == reports.MethodHeuristic && dr.VisitN != 0 && (conv == nil || conv.Visit == nil || conv.Visit.N != dr.VisitN) {
 			c.Release = dr.VisitN
 		}
 	}
@@ -522,7 +591,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 			PlatformTime: platformTimeText(in.PlatformTime)})
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.ClaimKind = conv.Visit.N, claimGuess
-			if conv.Method == MethodID {
+			if conv.Method == reports.MethodID {
 				c.ClaimKind = claimCode
 			}
 		}
@@ -534,14 +603,14 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
-	switch res {
-	case "dup":
+	switch res.Outcome {
+	case commitDuplicate:
 		return s.duplicate(ctx, st, in)
-	case "conflict", "claimed":
+	case commitClaimed:
 		return nil, errRetry
 	}
-	if from, ok := strings.CutPrefix(res, "ok|"); ok {
-		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+	if res.TakenFrom != "" {
+		if err := s.revokeGuess(ctx, st, res.TakenFrom, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 	}
@@ -560,7 +629,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound) (*Match
 		s.countMatch(conv.Method)
 		out.Method, out.Confidence, out.Visit = conv.Method, conv.Confidence, conv.Visit
 	} else if state.VisitN != 0 {
-		out.Visit, _ = s.liveVisit(ctx, st, state.VisitN)
+		out.Visit = s.answerVisit(ctx, st, state.VisitN)
 	}
 	return out, nil
 }
@@ -576,18 +645,18 @@ func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchRe
 	if err := s.handOver(ctx, st, in.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receive: duplicate: %w", err)
 	}
-	out := &MatchResult{Chat: in.Chat, Method: MethodNone, Duplicate: true}
+	out := &MatchResult{Chat: in.Chat, Method: reports.MethodNone, Duplicate: true}
 	if sc.State != nil {
 		out.Method, out.Confidence = sc.State.Method, sc.State.Confidence
 		if sc.State.VisitN != 0 {
-			out.Visit, _ = s.liveVisit(ctx, st, sc.State.VisitN)
+			out.Visit = s.answerVisit(ctx, st, sc.State.VisitN)
 		}
 	}
 	return out, nil
 }
 
 // liveVisit loads a visit, answering nil without error when it expired.
-func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, error) {
+func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*visit.Visit, error) {
 	v, err := s.loadVisit(ctx, st, n)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -595,8 +664,19 @@ func (s *Server) liveVisit(ctx context.Context, st *site, n uint64) (*Visit, err
 	return v, err
 }
 
+// answerVisit is the chat's visit for an answer given after the message is
+// stored: a failure to read it must not fail the message (the platform would
+// retry what is already kept), so it is logged and the answer goes without it.
+func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *visit.Visit {
+	v, err := s.liveVisit(ctx, st, n)
+	if err != nil {
+		s.log.Warn("answer without the chat's visit", "site", st.cfg.Name, "visit", n, "err", err)
+	}
+	return v
+}
+
 func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
-	return &conversation{Time: in.Time, Method: MethodID, Confidence: 1, Visit: code.Visit}
+	return &conversation{Time: in.Time, Method: reports.MethodID, Confidence: 1, Visit: code.Visit}
 }
 
 // nextState is the chat's record after the message, and the reports facts
@@ -665,9 +745,9 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecisi
 	if prev == nil || currentDropped || t >= prev.ConvAt {
 		next = attributed
 	}
-	next.Dialog = DialogRepeat
+	next.Dialog = reports.DialogRepeat
 	if len(next.Starts) > 0 && next.Starts[0].At == next.ConvAt && next.Conversations == len(next.Starts) {
-		next.Dialog = DialogNew
+		next.Dialog = reports.DialogNew
 	}
 	return &next, facts
 }
@@ -699,7 +779,7 @@ func (s *Server) attribute(st *site, next *chatState, conv *conversation) {
 
 // visitSource is the source snapshot of a visit: the page is the one its
 // chat link was clicked on, else the visit's own page.
-func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
+func visitSource(st *site, v *visit.Visit, click *clickInfo) sourceView {
 	src := sourceView{Channel: v.Channel, UTMSource: v.UTMSource, UTMMedium: v.UTMMedium,
 		UTMCampaign: v.UTMCampaign, UTMContent: v.UTMContent, UTMTerm: v.UTMTerm,
 		Referrer: v.Referrer, LandingPage: v.Landing, Page: v.Page, ClickID: v.ClickID,
@@ -709,7 +789,7 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 	}
 	// A paid web campaign is an ad in the ads report's type column, as a
 	// click-to-WhatsApp referral's source_type is.
-	if src.AdID != "" && (v.Channel == ChannelPaidSearch || v.Channel == ChannelPaidSocial || v.Channel == ChannelMessengerAd) {
+	if src.AdID != "" && (v.Channel == reports.ChannelPaidSearch || v.Channel == reports.ChannelPaidSocial || v.Channel == reports.ChannelMessengerAd) {
 		src.AdType = "ad"
 	}
 	if click != nil && click.Page != "" {
@@ -731,46 +811,40 @@ func visitSource(st *site, v *Visit, click *clickInfo) sourceView {
 // unmatched, its other candidates kept for review, and reports get the
 // corrected fact (same Site, Chat and Time, method none).
 func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint64) error {
-	for range commitTries {
-		sc, err := s.loadChat(ctx, st, chat)
-		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
-		}
+	_, err := updateChat(ctx, s, st, chat, "revokeGuess", func(sc *storedChat) (struct{}, error) {
 		cs := sc.State
-		if cs == nil || cs.VisitN != n || cs.Method != MethodHeuristic || cs.Confirmed {
-			return nil
+		if cs == nil || cs.VisitN != n || cs.Method != reports.MethodHeuristic || cs.Confirmed {
+			return struct{}{}, nil
 		}
 		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
 		taken := cs.Visit
 		next := *cs
-		var rest []candidate
+		var rest []score.Candidate
 		for _, c := range cs.Candidates {
 			if c.Visit != taken {
 				rest = append(rest, c)
 			}
 		}
-		s.attribute(st, &next, &conversation{Method: MethodNone, Candidates: rest})
-		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodNone, 0)
+		s.attribute(st, &next, &conversation{Method: reports.MethodNone, Candidates: rest})
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodNone, 0)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		zero := 0.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
+		// No claim and no message ID: the commit is stored or conflicts.
+		_, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Facts: facts,
 			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "revoked",
-				Method: MethodNone, Confidence: &zero, Visit: taken}}})
+				Method: reports.MethodNone, Confidence: &zero, Visit: taken}}})
 		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
-		}
-		if res == "conflict" {
-			continue
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
 		pending, err := json.Marshal(facts)
 		if err != nil {
-			return fmt.Errorf("revokeGuess: %w", err)
+			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
 		}
-		return s.handOver(ctx, st, chat, string(pending))
-	}
-	return fmt.Errorf("revokeGuess %s: %w after %d tries", chat, errRetry, commitTries)
+		return struct{}{}, s.handOver(ctx, st, chat, string(pending))
+	})
+	return err
 }
 
 // setStart returns starts with the one at "at" given a new method and

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -32,7 +33,7 @@ func (s *Server) routesChats() {
 }
 
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
-// answers it: the keys SPEC.md fixes, then what operators review.
+// answers it: the keys README.md documents, then what operators review.
 type chatRecord struct {
 	Chat           string            `json:"chat"`
 	Name           string            `json:"name"`
@@ -45,16 +46,16 @@ type chatRecord struct {
 	Sessions       []reports.Session `json:"sessions"`
 	History        []historyEntry    `json:"history"`
 
-	Messenger      string      `json:"messenger"`
-	Phone          string      `json:"phone,omitempty"`
-	Username       string      `json:"username,omitempty"`
-	Language       string      `json:"language,omitempty"`
-	Visit          string      `json:"visit,omitempty"`
-	Confirmed      bool        `json:"confirmed"`
-	ConversationAt string      `json:"conversation_at"`
-	LastMessageAt  string      `json:"last_message_at,omitempty"`
-	Messages       int64       `json:"messages"`
-	Candidates     []candidate `json:"candidates"`
+	Messenger      string            `json:"messenger"`
+	Phone          string            `json:"phone,omitempty"`
+	Username       string            `json:"username,omitempty"`
+	Language       string            `json:"language,omitempty"`
+	Visit          string            `json:"visit,omitempty"`
+	Confirmed      bool              `json:"confirmed"`
+	ConversationAt string            `json:"conversation_at"`
+	LastMessageAt  string            `json:"last_message_at,omitempty"`
+	Messages       int64             `json:"messages"`
+	Candidates     []score.Candidate `json:"candidates"`
 	// OtherChats are the other chats the current visit's code (or an
 	// operator's confirmation) matched: one page view may start several.
 	OtherChats []string `json:"other_chats"`
@@ -90,7 +91,7 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
 	}
 	if rec.Candidates == nil {
-		rec.Candidates = []candidate{}
+		rec.Candidates = []score.Candidate{}
 	}
 	rec.OtherChats = []string{}
 	if cs.VisitN != 0 {
@@ -400,7 +401,7 @@ func (s *Server) handleListChats(c *fiber.Ctx) error {
 		}
 	}
 	switch f.Method {
-	case "", MethodID, MethodReferral, MethodDedicatedNumber, MethodHeuristic, MethodNone:
+	case "", reports.MethodID, reports.MethodReferral, reports.MethodDedicatedNumber, reports.MethodHeuristic, reports.MethodNone:
 	default:
 		return fail(ErrBadInput, "method %q is not one of id, referral, dedicated_number, heuristic, none", clip(f.Method, 30))
 	}
@@ -422,11 +423,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 	if err != nil {
 		return nil, fail(ErrBadInput, "visit %q is not a visit ID", clip(visitID, 32))
 	}
-	for range commitTries {
-		sc, err := s.loadChat(ctx, st, chat)
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
+	return updateChat(ctx, s, st, chat, "confirmCandidate", func(sc *storedChat) (*chatRecord, error) {
 		if sc.State == nil {
 			return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
 		}
@@ -434,7 +431,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		cs := sc.State
-		if cs.Method != MethodNone {
+		if cs.Method != reports.MethodNone {
 			return nil, fail(ErrBadInput, "the chat is already attributed (method %s)", cs.Method)
 		}
 		want := st.codec.VisitID(n)
@@ -457,9 +454,9 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		next := *cs
-		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: MethodHeuristic,
+		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodHeuristic,
 			Confidence: 1, Visit: v, Click: click, Candidates: cs.Candidates, Confirmed: true})
-		next.Starts = setStart(startsOf(cs), cs.ConvAt, MethodHeuristic, n)
+		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodHeuristic, n)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
 		fact, err := json.Marshal(facts)
 		if err != nil {
@@ -468,18 +465,15 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		one := 1.0
 		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, ClaimKind: claimConfirm, Facts: facts,
 			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
-				Method: MethodHeuristic, Confidence: &one, Visit: want}}})
+				Method: reports.MethodHeuristic, Confidence: &one, Visit: want}}})
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
-		switch res {
-		case "claimed":
+		if res.Outcome == commitClaimed {
 			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
-		case "conflict":
-			continue
 		}
-		if from, ok := strings.CutPrefix(res, "ok|"); ok {
-			if err := s.revokeGuess(ctx, st, from, n); err != nil {
+		if res.TakenFrom != "" {
+			if err := s.revokeGuess(ctx, st, res.TakenFrom, n); err != nil {
 				return nil, fmt.Errorf("confirmCandidate: %w", err)
 			}
 		}
@@ -487,8 +481,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		return s.chatRecord(ctx, st, chat)
-	}
-	return nil, fmt.Errorf("confirmCandidate %s: %w after %d tries", chat, errRetry, commitTries)
+	})
 }
 
 // confirmRequest is the body of POST .../chats/{chat}/confirm.

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -42,9 +43,9 @@ func (w *testWorld) demoSite() *site { return w.srv.sites["demo"] }
 
 // addVisit stores a visit made at the clock's time with fields set by fill,
 // standing in for the snippet and the enrichment steps (geo, user agent).
-func (w *testWorld) addVisit(t testing.TB, fill func(v *Visit)) *Visit {
+func (w *testWorld) addVisit(t testing.TB, fill func(v *visit.Visit)) *visit.Visit {
 	t.Helper()
-	v := &Visit{Time: w.clock.Now(), Page: "https://shop.test/", Landing: "https://shop.test/"}
+	v := &visit.Visit{Time: w.clock.Now(), Page: "https://shop.test/", Landing: "https://shop.test/"}
 	if fill != nil {
 		fill(v)
 	}
@@ -55,7 +56,7 @@ func (w *testWorld) addVisit(t testing.TB, fill func(v *Visit)) *Visit {
 }
 
 // clickAt records a click of v on target at the clock's time.
-func (w *testWorld) clickOn(t testing.TB, v *Visit, target, page string) {
+func (w *testWorld) clickOn(t testing.TB, v *visit.Visit, target, page string) {
 	t.Helper()
 	if err := w.srv.recordClick(context.Background(), w.demoSite(), v.N, target, page); err != nil {
 		t.Fatal(err)
@@ -63,13 +64,13 @@ func (w *testWorld) clickOn(t testing.TB, v *Visit, target, page string) {
 }
 
 // code is the visible code of v that the snippet puts in prefilled text.
-func (w *testWorld) code(v *Visit) string {
+func (w *testWorld) code(v *visit.Visit) string {
 	st := w.demoSite()
 	return st.codec.Code(v.N, st.style)
 }
 
 // visitID is v's visit ID.
-func (w *testWorld) visitID(v *Visit) string { return w.demoSite().codec.VisitID(v.N) }
+func (w *testWorld) visitID(v *visit.Visit) string { return w.demoSite().codec.VisitID(v.N) }
 
 // postMessage sends a generic message to the demo site and decodes the
 // answer.
@@ -135,7 +136,7 @@ func (w *testWorld) collectFacts() *factLog {
 func TestChatRecordHasTheFixedShape(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	v := w.addVisit(t, func(v *Visit) {
+	v := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = "https://shop.test/roses?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_content=ad42&utm_term=roses"
 		v.Page = "https://shop.test/roses/red"
 		v.Referrer = "https://www.google.com/"
@@ -186,12 +187,12 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 		Device: "mobile", Screen: "412x915", Language: "en-US"}) {
 		t.Errorf("visitor = %+v", rec.Visitor)
 	}
-	if rec.Method != MethodID || rec.Confidence != 1 || rec.Dialog != DialogNew || rec.Name != "Visitor A" ||
+	if rec.Method != reports.MethodID || rec.Confidence != 1 || rec.Dialog != reports.DialogNew || rec.Name != "Visitor A" ||
 		rec.FirstMessageAt != msgAt.UTC().Format(time.RFC3339) || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v", rec)
 	}
 	if len(rec.History) != 1 || rec.History[0].Kind != "conversation" || rec.History[0].Visit != w.visitID(v) ||
-		rec.History[0].Method != MethodID {
+		rec.History[0].Method != reports.MethodID {
 		t.Errorf("history = %+v", rec.History)
 	}
 	got := facts.all()
@@ -200,7 +201,7 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 	}
 	f := got[0]
 	if f.Site != "demo" || f.Chat != "whatsapp:16505551234" || !f.Time.Equal(msgAt) || f.Messenger != "whatsapp" ||
-		f.Method != MethodID || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
+		f.Method != reports.MethodID || f.Channel != "paid_search" || f.UTMCampaign != "spring" ||
 		f.AdID != "ad42" || f.ClickID != "abc123" || f.Page != "https://shop.test/roses/red?size=xl" || f.Landing != v.Landing {
 		t.Errorf("fact = %+v", f)
 	}
@@ -248,14 +249,14 @@ func TestChatEndpointsGuardAccess(t *testing.T) {
 func TestListChatsFiltersAndPages(t *testing.T) {
 	w := newTestWorld(t)
 	ctx := context.Background()
-	var ids []*Visit
+	var ids []*visit.Visit
 	// Ten chats a minute apart: even ones with a code from campaign
 	// "spring", odd ones without a code on the dedicated number.
 	for i := range 10 {
 		w.clock.Advance(time.Minute)
 		from := "1650555" + string(rune('0'+i)) + "000"
 		if i%2 == 0 {
-			v := w.addVisit(t, func(v *Visit) { v.UTMCampaign, v.Channel = "spring", "paid_social" })
+			v := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign, v.Channel = "spring", "paid_social" })
 			ids = append(ids, v)
 			w.postMessage(t, map[string]string{"channel": "whatsapp", "from": from, "to": "15551234567",
 				"text": "code " + w.code(v), "name": "Visitor " + string(rune('A'+i))})
@@ -272,14 +273,14 @@ func TestListChatsFiltersAndPages(t *testing.T) {
 		first  string
 	}{
 		{name: "all", filter: chatFilter{}, want: 10, first: "whatsapp:16505559000"},
-		{name: "by method", filter: chatFilter{Method: MethodDedicatedNumber}, want: 5, first: "whatsapp:16505559000"},
+		{name: "by method", filter: chatFilter{Method: reports.MethodDedicatedNumber}, want: 5, first: "whatsapp:16505559000"},
 		{name: "by channel", filter: chatFilter{Channel: "paid_social"}, want: 5, first: "whatsapp:16505558000"},
 		{name: "by campaign", filter: chatFilter{Campaign: "SPRING"}, want: 5},
 		{name: "by name", filter: chatFilter{Query: "visitor c"}, want: 1, first: "whatsapp:16505552000"},
 		{name: "by phone", filter: chatFilter{Query: "5553000"}, want: 1, first: "whatsapp:16505553000"},
 		{name: "by code", filter: chatFilter{Query: w.visitID(ids[1])}, want: 1, first: "whatsapp:16505552000"},
 		{name: "by time", filter: chatFilter{From: testStart.Add(3 * time.Minute), To: testStart.Add(5 * time.Minute)}, want: 2, first: "whatsapp:16505553000"},
-		{name: "nothing", filter: chatFilter{Method: MethodReferral}, want: 0},
+		{name: "nothing", filter: chatFilter{Method: reports.MethodReferral}, want: 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -409,7 +410,7 @@ func TestConversationFactSurvivesAFailedHandOver(t *testing.T) {
 		t.Fatalf("hand-over failing: status %d, want 500 so the platform retries", got)
 	}
 	// The message itself is stored: the chat exists.
-	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != MethodNone {
+	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != reports.MethodNone {
 		t.Fatalf("record = %+v", rec)
 	}
 	facts.mu.Lock()
@@ -418,7 +419,7 @@ func TestConversationFactSurvivesAFailedHandOver(t *testing.T) {
 	if got := post(); got != 200 {
 		t.Fatalf("retry: status %d", got)
 	}
-	if got := facts.all(); len(got) != 1 || got[0].Chat != "whatsapp:16505551234" || got[0].Method != MethodNone {
+	if got := facts.all(); len(got) != 1 || got[0].Chat != "whatsapp:16505551234" || got[0].Method != reports.MethodNone {
 		t.Fatalf("facts after retry = %+v, want the one conversation", got)
 	}
 	if got := post(); got != 200 || len(facts.all()) != 1 {

@@ -187,3 +187,28 @@ func (s *Server) clientKey(ip string) string {
 	}
 	return p.String()
 }
+
+// trustedProxies is the parsed trusted_proxies list.
+type trustedProxies []netip.Prefix
+
+func parseTrustedProxies(list []string) trustedProxies {
+	out := make(trustedProxies, 0, len(list))
+	for _, p := range list {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, pfx.Masked())
+		} else if a, err := netip.ParseAddr(p); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		}
+	}
+	return out
+}
+
+func (t trustedProxies) contains(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, p := range t {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -60,7 +60,7 @@ func noteList(notes ...reports.Notes) []string {
 	return out
 }
 
-// adsColumns are the ads report's columns, SPEC.md's per-ad columns and
+// adsColumns are the ads report's columns: the per-ad columns README.md lists, and
 // revenue.
 var adsColumns = []dashColumn{
 	{Key: "ad_id", Title: "Ad ID", Kind: colText},
@@ -141,7 +141,7 @@ func (a reportsAdapter) channelsTable(ctx context.Context, site string, r dashRa
 		func(r *reports.TrafficRow) []any { return []any{r.Channel, r.Source} },
 		func(r *reports.TrafficRow) string {
 			if r.Channel == reports.Unattributed {
-				return chatsLink(url.Values{"method": {MethodNone}})
+				return chatsLink(url.Values{"method": {reports.MethodNone}})
 			}
 			return chatsLink(url.Values{"channel": {r.Channel}})
 		})

@@ -19,7 +19,7 @@ func TestDashboardUsesTheSitesCurrencyAndZone(t *testing.T) {
 	at := time.Date(2026, 11, 2, 23, 30, 0, 0, time.UTC)
 	w.clock.Set(at)
 	if err := w.srv.reports.RecordConversation(ctx, reports.Conversation{Site: "demo", Chat: "whatsapp:15550002001", Time: at,
-		Messenger: "whatsapp", Method: MethodReferral, Confidence: 1, Channel: "messenger_ad",
+		Messenger: "whatsapp", Method: reports.MethodReferral, Confidence: 1, Channel: "messenger_ad",
 		UTMSource: "facebook", AdID: "120000000000000009", AdTitle: "Winter sale", AdType: "ad"}); err != nil {
 		t.Fatal(err)
 	}

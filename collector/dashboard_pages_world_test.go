@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 // goldenAdsTotals reads the totals of the reports' golden ads report, the
@@ -265,7 +267,7 @@ func TestDashboardConfirmCandidate(t *testing.T) {
 				t.Fatal(err)
 			}
 			confirmed := tt.wantStatus == http.StatusSeeOther
-			if confirmed != (rec.Confirmed && rec.Method == MethodHeuristic && rec.Visit == w.candidateVisits[0]) {
+			if confirmed != (rec.Confirmed && rec.Method == reports.MethodHeuristic && rec.Visit == w.candidateVisits[0]) {
 				t.Fatalf("after a %d the chat is %s confirmed=%v visit %s", resp.StatusCode, rec.Method, rec.Confirmed, rec.Visit)
 			}
 			if !confirmed {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -122,7 +123,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	ctx := context.Background()
 	w.clock.Set(dashAfterFixture)
 
-	matched := w.addVisit(t, func(v *Visit) {
+	matched := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = "https://shop.example/cacti?utm_source=google&utm_medium=cpc&utm_campaign=spring&gclid=abc"
 		v.Page = "https://shop.example/cacti"
 		v.Referrer = "https://www.google.com/"
@@ -141,7 +142,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	}
 
 	w.clock.Advance(time.Minute)
-	hostile := w.addVisit(t, func(v *Visit) {
+	hostile := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = xssJSURL
 		v.Page = "https://shop.example/" + xssAttr
 		v.Referrer = xssJSURL
@@ -156,7 +157,7 @@ func (w *dashWorld) makeChats(t testing.TB) {
 
 	w.clock.Advance(10 * time.Minute)
 	for _, page := range []string{"https://shop.example/succulents", "https://shop.example/delivery"} {
-		v := w.addVisit(t, func(v *Visit) { v.Page, v.Landing, v.Channel = page, page, "organic_search" })
+		v := w.addVisit(t, func(v *visit.Visit) { v.Page, v.Landing, v.Channel = page, page, "organic_search" })
 		w.clickOn(t, v, "whatsapp:15551234567", page)
 		w.candidateVisits = append(w.candidateVisits, w.visitID(v))
 		w.clock.Advance(5 * time.Second)
@@ -164,14 +165,14 @@ func (w *dashWorld) makeChats(t testing.TB) {
 	w.clock.Advance(20 * time.Second)
 	res = w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550001003", "to": "15551234567",
 		"text": "Do you deliver on Sundays?", "name": "Visitor C", "time": w.clock.Now().Format(time.RFC3339)})
-	if res.Method != MethodNone {
+	if res.Method != reports.MethodNone {
 		t.Fatalf("the ambiguous chat was matched by %s; the test needs it unmatched with candidates", res.Method)
 	}
 	w.unmatchedChat = res.Chat
 
 	w.clock.Advance(time.Minute)
 	if err := w.reports.RecordConversation(ctx, reports.Conversation{Site: "demo", Chat: "whatsapp:15550001004",
-		Time: w.clock.Now(), Messenger: "whatsapp", Method: MethodReferral, Confidence: 1,
+		Time: w.clock.Now(), Messenger: "whatsapp", Method: reports.MethodReferral, Confidence: 1,
 		Channel: "messenger_ad", UTMSource: "facebook", AdID: xssAdID, AdTitle: xssAdTitle, AdType: "ad"}); err != nil {
 		t.Fatal(err)
 	}

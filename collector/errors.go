@@ -3,6 +3,8 @@ package collector
 import (
 	"errors"
 	"fmt"
+
+	"github.com/messtrack/messtrack/collector/enrich"
 )
 
 // Sentinel errors of the collector. Handlers wrap them with details for the
@@ -24,7 +26,7 @@ var (
 	ErrRateLimited = errors.New("rate limit exceeded")
 	// ErrDropped: a hit is dropped on purpose (a bot, a prefetch); the reason
 	// goes into the X-Messtrack-Dropped header.
-	ErrDropped = errors.New("dropped")
+	ErrDropped = enrich.ErrDropped
 )
 
 // clientError is an error whose text is safe to show the client: it carries

@@ -16,6 +16,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -24,7 +26,6 @@ import (
 const (
 	maxIntakeBody = 8 << 10
 	maxURL        = 2048
-	maxShort      = 128
 	// clickKeep is how long clicks stay in the per-target index beyond the
 	// match window, so a message delivered late (platform retries) still
 	// finds the clicks before its own timestamp.
@@ -319,23 +320,23 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		in.Lang = firstLanguage(c.Get(fiber.HeaderAcceptLanguage))
 	}
 	now := s.clock.Now()
-	v := &Visit{
+	v := &visit.Visit{
 		Time:      now,
 		VisitorID: visitorID(in.Visitor),
 		Page:      in.URL,
 		Landing:   in.Landing,
 		Referrer:  in.Referrer,
-		Screen:    cleanShort(in.Screen),
-		Language:  cleanShort(in.Lang),
+		Screen:    visit.CleanShort(in.Screen),
+		Language:  visit.CleanShort(in.Lang),
 		TimeZone:  browserZone(in.TZ),
 	}
-	if err := s.enrich(c.UserContext(), st, v, requestHit(c, s.clientIP(c))); err != nil {
-		var ce *clientError
-		if errors.As(err, &ce) && errors.Is(ce, ErrDropped) {
-			s.metrics.dropped.WithLabelValues(ce.reason).Inc()
-			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", ce.reason)
+	if err := s.pipeline.Enrich(v, requestHit(c, s.clientIP(c))); err != nil {
+		if reason, ok := enrich.DropReason(err); ok {
+			s.metrics.dropped.WithLabelValues(reason).Inc()
+			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", reason)
+			return fail(ErrDropped, "%s", reason)
 		}
-		return err
+		return fmt.Errorf("visit: %w", err)
 	}
 	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
 		return err
@@ -345,7 +346,7 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 
 // requestHit gathers what the request itself says about a visit. The
 // strings are copied: fiber reuses their memory after the handler returns.
-func requestHit(c *fiber.Ctx, ip string) *hit {
+func requestHit(c *fiber.Ctx, ip string) *enrich.Hit {
 	purpose := c.Get("Sec-Purpose")
 	for _, h := range []string{"Purpose", "X-Purpose", "X-Moz"} {
 		if purpose != "" {
@@ -353,7 +354,7 @@ func requestHit(c *fiber.Ctx, ip string) *hit {
 		}
 		purpose = c.Get(h)
 	}
-	return &hit{
+	return &enrich.Hit{
 		IP:        strings.Clone(ip),
 		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
 		Purpose:   strings.Clone(purpose),
@@ -390,7 +391,7 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 }
 
 // visitAnswer is the snippet's view of a stored visit.
-func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
+func (s *Server) visitAnswer(st *site, v *visit.Visit) visitResponse {
 	code := st.codec.Code(v.N, st.style)
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
@@ -405,7 +406,7 @@ func (s *Server) visitAnswer(st *site, v *Visit) visitResponse {
 // visitorID is the visitor ID a snippet sent, or a new random one: not a
 // secret, only a first-party label that links a person's visits.
 func visitorID(sent string) string {
-	if id := cleanShort(sent); id != "" {
+	if id := visit.CleanShort(sent); id != "" {
 		return id
 	}
 	return rand.Text()
@@ -417,7 +418,7 @@ func visitorID(sent string) string {
 func browserZone(tz string) string {
 	minutes, err := strconv.Atoi(tz)
 	if err != nil {
-		return cleanShort(tz)
+		return visit.CleanShort(tz)
 	}
 	if minutes < -16*60 || minutes > 16*60 {
 		return ""
@@ -427,19 +428,6 @@ func browserZone(tz string) string {
 		sign, minutes = '-', -minutes
 	}
 	return fmt.Sprintf("UTC%c%02d:%02d", sign, minutes/60, minutes%60)
-}
-
-// cleanShort bounds a short free-form field and drops control characters.
-func cleanShort(s string) string {
-	if len(s) > maxShort {
-		s = s[:maxShort]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
 }
 
 // clickRequest is the snippet's beacon for a click on a chat link.

@@ -17,7 +17,10 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -30,7 +33,7 @@ func newGeoWorld(t testing.TB, topLines ...string) *testWorld {
 	if len(topLines) == 0 {
 		topLines = []string{"trusted_proxies: [0.0.0.0]"}
 	}
-	raw := "geoip: " + writeTestGeoDB(t) + "\n" + strings.Join(topLines, "\n") + "\n" + testConfigYAML
+	raw := "geoip: " + geotest.WriteDB(t) + "\n" + strings.Join(topLines, "\n") + "\n" + testConfigYAML
 	return newTestWorld(t, raw)
 }
 
@@ -58,7 +61,7 @@ func (w *testWorld) postTypicalVisit(t testing.TB) visitResponse {
 }
 
 // storedVisit loads the visit an answer names.
-func (w *testWorld) storedVisit(t testing.TB, site, id string) *Visit {
+func (w *testWorld) storedVisit(t testing.TB, site, id string) *visit.Visit {
 	t.Helper()
 	st := w.srv.sites[site]
 	n, err := st.codec.ParseVisitID(id)
@@ -75,10 +78,10 @@ func (w *testWorld) storedVisit(t testing.TB, site, id string) *Visit {
 func TestVisitIsEnriched(t *testing.T) {
 	w := newGeoWorld(t)
 	v := w.storedVisit(t, "demo", w.postTypicalVisit(t).Visit)
-	want := Visit{
+	want := visit.Visit{
 		Time: testStart, VisitorID: "k3J9aQ2mX8pLz0rT5vW1yB", Page: typicalLanding, Landing: typicalLanding,
 		Referrer: "https://www.google.com/", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring_roses",
-		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
+		ClickIDKind: "gclid", ClickID: "Cj0K", Channel: reports.ChannelPaidSearch, Screen: "1920x1080", Language: "en-GB",
 		TimeZone: "Europe/London", IP: "81.2.69.160", Country: "GB", Region: "England", City: "London",
 		GeoTimeZone: "Europe/London", OS: "Windows 10", Browser: "Chrome 120", Device: "desktop",
 	}

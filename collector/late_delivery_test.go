@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/reports"
 )
 
 // TestLateDeliveredMessageKeepsItsOwnTime delivers a chat's second message
@@ -92,7 +94,7 @@ func TestLateFirstMessageWithCodeAttributesTheConversation(t *testing.T) {
 		}
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
-	if rec.Method != MethodID || rec.Dialog != DialogNew || rec.Visit != w.visitID(v) {
+	if rec.Method != reports.MethodID || rec.Dialog != reports.DialogNew || rec.Visit != w.visitID(v) {
 		t.Errorf("record: method %q, dialog %q, visit %q; want id, new, %s", rec.Method, rec.Dialog, rec.Visit, w.visitID(v))
 	}
 	if rec.FirstMessageAt != "2026-11-02T09:01:00Z" {

@@ -5,26 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
-)
-
-// Match methods, in the order the matcher tries them.
-const (
-	MethodID              = "id"
-	MethodReferral        = "referral"
-	MethodDedicatedNumber = "dedicated_number"
-	MethodHeuristic       = "heuristic"
-	MethodNone            = "none"
 )
 
 // inbound is one message from any messenger, in the form the matcher takes.
@@ -84,20 +75,20 @@ type conversation struct {
 	Time       time.Time
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 	// Click is the visit's last chat click, for the page it started from.
 	Click    *clickInfo
 	Referral *adReferral
 	Source   *config.Source
 	// Candidates are kept for operators' review when the heuristic did not
 	// decide.
-	Candidates []candidate
+	Candidates []score.Candidate
 	Confirmed  bool
 }
 
 // foundCode is a live visit found through a code in a message.
 type foundCode struct {
-	Visit *Visit
+	Visit *visit.Visit
 	// Mine is set when the visit's code already started a conversation of
 	// this chat.
 	Mine bool
@@ -135,13 +126,13 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []c
 // a click-to-WhatsApp referral, then a dedicated number, then the
 // time-and-geo heuristic.
 func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversation, error) {
-	conv := &conversation{Time: in.Time, Method: MethodNone}
+	conv := &conversation{Time: in.Time, Method: reports.MethodNone}
 	if r := in.Referral; validReferral(r) {
-		conv.Method, conv.Confidence, conv.Referral = MethodReferral, 1, r
+		conv.Method, conv.Confidence, conv.Referral = reports.MethodReferral, 1, r
 		return conv, nil
 	}
 	if src := st.dedicatedSource(in.Target); src != nil {
-		conv.Method, conv.Confidence, conv.Source = MethodDedicatedNumber, 1, src
+		conv.Method, conv.Confidence, conv.Source = reports.MethodDedicatedNumber, 1, src
 		return conv, nil
 	}
 	cands, err := s.candidates(ctx, st, in)
@@ -149,12 +140,12 @@ func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversatio
 		return nil, fmt.Errorf("match: %w", err)
 	}
 	conv.Candidates = cands
-	best, ok := decide(cands)
+	best, ok := score.Decide(cands)
 	if !ok {
 		return conv, nil
 	}
-	conv.Method, conv.Confidence, conv.Visit = MethodHeuristic, best.Confidence, best.visit
-	conv.Click, err = s.visitClick(ctx, st, best.visit.N)
+	conv.Method, conv.Confidence, conv.Visit = reports.MethodHeuristic, best.Confidence, best.Of
+	conv.Click, err = s.visitClick(ctx, st, best.Of.N)
 	if err != nil {
 		return nil, fmt.Errorf("match: %w", err)
 	}
@@ -205,108 +196,19 @@ func (s *Server) visitClick(ctx context.Context, st *site, n uint64) (*clickInfo
 
 // --- the time-and-geo heuristic ---------------------------------------------
 
-// candidate is a visit that clicked the chat target shortly before a
-// message without a code, with its score.
-type candidate struct {
-	// Visit is the visit ID.
-	Visit   string    `json:"visit"`
-	ClickAt time.Time `json:"click_at"`
-	// Gap is the seconds from click to message.
-	Gap float64 `json:"gap_seconds"`
-	// Weight is the candidate's unnormalised likelihood; Confidence its
-	// share of all candidates' and the background's weight.
-	Weight     float64  `json:"weight"`
-	Confidence float64  `json:"confidence"`
-	Reasons    []string `json:"reasons,omitempty"`
-
-	visit *Visit
-}
-
-// Heuristic parameters. A candidate's weight is the time weight of its
-// click-to-message gap times a factor per signal (country, time zone,
-// language); its confidence is its weight over the sum of all candidates'
-// weights plus the background's.
-const (
-	// Most people send the prefilled message within a minute of the click;
-	// some first type or edit for several minutes.
-	gapFast     = 60 * time.Second
-	gapSlow     = 10 * time.Minute
-	gapFastPart = 0.75
-	// clickSkew lets a click stamped a moment after the message's
-	// whole-second platform timestamp still count.
-	clickSkew = 2 * time.Second
-
-	countryMatch    = 3.0
-	countryMismatch = 0.15
-	zoneMatch       = 1.5
-	zoneMismatch    = 0.7
-	langMatch       = 1.5
-	langMismatch    = 0.5
-
-	// background is the weight of "someone who clicked nothing wrote":
-	// people who saved the number or got it from a friend. It equals a
-	// candidate with no geo evidence whose click was about a minute and a
-	// half before the message.
-	background = 0.4
-	// minConfidence and minLead are what the best candidate needs to be
-	// taken: a share of at least 70% and three times the next one's weight.
-	// The simulation test (matcher_simulation_test.go) measures what they
-	// give: above 90% precision up to 12 clicks per hour on one number.
-	minConfidence = 0.7
-	minLead       = 3
-	// maxCandidates bounds the work for one message on a very busy number.
-	maxCandidates = 200
-)
-
-// messageSignals is what the message tells about its writer beyond time.
-type messageSignals struct {
-	Country  string
-	Zones    []string
-	Language string
-}
-
-// signalsOf reads the phone's country and time zones and the language.
-func signalsOf(in *inbound) messageSignals {
-	sig := messageSignals{Country: in.Country, Language: primaryLanguage(in.Language)}
-	if in.Phone == "" {
-		return sig
-	}
-	num, err := phonenumbers.Parse("+"+in.Phone, "")
-	if err != nil {
-		return sig
-	}
-	if rc := phonenumbers.GetRegionCodeForNumber(num); rc != "" && rc != "ZZ" {
-		sig.Country = rc
-	}
-	zones, err := phonenumbers.GetTimezonesForNumber(num)
-	if err == nil && !slices.Contains(zones, phonenumbers.UNKNOWN_TIMEZONE) {
-		sig.Zones = zones
-	}
-	return sig
-}
-
-// primaryLanguage is the lower-case primary subtag of a language tag.
-func primaryLanguage(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	if i := strings.IndexAny(tag, "-_"); i >= 0 {
-		tag = tag[:i]
-	}
-	return tag
-}
-
 // candidates loads the visits that clicked the message's target in the
 // match window before it, leaves out visits already matched, and scores
 // them.
-func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]candidate, error) {
+func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]score.Candidate, error) {
 	if in.Target == "" {
 		return nil, nil
 	}
-	clicks, err := s.recentClicks(ctx, st, in.Target, in.Time.Add(-st.matchWindow()), in.Time.Add(clickSkew))
+	clicks, err := s.recentClicks(ctx, st, in.Target, in.Time.Add(-st.matchWindow()), in.Time.Add(score.ClickSkew))
 	if err != nil {
 		return nil, fmt.Errorf("candidates: %w", err)
 	}
-	if len(clicks) > maxCandidates {
-		clicks = clicks[:maxCandidates]
+	if len(clicks) > score.MaxCandidates {
+		clicks = clicks[:score.MaxCandidates]
 	}
 	if len(clicks) == 0 {
 		return nil, nil
@@ -321,8 +223,8 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]candi
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("candidates: load: %w", err)
 	}
-	sig := signalsOf(in)
-	out := make([]candidate, 0, len(clicks))
+	sig := score.SignalsOf(in.Country, in.Phone, in.Language)
+	out := make([]score.Candidate, 0, len(clicks))
 	for i, c := range clicks {
 		if held[i].Val() > 0 {
 			continue
@@ -331,169 +233,14 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]candi
 		if err != nil {
 			continue // expired since the click
 		}
-		v, err := decodeVisit(c.N, b)
+		v, err := visit.Decode(c.N, b)
 		if err != nil {
 			s.log.Warn("candidate visit unreadable", "site", st.cfg.Name, "err", err)
 			continue
 		}
-		cand := scoreCandidate(sig, v, in.Time.Sub(c.At), in.Time)
+		cand := score.Score(sig, v, in.Time.Sub(c.At), in.Time)
 		cand.Visit, cand.ClickAt = st.codec.VisitID(c.N), c.At
 		out = append(out, cand)
 	}
-	return normalize(out), nil
-}
-
-// scoreCandidate weighs one visit: how likely its visitor is to have sent
-// this message, relative to the others.
-func scoreCandidate(sig messageSignals, v *Visit, gap time.Duration, at time.Time) candidate {
-	gap = max(gap, 0)
-	c := candidate{visit: v, Gap: math.Round(gap.Seconds()*10) / 10}
-	w := timeWeight(gap)
-	c.Reasons = append(c.Reasons, fmt.Sprintf("clicked %s before", gap.Round(time.Second)))
-	if sig.Country != "" && v.Country != "" {
-		if strings.EqualFold(sig.Country, v.Country) {
-			w *= countryMatch
-			c.Reasons = append(c.Reasons, "phone country "+sig.Country+" = visit country")
-			if zone := visitZone(v); len(sig.Zones) > 0 && zone != "" {
-				if sameOffset(sig.Zones, zone, at) {
-					w *= zoneMatch
-					c.Reasons = append(c.Reasons, "phone time zone = "+zone)
-				} else {
-					w *= zoneMismatch
-					c.Reasons = append(c.Reasons, "phone time zone differs from "+zone)
-				}
-			}
-		} else {
-			w *= countryMismatch
-			c.Reasons = append(c.Reasons, "phone country "+sig.Country+" != visit country "+v.Country)
-		}
-	}
-	if lang := primaryLanguage(v.Language); sig.Language != "" && lang != "" {
-		if lang == sig.Language {
-			w *= langMatch
-			c.Reasons = append(c.Reasons, "language "+lang+" matches")
-		} else {
-			w *= langMismatch
-			c.Reasons = append(c.Reasons, "language "+sig.Language+" != browser "+lang)
-		}
-	}
-	c.Weight = w
-	return c
-}
-
-// sameOffset tells whether zone keeps the same UTC offset at t as one of
-// zones. Offsets rather than names, because the phone data and browsers
-// name zones differently (Asia/Calcutta, Asia/Kolkata) and a city zone of
-// the same offset (America/Detroit for a New York number) is no evidence
-// against the visitor.
-func sameOffset(zones []string, zone string, t time.Time) bool {
-	loc, err := loadZone(zone)
-	if err != nil {
-		return false
-	}
-	_, want := t.In(loc).Zone()
-	for _, z := range zones {
-		if l, err := time.LoadLocation(z); err == nil {
-			if _, off := t.In(l).Zone(); off == want {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// loadZone reads an IANA zone name or a fixed offset as browserZone writes
-// it ("UTC+03:00", "UTC-09:30").
-func loadZone(name string) (*time.Location, error) {
-	if off, ok := strings.CutPrefix(name, "UTC"); ok && len(off) == 6 && off[3] == ':' && (off[0] == '+' || off[0] == '-') {
-		h, errH := strconv.Atoi(off[1:3])
-		m, errM := strconv.Atoi(off[4:])
-		if errH != nil || errM != nil {
-			return nil, fmt.Errorf("loadZone %q: bad offset", name)
-		}
-		secs := (h*60 + m) * 60
-		if off[0] == '-' {
-			secs = -secs
-		}
-		return time.FixedZone(name, secs), nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("loadZone: %w", err)
-	}
-	return loc, nil
-}
-
-// visitZone is the visit's browser time zone, else its IP's.
-func visitZone(v *Visit) string {
-	if v.TimeZone != "" {
-		return v.TimeZone
-	}
-	return v.GeoTimeZone
-}
-
-// timeWeight is the chance density of writing gap after the click, scaled
-// to 1 at gap 0: a fast and a slow exponential.
-func timeWeight(gap time.Duration) float64 {
-	return gapFastPart*math.Exp(-gap.Seconds()/gapFast.Seconds()) +
-		(1-gapFastPart)*math.Exp(-gap.Seconds()/gapSlow.Seconds())
-}
-
-// normalize merges visits of the same visitor (one person who opened the
-// site twice is one candidate, not two rivals: the one with the higher
-// weight stands for them), computes each candidate's confidence and sorts
-// them best first.
-func normalize(cands []candidate) []candidate {
-	byVisitor := map[string]int{}
-	out := cands[:0]
-	for _, c := range cands {
-		vid := c.visit.VisitorID
-		if vid == "" {
-			out = append(out, c)
-			continue
-		}
-		if i, ok := byVisitor[vid]; ok {
-			if c.Weight > out[i].Weight {
-				c.Reasons = append(c.Reasons, "same visitor as "+out[i].Visit)
-				out[i] = c
-			}
-			continue
-		}
-		byVisitor[vid] = len(out)
-		out = append(out, c)
-	}
-	total := background
-	for _, c := range out {
-		total += c.Weight
-	}
-	for i := range out {
-		out[i].Weight = math.Round(out[i].Weight*1e4) / 1e4
-		out[i].Confidence = math.Round(out[i].Weight/total*1e3) / 1e3
-	}
-	slices.SortStableFunc(out, func(a, b candidate) int {
-		switch {
-		case a.Weight > b.Weight:
-			return -1
-		case a.Weight < b.Weight:
-			return 1
-		}
-		return strings.Compare(a.Visit, b.Visit)
-	})
-	return out
-}
-
-// decide takes the best candidate when it is both likely and clearly ahead
-// of the next.
-func decide(cands []candidate) (candidate, bool) {
-	if len(cands) == 0 {
-		return candidate{}, false
-	}
-	best := cands[0]
-	if best.Confidence < minConfidence {
-		return candidate{}, false
-	}
-	if len(cands) > 1 && best.Weight < minLead*cands[1].Weight {
-		return candidate{}, false
-	}
-	return best, true
+	return score.Normalize(out), nil
 }

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 )
 
 // The busy-day simulation: many visitors on the same numbers, most keep
@@ -118,7 +121,7 @@ type simPerson struct {
 	Zone    string
 	// Visits stand for the person's visits; Truth is the visit index the
 	// message belongs to, -1 for a person who wrote without a click.
-	Visits []*Visit
+	Visits []*visit.Visit
 	Truth  int
 	Writes bool
 	// Fate of the code: keep, delete, edit.
@@ -218,7 +221,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 		w.clock.Set(e.At)
 		switch e.Kind {
 		case 0:
-			v := &Visit{Time: e.At, Page: "https://shop.test/", Landing: "https://shop.test/", VisitorID: fmt.Sprintf("visitor-%d", e.Person),
+			v := &visit.Visit{Time: e.At, Page: "https://shop.test/", Landing: "https://shop.test/", VisitorID: fmt.Sprintf("visitor-%d", e.Person),
 				Country: pp.Country.Code, Language: pp.Country.Lang, TimeZone: pp.Zone}
 			// One in twenty browses through a VPN or a roaming IP.
 			if r.Float64() < 0.05 {
@@ -253,7 +256,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Method == MethodNone {
+			if m.Method == reports.MethodNone {
 				continue
 			}
 			res.Matched[m.Method]++
@@ -274,7 +277,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 			t.Fatalf("chat of %s: %v", pp.Phone, err)
 		}
 		m := sc.State.Method
-		if m == MethodNone {
+		if m == reports.MethodNone {
 			continue
 		}
 		res.FinalMatched[m]++
@@ -332,27 +335,27 @@ func TestMatcherSimulation(t *testing.T) {
 				day.Seed = p.Seed*1000 + uint64(d)
 				res.add(runSimulation(t, day))
 			}
-			idPrecision := ratio(res.Correct[MethodID], res.Matched[MethodID])
-			idRecall := ratio(res.Correct[MethodID], res.CodeSurvived)
-			hPrecision := ratio(res.Correct[MethodHeuristic], res.Matched[MethodHeuristic])
-			hRecall := ratio(res.Correct[MethodHeuristic], res.NeedHeuristic)
-			fPrecision := ratio(res.FinalCorrect[MethodHeuristic], res.FinalMatched[MethodHeuristic])
-			fRecall := ratio(res.FinalCorrect[MethodHeuristic], res.NeedHeuristic)
+			idPrecision := ratio(res.Correct[reports.MethodID], res.Matched[reports.MethodID])
+			idRecall := ratio(res.Correct[reports.MethodID], res.CodeSurvived)
+			hPrecision := ratio(res.Correct[reports.MethodHeuristic], res.Matched[reports.MethodHeuristic])
+			hRecall := ratio(res.Correct[reports.MethodHeuristic], res.NeedHeuristic)
+			fPrecision := ratio(res.FinalCorrect[reports.MethodHeuristic], res.FinalMatched[reports.MethodHeuristic])
+			fRecall := ratio(res.FinalCorrect[reports.MethodHeuristic], res.NeedHeuristic)
 			t.Logf("%.0f clicks/hour/number, %d numbers, %d days of %.0f h: %d messages (%d with the code intact, %d from clickers without it, %d from people who never clicked)",
 				p.ClicksPerHour, len(p.Numbers), tc.days, p.Hours, res.Messages, res.CodeSurvived, res.NeedHeuristic, res.NoClick)
 			t.Logf("id:                 precision %5.1f%% (%d/%d), recall %5.1f%% of surviving codes (%d/%d)",
-				100*idPrecision, res.Correct[MethodID], res.Matched[MethodID], 100*idRecall, res.Correct[MethodID], res.CodeSurvived)
+				100*idPrecision, res.Correct[reports.MethodID], res.Matched[reports.MethodID], 100*idRecall, res.Correct[reports.MethodID], res.CodeSurvived)
 			t.Logf("heuristic, live:    precision %5.1f%% (%d/%d), recall %5.1f%% of clickers without a code (%d/%d)",
-				100*hPrecision, res.Correct[MethodHeuristic], res.Matched[MethodHeuristic], 100*hRecall, res.Correct[MethodHeuristic], res.NeedHeuristic)
+				100*hPrecision, res.Correct[reports.MethodHeuristic], res.Matched[reports.MethodHeuristic], 100*hRecall, res.Correct[reports.MethodHeuristic], res.NeedHeuristic)
 			t.Logf("heuristic, records: precision %5.1f%% (%d/%d), recall %5.1f%% of clickers without a code (%d/%d)",
-				100*fPrecision, res.FinalCorrect[MethodHeuristic], res.FinalMatched[MethodHeuristic], 100*fRecall, res.FinalCorrect[MethodHeuristic], res.NeedHeuristic)
-			if idPrecision != 1 || res.Correct[MethodID] != res.CodeSurvived {
-				t.Errorf("id: precision %.3f, recall %d/%d; want 100%% and every surviving code", idPrecision, res.Correct[MethodID], res.CodeSurvived)
+				100*fPrecision, res.FinalCorrect[reports.MethodHeuristic], res.FinalMatched[reports.MethodHeuristic], 100*fRecall, res.FinalCorrect[reports.MethodHeuristic], res.NeedHeuristic)
+			if idPrecision != 1 || res.Correct[reports.MethodID] != res.CodeSurvived {
+				t.Errorf("id: precision %.3f, recall %d/%d; want 100%% and every surviving code", idPrecision, res.Correct[reports.MethodID], res.CodeSurvived)
 			}
 			if tc.target && (hPrecision < 0.9 || fPrecision < 0.9) {
 				t.Errorf("heuristic precision live %.3f, records %.3f: below 90%% at %.0f clicks/hour/number", hPrecision, fPrecision, p.ClicksPerHour)
 			}
-			if res.Matched[MethodHeuristic] == 0 {
+			if res.Matched[reports.MethodHeuristic] == 0 {
 				t.Errorf("the heuristic matched nothing")
 			}
 		})

@@ -8,105 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
-func storeVisitKey(v *Visit) string   { return store.Visit("demo", v.N) }
-func storeMatchedKey(v *Visit) string { return store.VisitMatched("demo", v.N) }
-
-func TestScoreCandidate(t *testing.T) {
-	at := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
-	us := messageSignals{Country: "US", Zones: []string{"America/New_York"}}
-	tests := []struct {
-		name string
-		sig  messageSignals
-		v    Visit
-		gap  time.Duration
-		want float64 // weight, to 4 places
-	}{
-		{name: "no signals, at once", v: Visit{}, gap: 0, want: 1},
-		{name: "no signals, a minute", v: Visit{}, gap: time.Minute, want: timeWeight(time.Minute)},
-		{name: "country and zone match", sig: us, v: Visit{Country: "US", TimeZone: "America/New_York"}, gap: 0, want: countryMatch * zoneMatch},
-		{name: "zone alias of the same offset", sig: us, v: Visit{Country: "US", TimeZone: "America/Detroit"}, gap: 0, want: countryMatch * zoneMatch},
-		{name: "geo zone when the browser gives none", sig: us, v: Visit{Country: "US", GeoTimeZone: "America/Los_Angeles"}, gap: 0, want: countryMatch * zoneMismatch},
-		{name: "country mismatch", sig: us, v: Visit{Country: "DE", TimeZone: "Europe/Berlin"}, gap: 0, want: countryMismatch},
-		{name: "unknown visit country", sig: us, v: Visit{}, gap: 0, want: 1},
-		{name: "language match", sig: messageSignals{Language: "ru"}, v: Visit{Language: "ru-RU"}, gap: 0, want: langMatch},
-		{name: "language mismatch", sig: messageSignals{Language: "en"}, v: Visit{Language: "pt-BR"}, gap: 0, want: langMismatch},
-		{name: "click after the whole-second timestamp", v: Visit{}, gap: -time.Second, want: 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := scoreCandidate(tc.sig, &tc.v, tc.gap, at)
-			if got := round4(c.Weight); got != round4(tc.want) {
-				t.Errorf("weight %.4f, want %.4f (%v)", c.Weight, tc.want, c.Reasons)
-			}
-		})
-	}
-}
-
-func round4(f float64) float64 { return float64(int64(f*1e4+0.5)) / 1e4 }
-
-func TestSignalsOf(t *testing.T) {
-	tests := []struct {
-		name string
-		in   inbound
-		want string
-		zone string
-	}{
-		{name: "US number", in: inbound{Phone: "12125550123"}, want: "US", zone: "America/New_York"},
-		{name: "German mobile", in: inbound{Phone: "4915123456789"}, want: "DE", zone: "Europe/Berlin"},
-		{name: "business-scoped ID", in: inbound{Country: "BR"}, want: "BR"},
-		{name: "not a number", in: inbound{Phone: "999"}, want: ""},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			sig := signalsOf(&tc.in)
-			if sig.Country != tc.want || (tc.zone != "" && (len(sig.Zones) != 1 || sig.Zones[0] != tc.zone)) {
-				t.Errorf("signals = %+v", sig)
-			}
-		})
-	}
-}
-
-func TestDecide(t *testing.T) {
-	mk := func(ws ...float64) []candidate {
-		cs := make([]candidate, len(ws))
-		for i, w := range ws {
-			cs[i] = candidate{Visit: string(rune('A' + i)), Weight: w, visit: &Visit{}}
-		}
-		return normalize(cs)
-	}
-	tests := []struct {
-		name  string
-		cands []candidate
-		ok    bool
-	}{
-		{name: "none", cands: nil},
-		{name: "one recent", cands: mk(1), ok: true},
-		{name: "one stale", cands: mk(0.3)},
-		{name: "clear leader", cands: mk(4, 0.5), ok: true},
-		{name: "two alike", cands: mk(2, 1.5)},
-		{name: "leader not three times the next", cands: mk(4, 1.5)},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, ok := decide(tc.cands); ok != tc.ok {
-				t.Errorf("decide(%+v) = %v, want %v", tc.cands, ok, tc.ok)
-			}
-		})
-	}
-	t.Run("one visitor's two visits are one candidate", func(t *testing.T) {
-		cs := normalize([]candidate{
-			{Visit: "A", Weight: 2, visit: &Visit{VisitorID: "p1"}},
-			{Visit: "B", Weight: 1.8, visit: &Visit{VisitorID: "p1"}},
-		})
-		best, ok := decide(cs)
-		if len(cs) != 1 || !ok || best.Visit != "A" {
-			t.Errorf("candidates %+v, decided %v", cs, ok)
-		}
-	})
-}
+func storeVisitKey(v *visit.Visit) string   { return store.Visit("demo", v.N) }
+func storeMatchedKey(v *visit.Visit) string { return store.VisitMatched("demo", v.N) }
 
 func TestIDMatching(t *testing.T) {
 	w := newTestWorld(t)
@@ -117,22 +26,22 @@ func TestIDMatching(t *testing.T) {
 		t.Fatal(err)
 	}
 	shop := w.srv.sites["shop"]
-	shopVisit := &Visit{Time: w.clock.Now()}
+	shopVisit := &visit.Visit{Time: w.clock.Now()}
 	if err := w.srv.saveVisit(ctx, shop, shopVisit); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		name, text, method, visit string
 	}{
-		{name: "live code", text: "Hello! My request code: " + w.code(live), method: MethodID, visit: w.visitID(live)},
-		{name: "expired visit", text: "code " + w.code(expired), method: MethodNone},
-		{name: "another site's code", text: "code " + shop.codec.Code(shopVisit.N, shop.style), method: MethodNone},
-		{name: "edited code", text: "code " + editCode(rand.New(rand.NewPCG(7, 7)), w.code(live)), method: MethodNone},
-		{name: "first live of several", text: w.code(expired) + " then " + w.code(live), method: MethodID, visit: w.visitID(live)},
+		{name: "live code", text: "Hello! My request code: " + w.code(live), method: reports.MethodID, visit: w.visitID(live)},
+		{name: "expired visit", text: "code " + w.code(expired), method: reports.MethodNone},
+		{name: "another site's code", text: "code " + shop.codec.Code(shopVisit.N, shop.style), method: reports.MethodNone},
+		{name: "edited code", text: "code " + editCode(rand.New(rand.NewPCG(7, 7)), w.code(live)), method: reports.MethodNone},
+		{name: "first live of several", text: w.code(expired) + " then " + w.code(live), method: reports.MethodID, visit: w.visitID(live)},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.method == MethodID {
+			if tc.method == reports.MethodID {
 				// Each chat gets the live visit afresh.
 				w.rdb.Del(ctx, storeMatchedKey(live))
 			}
@@ -150,22 +59,22 @@ func TestIDMatching(t *testing.T) {
 
 func TestOneVisitSeveralChats(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Country = "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Country = "US" })
 	w.clickOn(t, v, "whatsapp:15551234567", "")
 	w.clock.Advance(30 * time.Second)
 	first := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550001", "to": "15551234567", "text": "code " + w.code(v)})
-	if first.Method != MethodID {
+	if first.Method != reports.MethodID {
 		t.Fatalf("first = %+v", first)
 	}
 	// The same page view's code from a second phone, and through Telegram:
 	// each chat that sends the code is matched to the visit.
 	second := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550002", "to": "15551234567", "text": "my phone too " + w.code(v)})
-	if second.Method != MethodID || second.Visit == nil || second.Visit.ID != w.visitID(v) {
+	if second.Method != reports.MethodID || second.Visit == nil || second.Visit.ID != w.visitID(v) {
 		t.Errorf("second chat = %+v", second)
 	}
 	tg := w.postMessage(t, map[string]string{"channel": "telegram", "from": "4242", "to": "@demo_bot",
 		"text": "/start " + w.demoSite().codec.Start(v.N)})
-	if tg.Method != MethodID || tg.Visit == nil || tg.Visit.ID != w.visitID(v) {
+	if tg.Method != reports.MethodID || tg.Visit == nil || tg.Visit.ID != w.visitID(v) {
 		t.Errorf("telegram chat = %+v", tg)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505550001")
@@ -175,7 +84,7 @@ func TestOneVisitSeveralChats(t *testing.T) {
 	// Without the code, the heuristic never hands a matched visit out.
 	w.clock.Advance(10 * time.Second)
 	guess := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550003", "to": "15551234567", "text": "hello"})
-	if guess.Method != MethodNone || guess.Visit != nil {
+	if guess.Method != reports.MethodNone || guess.Visit != nil {
 		t.Errorf("uncoded chat = %+v", guess)
 	}
 }
@@ -183,27 +92,27 @@ func TestOneVisitSeveralChats(t *testing.T) {
 func TestCodeTakesBackAGuess(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	v := w.addVisit(t, func(v *Visit) { v.Country = "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Country = "US" })
 	w.clickOn(t, v, "whatsapp:15551234567", "")
 	w.clock.Advance(20 * time.Second)
 	// Someone else writes without a code right after the click: the
 	// heuristic guesses the visit.
 	guess := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550001", "to": "15551234567", "text": "hello"})
-	if guess.Method != MethodHeuristic || guess.Visit == nil || guess.Visit.ID != w.visitID(v) {
+	if guess.Method != reports.MethodHeuristic || guess.Visit == nil || guess.Visit.ID != w.visitID(v) {
 		t.Fatalf("guess = %+v", guess)
 	}
 	w.clock.Advance(20 * time.Second)
 	owner := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550002", "to": "15551234567", "text": "code " + w.code(v)})
-	if owner.Method != MethodID || owner.Visit == nil || owner.Visit.ID != w.visitID(v) {
+	if owner.Method != reports.MethodID || owner.Visit == nil || owner.Visit.ID != w.visitID(v) {
 		t.Fatalf("owner = %+v", owner)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505550001")
-	if rec.Method != MethodNone || rec.Visit != "" || rec.History[len(rec.History)-1].Kind != "revoked" {
+	if rec.Method != reports.MethodNone || rec.Visit != "" || rec.History[len(rec.History)-1].Kind != "revoked" {
 		t.Errorf("guessing chat after the code: %+v", rec)
 	}
 	got := facts.all()
 	// The guess, its correction (same chat and time), the owner's match.
-	if len(got) != 3 || got[0].Method != MethodHeuristic || got[1].Method != MethodNone || got[2].Method != MethodID ||
+	if len(got) != 3 || got[0].Method != reports.MethodHeuristic || got[1].Method != reports.MethodNone || got[2].Method != reports.MethodID ||
 		got[1].Chat != "whatsapp:16505550001" || !got[1].Time.Equal(got[0].Time) || got[2].Chat != "whatsapp:16505550002" {
 		t.Errorf("facts = %+v", got)
 	}
@@ -212,32 +121,32 @@ func TestCodeTakesBackAGuess(t *testing.T) {
 func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	a := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "spring" })
+	a := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "spring" })
 	msg := func(text string) messageResponse {
 		w.clock.Advance(time.Minute)
 		return w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "text": text})
 	}
-	if r := msg("code " + w.code(a)); r.Method != MethodID || !r.NewChat {
+	if r := msg("code " + w.code(a)); r.Method != reports.MethodID || !r.NewChat {
 		t.Fatalf("first = %+v", r)
 	}
-	if r := msg("another question"); r.Method != MethodID || r.NewChat || r.Visit == nil || r.Visit.ID != w.visitID(a) {
+	if r := msg("another question"); r.Method != reports.MethodID || r.NewChat || r.Visit == nil || r.Visit.ID != w.visitID(a) {
 		t.Fatalf("follow-up = %+v", r)
 	}
-	if r := msg("again " + w.code(a)); r.Method != MethodID || r.NewChat {
+	if r := msg("again " + w.code(a)); r.Method != reports.MethodID || r.NewChat {
 		t.Fatalf("same code again = %+v", r)
 	}
 	w.clock.Advance(48 * time.Hour)
-	b := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "autumn" })
-	if r := msg("new order " + w.code(b)); r.Method != MethodID || r.Visit == nil || r.Visit.ID != w.visitID(b) {
+	b := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "autumn" })
+	if r := msg("new order " + w.code(b)); r.Method != reports.MethodID || r.Visit == nil || r.Visit.ID != w.visitID(b) {
 		t.Fatalf("new code = %+v", r)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
-	if rec.Dialog != DialogRepeat || rec.Visit != w.visitID(b) || rec.Source.UTMCampaign != "autumn" || len(rec.History) != 4 ||
+	if rec.Dialog != reports.DialogRepeat || rec.Visit != w.visitID(b) || rec.Source.UTMCampaign != "autumn" || len(rec.History) != 4 ||
 		rec.History[0].Kind != "conversation" || rec.History[3].Kind != "conversation" || rec.History[3].Visit != w.visitID(b) {
 		t.Errorf("record = %+v", rec)
 	}
 	got := facts.all()
-	if len(got) != 2 || got[0].Method != MethodID || got[1].Method != MethodID || got[1].UTMCampaign != "autumn" {
+	if len(got) != 2 || got[0].Method != reports.MethodID || got[1].Method != reports.MethodID || got[1].UTMCampaign != "autumn" {
 		t.Errorf("facts = %+v", got)
 	}
 }
@@ -245,7 +154,7 @@ func TestLaterMessageWithANewCodeOpensAConversation(t *testing.T) {
 func TestConfirmCandidate(t *testing.T) {
 	w := newTestWorld(t)
 	facts := w.collectFacts()
-	a := w.addVisit(t, func(v *Visit) { v.UTMCampaign = "spring" })
+	a := w.addVisit(t, func(v *visit.Visit) { v.UTMCampaign = "spring" })
 	w.clickOn(t, a, "whatsapp:15551234567", "https://shop.test/a")
 	w.clock.Advance(5 * time.Second)
 	b := w.addVisit(t, nil)
@@ -253,7 +162,7 @@ func TestConfirmCandidate(t *testing.T) {
 	w.clock.Advance(30 * time.Second)
 	// Two clicks seconds apart: too close to call.
 	r := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "to": "15551234567", "text": "hello"})
-	if r.Method != MethodNone {
+	if r.Method != reports.MethodNone {
 		t.Fatalf("answer = %+v, want none", r)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
@@ -283,7 +192,7 @@ func TestConfirmCandidate(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Method != MethodHeuristic || got.Confidence != 1 || !got.Confirmed || got.Visit != w.visitID(a) ||
+	if got.Method != reports.MethodHeuristic || got.Confidence != 1 || !got.Confirmed || got.Visit != w.visitID(a) ||
 		got.Source.UTMCampaign != "spring" || got.Source.Page != "https://shop.test/a" || got.History[len(got.History)-1].Kind != "confirmed" {
 		t.Errorf("confirmed record = %+v", got)
 	}
@@ -291,16 +200,16 @@ func TestConfirmCandidate(t *testing.T) {
 		t.Errorf("confirming twice: %d %s", code, b)
 	}
 	fs := facts.all()
-	if len(fs) != 2 || fs[1].Method != MethodHeuristic || fs[1].Confidence != 1 || fs[1].UTMCampaign != "spring" || !fs[1].Time.Equal(fs[0].Time) {
+	if len(fs) != 2 || fs[1].Method != reports.MethodHeuristic || fs[1].Confidence != 1 || fs[1].UTMCampaign != "spring" || !fs[1].Time.Equal(fs[0].Time) {
 		t.Errorf("facts = %+v", fs)
 	}
 	// A confirmed visit stays the chat's: a chat that sends its code is
 	// matched as well, and the confirmed chat keeps it.
 	other := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550009", "text": "code " + w.code(a)})
-	if other.Method != MethodID {
+	if other.Method != reports.MethodID {
 		t.Errorf("a chat with the code: %+v", other)
 	}
-	if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != MethodHeuristic || !got.Confirmed || got.Visit != w.visitID(a) {
+	if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != reports.MethodHeuristic || !got.Confirmed || got.Visit != w.visitID(a) {
 		t.Errorf("the confirmed chat lost its visit: %+v", got)
 	}
 }
@@ -327,8 +236,8 @@ func TestBrowserZoneOffsets(t *testing.T) {
 		if stored != tt.stored {
 			t.Errorf("browserZone(%q) = %q, want %q", tt.tz, stored, tt.stored)
 		}
-		if got := sameOffset(tt.zones, stored, at); got != tt.same {
-			t.Errorf("sameOffset(%v, %q) = %v, want %v", tt.zones, stored, got, tt.same)
+		if got := score.SameOffset(tt.zones, stored, at); got != tt.same {
+			t.Errorf("score.SameOffset(%v, %q) = %v, want %v", tt.zones, stored, got, tt.same)
 		}
 	}
 }

@@ -7,11 +7,12 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 )
 
 // POST /v1/sites/{site}/messages: the first message (or any message) of a
-// chat on any platform, in the generic form of SPEC.md.
+// chat on any platform, in the generic form README.md documents.
 
 // maxMessageBody bounds a generic message: a long first message fits.
 const maxMessageBody = 64 << 10
@@ -65,7 +66,7 @@ type visitView struct {
 	Expires string `json:"expires,omitempty"`
 }
 
-func viewVisit(st *site, v *Visit) *visitView {
+func viewVisit(st *site, v *visit.Visit) *visitView {
 	if v == nil {
 		return nil
 	}

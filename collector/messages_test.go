@@ -5,11 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 )
 
 func TestGenericMessageAnswersTheMatch(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.UTMSource, v.Country = "newsletter", "US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.UTMSource, v.Country = "newsletter", "US" })
 	body := jsonBody(t, map[string]string{"channel": "whatsapp", "from": "+1 (650) 555-1234", "to": "15551234567",
 		"text": "Hello! My request code: " + w.code(v), "time": "2026-11-02T09:01:00Z", "name": "Visitor A"})
 	resp, raw := w.do(t, request("POST", "/v1/sites/demo/messages", body, "Authorization", "Bearer demo-key-123"))
@@ -29,7 +32,7 @@ func TestGenericMessageAnswersTheMatch(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Chat != "whatsapp:16505551234" || got.Method != MethodID || got.Confidence != 1 || !got.NewChat ||
+	if got.Chat != "whatsapp:16505551234" || got.Method != reports.MethodID || got.Confidence != 1 || !got.NewChat ||
 		got.Visit == nil || got.Visit.ID != w.visitID(v) || got.Visit.UTMSource != "newsletter" || got.Visit.Country != "US" {
 		t.Errorf("answer = %s", raw)
 	}
@@ -50,7 +53,7 @@ func TestGenericMessageAnswersTheMatch(t *testing.T) {
 		w.clock.Advance(time.Minute)
 		got := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "447700123456", "to": "+1 555 765 4321", "text": "saw your billboard"})
 		rec := w.chatRecordOf(t, "whatsapp:447700123456")
-		if got.Method != MethodDedicatedNumber || got.Confidence != 1 || got.Visit != nil ||
+		if got.Method != reports.MethodDedicatedNumber || got.Confidence != 1 || got.Visit != nil ||
 			rec.Source.OfflineSource != "billboard" || rec.Source.Channel != "offline" || rec.Source.AdTitle != "billboard" {
 			t.Errorf("answer %+v, record source %+v", got, rec.Source)
 		}
@@ -60,13 +63,13 @@ func TestGenericMessageAnswersTheMatch(t *testing.T) {
 		got := w.postMessage(t, map[string]string{"channel": "telegram", "from": "4242", "to": "@demo_bot",
 			"text": "/start " + w.demoSite().codec.Start(v.N)})
 		// v is already another chat's match: this chat sent its code too.
-		if got.Chat != "telegram:4242" || got.Method != MethodID {
+		if got.Chat != "telegram:4242" || got.Method != reports.MethodID {
 			t.Errorf("answer = %+v", got)
 		}
 		fresh := w.addVisit(t, nil)
 		got = w.postMessage(t, map[string]string{"channel": "telegram", "from": "4343", "to": "demo_bot",
 			"text": "/start " + w.demoSite().codec.Start(fresh.N)})
-		if got.Method != MethodID || got.Visit == nil || got.Visit.ID != w.visitID(fresh) {
+		if got.Method != reports.MethodID || got.Visit == nil || got.Visit.ID != w.visitID(fresh) {
 			t.Errorf("answer = %+v", got)
 		}
 	})

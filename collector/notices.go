@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -66,7 +66,7 @@ type noticeResult struct {
 	Attributed bool
 	Method     string
 	Confidence float64
-	Visit      *Visit
+	Visit      *visit.Visit
 }
 
 // ref is how notices name the message in: Ref, else its MessageID.
@@ -81,17 +81,13 @@ func (in *inbound) ref() string {
 // only after the notice is stored, and a redelivered notice (same ID)
 // changes nothing.
 func (s *Server) receiveNotice(ctx context.Context, st *site, n *notice) (*noticeResult, error) {
-	for range commitTries {
-		res, err := s.receiveNoticeOnce(ctx, st, n)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return res, err
-	}
-	return nil, fmt.Errorf("receiveNotice %s: %w after %d tries", n.Chat, errRetry, commitTries)
+	return updateChat(ctx, s, st, n.Chat, "receiveNotice", func(sc *storedChat) (*noticeResult, error) {
+		return s.receiveNoticeOnce(ctx, st, n, sc)
+	})
 }
 
-func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*noticeResult, error) {
+// receiveNoticeOnce is one round of receiveNotice on the chat as loaded.
+func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice, sc *storedChat) (*noticeResult, error) {
 	out := &noticeResult{Chat: n.Chat}
 	if n.ID != "" {
 		seen, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, n.ID)).Result()
@@ -102,10 +98,6 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 			out.Duplicate = true
 			return out, nil
 		}
-	}
-	sc, err := s.loadChat(ctx, st, n.Chat)
-	if err != nil {
-		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	if sc.State == nil {
 		s.log.Debug("notice for an unknown chat ignored", "site", st.cfg.Name, "chat", n.Chat, "kind", n.Kind)
@@ -137,7 +129,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 		}
 		// The edited message now carries the code: its conversation
 		// started by it.
-		next.Starts = setStart(startsOf(sc.State), next.ConvAt, MethodID, conv.Visit.N)
+		next.Starts = setStart(startsOf(sc.State), next.ConvAt, reports.MethodID, conv.Visit.N)
 		for i := range next.Starts {
 			if next.Starts[i].At == next.ConvAt {
 				next.Starts[i].Reason = startCode
@@ -155,19 +147,19 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 	if err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
-	switch res {
-	case "dup":
+	switch res.Outcome {
+	case commitDuplicate:
 		out.Duplicate = true
 		return out, nil
-	case "conflict", "claimed":
+	case commitClaimed:
 		return nil, errRetry
 	}
 	out.Recorded = true
 	if conv == nil {
 		return out, nil
 	}
-	if from, ok := strings.CutPrefix(res, "ok|"); ok {
-		if err := s.revokeGuess(ctx, st, from, conv.Visit.N); err != nil {
+	if res.TakenFrom != "" {
+		if err := s.revokeGuess(ctx, st, res.TakenFrom, conv.Visit.N); err != nil {
 			return nil, fmt.Errorf("receiveNotice: %w", err)
 		}
 	}
@@ -189,7 +181,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *notice) (*n
 // site that the chat has not brought before. The conversation keeps its own
 // time, so reports replace its fact as for a late-delivered first message.
 func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *notice) (*conversation, error) {
-	if n.Kind != NoticeEdited || n.Ref == "" || cs.Method != MethodNone || cs.ConvAt == 0 {
+	if n.Kind != NoticeEdited || n.Ref == "" || cs.Method != reports.MethodNone || cs.ConvAt == 0 {
 		return nil, nil
 	}
 	first, err := s.convFirstMessage(ctx, st, cs)
@@ -206,7 +198,7 @@ func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *notic
 	if code == nil || code.Mine {
 		return nil, nil
 	}
-	conv := &conversation{Time: time.UnixMilli(cs.ConvAt), Method: MethodID, Confidence: 1, Visit: code.Visit}
+	conv := &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodID, Confidence: 1, Visit: code.Visit}
 	if conv.Click, err = s.visitClick(ctx, st, code.Visit.N); err != nil {
 		return nil, fmt.Errorf("editCode: %w", err)
 	}

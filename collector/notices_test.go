@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -150,7 +152,7 @@ func TestNoticeForAnUnknownChatIsIgnored(t *testing.T) {
 			w := newTestWorld(t)
 			// Visitor B clicked both chat targets seconds before: a message
 			// now would be matched to the click by the heuristic.
-			v := w.addVisit(t, func(v *Visit) { v.Country, v.Language = "US", "en-US" })
+			v := w.addVisit(t, func(v *visit.Visit) { v.Country, v.Language = "US", "en-US" })
 			w.clickOn(t, v, "whatsapp:15551234567", "")
 			w.clickOn(t, v, "telegram:demo_bot", "")
 			w.clock.Set(time.Unix(1793610120, 0).Add(5 * time.Second))
@@ -338,7 +340,7 @@ func TestGenericNotices(t *testing.T) {
 		})
 	}
 	after := w.chatRecordOf(t, "viber:u-77")
-	if after.Messages != 1 || after.LastMessageAt != before.LastMessageAt || after.Method != MethodNone {
+	if after.Messages != 1 || after.LastMessageAt != before.LastMessageAt || after.Method != reports.MethodNone {
 		t.Errorf("notices moved the chat: %+v", after)
 	}
 
@@ -391,7 +393,7 @@ func TestEditAddingACodeAttributesTheConversation(t *testing.T) {
 	if status, _, b := w.postWhatsApp(t, first); status != 200 {
 		t.Fatalf("first message: %d %s", status, b)
 	}
-	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != MethodNone {
+	if rec := w.chatRecordOf(t, "whatsapp:16505551234"); rec.Method != reports.MethodNone {
 		t.Fatalf("before the edit: method %q, want none", rec.Method)
 	}
 	if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1}) {
@@ -404,7 +406,7 @@ func TestEditAddingACodeAttributesTheConversation(t *testing.T) {
 		}
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
-	if rec.Method != MethodID || rec.Confidence != 1 || rec.Visit != w.visitID(v) || rec.Dialog != DialogNew {
+	if rec.Method != reports.MethodID || rec.Confidence != 1 || rec.Visit != w.visitID(v) || rec.Dialog != reports.DialogNew {
 		t.Errorf("record: method %q %v, visit %q, dialog %q; want id 1 %s new", rec.Method, rec.Confidence, rec.Visit, w.visitID(v), rec.Dialog)
 	}
 	if rec.ConversationAt != "2026-11-02T09:01:00Z" || rec.FirstMessageAt != "2026-11-02T09:01:00Z" || rec.Messages != 1 {
@@ -412,10 +414,10 @@ func TestEditAddingACodeAttributesTheConversation(t *testing.T) {
 			rec.ConversationAt, rec.FirstMessageAt, rec.Messages)
 	}
 	last := rec.History[len(rec.History)-1]
-	if len(rec.History) != 2 || last.Kind != NoticeEdited || last.Method != MethodID || last.Visit != w.visitID(v) || last.Ref != "wa:"+firstWAMID {
+	if len(rec.History) != 2 || last.Kind != NoticeEdited || last.Method != reports.MethodID || last.Visit != w.visitID(v) || last.Ref != "wa:"+firstWAMID {
 		t.Errorf("history = %+v", rec.History)
 	}
-	if len(rec.Sessions) != 1 || rec.Sessions[0].Method != MethodID || !rec.Sessions[0].StartedAt.Equal(testStart.Add(time.Minute)) {
+	if len(rec.Sessions) != 1 || rec.Sessions[0].Method != reports.MethodID || !rec.Sessions[0].StartedAt.Equal(testStart.Add(time.Minute)) {
 		t.Errorf("sessions = %+v, want one by id from 09:01", rec.Sessions)
 	}
 	if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1, Sessions: 1}) {
@@ -436,9 +438,9 @@ func TestEditOnlyRecordedWhenItExplainsNothing(t *testing.T) {
 		sameCodeEarlier bool   // a later message brought the code
 		method          string
 	}{
-		{name: "an edit of a later message", number: "15551234567", ref: second, method: MethodNone},
-		{name: "an attributed conversation", number: "15557654321", method: MethodDedicatedNumber},
-		{name: "a code this chat brought since", number: "15551234567", sameCodeEarlier: true, method: MethodID},
+		{name: "an edit of a later message", number: "15551234567", ref: second, method: reports.MethodNone},
+		{name: "an attributed conversation", number: "15557654321", method: reports.MethodDedicatedNumber},
+		{name: "a code this chat brought since", number: "15551234567", sameCodeEarlier: true, method: reports.MethodID},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -495,7 +497,7 @@ func TestEditAddingACodeOnEveryPath(t *testing.T) {
 			t.Fatalf("edit: %d %s", status, b)
 		}
 		rec := w.chatRecordOf(t, "telegram:4242")
-		if rec.Method != MethodID || rec.Visit != w.visitID(v) || rec.ConversationAt != "2026-11-02T09:01:00Z" {
+		if rec.Method != reports.MethodID || rec.Visit != w.visitID(v) || rec.ConversationAt != "2026-11-02T09:01:00Z" {
 			t.Errorf("record: method %q, visit %q, conversation_at %s", rec.Method, rec.Visit, rec.ConversationAt)
 		}
 		if got := w.siteCounts(t); got != (siteCounts{Chats: 1, Conversations: 1, Sessions: 1}) {
@@ -516,10 +518,10 @@ func TestEditAddingACodeOnEveryPath(t *testing.T) {
 		if err := json.Unmarshal([]byte(b), &ans); err != nil || status != 200 {
 			t.Fatalf("edit: %d %s", status, b)
 		}
-		if !ans.Recorded || ans.Method != MethodID || ans.Confidence != 1 || ans.Visit == nil || ans.Visit.ID != w.visitID(v) {
+		if !ans.Recorded || ans.Method != reports.MethodID || ans.Confidence != 1 || ans.Visit == nil || ans.Visit.ID != w.visitID(v) {
 			t.Errorf("answer = %s", b)
 		}
-		if rec := w.chatRecordOf(t, "viber:u-77"); rec.Method != MethodID || rec.ConversationAt != "2026-11-02T09:01:00Z" {
+		if rec := w.chatRecordOf(t, "viber:u-77"); rec.Method != reports.MethodID || rec.ConversationAt != "2026-11-02T09:01:00Z" {
 			t.Errorf("record: method %q, conversation_at %s", rec.Method, rec.ConversationAt)
 		}
 	})
@@ -549,7 +551,7 @@ func TestEditAddingACodeOnEveryPath(t *testing.T) {
 		if status, _, b := w.postWhatsApp(t, edit); status != 200 {
 			t.Fatalf("edit: %d %s", status, b)
 		}
-		if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != MethodID || got.Visit != w.visitID(v) {
+		if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != reports.MethodID || got.Visit != w.visitID(v) {
 			t.Errorf("record: method %q, visit %q", got.Method, got.Visit)
 		}
 	})

@@ -18,6 +18,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -182,15 +184,34 @@ func (s *Server) StaticSourceLink(ctx context.Context, siteName, source string) 
 	if src == nil {
 		return "", fail(ErrNotFound, "site %q has no source %q", st.cfg.Name, clip(source, 64))
 	}
-	return s.staticLink(ctx, st, src)
+	return staticLink(ctx, s.rdb, s.clock, st, src)
 }
 
-func (s *Server) staticLink(ctx context.Context, st *site, src *config.Source) (string, error) {
+// StaticSourceLink is Server.StaticSourceLink for a command that needs this
+// one link: it prepares only the named site's codes on rdb, and opens no
+// server, snippet, templates or GeoIP database.
+func StaticSourceLink(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, clock store.Clock, siteName, source string) (string, error) {
+	sc, ok := cfg.Sites[siteName]
+	if !ok {
+		return "", fail(ErrUnknownSite, "unknown site %q", clip(siteName, 64))
+	}
+	st, err := newSite(ctx, rdb, sc)
+	if err != nil {
+		return "", fmt.Errorf("StaticSourceLink: site %q: %w", siteName, err)
+	}
+	src := st.cfg.Sources[source]
+	if src == nil {
+		return "", fail(ErrNotFound, "site %q has no source %q", st.cfg.Name, clip(source, 64))
+	}
+	return staticLink(ctx, rdb, clock, st, src)
+}
+
+func staticLink(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *site, src *config.Source) (string, error) {
 	t, ok := sourceChat(st.cfg, src)
 	if !ok {
 		return "", noChat(st.cfg.Name, src.Name)
 	}
-	n, err := s.staticVisit(ctx, st, src)
+	n, err := staticVisit(ctx, rdb, clock, st, src)
 	if err != nil {
 		return "", err
 	}
@@ -201,18 +222,18 @@ func (s *Server) staticLink(ctx context.Context, st *site, src *config.Source) (
 // the first time. Concurrent first calls (two servers, two requests) agree
 // through SETNX on the source key; a number allocated by the loser is simply
 // never used, as the allocator already skips numbers.
-func (s *Server) staticVisit(ctx context.Context, st *site, src *config.Source) (uint64, error) {
+func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *site, src *config.Source) (uint64, error) {
 	key := store.SourceVisit(st.cfg.Name, src.Name)
-	raw, err := s.rdb.Get(ctx, key).Result()
+	raw, err := rdb.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) {
 		fresh, aerr := st.alloc.Next(ctx)
 		if aerr != nil {
 			return 0, fmt.Errorf("staticVisit: %w", aerr)
 		}
-		if serr := s.rdb.SetNX(ctx, key, strconv.FormatUint(fresh, 36), 0).Err(); serr != nil {
+		if serr := rdb.SetNX(ctx, key, strconv.FormatUint(fresh, 36), 0).Err(); serr != nil {
 			return 0, fmt.Errorf("staticVisit: setnx: %w", serr)
 		}
-		raw, err = s.rdb.Get(ctx, key).Result()
+		raw, err = rdb.Get(ctx, key).Result()
 	}
 	if err != nil {
 		return 0, fmt.Errorf("staticVisit: get: %w", err)
@@ -221,15 +242,15 @@ func (s *Server) staticVisit(ctx context.Context, st *site, src *config.Source) 
 	if err != nil {
 		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, clip(raw, 32), err)
 	}
-	v := &Visit{N: n, Time: s.clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
-	b, err := encodeVisit(v)
+	v := &visit.Visit{N: n, Time: clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
+	b, err := visit.Encode(v)
 	if err != nil {
 		return 0, fmt.Errorf("staticVisit: %w", err)
 	}
 	// No TTL: the code is printed and may be scanned for years. NX keeps the
 	// record written first; it writes again only when the record was lost
 	// (a crash between the two writes, an eviction), so the code keeps working.
-	if err := s.rdb.SetNX(ctx, store.Visit(st.cfg.Name, n), b, 0).Err(); err != nil {
+	if err := rdb.SetNX(ctx, store.Visit(st.cfg.Name, n), b, 0).Err(); err != nil {
 		return 0, fmt.Errorf("staticVisit: set visit: %w", err)
 	}
 	return n, nil
@@ -263,7 +284,7 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 		c.Set(headerDropped, "head")
 		return c.Redirect(t.plainLink(), fiber.StatusFound)
 	}
-	v := &Visit{
+	v := &visit.Visit{
 		Time:     s.clock.Now(),
 		Landing:  scanLanding(s.cfg.PublicURL, st.cfg.Name, src.Name, string(c.Request().URI().QueryString())),
 		Language: firstLanguage(c.Get(fiber.HeaderAcceptLanguage)),
@@ -272,7 +293,7 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 		Source:  src.Name,
 		Channel: src.Channel,
 	}
-	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), stepFunc(s.enrich))
+	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), s.pipeline)
 	if dropped != "" {
 		c.Set(headerDropped, dropped)
 	}
@@ -281,8 +302,8 @@ func (s *Server) handleScan(c *fiber.Ctx) error {
 
 // scanLink enriches and stores the scan's visit and returns the chat link,
 // or the plain chat link and the reason when the hit is dropped.
-func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t chatTarget, v *Visit, h *hit, enrich step) (link, dropped string) {
-	if err := enrich.enrich(ctx, st, v, h); err != nil {
+func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t chatTarget, v *visit.Visit, h *enrich.Hit, pipe enrich.Step) (link, dropped string) {
+	if err := pipe.Enrich(v, h); err != nil {
 		if errors.Is(err, ErrDropped) {
 			reason := dropReason(err)
 			s.metrics.dropped.WithLabelValues(reason).Inc()
@@ -309,9 +330,12 @@ func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t c
 
 // dropReason is the client-safe reason of a dropped hit.
 func dropReason(err error) string {
+	if reason, ok := enrich.DropReason(err); ok {
+		return visit.CleanShort(reason)
+	}
 	var ce *clientError
 	if errors.As(err, &ce) && errors.Is(ce.kind, ErrDropped) {
-		return cleanShort(ce.reason)
+		return visit.CleanShort(ce.reason)
 	}
 	return "dropped"
 }
@@ -339,7 +363,7 @@ func scanLanding(publicURL, siteName, source, query string) string {
 func firstLanguage(header string) string {
 	tag, _, _ := strings.Cut(header, ",")
 	tag, _, _ = strings.Cut(tag, ";")
-	return cleanShort(strings.TrimSpace(tag))
+	return visit.CleanShort(strings.TrimSpace(tag))
 }
 
 // scanMissingPage is what a person sees after scanning a code that leads
@@ -402,7 +426,7 @@ func (s *Server) handleSourceQR(c *fiber.Ctx) error {
 	}
 	var content string
 	if static {
-		content, err = s.staticLink(c.UserContext(), st, src)
+		content, err = staticLink(c.UserContext(), s.rdb, s.clock, st, src)
 	} else {
 		content, err = SourceURL(s.cfg, st.cfg.Name, src.Name)
 	}

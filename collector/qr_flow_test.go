@@ -67,7 +67,7 @@ func TestQRScanMatchesTheChat(t *testing.T) {
 
 			w.clock.Advance(40 * time.Second)
 			got := w.postMessage(t, firstMessage(t, link, tt.from))
-			if got.Chat != tt.wantChat || got.Method != MethodID || got.Confidence != 1 || !got.NewChat || got.Visit == nil {
+			if got.Chat != tt.wantChat || got.Method != reports.MethodID || got.Confidence != 1 || !got.NewChat || got.Visit == nil {
 				t.Fatalf("match = %+v", got)
 			}
 			if got.Visit.ID != st.codec.VisitID(n) || got.Visit.OfflineSource != tt.wantSrc || got.Visit.Channel != tt.wantChan ||
@@ -75,7 +75,7 @@ func TestQRScanMatchesTheChat(t *testing.T) {
 				t.Errorf("matched visit %+v, want %s from %s", got.Visit, st.codec.VisitID(n), tt.wantSrc)
 			}
 			rec := w.chatRecordOf(t, tt.wantChat)
-			if rec.Method != MethodID || rec.Source.OfflineSource != tt.wantSrc || rec.Source.Channel != tt.wantChan ||
+			if rec.Method != reports.MethodID || rec.Source.OfflineSource != tt.wantSrc || rec.Source.Channel != tt.wantChan ||
 				rec.Source.AdTitle != tt.wantAd || !strings.HasPrefix(rec.Source.LandingPage, "http://127.0.0.1:8080/q/demo/"+tt.wantSrc) ||
 				rec.Visitor.Country != "SE" || rec.Visitor.City != "Linköping" || rec.Visitor.OS != "iOS 17" {
 				t.Errorf("chat record method %q source %+v visitor %+v", rec.Method, rec.Source, rec.Visitor)
@@ -94,7 +94,7 @@ func TestQRScanWithoutTheCodeFallsBackToTheScan(t *testing.T) {
 	// country as the phone number.
 	w.clock.Advance(20 * time.Second)
 	got := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "46701234567", "to": "15551234567", "text": "do you deliver on Sundays?"})
-	if got.Method != MethodHeuristic || got.Visit == nil || got.Visit.ID != st.codec.VisitID(n) || got.Visit.OfflineSource != "flyer" {
+	if got.Method != reports.MethodHeuristic || got.Visit == nil || got.Visit.ID != st.codec.VisitID(n) || got.Visit.OfflineSource != "flyer" {
 		t.Fatalf("match = %+v, want the scan's visit by the heuristic", got)
 	}
 }
@@ -107,11 +107,11 @@ func TestStaticQRMatchesManyPeople(t *testing.T) {
 	for i, from := range []string{"46701110001", "46701110002", "447700900777"} {
 		w.clock.Advance(time.Hour)
 		got := w.postMessage(t, firstMessage(t, link, from))
-		if got.Method != MethodID || got.Visit == nil || got.Visit.ID != st.codec.VisitID(n) || got.Visit.OfflineSource != "flyer" {
+		if got.Method != reports.MethodID || got.Visit == nil || got.Visit.ID != st.codec.VisitID(n) || got.Visit.OfflineSource != "flyer" {
 			t.Fatalf("person %d: match = %+v, want the static visit %s", i+1, got, st.codec.VisitID(n))
 		}
 		rec := w.chatRecordOf(t, "whatsapp:"+from)
-		if rec.Source.OfflineSource != "flyer" || rec.Source.Channel != "offline" || rec.Dialog != DialogNew {
+		if rec.Source.OfflineSource != "flyer" || rec.Source.Channel != "offline" || rec.Dialog != reports.DialogNew {
 			t.Errorf("person %d: record source %+v dialog %q", i+1, rec.Source, rec.Dialog)
 		}
 	}
@@ -125,7 +125,7 @@ func TestStaticQRMatchesManyPeople(t *testing.T) {
 				conversations++
 			}
 		}
-		if again.Method != MethodID || again.NewChat || conversations != 1 || len(rec.History) != 2 {
+		if again.Method != reports.MethodID || again.NewChat || conversations != 1 || len(rec.History) != 2 {
 			t.Errorf("repeat message: %+v; history %+v", again, rec.History)
 		}
 	})
@@ -133,7 +133,7 @@ func TestStaticQRMatchesManyPeople(t *testing.T) {
 		scanLink := w.scan(t, w.cfg.PublicURL+"/q/demo/flyer")
 		first := w.postMessage(t, firstMessage(t, scanLink, "46702220001"))
 		fwd := w.postMessage(t, firstMessage(t, scanLink, "46702220002"))
-		if first.Method != MethodID || fwd.Method != MethodID || first.Visit == nil || fwd.Visit == nil || first.Visit.ID != fwd.Visit.ID {
+		if first.Method != reports.MethodID || fwd.Method != reports.MethodID || first.Visit == nil || fwd.Visit == nil || first.Visit.ID != fwd.Visit.ID {
 			t.Errorf("one scan, two chats: %+v then %+v", first, fwd)
 		}
 	})
@@ -149,7 +149,7 @@ func TestDesktopVisitQRMatchesTheWebVisit(t *testing.T) {
 	link := decodeSVG(t, body, QRDefaultSize)
 	w.clock.Advance(2 * time.Minute)
 	got := w.postMessage(t, firstMessage(t, link, "46701234567"))
-	if got.Method != MethodID || got.Visit == nil || got.Visit.ID != visit.Visit || got.Visit.UTMCampaign != "winter" || got.Visit.OfflineSource != "" {
+	if got.Method != reports.MethodID || got.Visit == nil || got.Visit.ID != visit.Visit || got.Visit.UTMCampaign != "winter" || got.Visit.OfflineSource != "" {
 		t.Fatalf("match = %+v, want the web visit %s", got, visit.Visit)
 	}
 	if rec := w.chatRecordOf(t, "whatsapp:46701234567"); rec.Source.UTMSource != "newsletter" || rec.Source.LandingPage != "https://shop.test/pricing?utm_source=newsletter&utm_campaign=winter" {
@@ -175,12 +175,12 @@ func TestOfflineSourcesInChatRecordsAndChannelReport(t *testing.T) {
 		method string
 		source string
 	}{
-		{person: "A scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110001"), method: MethodID, source: "flyer"},
-		{person: "B scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110002"), method: MethodID, source: "flyer"},
-		{person: "C writes the static flyer code", msg: firstMessage(t, static, "46701110003"), method: MethodID, source: "flyer"},
-		{person: "D writes to the billboard's number", msg: map[string]string{"channel": "whatsapp", "from": "46701110004", "to": "15557654321", "text": "saw your billboard, what are the prices?"}, method: MethodDedicatedNumber, source: "billboard"},
-		{person: "E scans the billboard's code", msg: firstMessage(t, scanned("billboard"), "46701110005"), method: MethodID, source: "billboard"},
-		{person: "F scans the shop window", msg: firstMessage(t, scanned("window"), "4343"), method: MethodID, source: "window"},
+		{person: "A scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110001"), method: reports.MethodID, source: "flyer"},
+		{person: "B scans the flyer", msg: firstMessage(t, scanned("flyer"), "46701110002"), method: reports.MethodID, source: "flyer"},
+		{person: "C writes the static flyer code", msg: firstMessage(t, static, "46701110003"), method: reports.MethodID, source: "flyer"},
+		{person: "D writes to the billboard's number", msg: map[string]string{"channel": "whatsapp", "from": "46701110004", "to": "15557654321", "text": "saw your billboard, what are the prices?"}, method: reports.MethodDedicatedNumber, source: "billboard"},
+		{person: "E scans the billboard's code", msg: firstMessage(t, scanned("billboard"), "46701110005"), method: reports.MethodID, source: "billboard"},
+		{person: "F scans the shop window", msg: firstMessage(t, scanned("window"), "4343"), method: reports.MethodID, source: "window"},
 	}
 	for _, p := range want {
 		got := say(p.msg)
@@ -194,7 +194,7 @@ func TestOfflineSourcesInChatRecordsAndChannelReport(t *testing.T) {
 	}
 	// A stranger with no code two hours later: no scan is recent enough.
 	w.clock.Advance(2 * time.Hour)
-	if got := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "46701110009", "to": "15551234567", "text": "hello"}); got.Method != MethodNone {
+	if got := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "46701110009", "to": "15551234567", "text": "hello"}); got.Method != reports.MethodNone {
 		t.Fatalf("stranger matched: %+v", got)
 	}
 	// D buys: the dedicated number's chat converts.

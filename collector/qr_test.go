@@ -17,6 +17,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
@@ -32,7 +35,7 @@ const scanIP = "89.160.20.112"
 // in-process peer as a trusted proxy so that scans come from scanIP.
 func newQRWorld(t testing.TB) *testWorld {
 	t.Helper()
-	return newTestWorld(t, "geoip: "+writeTestGeoDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+qrConfigYAML)
+	return newTestWorld(t, "geoip: "+geotest.WriteDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+qrConfigYAML)
 }
 
 // getQR asks the owner's API for a source's QR image and returns its body.
@@ -287,24 +290,24 @@ func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 	target, _ := sourceChat(st.cfg, src)
 	tests := []struct {
 		name     string
-		step     step
+		step     enrich.Step
 		wantLink string
 		wantWhy  string
 	}{
-		{name: "a bot, as the pipeline reports it", step: stepFunc(func(context.Context, *site, *Visit, *hit) error {
+		{name: "a bot, as the pipeline reports it", step: enrich.StepFunc(func(*visit.Visit, *enrich.Hit) error {
 			return fmt.Errorf("enrich: %w", fail(ErrDropped, "bot: link preview"))
 		}), wantLink: "https://wa.me/15551234567", wantWhy: "bot: link preview"},
-		{name: "a bare ErrDropped", step: stepFunc(func(context.Context, *site, *Visit, *hit) error {
+		{name: "a bare ErrDropped", step: enrich.StepFunc(func(*visit.Visit, *enrich.Hit) error {
 			return fmt.Errorf("enrich: uaStep: %w", ErrDropped)
 		}), wantLink: "https://wa.me/15551234567", wantWhy: "dropped"},
-		{name: "a failing step", step: stepFunc(func(context.Context, *site, *Visit, *hit) error {
+		{name: "a failing step", step: enrich.StepFunc(func(*visit.Visit, *enrich.Hit) error {
 			return fmt.Errorf("enrich: geo: %w", io.ErrUnexpectedEOF)
 		}), wantLink: "https://wa.me/15551234567", wantWhy: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &Visit{Time: testStart}
-			link, why := w.srv.scanLink(context.Background(), st, src, target, v, &hit{UserAgent: phoneUA}, tt.step)
+			v := &visit.Visit{Time: testStart}
+			link, why := w.srv.scanLink(context.Background(), st, src, target, v, &enrich.Hit{UserAgent: phoneUA}, tt.step)
 			if link != tt.wantLink || why != tt.wantWhy {
 				t.Errorf("scanLink = %q, %q; want %q, %q", link, why, tt.wantLink, tt.wantWhy)
 			}
@@ -637,7 +640,7 @@ func jsonString(t testing.TB, s string) string {
 // against registering a web visit, the baseline, in the same run.
 func BenchmarkScan(b *testing.B) {
 	// Both run the whole pipeline (user agent, geo) with no rate limit.
-	w := newTestWorld(b, "geoip: "+writeTestGeoDB(b)+"\ntrusted_proxies: [0.0.0.0]\nrate_limit_per_minute: -1\n"+testConfigYAML)
+	w := newTestWorld(b, "geoip: "+geotest.WriteDB(b)+"\ntrusted_proxies: [0.0.0.0]\nrate_limit_per_minute: -1\n"+testConfigYAML)
 	visitBody := jsonBody(b, map[string]string{"site": "demo", "url": "https://shop.test/", "lang": "en-US"})
 	b.Run("visit baseline", func(b *testing.B) {
 		for b.Loop() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -233,7 +234,7 @@ func TestReportsEndpoint(t *testing.T) {
 // the chat record's sessions and the reports show it.
 func TestMatcherFactsReachReports(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) {
+	v := w.addVisit(t, func(v *visit.Visit) {
 		v.Landing = "https://shop.test/roses?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_content=ad42"
 		v.Page = "https://shop.test/roses/red"
 	})

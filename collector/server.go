@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -23,7 +25,9 @@ import (
 // Options are what a Server needs from the outside.
 type Options struct {
 	Config *config.Config
-	// Redis is the shared connection; the collector never closes it.
+	// Redis is the caller's connection. The collector neither closes nor
+	// changes it: it opens its own client with the same options, to which
+	// it adds its metrics hook, and closes that one in Close.
 	Redis redis.UniversalClient
 	Clock store.Clock
 	Log   *slog.Logger
@@ -37,21 +41,27 @@ type Options struct {
 // Server is the collector. It is safe for concurrent use. Close releases
 // what New opened (the GeoIP database).
 type Server struct {
-	cfg     *config.Config
-	rdb     redis.UniversalClient
-	clock   store.Clock
-	log     *slog.Logger
-	version string
-	sites   map[string]*site
+	cfg *config.Config
+	// rdb is the collector's own client (see ownClient); ownRdb says
+	// whether Close must close it.
+	rdb    redis.UniversalClient
+	ownRdb bool
+	// closeOnce makes Close idempotent; closeErr is its answer.
+	closeOnce sync.Once
+	closeErr  error
+	clock     store.Clock
+	log       *slog.Logger
+	version   string
+	sites     map[string]*site
 	// scripts are the rendered snippets by site name.
 	scripts map[string]snippet.Script
 	app     *fiber.App
 	reports *reports.Store
 	metrics *metrics
 	// geo is the City database, nil when no geoip is configured.
-	geo *geoDB
+	geo *enrich.Geo
 	// pipeline is the visit enrichment, built once.
-	pipeline []step
+	pipeline enrich.Pipeline
 	// visits batches visit writes into pipelines.
 	visits *visitWriter
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
@@ -84,12 +94,14 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	rdb, owned := ownClient(opt.Redis)
 	if opt.Reports == nil {
-		opt.Reports = reports.New(opt.Redis, opt.Clock, opt.Config)
+		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
 	}
 	s := &Server{
 		cfg:     opt.Config,
-		rdb:     opt.Redis,
+		rdb:     rdb,
+		ownRdb:  owned,
 		clock:   opt.Clock,
 		log:     opt.Log,
 		version: opt.Version,
@@ -99,7 +111,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
 		origins: map[string]bool{},
 	}
-	s.rdb.AddHook(redisHook{m: s.metrics})
+	if owned {
+		s.rdb.AddHook(redisHook{m: s.metrics})
+	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
 	s.SetConversationSink(s.reports.RecordConversation)
@@ -123,13 +137,13 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.scripts = scripts
 	if path := opt.Config.GeoIP; path != "" {
-		geo, err := openGeo(path)
+		geo, err := enrich.OpenGeo(path)
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: %s: geoip: %w", opt.Config.Path, err)
 		}
 		s.geo = geo
 	}
-	s.pipeline = s.newPipeline()
+	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
 	s.visits = newVisitWriter(s.rdb)
 	dash, err := newDashboard()
 	if err != nil {
@@ -156,20 +170,49 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	return s, nil
 }
 
-// Close releases what New opened: the visit writer and the GeoIP database.
-// Call it after Serve has returned. It does not close Redis, which the
-// caller owns, and is safe to call more than once.
+// ownClient returns a client of the collector's own with c's options, so
+// that the metrics hook is not added to the caller's client; owned is false
+// when c is of a kind it cannot copy, which is then used as it is, without
+// the hook.
+func ownClient(c redis.UniversalClient) (_ redis.UniversalClient, owned bool) {
+	switch c := c.(type) {
+	case *redis.Client:
+		o := *c.Options()
+		return redis.NewClient(&o), true
+	case *redis.ClusterClient:
+		o := *c.Options()
+		return redis.NewClusterClient(&o), true
+	case *redis.Ring:
+		o := *c.Options()
+		return redis.NewRing(&o), true
+	}
+	return c, false
+}
+
+// Close releases what New opened: the visit writer, the GeoIP database and
+// the collector's own Redis client. Call it after Serve has returned. It
+// does not close the caller's Redis client, and is safe to call more than
+// once.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.close() })
+	return s.closeErr
+}
+
+func (s *Server) close() error {
 	s.visits.close()
-	if s.geo == nil {
-		return nil
+	var errs []error
+	if s.geo != nil {
+		if err := s.geo.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("collector.Close: geoip: %w", err))
+		}
+		s.geo = nil
 	}
-	err := s.geo.Close()
-	s.geo = nil
-	if err != nil {
-		return fmt.Errorf("collector.Close: geoip: %w", err)
+	if s.ownRdb {
+		if err := s.rdb.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("collector.Close: redis: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // routes registers every endpoint of the HTTP surface; each group lives in

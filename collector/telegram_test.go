@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -79,7 +82,7 @@ func TestTelegramSamples(t *testing.T) {
 				t.Fatalf("%d %s", status, b)
 			}
 			rec := w.chatRecordOf(t, "telegram:1111111")
-			if rec.Method != MethodNone || rec.Name != "Test Test Lastname" || rec.Username != "Test" ||
+			if rec.Method != reports.MethodNone || rec.Name != "Test Test Lastname" || rec.Username != "Test" ||
 				rec.Language != "ru" || rec.Messenger != "telegram" || rec.History[0].Text != tc.text {
 				t.Errorf("record = %+v", rec)
 			}
@@ -99,7 +102,7 @@ func TestTelegramStartPayloadMatchesByID(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "telegram:42")
-	if rec.Method != MethodID || rec.Visit != w.visitID(v) {
+	if rec.Method != reports.MethodID || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v, want visit %s by id", rec, w.visitID(v))
 	}
 	// The same update again (Telegram retries): once.
@@ -113,7 +116,7 @@ func TestTelegramStartPayloadMatchesByID(t *testing.T) {
 
 func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Language = "ru-RU" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Language = "ru-RU" })
 	w.clickOn(t, v, "telegram:demo_bot", "https://shop.test/contacts")
 	w.clock.Advance(15 * time.Second)
 	body := tgUpdateJSON("message", 501, 43, 43, w.clock.Now(), "/start", "ru")
@@ -121,14 +124,14 @@ func TestTelegramBareStartFallsBackToHeuristic(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "telegram:43")
-	if rec.Method != MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < minConfidence || rec.Source.Page != "https://shop.test/contacts" {
+	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) || rec.Confidence < score.MinConfidence || rec.Source.Page != "https://shop.test/contacts" {
 		t.Errorf("record = %+v", rec)
 	}
 }
 
 func TestTelegramAccountsAndBusinessMessages(t *testing.T) {
 	w := newTestWorld(t)
-	v := w.addVisit(t, func(v *Visit) { v.Language = "en-US" })
+	v := w.addVisit(t, func(v *visit.Visit) { v.Language = "en-US" })
 	w.clickOn(t, v, "telegram:demo_manager", "")
 	w.clock.Advance(10 * time.Second)
 	now := w.clock.Now()
@@ -158,7 +161,7 @@ func TestTelegramAccountsAndBusinessMessages(t *testing.T) {
 	// The visitor's business message went to the manager's account, where
 	// the visit clicked.
 	rec := w.chatRecordOf(t, "telegram:53")
-	if rec.Method != MethodHeuristic || rec.Visit != w.visitID(v) {
+	if rec.Method != reports.MethodHeuristic || rec.Visit != w.visitID(v) {
 		t.Errorf("record = %+v", rec)
 	}
 	if n := w.rdb.ZCard(context.Background(), store.Chats("demo")).Val(); n != 1 {

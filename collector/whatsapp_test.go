@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -144,7 +146,7 @@ func TestWhatsAppSamplesAreStored(t *testing.T) {
 				t.Fatalf("%d %s", status, b)
 			}
 			rec := w.chatRecordOf(t, "whatsapp:16505551234")
-			if rec.Name != tc.name || rec.Method != MethodNone || rec.Phone != "16505551234" || rec.Messenger != "whatsapp" {
+			if rec.Name != tc.name || rec.Method != reports.MethodNone || rec.Phone != "16505551234" || rec.Messenger != "whatsapp" {
 				t.Errorf("record = %+v", rec)
 			}
 			// The message's own timestamp, not the delivery time.
@@ -170,7 +172,7 @@ func TestWhatsAppReferral(t *testing.T) {
 	want := sourceView{Channel: "messenger_ad", Referrer: "https://fb.me/3cr4Wqqkv", AdID: "120226305854810726",
 		AdTitle: "Chat with us", AdType: "ad",
 		ClickID: "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50"}
-	if rec.Method != MethodReferral || rec.Confidence != 1 || rec.Source != want {
+	if rec.Method != reports.MethodReferral || rec.Confidence != 1 || rec.Source != want {
 		t.Errorf("record = %+v\nsource want %+v", rec, want)
 	}
 	got := facts.all()
@@ -205,7 +207,7 @@ func TestWhatsAppStatusesAreIgnored(t *testing.T) {
 
 func TestWhatsAppBatchOfMessageTypes(t *testing.T) {
 	w := newTestWorld(t)
-	visits := make([]*Visit, 4)
+	visits := make([]*visit.Visit, 4)
 	for i := range visits {
 		visits[i] = w.addVisit(t, nil)
 	}
@@ -237,13 +239,13 @@ func TestWhatsAppBatchOfMessageTypes(t *testing.T) {
 	tests := []struct {
 		chat, name, method, visit, text string
 	}{
-		{chat: "whatsapp:16505550001", name: "Visitor A", method: MethodID, visit: w.visitID(visits[0])},
-		{chat: "whatsapp:16505550002", name: "Visitor B", method: MethodID, visit: w.visitID(visits[1])},
-		{chat: "whatsapp:16505550003", name: "Visitor C", method: MethodID, visit: w.visitID(visits[2])},
-		{chat: "whatsapp:16505550004", name: "Visitor D", method: MethodID, visit: w.visitID(visits[3])},
+		{chat: "whatsapp:16505550001", name: "Visitor A", method: reports.MethodID, visit: w.visitID(visits[0])},
+		{chat: "whatsapp:16505550002", name: "Visitor B", method: reports.MethodID, visit: w.visitID(visits[1])},
+		{chat: "whatsapp:16505550003", name: "Visitor C", method: reports.MethodID, visit: w.visitID(visits[2])},
+		{chat: "whatsapp:16505550004", name: "Visitor D", method: reports.MethodID, visit: w.visitID(visits[3])},
 		// No code on the billboard's dedicated number.
-		{chat: "whatsapp:16505550005", name: "Visitor E", method: MethodDedicatedNumber, text: "Yes please"},
-		{chat: "whatsapp:16505550006", name: "Visitor F", method: MethodDedicatedNumber},
+		{chat: "whatsapp:16505550005", name: "Visitor E", method: reports.MethodDedicatedNumber, text: "Yes please"},
+		{chat: "whatsapp:16505550006", name: "Visitor F", method: reports.MethodDedicatedNumber},
 	}
 	for _, tc := range tests {
 		t.Run(tc.chat, func(t *testing.T) {
@@ -251,7 +253,7 @@ func TestWhatsAppBatchOfMessageTypes(t *testing.T) {
 			if rec.Name != tc.name || rec.Method != tc.method || rec.Visit != tc.visit {
 				t.Errorf("record = %+v", rec)
 			}
-			if tc.method == MethodDedicatedNumber && (rec.Source.OfflineSource != "billboard" || rec.Source.Channel != "offline") {
+			if tc.method == reports.MethodDedicatedNumber && (rec.Source.OfflineSource != "billboard" || rec.Source.Channel != "offline") {
 				t.Errorf("source = %+v", rec.Source)
 			}
 			if tc.text != "" && rec.History[0].Text != tc.text {
@@ -285,7 +287,7 @@ func TestWhatsAppRedeliveryIsProcessedOnce(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec = w.chatRecordOf(t, "whatsapp:16505551234")
-	if len(rec.History) != 2 || rec.History[1].Kind != "message" || rec.Method != MethodID || rec.Messages != 2 {
+	if len(rec.History) != 2 || rec.History[1].Kind != "message" || rec.Method != reports.MethodID || rec.Messages != 2 {
 		t.Errorf("record = %+v", rec)
 	}
 }
@@ -303,7 +305,7 @@ func TestWhatsAppUserWithoutPhoneNumber(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:US.13491208655302741918")
-	if rec.Method != MethodID || rec.Visit != w.visitID(v) || rec.Phone != "" || rec.Username != "@visitor_a" || rec.Name != "Visitor A" {
+	if rec.Method != reports.MethodID || rec.Visit != w.visitID(v) || rec.Phone != "" || rec.Username != "@visitor_a" || rec.Name != "Visitor A" {
 		t.Errorf("record = %+v", rec)
 	}
 }

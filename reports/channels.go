@@ -304,7 +304,7 @@ func (s *Store) newRepeat(ctx context.Context, st *config.Site, head reportHead,
 			t.byCategory[cat] += n
 		}
 	}
-	for _, d := range []string{"new", "repeat"} {
+	for _, d := range []string{DialogNew, DialogRepeat} {
 		if merged[d] == nil {
 			merged[d] = &counts{}
 		}

@@ -111,9 +111,5 @@ func staticQRContent(ctx context.Context, cfg *config.Config, siteName, source s
 		return "", err
 	}
 	defer db.Close()
-	srv, err := collector.New(ctx, collector.Options{Config: cfg, Redis: db.Client, Clock: store.SystemClock{}, Log: log, Version: version})
-	if err != nil {
-		return "", err
-	}
-	return srv.StaticSourceLink(ctx, siteName, source)
+	return collector.StaticSourceLink(ctx, cfg, db.Client, store.SystemClock{}, siteName, source)
 }

@@ -1,23 +1,11 @@
-package collector
+package enrich
 
 import (
-	"context"
 	"net/url"
 	"strings"
-)
 
-// Channels a visit is classified into. ChannelMessengerAd is also what the
-// matcher gives a chat opened from a click-to-chat ad's referral.
-const (
-	ChannelPaidSearch    = "paid_search"
-	ChannelPaidSocial    = "paid_social"
-	ChannelOrganicSearch = "organic_search"
-	ChannelSocial        = "social"
-	ChannelReferral      = "referral"
-	ChannelEmail         = "email"
-	ChannelDirect        = "direct"
-	ChannelOffline       = "offline"
-	ChannelMessengerAd   = "messenger_ad"
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
 )
 
 // channelStep classifies the visit's traffic channel. The first rule that
@@ -47,7 +35,7 @@ const (
 // Hosts match on a whole domain and its subdomains ("facebook.com" matches
 // "l.facebook.com"); a brand ending in "." matches that brand under any
 // suffix ("google." matches "www.google.co.uk").
-func channelStep(_ context.Context, _ *site, v *Visit, _ *hit) error {
+func channelStep(v *visit.Visit, _ *Hit) error {
 	if v.Channel == "" {
 		v.Channel = classifyChannel(v)
 	}
@@ -84,15 +72,15 @@ var webMail = []string{
 
 // sourceNames are utm_source spellings that name a network without a domain.
 var sourceNames = map[string]string{
-	"google": ChannelOrganicSearch, "bing": ChannelOrganicSearch, "yandex": ChannelOrganicSearch,
-	"yahoo": ChannelOrganicSearch, "duckduckgo": ChannelOrganicSearch, "baidu": ChannelOrganicSearch,
-	"facebook": ChannelSocial, "fb": ChannelSocial, "instagram": ChannelSocial, "ig": ChannelSocial,
-	"meta": ChannelSocial, "twitter": ChannelSocial, "x": ChannelSocial, "linkedin": ChannelSocial,
-	"vk": ChannelSocial, "vkontakte": ChannelSocial, "ok": ChannelSocial, "tiktok": ChannelSocial,
-	"pinterest": ChannelSocial, "reddit": ChannelSocial, "youtube": ChannelSocial, "threads": ChannelSocial,
-	"snapchat": ChannelSocial, "dzen": ChannelSocial,
-	"whatsapp": ChannelMessengerAd, "telegram": ChannelMessengerAd, "messenger": ChannelMessengerAd,
-	"viber": ChannelMessengerAd,
+	"google": reports.ChannelOrganicSearch, "bing": reports.ChannelOrganicSearch, "yandex": reports.ChannelOrganicSearch,
+	"yahoo": reports.ChannelOrganicSearch, "duckduckgo": reports.ChannelOrganicSearch, "baidu": reports.ChannelOrganicSearch,
+	"facebook": reports.ChannelSocial, "fb": reports.ChannelSocial, "instagram": reports.ChannelSocial, "ig": reports.ChannelSocial,
+	"meta": reports.ChannelSocial, "twitter": reports.ChannelSocial, "x": reports.ChannelSocial, "linkedin": reports.ChannelSocial,
+	"vk": reports.ChannelSocial, "vkontakte": reports.ChannelSocial, "ok": reports.ChannelSocial, "tiktok": reports.ChannelSocial,
+	"pinterest": reports.ChannelSocial, "reddit": reports.ChannelSocial, "youtube": reports.ChannelSocial, "threads": reports.ChannelSocial,
+	"snapchat": reports.ChannelSocial, "dzen": reports.ChannelSocial,
+	"whatsapp": reports.ChannelMessengerAd, "telegram": reports.ChannelMessengerAd, "messenger": reports.ChannelMessengerAd,
+	"viber": reports.ChannelMessengerAd,
 }
 
 var (
@@ -101,14 +89,14 @@ var (
 )
 
 // classifyChannel applies the rules of channelStep.
-func classifyChannel(v *Visit) string {
+func classifyChannel(v *visit.Visit) string {
 	switch {
 	case paidSearchClickIDs[v.ClickIDKind]:
-		return ChannelPaidSearch
+		return reports.ChannelPaidSearch
 	case paidSocialClickIDs[v.ClickIDKind]:
-		return ChannelPaidSocial
+		return reports.ChannelPaidSocial
 	case v.ClickIDKind == "ysclid":
-		return ChannelOrganicSearch
+		return reports.ChannelOrganicSearch
 	}
 	medium := strings.ToLower(strings.TrimSpace(v.UTMMedium))
 	source := strings.ToLower(strings.TrimSpace(v.UTMSource))
@@ -117,48 +105,48 @@ func classifyChannel(v *Visit) string {
 	refKind := hostKind(refHost)
 	if paidMedium(medium) {
 		switch {
-		case srcKind == ChannelMessengerAd || refKind == ChannelMessengerAd:
-			return ChannelMessengerAd
-		case srcKind == ChannelSocial || refKind == ChannelSocial || strings.Contains(medium, "social"):
-			return ChannelPaidSocial
+		case srcKind == reports.ChannelMessengerAd || refKind == reports.ChannelMessengerAd:
+			return reports.ChannelMessengerAd
+		case srcKind == reports.ChannelSocial || refKind == reports.ChannelSocial || strings.Contains(medium, "social"):
+			return reports.ChannelPaidSocial
 		default:
-			return ChannelPaidSearch
+			return reports.ChannelPaidSearch
 		}
 	}
 	switch medium {
 	case "email", "e-mail", "e_mail", "newsletter", "mail":
-		return ChannelEmail
+		return reports.ChannelEmail
 	case "social", "social-network", "social_network", "social-media", "social_media", "sm", "smm":
-		return ChannelSocial
+		return reports.ChannelSocial
 	case "organic":
-		return ChannelOrganicSearch
+		return reports.ChannelOrganicSearch
 	case "referral":
-		return ChannelReferral
+		return reports.ChannelReferral
 	case "offline", "print", "qr", "flyer", "tv", "radio", "outdoor":
-		return ChannelOffline
+		return reports.ChannelOffline
 	}
 	if source == "email" || source == "newsletter" {
-		return ChannelEmail
+		return reports.ChannelEmail
 	}
 	switch srcKind {
-	case ChannelOrganicSearch:
-		return ChannelOrganicSearch
-	case ChannelSocial, ChannelMessengerAd:
-		return ChannelSocial
+	case reports.ChannelOrganicSearch:
+		return reports.ChannelOrganicSearch
+	case reports.ChannelSocial, reports.ChannelMessengerAd:
+		return reports.ChannelSocial
 	}
 	switch {
 	case refHost == "":
-		return ChannelDirect
-	case refKind == ChannelEmail:
-		return ChannelEmail
-	case refKind == ChannelOrganicSearch:
-		return ChannelOrganicSearch
-	case refKind == ChannelSocial || refKind == ChannelMessengerAd:
-		return ChannelSocial
+		return reports.ChannelDirect
+	case refKind == reports.ChannelEmail:
+		return reports.ChannelEmail
+	case refKind == reports.ChannelOrganicSearch:
+		return reports.ChannelOrganicSearch
+	case refKind == reports.ChannelSocial || refKind == reports.ChannelMessengerAd:
+		return reports.ChannelSocial
 	case refHost == hostOf(v.Landing):
-		return ChannelDirect
+		return reports.ChannelDirect
 	}
-	return ChannelReferral
+	return reports.ChannelReferral
 }
 
 // paidMedium tells whether a utm_medium marks paid traffic.
@@ -188,13 +176,13 @@ func hostKind(host string) string {
 	case host == "":
 		return ""
 	case hostIn(host, webMail):
-		return ChannelEmail
+		return reports.ChannelEmail
 	case hostIn(host, messengers):
-		return ChannelMessengerAd
+		return reports.ChannelMessengerAd
 	case hostIn(host, socialNetworks):
-		return ChannelSocial
+		return reports.ChannelSocial
 	case hostIn(host, searchEngines):
-		return ChannelOrganicSearch
+		return reports.ChannelOrganicSearch
 	}
 	return ""
 }

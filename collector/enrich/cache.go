@@ -1,4 +1,4 @@
-package collector
+package enrich
 
 import (
 	"hash/maphash"

@@ -1,12 +1,13 @@
-package collector
+package enrich
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strings"
 
 	"github.com/oschwald/geoip2-golang"
+
+	"github.com/messtrack/messtrack/collector/visit"
 )
 
 // geoDB is an open GeoLite2/GeoIP2 City database read through
@@ -15,7 +16,7 @@ import (
 // The cache is keyed by the whole address, never by a network guessed from
 // it, because City databases hold networks smaller than a /24 and a guess
 // would give some visitors another network's city.
-type geoDB struct {
+type Geo struct {
 	r     *geoip2.Reader
 	cache *boundedCache[[16]byte, geoPlaceInfo]
 }
@@ -31,7 +32,7 @@ type geoPlaceInfo struct {
 
 // openGeo opens the GeoLite2/GeoIP2 City database at path and checks it is
 // one: a Country database would answer without cities or time zones.
-func openGeo(path string) (*geoDB, error) {
+func OpenGeo(path string) (*Geo, error) {
 	r, err := geoip2.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -40,11 +41,11 @@ func openGeo(path string) (*geoDB, error) {
 		r.Close()
 		return nil, fmt.Errorf("%s is a %q database; a City database is needed", path, t)
 	}
-	return &geoDB{r: r, cache: newBoundedCache[[16]byte, geoPlaceInfo](geoCacheSize)}, nil
+	return &Geo{r: r, cache: newBoundedCache[[16]byte, geoPlaceInfo](geoCacheSize)}, nil
 }
 
 // Close releases the database.
-func (g *geoDB) Close() error {
+func (g *Geo) Close() error {
 	if err := g.r.Close(); err != nil {
 		return fmt.Errorf("geoDB.Close: %w", err)
 	}
@@ -53,7 +54,7 @@ func (g *geoDB) Close() error {
 
 // lookup returns what the database knows of ip; an address it does not know
 // gives the zero geoPlaceInfo.
-func (g *geoDB) lookup(ip net.IP) (geoPlaceInfo, error) {
+func (g *Geo) lookup(ip net.IP) (geoPlaceInfo, error) {
 	ip16 := ip.To16()
 	if ip16 == nil {
 		return geoPlaceInfo{}, nil
@@ -82,10 +83,10 @@ func (g *geoDB) lookup(ip net.IP) (geoPlaceInfo, error) {
 // client IP. Without a database (no geoip configured) it does nothing, and an
 // address the database does not know leaves the fields empty.
 type geoStep struct {
-	geo *geoDB
+	geo *Geo
 }
 
-func (g *geoStep) enrich(_ context.Context, _ *site, v *Visit, h *hit) error {
+func (g *geoStep) Enrich(v *visit.Visit, h *Hit) error {
 	if g.geo == nil {
 		return nil
 	}

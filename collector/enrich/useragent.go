@@ -1,10 +1,11 @@
-package collector
+package enrich
 
 import (
-	"context"
 	"strings"
 
 	"github.com/mssola/useragent"
+
+	"github.com/messtrack/messtrack/collector/visit"
 )
 
 // prefetchStep drops hits that a browser makes ahead of a possible visit
@@ -12,17 +13,17 @@ import (
 // visits nobody made. Browsers mark them with Sec-Purpose or Purpose
 // ("prefetch", "prefetch;prerender"), X-Purpose ("preview") or X-Moz
 // ("prefetch").
-func prefetchStep(_ context.Context, _ *site, _ *Visit, h *hit) error {
+func prefetchStep(_ *visit.Visit, h *Hit) error {
 	p := strings.ToLower(h.Purpose)
 	switch {
 	case p == "":
 		return nil
 	case strings.Contains(p, "prerender"):
-		return drop("prerender")
+		return Drop("prerender")
 	case strings.Contains(p, "prefetch"):
-		return drop("prefetch")
+		return Drop("prefetch")
 	case strings.Contains(p, "preview"):
-		return drop("preview")
+		return Drop("preview")
 	}
 	return nil
 }
@@ -34,7 +35,7 @@ var headlessMarkers = []string{"headlesschrome", "phantomjs", "slimerjs", "elect
 // userAgentStep drops bots and headless browsers and fills OS, browser and
 // device from the User-Agent header. A missing header is kept without those
 // fields: privacy tools strip it, and a visit is still a visit.
-func userAgentStep(_ context.Context, _ *site, v *Visit, h *hit) error {
+func userAgentStep(v *visit.Visit, h *Hit) error {
 	return parseUserAgent(h.UserAgent).apply(v)
 }
 
@@ -45,10 +46,10 @@ type uaInfo struct {
 	browser, os, device string
 }
 
-func (u uaInfo) apply(v *Visit) error {
+func (u uaInfo) apply(v *visit.Visit) error {
 	switch {
 	case u.drop != "":
-		return drop(u.drop)
+		return Drop(u.drop)
 	case u == uaInfo{}:
 		// No header: the visit keeps whatever it has.
 		return nil
@@ -83,8 +84,8 @@ func parseUserAgent(raw string) uaInfo {
 		version = major
 	}
 	return uaInfo{
-		browser: cleanShort(strings.TrimSpace(name + " " + version)),
-		os:      cleanShort(osName(ua.OSInfo(), lower)),
+		browser: visit.CleanShort(strings.TrimSpace(name + " " + version)),
+		os:      visit.CleanShort(osName(ua.OSInfo(), lower)),
 		device:  deviceKind(ua, lower),
 	}
 }
@@ -108,7 +109,7 @@ func newUAStep() *uaStep {
 	return &uaStep{cache: newBoundedCache[string, uaInfo](uaCacheSize)}
 }
 
-func (s *uaStep) enrich(_ context.Context, _ *site, v *Visit, h *hit) error {
+func (s *uaStep) Enrich(v *visit.Visit, h *Hit) error {
 	raw := h.UserAgent
 	if len(raw) > uaCacheKeyMax {
 		return parseUserAgent(raw).apply(v)

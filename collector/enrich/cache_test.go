@@ -1,11 +1,13 @@
-package collector
+package enrich
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/visit"
 )
 
 func TestBoundedCache(t *testing.T) {
@@ -156,11 +158,11 @@ func TestUAStepCache(t *testing.T) {
 	s := newUAStep()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want Visit
-			wantErr := userAgentStep(context.Background(), nil, &want, &hit{UserAgent: tt.ua})
+			var want visit.Visit
+			wantErr := userAgentStep(&want, &Hit{UserAgent: tt.ua})
 			for round := range 2 {
-				var v Visit
-				err := s.enrich(context.Background(), nil, &v, &hit{UserAgent: tt.ua})
+				var v visit.Visit
+				err := s.Enrich(&v, &Hit{UserAgent: tt.ua})
 				if droppedReason(err) != droppedReason(wantErr) || v != want {
 					t.Fatalf("round %d: %+v, %v; want %+v, %v", round, v, err, want, wantErr)
 				}
@@ -171,9 +173,9 @@ func TestUAStepCache(t *testing.T) {
 		})
 	}
 	t.Run("no header keeps the visit's fields", func(t *testing.T) {
-		v := Visit{Browser: "set before", OS: "set before", Device: "set before"}
+		v := visit.Visit{Browser: "set before", OS: "set before", Device: "set before"}
 		want := v
-		if err := s.enrich(context.Background(), nil, &v, &hit{}); err != nil || v != want {
+		if err := s.Enrich(&v, &Hit{}); err != nil || v != want {
 			t.Fatalf("got %+v, %v; want %+v", v, err, want)
 		}
 	})
@@ -182,18 +184,18 @@ func TestUAStepCache(t *testing.T) {
 func TestUAStepConcurrent(t *testing.T) {
 	s := newUAStep()
 	uas := []string{uaChromeWindows, uaSafariIPhone, uaChromeAndroid, uaAndroidTablet, uaIPad, uaFirefoxLinux, uaGooglebot, uaHeadless}
-	want := make([]Visit, len(uas))
+	want := make([]visit.Visit, len(uas))
 	wantErr := make([]string, len(uas))
 	for i, ua := range uas {
-		wantErr[i] = droppedReason(userAgentStep(context.Background(), nil, &want[i], &hit{UserAgent: ua}))
+		wantErr[i] = droppedReason(userAgentStep(&want[i], &Hit{UserAgent: ua}))
 	}
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
 			for i := range 500 {
 				k := (i + w) % len(uas)
-				var v Visit
-				err := s.enrich(context.Background(), nil, &v, &hit{UserAgent: uas[k]})
+				var v visit.Visit
+				err := s.Enrich(&v, &Hit{UserAgent: uas[k]})
 				if droppedReason(err) != wantErr[k] || v != want[k] {
 					t.Errorf("%q: %+v, %v; want %+v, %q", uas[k], v, err, want[k], wantErr[k])
 					return
@@ -208,7 +210,7 @@ func TestUAStepConcurrent(t *testing.T) {
 // for every kind of address, and that the cache holds one answer per exact
 // address, never one per guessed network.
 func TestGeoCache(t *testing.T) {
-	geo, err := openGeo(writeTestGeoDB(t))
+	geo, err := OpenGeo(geotest.WriteDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,8 +247,8 @@ func TestGeoCache(t *testing.T) {
 			wg.Go(func() {
 				for i := range 300 {
 					tt := tests[(i+w)%len(tests)]
-					var v Visit
-					if err := (&geoStep{geo: geo}).enrich(context.Background(), nil, &v, &hit{IP: tt.ip}); err != nil {
+					var v visit.Visit
+					if err := (&geoStep{geo: geo}).Enrich(&v, &Hit{IP: tt.ip}); err != nil {
 						t.Errorf("%s: %v", tt.ip, err)
 						return
 					}

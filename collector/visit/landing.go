@@ -1,0 +1,58 @@
+package visit
+
+import (
+	"net/url"
+	"strings"
+)
+
+// MaxShort bounds a short free-form field of a visit (a UTM tag, a click ID).
+const MaxShort = 128
+
+// cleanShort bounds a short free-form field and drops control characters.
+func CleanShort(s string) string {
+	if len(s) > MaxShort {
+		s = s[:MaxShort]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+}
+
+// clickIDKinds are the ad click ID parameters, in order of preference when a
+// landing URL carries several.
+var ClickIDKinds = []string{"gclid", "gbraid", "wbraid", "dclid", "fbclid", "yclid", "ysclid", "msclkid", "ttclid", "twclid", "li_fat_id", "epik", "sccid", "rdt_cid", "vkclid"}
+
+// readLandingTags sets the UTM and click ID fields that v.Landing carries,
+// leaving the others as they are (a QR visit may set its own). The stored
+// visit leaves these out when they equal what the URL alone gives (see
+// Encode), so what it reads must stay a pure function of the URL.
+func ReadLandingTags(v *Visit) {
+	u, err := url.Parse(v.Landing)
+	if err != nil || u.RawQuery == "" {
+		return
+	}
+	q := u.Query()
+	for _, f := range []struct {
+		param string
+		field *string
+	}{
+		{param: "utm_source", field: &v.UTMSource},
+		{param: "utm_medium", field: &v.UTMMedium},
+		{param: "utm_campaign", field: &v.UTMCampaign},
+		{param: "utm_content", field: &v.UTMContent},
+		{param: "utm_term", field: &v.UTMTerm},
+	} {
+		if val := CleanShort(q.Get(f.param)); val != "" {
+			*f.field = val
+		}
+	}
+	for _, k := range ClickIDKinds {
+		if id := CleanShort(q.Get(k)); id != "" {
+			v.ClickIDKind, v.ClickID = k, id
+			break
+		}
+	}
+}
