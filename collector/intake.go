@@ -69,6 +69,9 @@ type visitResponse struct {
 	Visitor string `json:"visitor"`
 	Start   string `json:"start"`
 	Expires string `json:"expires"`
+	// Until is Expires in Unix milliseconds, which the script compares
+	// with its clock without parsing a date.
+	Until int64 `json:"until"`
 }
 
 // readJSON decodes a small JSON body (sent as text/plain by the snippet to
@@ -80,6 +83,11 @@ func readJSON(c *fiber.Ctx, limit int, v any) error {
 	}
 	if len(body) == 0 {
 		return fail(ErrBadInput, "empty body: a JSON object is required")
+	}
+	if p, ok := v.(positionalRequest); ok {
+		if i := skipSpace(string(body), 0); i < len(body) && body[i] == '[' {
+			return readPositional(body, p)
+		}
 	}
 	if f, ok := v.(fastDecoder); ok && f.decodeFast(body) {
 		return nil
@@ -99,6 +107,163 @@ func readJSON(c *fiber.Ctx, limit int, v any) error {
 			return fail(ErrBadInput, "malformed JSON")
 		}
 	}
+	return nil
+}
+
+// positionalRequest is a request the snippet sends as a JSON array, its
+// fields in a fixed order, because that is shorter to write in the script
+// than an object; the object with named fields stays accepted.
+type positionalRequest interface {
+	// fromItems takes the array's items: a string, nil for null, or a
+	// json.Number.
+	fromItems(items []any) error
+}
+
+// readPositional decodes a JSON array body into p. Items that are plain
+// strings, null or integers are read directly; anything else goes through
+// encoding/json.
+func readPositional(body []byte, p positionalRequest) error {
+	items, ok := plainItems(string(body))
+	if !ok {
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.UseNumber()
+		if err := dec.Decode(&items); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return fail(ErrBadInput, "malformed JSON array")
+			}
+			return fail(ErrBadInput, "malformed JSON")
+		}
+		if dec.More() {
+			return fail(ErrBadInput, "malformed JSON: more than one value")
+		}
+	}
+	return p.fromItems(items)
+}
+
+// plainItems reads a flat JSON array of plain strings (see plainString),
+// nulls and integers, and reports false for anything else.
+func plainItems(s string) ([]any, bool) {
+	i := skipSpace(s, 0)
+	if i >= len(s) || s[i] != '[' {
+		return nil, false
+	}
+	items := make([]any, 0, 8)
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return items, skipSpace(s, i+1) == len(s)
+	}
+	for {
+		switch {
+		case i < len(s) && s[i] == '"':
+			v, j, ok := plainString(s, i)
+			if !ok {
+				return nil, false
+			}
+			items, i = append(items, v), j
+		case strings.HasPrefix(s[i:], "null"):
+			items, i = append(items, nil), i+4
+		default:
+			j := i
+			if j < len(s) && s[j] == '-' {
+				j++
+			}
+			k := j
+			for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+				k++
+			}
+			if k == j || k-j > 18 || (s[j] == '0' && k-j > 1) {
+				return nil, false
+			}
+			items, i = append(items, json.Number(s[i:k])), k
+		}
+		i = skipSpace(s, i)
+		if i < len(s) && s[i] == ',' {
+			i = skipSpace(s, i+1)
+			continue
+		}
+		if i < len(s) && s[i] == ']' {
+			return items, skipSpace(s, i+1) == len(s)
+		}
+		return nil, false
+	}
+}
+
+// itemString is item n of a positional request as a string: "" when the
+// array is shorter or the item is null.
+func itemString(items []any, n int) (string, error) {
+	if n >= len(items) || items[n] == nil {
+		return "", nil
+	}
+	if v, ok := items[n].(string); ok {
+		return v, nil
+	}
+	return "", fail(ErrBadInput, "item %d of the array must be a string", n)
+}
+
+// itemInt is item n of a positional request as an integer; ok is false when
+// the array is shorter or the item is null.
+func itemInt(items []any, n int) (v int64, ok bool, err error) {
+	if n >= len(items) || items[n] == nil {
+		return 0, false, nil
+	}
+	if num, isNum := items[n].(json.Number); isNum {
+		if v, err := num.Int64(); err == nil {
+			return v, true, nil
+		}
+	}
+	return 0, false, fail(ErrBadInput, "item %d of the array must be an integer", n)
+}
+
+// fromItems reads the snippet's visit array: [site, url, referrer, width,
+// height, tz, visitor], width and height the screen's in CSS pixels, tz
+// minutes east of UTC, visitor null on a first visit.
+func (r *visitRequest) fromItems(items []any) error {
+	var out visitRequest
+	for n, f := range []*string{&out.Site, &out.URL, &out.Referrer} {
+		v, err := itemString(items, n)
+		if err != nil {
+			return err
+		}
+		*f = v
+	}
+	width, okW, err := itemInt(items, 3)
+	if err != nil {
+		return err
+	}
+	height, okH, err := itemInt(items, 4)
+	if err != nil {
+		return err
+	}
+	if okW && okH {
+		out.Screen = strconv.FormatInt(width, 10) + "x" + strconv.FormatInt(height, 10)
+	}
+	tz, okTZ, err := itemInt(items, 5)
+	if err != nil {
+		return err
+	}
+	if okTZ {
+		out.TZ = strconv.FormatInt(tz, 10)
+	}
+	if out.Visitor, err = itemString(items, 6); err != nil {
+		return err
+	}
+	*r = out
+	return nil
+}
+
+// fromItems reads the snippet's click array: [site, visit, target, page,
+// href].
+func (r *clickRequest) fromItems(items []any) error {
+	var out clickRequest
+	for n, f := range []*string{&out.Site, &out.Visit, &out.Target, &out.Page, &out.Href} {
+		v, err := itemString(items, n)
+		if err != nil {
+			return err
+		}
+		*f = v
+	}
+	*r = out
 	return nil
 }
 
@@ -393,13 +558,15 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 // visitAnswer is the snippet's view of a stored visit.
 func (s *Server) visitAnswer(st *site, v *visit.Visit) visitResponse {
 	code := st.codec.Code(v.N, st.style)
+	end := v.Time.Add(st.visitTTL()).UTC().Truncate(time.Second)
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
 		Code:    code,
 		Text:    st.message(code) + "\n",
 		Visitor: v.VisitorID,
 		Start:   st.codec.Start(v.N),
-		Expires: v.Time.Add(st.visitTTL()).UTC().Format(time.RFC3339),
+		Expires: end.Format(time.RFC3339),
+		Until:   end.UnixMilli(),
 	}
 }
 

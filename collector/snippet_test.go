@@ -33,7 +33,7 @@ func TestSnippetRoute(t *testing.T) {
 	if etag == "" || resp.Header.Get("Cache-Control") == "" {
 		t.Errorf("no ETag (%q) or Cache-Control (%q)", etag, resp.Header.Get("Cache-Control"))
 	}
-	for _, want := range []string{`"demo"`, `"15551234567"`, `"demo_bot"`, `"demo_manager"`, `"http://127.0.0.1:8080"`} {
+	for _, want := range []string{`"demo"`, `"whatsapp:15551234567":"text"`, `"telegram:demo_bot":"start"`, `"telegram:demo_manager":"text"`, `"http://127.0.0.1:8080/"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("script lacks the setting %s", want)
 		}
@@ -45,7 +45,7 @@ func TestSnippetRoute(t *testing.T) {
 	}
 
 	resp, body = w.do(t, request("GET", "/s/flower-shop.js", nil))
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"79991234567"`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"whatsapp:79991234567"`) {
 		t.Errorf("GET /s/flower-shop.js: %d %.80s", resp.StatusCode, body)
 	}
 

@@ -15,27 +15,28 @@
 
 /**
  * Settings inlined by the collector for one site, positional because every
- * visitor downloads them: [site, url, wa, bots, users] where
- *   site  site name, as in /s/{site}.js
- *   url   collector base URL; "" means this script's origin
- *   wa    WhatsApp numbers, digits only
- *   bots  Telegram bot usernames, lower case
- *   users Telegram user usernames, lower case
+ * visitor downloads them: [site, url, targets] where
+ *   site    site name, as in /s/{site}.js
+ *   url     collector base URL ending in "/"; "" means where this script
+ *           came from
+ *   targets the site's chats, each with the query parameter that carries
+ *           the code: {"whatsapp:15551234567": "text",
+ *           "telegram:demo_bot": "start", "telegram:demo_manager": "text"}
+ *           (numbers digits only, usernames lower case)
  * The message template is not here: the collector fills it in and sends the
  * finished text with the visit.
- * @typedef {[string, string, string[], string[], string[]]} Settings
+ * @typedef {[string, string, Object<string, string>]} Settings
  */
 
 /**
- * Body of POST /v1/visits (sent as text/plain, so no CORS preflight).
- * @typedef {Object} VisitRequest
- * @property {string} site
- * @property {string} url      current page URL, which is the landing URL
- * @property {string} referrer document.referrer at landing
- * @property {string} screen   "1920x1080"
- * @property {string} lang     navigator.language
- * @property {string} tz       minutes east of UTC
- * @property {string} visitor  first-party visitor ID
+ * Body of POST /v1/visits (sent as text/plain, so no CORS preflight), an
+ * array because it is shorter to write: [site, url, referrer, width,
+ * height, tz, visitor] where url is the current page URL (the landing URL),
+ * width and height the screen's, tz minutes east of UTC and visitor the
+ * first-party visitor ID (null on a first visit). The collector takes the
+ * documented object too ({site, url, referrer, screen: "1920x1080", tz,
+ * visitor}).
+ * @typedef {[string, string, string, number, number, number, string|undefined]} VisitRequest
  */
 
 /**
@@ -46,6 +47,8 @@
  * @property {string} text    the site's message with the code, ending in a line break
  * @property {string} start   Telegram bot start payload
  * @property {string} expires RFC 3339 end of the visit
+ * @property {number} until   the same end in Unix milliseconds, which is
+ *                            cheaper to compare
  * @property {string} visitor first-party visitor ID, as sent or newly minted
  */
 
@@ -55,13 +58,11 @@
  */
 
 /**
- * Body of the POST /v1/clicks beacon (text/plain).
- * @typedef {Object} ClickBeacon
- * @property {string} site
- * @property {string} visit
- * @property {string} target "whatsapp:15551234567" or "telegram:demo_bot"
- * @property {string} page   current page URL
- * @property {string} href   the link as followed
+ * Body of the POST /v1/clicks beacon (text/plain), an array like the
+ * visit's: [site, visit, target, page, href] where target is
+ * "whatsapp:15551234567" or "telegram:demo_bot", page the current page URL
+ * and href the link as followed.
+ * @typedef {[string, string, string, string, string]} ClickBeacon
  */
 
 /**
@@ -80,13 +81,14 @@ if (!window.messtrack?.loaded) {
   const SLICE = 100;
 
   /** @type {Settings} */
-  const [site, collector, numbers, bots, users] = MESSTRACK_SETTINGS;
+  const [site, collector, targets] = MESSTRACK_SETTINGS;
   const win = window;
   const doc = document;
   const loc = location;
   // Without a configured URL the collector is where this script came from;
   // currentScript is only set while this runs, so it is read here.
-  const api = collector || new URL(doc.currentScript.src).origin;
+  // Either way it ends in "/": the script is at {collector}/s/{site}.js.
+  const api = collector || new URL("..", doc.currentScript.src);
 
   // All four start undefined:
   /** @type {StoredVisit|undefined} */
@@ -106,14 +108,12 @@ if (!window.messtrack?.loaded) {
   // written (phone=+7… stays). The value is encoded strictly: %20 for a
   // space (wa.me reads a raw "+" as one), and %27 for "'", so the link can
   // sit inside a quoted script string. The parameter goes last, so that
-  // text a page script appends to the link lands in it.
+  // text a page script appends to the link lands in it. The name is
+  // "text" or "start", so it needs no escaping in the expression; the
+  // leading "?" or "&" that slice() drops is the search's own "?", or the
+  // "&" before the new parameter when nothing else is left.
   const setParam = (url, name, value) => {
-    url.search = url.search
-      .slice(1)
-      .split("&")
-      .filter((pair) => pair && pair.split("=")[0] != name)
-      .concat(name + "=" + encodeURIComponent(value).replace(/'/g, "%27"))
-      .join("&");
+    url.search = (url.search.replace(RegExp("[?&]" + name + "=[^&]*", "g"), "") + "&" + name + "=" + encodeURIComponent(value).replace(/'/g, "%27")).slice(1);
     return url.href;
   };
 
@@ -127,42 +127,48 @@ if (!window.messtrack?.loaded) {
    * Recognises a link to one of the site's numbers, bots or users and gives
    * it back with the code; anything else gives undefined and is left alone.
    * Strings that cannot be a chat link are turned away before any parsing.
+   * Only the messengers the site uses are looked for (WHATSAPP, TELEGRAM).
    * @param {string} href
    * @returns {Chat|undefined}
    */
   const chat = (href) => {
-    let url, match, name, target;
-    let param = "text";
-    if (!/wa\.me|whatsapp|t\.me|telegram\.|tg:/i.test(href)) return;
-    try {
-      url = new URL(href, loc);
-    } catch (e) {
-      return;
+    let target, param;
+    // The name is in the path ([www.]wa.me/N, [www.]t.me/NAME,
+    // telegram.me/NAME, telegram.dog/NAME, Android's
+    // intent://send/N#Intent;scheme=whatsapp;…) or in a parameter
+    // (api.|web.whatsapp.com/send?phone=N, whatsapp://send?phone=N,
+    // tg://resolve?domain=NAME). One anchored expression over the string
+    // turns away every other link before any URL parsing; the slashes after
+    // whatsapp: and tg: are as browsers write them either way. The name is
+    // the last group: undefined for the forms that carry it in a parameter.
+    const match = (
+      WHATSAPP
+        ? TELEGRAM
+          ? /^(https?:\/\/(\w+\.)?whatsapp\.com\/send|whatsapp:\/*send|tg:\/*resolve|(https?:\/\/(www\.)?((wa|t)\.me|telegram\.(me|dog))\/|intent:\/*send(?=.*scheme=whatsapp)\/?)([^/?#]*))\/?(?![^?#])/i
+          : /^(https?:\/\/(\w+\.)?whatsapp\.com\/send|whatsapp:\/*send|(https?:\/\/(www\.)?wa\.me\/|intent:\/*send(?=.*scheme=whatsapp)\/?)([^/?#]*))\/?(?![^?#])/i
+        : /^(tg:\/*resolve|https?:\/\/(www\.)?(t\.me|telegram\.(me|dog))\/([^/?#]*))\/?(?![^?#])/i
+    ).exec(href);
+    if ((WHATSAPP || TELEGRAM) && match) {
+      // What the expression took parses: a scheme, then a host it names.
+      const url = new URL(href, loc);
+      const params = url.searchParams;
+      // Numbers compare by digits ("+7 (999) 123-45-67" is 79991234567),
+      // names case-insensitively; the collector's list says which
+      // parameter carries the code: start for bots, which never see
+      // ?text=, text for numbers and users.
+      target =
+        (WHATSAPP ? (TELEGRAM && /^tg|\/\/(www\.)?t/i.test(href) ? "telegram:" : "whatsapp:") : "telegram:") +
+        (match.pop() || (WHATSAPP && TELEGRAM ? params.get("phone") || params.get("domain") : params.get(WHATSAPP ? "phone" : "domain")) || "")
+          .replace(/%..|\W/g, "")
+          .toLowerCase();
+      param = targets[target];
+      // A bot's ?startapp= link opens its Mini App, which the first of
+      // start and startapp decides and which never passes start on to the
+      // bot: it is kept as written, and its click still counts. (No link
+      // has a textapp parameter.)
+      if (TELEGRAM && params.has(param + "app")) param = "";
+      return param != null && [target, visit && param ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit[param]) : href];
     }
-    const params = url.searchParams;
-    // "scheme:host/path"; the regexps take whatsapp://send both ways
-    // browsers parse it, "send" as host or as path ("//send").
-    const where = url.protocol + url.host + url.pathname;
-    if (WHATSAPP) {
-      // [www.]wa.me/N, api.|web.whatsapp.com/send?phone=N,
-      // whatsapp://send?phone=N, and Android's intent://send/N#Intent;
-      // scheme=whatsapp;…; numbers compare by digits, so
-      // "+7 (999) 123-45-67" is 79991234567.
-      match = /^(https?:(www\.)?wa\.me\/([^/]*)|https?:(\w+\.)?whatsapp\.com\/send|whatsapp:\/*send|intent:\/*send\/?(\d*))\/?$/.exec(where);
-      name = match && (!/^i/.test(where) || /scheme=whatsapp/.test(url.hash)) && (match[3] || match[5] || params.get("phone") || "").replace(/%..|\D/g, "");
-      if (numbers.includes(name)) target = "whatsapp:" + name;
-    }
-    if (TELEGRAM) {
-      // [www.]t.me/NAME, telegram.me/NAME, telegram.dog/NAME, tg://resolve?domain=NAME
-      match = /^(https?:(www\.)?(t|telegram)\.(me|dog)\/(\w+)|tg:\/*resolve)\/?$/.exec(where);
-      name = match && (match[5] ?? params.get("domain") ?? "").toLowerCase();
-      // Bots never see ?text=, so they get the hidden start payload. A
-      // ?startapp= link opens the bot's Mini App, which the first of the
-      // two parameters decides and which never passes start on to the
-      // bot: it is kept as written, and its click still counts.
-      if (bots.includes(name) ? (param = params.has("startapp") ? "" : "start") : users.includes(name)) target = "telegram:" + name;
-    }
-    return target && [target, visit && param ? setParam(url, param, param == "text" ? compose(params.get(param)) : visit.start) : href];
   };
 
   // Rewrites one link in place, so that middle-click, copy-link and the
@@ -212,7 +218,7 @@ if (!window.messtrack?.loaded) {
         const target = el.matches?.("[data-messtrack-qr]") && (el.dataset.messtrackQr || chat(el.href || el.querySelector("a")?.href)?.[0]);
         if (target) {
           const img = el.tagName == "IMG" ? el : el.mq || (el.mq = el.appendChild(new Image()));
-          img.src = api + "/qr/" + site + "/" + visit.visit + ".svg?target=" + encodeURIComponent(target);
+          img.src = api + "qr/" + site + "/" + visit.visit + ".svg?target=" + encodeURIComponent(target);
           img.alt = img.alt || "QR code to chat from your phone";
         }
       });
@@ -228,26 +234,25 @@ if (!window.messtrack?.loaded) {
     visit &&
     sent != (sent = passing + (Date.now() >> 10)) &&
     navigator.sendBeacon(
-      api + "/v1/clicks",
-      JSON.stringify(
-        /** @type {ClickBeacon} */ ({
-          site,
-          visit: visit.visit,
-          target: found[0],
-          page: loc.href,
-          href: passing,
-        }),
-      ),
+      api + "v1/clicks",
+      JSON.stringify(/** @type {ClickBeacon} */ ([site, visit.visit, found[0], loc.href, passing])),
     );
 
   // Sends a window to a chat link once the registration under way ends,
-  // or after WAIT_MS at the latest, with the code if it came.
-  const go = (href) =>
-    Promise.race([pending, new Promise((done) => setTimeout(done, WAIT_MS))]).then(() => {
-      const found = chat(href);
-      beacon(found);
-      loc.href = found[1];
-    });
+  // or after WAIT_MS at the latest, with the code if it came; at once when
+  // none is under way. Whichever comes first sends it, once.
+  const go = (href) => {
+    let once = () => {
+      if (once) {
+        once = 0;
+        const found = chat(href);
+        beacon(found);
+        loc.href = found[1];
+      }
+    };
+    pending && pending.then(once);
+    setTimeout(once, pending && WAIT_MS);
+  };
 
   // Registers a new visit, or continues the stored one when it has not
   // expired and no new ad click brought the visitor here; then every link on
@@ -262,43 +267,38 @@ if (!window.messtrack?.loaded) {
     } catch (e) {}
     // A new ad click (other UTM tags or click IDs) starts a new visit even
     // while an older one is still stored; a page without them continues it.
-    const key = (loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi) || []).join("");
-    // A record with no visit has no expiry, and an invalid date never wins;
-    // one stored before visits carried their text is registered again.
-    visit = stored.text && new Date(stored.expires) > new Date() && (!key || key == stored.key) && stored;
-    pending = (
-      visit
-        ? Promise.resolve()
-        : fetch(api + "/v1/visits", {
-            method: "POST",
-            body: JSON.stringify(
-              /** @type {VisitRequest} */ ({
-                site,
-                url: loc.href,
-                referrer: doc.referrer,
-                screen: screen.width + "x" + screen.height,
-                // The language is the collector's, from Accept-Language.
-                // Minutes east of UTC: what the matcher compares, and free;
-                // the IANA name would cost the first Intl call, tens of
-                // milliseconds, before the request could go out.
-                tz: -new Date().getTimezoneOffset() + "",
-                // The collector mints the visitor ID on a first visit and
-                // answers it with every visit.
-                visitor: stored.visitor,
-              }),
-            ),
-          })
-            .then((response) => response.json())
-            // An error answer has no visit and is dropped like a network
-            // error; storage is written only once the collector has given a
-            // visit (a storage that refuses throws after visit is set).
-            .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
-    )
-      .catch(() => {})
-      .then(() => {
-        pending = 0;
-        look(doc);
-      });
+    const key = loc.search.match(/[?&](utm_\w+|\w*clk?id|[gw]braid|li_fat_id)=[^&]*/gi)?.join("");
+    // A record with no visit has no expiry, and a missing one never wins;
+    // one stored before visits carried their text and end in milliseconds
+    // is registered again.
+    visit = stored.until > Date.now() && (!key || key == stored.key) && stored;
+    // Once the visit is known, or known not to come, every link of the
+    // page is looked at.
+    const ready = () => {
+      pending = 0;
+      look(doc);
+    };
+    visit
+      ? ready()
+      : (pending = fetch(api + "v1/visits", {
+          method: "POST",
+          // The language is the collector's, from Accept-Language. The
+          // time zone is minutes east of UTC: what the matcher compares,
+          // and free; the IANA name would cost the first Intl call, tens
+          // of milliseconds, before the request could go out. The
+          // collector mints the visitor ID on a first visit and answers
+          // it with every visit.
+          body: JSON.stringify(
+            /** @type {VisitRequest} */ ([site, loc.href, doc.referrer, screen.width, screen.height, -new Date().getTimezoneOffset(), stored.visitor]),
+          ),
+        })
+          .then((response) => response.json())
+          // An error answer has no visit and is dropped like a network
+          // error; storage is written only once the collector has given a
+          // visit (a storage that refuses throws after visit is set).
+          .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
+          .catch(() => {})
+          .then(ready));
   };
 
   // Left clicks on links, also inside open shadow roots (middle clicks
@@ -369,7 +369,9 @@ if (!window.messtrack?.loaded) {
             : CONSENT && command == "consent" && !visit && !pending && start()
       : (command) => command == "consent" && !visit && !pending && start();
     if (!CONSENT) start();
-    queue?.forEach((args) => win.messtrack(...args));
+    // Without QR the one command is consent, which takes no arguments: a
+    // queued call's arguments, ["consent"], compare equal to "consent".
+    queue?.forEach(QR ? (args) => win.messtrack(...args) : win.messtrack);
   } else {
     win.messtrack = () => {};
     start();

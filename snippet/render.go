@@ -16,7 +16,8 @@ type Settings struct {
 	// Site is the site's name, as in /s/{site}.js.
 	Site string
 	// PublicURL is the collector's base URL the snippet sends visits and
-	// clicks to; empty means the origin the script was loaded from.
+	// clicks to; empty means where the script was loaded from (the URL two
+	// levels above /s/{site}.js).
 	PublicURL string
 	// WhatsApp lists the site's WhatsApp numbers, digits only.
 	WhatsApp []string
@@ -75,10 +76,25 @@ type jsSettings struct {
 }
 
 // MarshalJSON writes the settings in the order messtrack.js destructures
-// them: [site, url, wa, bots, users]. The message is not among them: the
+// them: [site, url, targets], where targets maps each of the site's chats,
+// as the click beacon names it, to the query parameter that carries the
+// code: "text" for numbers and users, "start" for bots. The script then
+// needs no list per kind of chat. The message is not among them: the
 // collector fills its template and sends the text with each visit.
 func (c jsSettings) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{c.Site, c.URL, c.WA, c.Bots, c.Users})
+	targets := make(map[string]string, len(c.WA)+len(c.Bots)+len(c.Users))
+	for _, n := range c.WA {
+		targets["whatsapp:"+n] = "text"
+	}
+	for _, name := range c.Users {
+		targets["telegram:"+name] = "text"
+	}
+	// A name listed as both bot and user is a bot: start is what Telegram
+	// passes on to a bot.
+	for _, name := range c.Bots {
+		targets["telegram:"+name] = "start"
+	}
+	return json.Marshal([]any{c.Site, c.URL, targets})
 }
 
 // Render inlines the site's settings into the build that has just the
@@ -116,7 +132,8 @@ func (s Settings) normalize() (jsSettings, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return cfg, fmt.Errorf("%w: public_url %q: want an http(s) base URL", ErrSettings, s.PublicURL)
 		}
-		cfg.URL = strings.TrimRight(s.PublicURL, "/")
+		// The script appends paths ("v1/visits") to it.
+		cfg.URL = strings.TrimRight(s.PublicURL, "/") + "/"
 	}
 	for _, n := range s.WhatsApp {
 		if !digitsPattern.MatchString(n) {
