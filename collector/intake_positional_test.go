@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/visit"
 )
 
 // TestPositionalVisit: the snippet sends its visit as an array, [site, url,
@@ -28,7 +30,7 @@ func TestPositionalVisit(t *testing.T) {
 		}
 		return out
 	}
-	load := func(t *testing.T, id string) *Visit {
+	load := func(t *testing.T, id string) *visit.Visit {
 		t.Helper()
 		n, err := st.codec.ParseVisitID(id)
 		if err != nil {
