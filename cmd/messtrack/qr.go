@@ -111,6 +111,9 @@ func staticQRContent(ctx context.Context, cfg *config.Config, siteName, source s
 		return "", err
 	}
 	defer db.Close()
+	if _, err := store.RefuseNewerFormat(ctx, db.Client); err != nil {
+		return "", err
+	}
 	srv, err := collector.New(ctx, collector.Options{Config: cfg, Redis: db.Client, Clock: store.SystemClock{}, Log: log, Version: version})
 	if err != nil {
 		return "", err
