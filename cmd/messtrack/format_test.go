@@ -42,13 +42,33 @@ func newFormatWorld(t *testing.T) *formatWorld {
 // returns its output. A start that fails returns at once with its error.
 func (w *formatWorld) serve(t *testing.T) (out *syncBuffer, stop func(), err error) {
 	t.Helper()
+	return w.serveEnv(t, map[string]string{"MESSTRACK_ADDR": freeAddr(t), "REDIS_URL": w.url})
+}
+
+// freeAddr is a loopback address nothing listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := map[string]string{"MESSTRACK_ADDR": addr, "REDIS_URL": w.url}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveEnv is serve with these environment variables; without
+// MESSTRACK_ADDR it listens where the config says.
+func (w *formatWorld) serveEnv(t *testing.T, env map[string]string) (out *syncBuffer, stop func(), err error) {
+	t.Helper()
+	addr := env["MESSTRACK_ADDR"]
+	if addr == "" {
+		cfg, err := os.ReadFile(w.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, _ := strings.Cut(string(cfg), "listen: ")
+		addr, _, _ = strings.Cut(rest, "\n")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	out = &syncBuffer{}
