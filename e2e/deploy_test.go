@@ -174,7 +174,7 @@ sites:
 	pool := x509.NewCertPool()
 	pool.AddCert(d.cert)
 	d.client = &http.Client{
-		Timeout: 10 * time.Second,
+		Timeout:   10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 		// Redirects are looked at, not followed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
