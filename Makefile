@@ -4,11 +4,18 @@ GO ?= go
 BIN := bin/messtrack
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-# Packages Debian must provide for the tests: a real Redis and a real browser.
-DEB_PACKAGES := redis-server chromium
+# Packages Debian must provide for the tests: a real Redis, a real browser,
+# nginx in front of the collector, promtool (in prometheus) for the alert
+# rules, systemd-analyze (in systemd) for the unit, and the CA bundle the
+# container image carries.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# release builds these platforms; image packs linux/$(IMAGE_ARCH).
+PLATFORMS := linux/amd64 linux/arm64 darwin/arm64
+IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
+IMAGE_ROOT := dist/image-root
+RELEASE_FLAGS := -trimpath -tags timetzdata -ldflags "-s -w $(LDFLAGS)"
 
-.PHONY: run build test deps bench bench-load vet fmt geoip clean
+.PHONY: run build test deps bench bench-load vet fmt geoip clean release image image-root
 
 run: build
 	$(BIN) serve --config examples/messtrack.yaml
@@ -22,6 +29,10 @@ deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	test -f /etc/ssl/certs/ca-certificates.crt || missing="$$missing ca-certificates"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -64,5 +75,33 @@ $(GEOIP_DB):
 	rm -rf var/tmp/geoip
 	@echo "geoip: $@ ready; set geoip: $@ or MESSTRACK_GEOIP=$@"
 
+# release builds static binaries (no cgo, the time zone database inside) for
+# every platform, with the version stamped, and their checksums.
+release:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; \
+		echo "release: dist/messtrack_$${os}_$${arch} ($(VERSION))"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build $(RELEASE_FLAGS) -o dist/messtrack_$${os}_$${arch} ./cmd/messtrack; \
+	done
+	cd dist && sha256sum messtrack_* > SHA256SUMS
+	@cat dist/SHA256SUMS
+
+# image-root lays out the files of the container image: the static binary,
+# the CA bundle (for the Meta Marketing API), an empty working folder and the
+# config's mount point. deploy/Containerfile copies it FROM scratch.
+image-root:
+	rm -rf $(IMAGE_ROOT)
+	mkdir -p $(IMAGE_ROOT)/usr/local/bin $(IMAGE_ROOT)/etc/ssl/certs $(IMAGE_ROOT)/etc/messtrack $(IMAGE_ROOT)/var/lib/messtrack
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build $(RELEASE_FLAGS) -o $(IMAGE_ROOT)/usr/local/bin/messtrack ./cmd/messtrack
+	cp /etc/ssl/certs/ca-certificates.crt $(IMAGE_ROOT)/etc/ssl/certs/ca-certificates.crt
+
+# image builds messtrack:$(VERSION) with podman, or docker where present.
+image: image-root
+	@engine="$$(command -v podman || command -v docker)"; \
+	test -n "$$engine" || { echo "image: neither podman nor docker found (apt-get install podman)"; exit 1; }; \
+	echo "image: $$engine build -t messtrack:$(VERSION)"; \
+	"$$engine" build -f deploy/Containerfile -t messtrack:$(VERSION) $(IMAGE_ROOT)
+
 clean:
-	rm -rf bin var/tmp
+	rm -rf bin dist var/tmp

@@ -293,3 +293,20 @@ func Unpart(s string) string {
 }
 
 var partUnescaper = strings.NewReplacer("%25", "%", "%7B", "{", "%7D", "}", "%3A", ":", "%20", " ")
+
+// --- data format -------------------------------------------------------------
+
+// Format is a STRING holding the data format version of everything under
+// "mt:" (FormatVersion when this binary wrote it). No TTL. Written by serve
+// with SET NX at the first start on an empty store, and after each upgrade
+// from an earlier format; read at every start, so that a binary never reads
+// data in a format newer than it knows. A store without this key that holds
+// other "mt:" keys was written before the key existed: format 1.
+func Format() string { return prefix + "format" }
+
+// FormatUpgrade is a HASH recording an upgrade under way so that a stopped
+// upgrade resumes where it was: "to" the format being reached, "cursor" the
+// upgrade step's position (opaque to store), "done" items looked at so far.
+// No TTL; deleted when the upgrade finishes. Written by serve between
+// batches.
+func FormatUpgrade() string { return prefix + "format:upgrade" }

@@ -111,5 +111,8 @@ func staticQRContent(ctx context.Context, cfg *config.Config, siteName, source s
 		return "", err
 	}
 	defer db.Close()
+	if _, err := store.RefuseNewerFormat(ctx, db.Client); err != nil {
+		return "", err
+	}
 	return collector.StaticSourceLink(ctx, cfg, db.Client, store.SystemClock{}, siteName, source)
 }

@@ -38,6 +38,10 @@ func openReports(ctx context.Context, cfg *config.Config, site string, stderr io
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := store.RefuseNewerFormat(ctx, db.Client); err != nil {
+		_ = db.Close()
+		return nil, nil, err
+	}
 	if db.Embedded() {
 		fmt.Fprintln(stderr, "messtrack: no Redis configured: the embedded store is empty; set REDIS_URL or redis: to read the collector's data")
 	}

@@ -67,6 +67,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
+	if err := prepareStore(ctx, cfg, db, stdout); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := collector.New(ctx, collector.Options{
 		Config: cfg, Redis: db.Client, Clock: store.SystemClock{}, Log: log, Version: version,
 	})
