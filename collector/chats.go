@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
@@ -483,14 +484,14 @@ func updateChat[T any](ctx context.Context, s *Server, st *site, chat, op string
 // effect. It returns only after the message is stored, so a platform that
 // gets an error retries and loses nothing; a redelivered message (same
 // MessageID) is reported as Duplicate and changes nothing.
-func (s *Server) receive(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+func (s *Server) receive(ctx context.Context, st *site, in *inbound.Message) (*MatchResult, error) {
 	return updateChat(ctx, s, st, in.Chat, "receive", func(sc *storedChat) (*MatchResult, error) {
 		return s.receiveOnce(ctx, st, in, sc)
 	})
 }
 
 // validReferral tells a click-to-WhatsApp referral that names its ad.
-func validReferral(r *adReferral) bool {
+func validReferral(r *inbound.Referral) bool {
 	return r != nil && (r.SourceID != "" || r.CtwaClid != "" || r.SourceURL != "")
 }
 
@@ -511,7 +512,7 @@ type startDecision struct {
 // brought, or when it is the chat's earliest message (then, without
 // referral or code, the matcher decides its source). Anything else
 // continues the conversation in progress.
-func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *inbound, code *foundCode) (startDecision, error) {
+func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *inbound.Message, code *foundCode) (startDecision, error) {
 	var d startDecision
 	starts := startsOf(cs)
 	t := in.Time.UnixMilli()
@@ -543,7 +544,7 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *chatState, in *i
 }
 
 // receiveOnce is one round of receive on the chat as loaded.
-func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *storedChat) (*MatchResult, error) {
+func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message, sc *storedChat) (*MatchResult, error) {
 	if in.MessageID != "" {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, in.MessageID)).Result()
 		if err != nil {
@@ -587,8 +588,8 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *sto
 			visit = st.codec.VisitID(conv.Visit.N)
 		}
 		c.History = append(c.History, historyEntry{Time: at, Kind: "conversation", Method: conv.Method,
-			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: cleanText(in.Text, maxStoredText),
-			PlatformTime: platformTimeText(in.PlatformTime)})
+			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: inbound.CleanText(in.Text, maxStoredText),
+			PlatformTime: inbound.PlatformTimeText(in.PlatformTime)})
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.ClaimKind = conv.Visit.N, claimGuess
 			if conv.Method == reports.MethodID {
@@ -597,7 +598,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *sto
 		}
 	} else {
 		c.History = append(c.History, historyEntry{Time: at, Kind: "message", MessageID: in.MessageID,
-			PlatformTime: platformTimeText(in.PlatformTime)})
+			PlatformTime: inbound.PlatformTimeText(in.PlatformTime)})
 	}
 	res, err := s.commit(ctx, st, c)
 	if err != nil {
@@ -637,7 +638,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound, sc *sto
 // duplicate answers a message processed before: the chat as it stands. A
 // fact whose hand-over failed the first time is handed over now, which is
 // why platforms' retries after an error recover it.
-func (s *Server) duplicate(ctx context.Context, st *site, in *inbound) (*MatchResult, error) {
+func (s *Server) duplicate(ctx context.Context, st *site, in *inbound.Message) (*MatchResult, error) {
 	sc, err := s.loadChat(ctx, st, in.Chat)
 	if err != nil {
 		return nil, fmt.Errorf("receive: duplicate: %w", err)
@@ -675,7 +676,7 @@ func (s *Server) answerVisit(ctx context.Context, st *site, n uint64) *visit.Vis
 	return v
 }
 
-func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
+func (s *Server) idConversation(in *inbound.Message, code *foundCode) *conversation {
 	return &conversation{Time: in.Time, Method: reports.MethodID, Confidence: 1, Visit: code.Visit}
 }
 
@@ -683,7 +684,7 @@ func (s *Server) idConversation(in *inbound, code *foundCode) *conversation {
 // it makes: who wrote is refreshed; a conversation start is added to the
 // chat's starts (the starts it proves were none are dropped) and, when it is
 // the latest, becomes the record's attribution.
-func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecision) (*chatState, []reports.Conversation) {
+func (s *Server) nextState(st *site, prev *chatState, in *inbound.Message, d startDecision) (*chatState, []reports.Conversation) {
 	var next chatState
 	if prev != nil {
 		next = *prev
@@ -697,16 +698,16 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecisi
 		next = chatState{Chat: in.Chat, Messenger: in.Messenger, First: in.Time.UnixMilli()}
 	}
 	if in.Name != "" {
-		next.Name = cleanName(in.Name)
+		next.Name = inbound.CleanName(in.Name)
 	}
 	if in.Username != "" {
-		next.Username = cleanName(in.Username)
+		next.Username = inbound.CleanName(in.Username)
 	}
 	if in.Phone != "" {
 		next.Phone = in.Phone
 	}
 	if in.Language != "" {
-		next.Language = cleanName(in.Language)
+		next.Language = inbound.CleanName(in.Language)
 	}
 	if in.Target != "" {
 		next.Target = in.Target
@@ -739,7 +740,7 @@ func (s *Server) nextState(st *site, prev *chatState, in *inbound, d startDecisi
 	}
 	attributed := next
 	attributed.ConvAt = t
-	attributed.ConvMsg = in.ref()
+	attributed.ConvMsg = in.NoticeRef()
 	s.attribute(st, &attributed, conv)
 	facts = append(facts, s.conversationFact(st, &attributed))
 	if prev == nil || currentDropped || t >= prev.ConvAt {
@@ -909,31 +910,4 @@ func (s *Server) handOver(ctx context.Context, st *site, chat, pending string) e
 // attributed conversation), at least once. Call it before Serve.
 func (s *Server) SetConversationSink(fn func(context.Context, reports.Conversation) error) {
 	s.onConversation = fn
-}
-
-// cleanText keeps a message text storable and displayable: valid UTF-8,
-// control characters other than newline and tab dropped, at most n runes.
-func cleanText(s string, n int) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\t':
-			return r
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			return -1
-		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-			// Bidi overrides and isolates can make a name or text display
-			// as something else in the dashboard.
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, ""))
-	if r := []rune(s); len(r) > n {
-		s = string(r[:n])
-	}
-	return s
-}
-
-// cleanName is cleanText for one-line fields.
-func cleanName(s string) string {
-	return strings.TrimSpace(strings.NewReplacer("\n", " ", "\t", " ").Replace(cleanText(s, 256)))
 }

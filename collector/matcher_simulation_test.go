@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
@@ -250,7 +251,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 				res.NoClick++
 			}
 			res.Messages++
-			in := &inbound{Messenger: "whatsapp", Chat: "whatsapp:" + pp.Phone, Phone: pp.Phone, Name: "Visitor",
+			in := &inbound.Message{Messenger: "whatsapp", Chat: "whatsapp:" + pp.Phone, Phone: pp.Phone, Name: "Visitor",
 				Target: "whatsapp:" + pp.Number, Text: text, Time: e.At.Truncate(time.Second), MessageID: fmt.Sprintf("wa:sim%d", i)}
 			m, err := w.srv.receive(ctx, st, in)
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -276,9 +277,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // else, which is logged instead. ce is the clientError, if it is one.
 func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *clientError) {
 	var fe *fiber.Error
+	var ie *inbound.InputError
 	switch {
 	case errors.As(err, &ce):
 		return clientStatus(ce.kind), ce.reason, ce
+	case errors.As(err, &ie):
+		// A payload the translators refused.
+		return clientStatus(ErrBadInput), ie.Reason, nil
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, nil
 	default:
