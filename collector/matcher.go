@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
@@ -48,7 +49,7 @@ type foundCode struct {
 // link carried, whatever the person typed. A visit other chats matched
 // counts as well: one page view can start chats in two messengers or from
 // two phones, and each chat that sends the code is matched to it.
-func (s *Server) findCode(ctx context.Context, st *site, in *inbound.Message, starts []convStart) (*foundCode, error) {
+func (s *Server) findCode(ctx context.Context, st *site, in *inbound.Message, starts []ledger.Start) (*foundCode, error) {
 	var numbers []uint64
 	if in.HasStart && in.Start != "" {
 		if n, err := st.codec.ParseStart(in.Start); err == nil {
@@ -66,7 +67,7 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound.Message, st
 		if err != nil {
 			return nil, fmt.Errorf("findCode: %w", err)
 		}
-		return &foundCode{Visit: v, Mine: startOfVisit(starts, n) != nil}, nil
+		return &foundCode{Visit: v, Mine: ledger.StartOfVisit(starts, n) != nil}, nil
 	}
 	return nil, nil
 }

@@ -9,9 +9,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // Notices: platform events about an earlier message (a reaction, an edit, a
@@ -47,47 +47,47 @@ type noticeResult struct {
 // only after the notice is stored, and a redelivered notice (same ID)
 // changes nothing.
 func (s *Server) receiveNotice(ctx context.Context, st *site, n *inbound.Notice) (*noticeResult, error) {
-	return updateChat(ctx, s, st, n.Chat, "receiveNotice", func(sc *storedChat) (*noticeResult, error) {
+	return ledger.Update(ctx, s.ledger, st.cfg.Name, n.Chat, "receiveNotice", func(sc *ledger.Chat) (*noticeResult, error) {
 		return s.receiveNoticeOnce(ctx, st, n, sc)
 	})
 }
 
 // receiveNoticeOnce is one round of receiveNotice on the chat as loaded.
-func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Notice, sc *storedChat) (*noticeResult, error) {
+func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Notice, sc *ledger.Chat) (*noticeResult, error) {
 	out := &noticeResult{Chat: n.Chat}
 	if n.ID != "" {
-		seen, err := s.rdb.Exists(ctx, store.MessageSeen(st.cfg.Name, n.ID)).Result()
+		seen, err := s.ledger.Seen(ctx, st.cfg.Name, n.ID)
 		if err != nil {
-			return nil, fmt.Errorf("receiveNotice: seen: %w", err)
+			return nil, fmt.Errorf("receiveNotice: %w", err)
 		}
-		if seen > 0 {
+		if seen {
 			out.Duplicate = true
 			return out, nil
 		}
 	}
-	if sc.State == nil {
+	if sc.Record == nil {
 		s.log.Debug("notice for an unknown chat ignored", "site", st.cfg.Name, "chat", n.Chat, "kind", n.Kind)
 		return out, nil
 	}
-	if err := s.handOver(ctx, st, n.Chat, sc.Pending); err != nil {
+	if err := s.ledger.HandOver(ctx, st.cfg.Name, n.Chat, sc.Pending); err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
-	next := *sc.State
-	h := &historyEntry{Time: n.Time.UTC().Format(time.RFC3339), Kind: n.Kind, MessageID: n.ID, Ref: n.Ref}
+	next := *sc.Record
+	h := &ledger.HistoryEntry{Time: n.Time.UTC().Format(time.RFC3339), Kind: n.Kind, MessageID: n.ID, Ref: n.Ref}
 	switch n.Kind {
 	case inbound.NoticeReaction:
 		h.Emoji = inbound.CleanName(inbound.CleanText(n.Emoji, maxEmoji))
 	case inbound.NoticeEdited:
-		h.Text = inbound.CleanText(n.Text, maxStoredText)
+		h.Text = inbound.CleanText(n.Text, ledger.MaxStoredText)
 	}
-	conv, err := s.editCode(ctx, st, sc.State, n)
+	conv, err := s.editCode(ctx, st, sc.Record, n)
 	if err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	// The record is written back even when unchanged: its version makes a
 	// message stored meanwhile send the notice round again. MessageAt stays
 	// zero, so last, msgs and the chat's index score do not move.
-	c := commit{Chat: n.Chat, Ver: sc.Ver, State: &next, MessageID: n.ID}
+	c := ledger.Commit{Chat: n.Chat, Ver: sc.Ver, Record: &next, MessageID: n.ID}
 	if conv != nil {
 		s.attribute(st, &next, conv)
 		if next.ConvMsg == "" {
@@ -95,30 +95,30 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Not
 		}
 		// The edited message now carries the code: its conversation
 		// started by it.
-		next.Starts = setStart(startsOf(sc.State), next.ConvAt, reports.MethodID, conv.Visit.N)
+		next.Starts = ledger.SetStart(ledger.StartsOf(sc.Record), next.ConvAt, reports.MethodID, conv.Visit.N)
 		for i := range next.Starts {
 			if next.Starts[i].At == next.ConvAt {
-				next.Starts[i].Reason = startCode
+				next.Starts[i].Reason = ledger.StartCode
 			}
 		}
 		c.Facts = []reports.Conversation{s.conversationFact(st, &next)}
 		conf := next.Confidence
 		h.Method, h.Confidence, h.Visit = next.Method, &conf, next.Visit
 		if !conv.Visit.Static {
-			c.Claim, c.ClaimKind = conv.Visit.N, claimCode
+			c.Claim, c.ClaimTTL, c.ClaimKind = conv.Visit.N, st.visitTTL(), ledger.ClaimCode
 		}
 	}
-	c.History = []historyEntry{*h}
-	res, err := s.commit(ctx, st, c)
+	c.History = []ledger.HistoryEntry{*h}
+	res, err := s.ledger.Commit(ctx, st.cfg.Name, c)
 	if err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	switch res.Outcome {
-	case commitDuplicate:
+	case ledger.Duplicate:
 		out.Duplicate = true
 		return out, nil
-	case commitClaimed:
-		return nil, errRetry
+	case ledger.Claimed:
+		return nil, ledger.ErrRetry
 	}
 	out.Recorded = true
 	if conv == nil {
@@ -129,11 +129,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Not
 			return nil, fmt.Errorf("receiveNotice: %w", err)
 		}
 	}
-	pending, err := json.Marshal(c.Facts)
-	if err != nil {
-		return nil, fmt.Errorf("receiveNotice: %w", err)
-	}
-	if err := s.handOver(ctx, st, n.Chat, string(pending)); err != nil {
+	if err := s.ledger.HandOverFacts(ctx, st.cfg.Name, n.Chat, c.Facts); err != nil {
 		return nil, fmt.Errorf("receiveNotice: %w", err)
 	}
 	s.countMatch(next.Method)
@@ -146,7 +142,7 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Not
 // conversation is unattributed and the new text holds a live code of the
 // site that the chat has not brought before. The conversation keeps its own
 // time, so reports replace its fact as for a late-delivered first message.
-func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *inbound.Notice) (*conversation, error) {
+func (s *Server) editCode(ctx context.Context, st *site, cs *ledger.Record, n *inbound.Notice) (*conversation, error) {
 	if n.Kind != inbound.NoticeEdited || n.Ref == "" || cs.Method != reports.MethodNone || cs.ConvAt == 0 {
 		return nil, nil
 	}
@@ -157,7 +153,7 @@ func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *inbou
 	if first != n.Ref {
 		return nil, nil
 	}
-	code, err := s.findCode(ctx, st, &inbound.Message{Chat: n.Chat, Text: n.Text}, startsOf(cs))
+	code, err := s.findCode(ctx, st, &inbound.Message{Chat: n.Chat, Text: n.Text}, ledger.StartsOf(cs))
 	if err != nil {
 		return nil, fmt.Errorf("editCode: %w", err)
 	}
@@ -174,17 +170,17 @@ func (s *Server) editCode(ctx context.Context, st *site, cs *chatState, n *inbou
 // convFirstMessage names the message that began the chat's current
 // conversation: the record's conv_msg, else (a record stored before it was
 // kept) the message ID of the history's last conversation entry.
-func (s *Server) convFirstMessage(ctx context.Context, st *site, cs *chatState) (string, error) {
+func (s *Server) convFirstMessage(ctx context.Context, st *site, cs *ledger.Record) (string, error) {
 	if cs.ConvMsg != "" {
 		return cs.ConvMsg, nil
 	}
-	raw, err := s.rdb.LRange(ctx, store.ChatHistory(st.cfg.Name, cs.Chat), 0, -1).Result()
+	raw, err := s.ledger.History(ctx, st.cfg.Name, cs.Chat)
 	if err != nil {
 		return "", fmt.Errorf("convFirstMessage: %w", err)
 	}
 	for i := len(raw) - 1; i >= 0; i-- {
-		var h historyEntry
-		if json.Unmarshal([]byte(raw[i]), &h) == nil && h.Kind == "conversation" {
+		var h ledger.HistoryEntry
+		if json.Unmarshal([]byte(raw[i]), &h) == nil && h.Kind == ledger.KindConversation {
 			return h.MessageID, nil
 		}
 	}
