@@ -211,7 +211,9 @@ func (l *Ledger) Index(ctx context.Context, site, top, bottom string, count int6
 }
 
 // Listed is a chat's record as a list shows it; Record is nil when the
-// chat has none, Err set when its record cannot be read.
+// chat has none or it cannot be read, Err set when its record or its last
+// message time cannot be read (the record is still given when only the
+// time is bad, with Last zero).
 type Listed struct {
 	Record *Record
 	Last   int64
@@ -242,8 +244,13 @@ func (l *Ledger) Records(ctx context.Context, site string, chats []string) ([]Li
 			continue
 		}
 		out[i].Record = &r
-		last, _ := vals[1].(string)
-		out[i].Last, _ = strconv.ParseInt(last, 10, 64)
+		if last, _ := vals[1].(string); last != "" {
+			n, err := strconv.ParseInt(last, 10, 64)
+			if err != nil {
+				out[i].Err = fmt.Errorf("record %s: last: %w", chats[i], err)
+			}
+			out[i].Last = n
+		}
 	}
 	return out, nil
 }
