@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // routesChats registers the inbound chat webhooks, the generic messages
@@ -35,16 +34,16 @@ func (s *Server) routesChats() {
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
 // answers it: the keys README.md documents, then what operators review.
 type chatRecord struct {
-	Chat           string            `json:"chat"`
-	Name           string            `json:"name"`
-	FirstMessageAt string            `json:"first_message_at"`
-	Dialog         string            `json:"dialog"`
-	Method         string            `json:"method"`
-	Confidence     float64           `json:"confidence"`
-	Source         sourceView        `json:"source"`
-	Visitor        visitorView       `json:"visitor"`
-	Sessions       []reports.Session `json:"sessions"`
-	History        []historyEntry    `json:"history"`
+	Chat           string                `json:"chat"`
+	Name           string                `json:"name"`
+	FirstMessageAt string                `json:"first_message_at"`
+	Dialog         string                `json:"dialog"`
+	Method         string                `json:"method"`
+	Confidence     float64               `json:"confidence"`
+	Source         ledger.Source         `json:"source"`
+	Visitor        ledger.Visitor        `json:"visitor"`
+	Sessions       []reports.Session     `json:"sessions"`
+	History        []ledger.HistoryEntry `json:"history"`
 
 	Messenger      string            `json:"messenger"`
 	Phone          string            `json:"phone,omitempty"`
@@ -70,22 +69,22 @@ func rfc3339ms(ms int64) string {
 
 // chatRecord builds a chat's record, or ErrNotFound.
 func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRecord, error) {
-	sc, err := s.loadChat(ctx, st, chat)
+	sc, err := s.ledger.Load(ctx, st.cfg.Name, chat)
 	if err != nil {
 		return nil, fmt.Errorf("chatRecord: %w", err)
 	}
-	if sc.State == nil {
+	if sc.Record == nil {
 		return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
 	}
-	raw, err := s.rdb.LRange(ctx, store.ChatHistory(st.cfg.Name, chat), 0, -1).Result()
+	raw, err := s.ledger.History(ctx, st.cfg.Name, chat)
 	if err != nil {
-		return nil, fmt.Errorf("chatRecord: history: %w", err)
+		return nil, fmt.Errorf("chatRecord: %w", err)
 	}
-	cs := sc.State
+	cs := sc.Record
 	rec := &chatRecord{
 		Chat: cs.Chat, Name: cs.Name, FirstMessageAt: rfc3339ms(cs.First), Dialog: cs.Dialog,
 		Method: cs.Method, Confidence: cs.Confidence, Source: cs.Source, Visitor: cs.Visitor,
-		History:   make([]historyEntry, 0, len(raw)),
+		History:   make([]ledger.HistoryEntry, 0, len(raw)),
 		Messenger: cs.Messenger, Phone: cs.Phone, Username: cs.Username, Language: cs.Language,
 		Visit: cs.Visit, Confirmed: cs.Confirmed, ConversationAt: rfc3339ms(cs.ConvAt),
 		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
@@ -95,9 +94,9 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	}
 	rec.OtherChats = []string{}
 	if cs.VisitN != 0 {
-		chats, err := s.rdb.SMembers(ctx, store.VisitChats(st.cfg.Name, cs.VisitN)).Result()
+		chats, err := s.ledger.VisitChats(ctx, st.cfg.Name, cs.VisitN)
 		if err != nil {
-			return nil, fmt.Errorf("chatRecord: visit chats: %w", err)
+			return nil, fmt.Errorf("chatRecord: %w", err)
 		}
 		for _, other := range chats {
 			if other != chat {
@@ -107,7 +106,7 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 		slices.Sort(rec.OtherChats)
 	}
 	for _, r := range raw {
-		var h historyEntry
+		var h ledger.HistoryEntry
 		if err := json.Unmarshal([]byte(r), &h); err != nil {
 			s.log.Warn("chat history entry unreadable", "site", st.cfg.Name, "chat", chat, "err", err)
 			continue
@@ -203,7 +202,7 @@ const (
 	listBatch        = 200
 )
 
-func (f *chatFilter) matches(cs *chatState) bool {
+func (f *chatFilter) matches(cs *ledger.Record) bool {
 	if f.Method != "" && cs.Method != f.Method {
 		return false
 	}
@@ -293,16 +292,13 @@ func (s *Server) listChats(ctx context.Context, st *site, f chatFilter) (*chatPa
 		if after != nil && (maxScore == "+inf" || after.Score < mustScore(maxScore)) {
 			top = strconv.FormatInt(after.Score, 10)
 		}
-		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: store.Chats(st.cfg.Name), Start: top, Stop: minScore, ByScore: true, Rev: true, Count: count,
-		}).Result()
+		zs, err := s.ledger.Index(ctx, st.cfg.Name, top, minScore, count)
 		if err != nil {
 			return nil, fmt.Errorf("listChats: %w", err)
 		}
 		fresh := zs[:0]
 		for _, z := range zs {
-			m, _ := z.Member.(string)
-			if after != nil && int64(z.Score) == after.Score && m >= after.Member {
+			if after != nil && z.Score == after.Score && z.Chat >= after.Member {
 				continue
 			}
 			fresh = append(fresh, z)
@@ -315,28 +311,25 @@ func (s *Server) listChats(ctx context.Context, st *site, f chatFilter) (*chatPa
 			continue
 		}
 		count = listBatch
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.SliceCmd, len(fresh))
+		chats := make([]string, len(fresh))
 		for i, z := range fresh {
-			m, _ := z.Member.(string)
-			cmds[i] = pipe.HMGet(ctx, store.Chat(st.cfg.Name, m), "rec", "last")
+			chats[i] = z.Chat
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, fmt.Errorf("listChats: load: %w", err)
+		recs, err := s.ledger.Records(ctx, st.cfg.Name, chats)
+		if err != nil {
+			return nil, fmt.Errorf("listChats: %w", err)
 		}
 		for i, z := range fresh {
-			m, _ := z.Member.(string)
-			after = &listPos{Score: int64(z.Score), Member: m}
+			after = &listPos{Score: z.Score, Member: z.Chat}
 			scanned++
-			vals := cmds[i].Val()
-			rec, _ := vals[0].(string)
-			var cs chatState
-			if rec == "" || json.Unmarshal([]byte(rec), &cs) != nil || !f.matches(&cs) {
+			r := recs[i]
+			if r.Err != nil {
+				s.log.Warn("chat record unreadable: left out of the list", "site", st.cfg.Name, "chat", z.Chat, "err", r.Err)
+			}
+			if r.Record == nil || !f.matches(r.Record) {
 				continue
 			}
-			last, _ := vals[1].(string)
-			lastMs, _ := strconv.ParseInt(last, 10, 64)
-			page.Chats = append(page.Chats, summarize(&cs, lastMs))
+			page.Chats = append(page.Chats, summarize(r.Record, r.Last))
 			if len(page.Chats) == f.Limit {
 				page.Next = after.cursor()
 				return page, nil
@@ -353,7 +346,7 @@ func mustScore(bound string) int64 {
 	return v
 }
 
-func summarize(cs *chatState, last int64) chatSummary {
+func summarize(cs *ledger.Record, last int64) chatSummary {
 	return chatSummary{
 		Chat: cs.Chat, Name: cs.Name, Phone: cs.Phone, Messenger: cs.Messenger,
 		FirstMessageAt: rfc3339ms(cs.First), LastMessageAt: rfc3339ms(last), Dialog: cs.Dialog,
@@ -423,14 +416,14 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 	if err != nil {
 		return nil, fail(ErrBadInput, "visit %q is not a visit ID", clip(visitID, 32))
 	}
-	return updateChat(ctx, s, st, chat, "confirmCandidate", func(sc *storedChat) (*chatRecord, error) {
-		if sc.State == nil {
+	return ledger.Update(ctx, s.ledger, st.cfg.Name, chat, "confirmCandidate", func(sc *ledger.Chat) (*chatRecord, error) {
+		if sc.Record == nil {
 			return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
 		}
-		if err := s.handOver(ctx, st, chat, sc.Pending); err != nil {
+		if err := s.ledger.HandOver(ctx, st.cfg.Name, chat, sc.Pending); err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
-		cs := sc.State
+		cs := sc.Record
 		if cs.Method != reports.MethodNone {
 			return nil, fail(ErrBadInput, "the chat is already attributed (method %s)", cs.Method)
 		}
@@ -456,20 +449,16 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		next := *cs
 		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodHeuristic,
 			Confidence: 1, Visit: v, Click: click, Candidates: cs.Candidates, Confirmed: true})
-		next.Starts = setStart(startsOf(cs), cs.ConvAt, reports.MethodHeuristic, n)
+		next.Starts = ledger.SetStart(ledger.StartsOf(cs), cs.ConvAt, reports.MethodHeuristic, n)
 		facts := []reports.Conversation{s.conversationFact(st, &next)}
-		fact, err := json.Marshal(facts)
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
 		one := 1.0
-		res, err := s.commit(ctx, st, commit{Chat: chat, Ver: sc.Ver, State: &next, Claim: n, ClaimKind: claimConfirm, Facts: facts,
-			History: []historyEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: "confirmed",
+		res, err := s.ledger.Commit(ctx, st.cfg.Name, ledger.Commit{Chat: chat, Ver: sc.Ver, Record: &next, Claim: n, ClaimTTL: st.visitTTL(), ClaimKind: ledger.ClaimConfirm, Facts: facts,
+			History: []ledger.HistoryEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: ledger.KindConfirmed,
 				Method: reports.MethodHeuristic, Confidence: &one, Visit: want}}})
 		if err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
-		if res.Outcome == commitClaimed {
+		if res.Outcome == ledger.Claimed {
 			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
 		}
 		if res.TakenFrom != "" {
@@ -477,7 +466,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 				return nil, fmt.Errorf("confirmCandidate: %w", err)
 			}
 		}
-		if err := s.handOver(ctx, st, chat, string(fact)); err != nil {
+		if err := s.ledger.HandOverFacts(ctx, st.cfg.Name, chat, facts); err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
 		return s.chatRecord(ctx, st, chat)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
@@ -177,13 +178,13 @@ func TestChatRecordHasTheFixedShape(t *testing.T) {
 		t.Errorf("sessions = %s, want []", shape["sessions"])
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
-	want := sourceView{Channel: "paid_search", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring",
+	want := ledger.Source{Channel: "paid_search", UTMSource: "google", UTMMedium: "cpc", UTMCampaign: "spring",
 		UTMContent: "ad42", UTMTerm: "roses", Referrer: "https://www.google.com/", LandingPage: v.Landing,
 		Page: "https://shop.test/roses/red?size=xl", AdID: "ad42", AdType: "ad", ClickID: "abc123"}
 	if rec.Source != want {
 		t.Errorf("source = %+v\nwant %+v", rec.Source, want)
 	}
-	if rec.Visitor != (visitorView{Country: "US", Region: "CA", City: "Mountain View", OS: "Android", Browser: "Chrome",
+	if rec.Visitor != (ledger.Visitor{Country: "US", Region: "CA", City: "Mountain View", OS: "Android", Browser: "Chrome",
 		Device: "mobile", Screen: "412x915", Language: "en-US"}) {
 		t.Errorf("visitor = %+v", rec.Visitor)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/store"
 )
@@ -646,7 +647,7 @@ func (s *Server) handleClick(c *fiber.Ctx) error {
 	if err != nil {
 		return fail(ErrBadInput, "visit %q is not a visit ID", clip(in.Visit, 32))
 	}
-	target := normalizeTarget(in.Target)
+	target := inbound.NormalizeTarget(in.Target)
 	if target == "" || !st.targets[target] {
 		return fail(ErrBadInput, "target %q is not a chat of this site", clip(in.Target, 64))
 	}

@@ -11,64 +11,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
-
-// inbound is one message from any messenger, in the form the matcher takes.
-// The WhatsApp, Telegram and generic handlers each build it from their own
-// payload.
-type inbound struct {
-	// Messenger is whatsapp, telegram, or the generic channel's name.
-	Messenger string
-	// Chat is the chat key ("whatsapp:16505551234", "telegram:1111111").
-	Chat string
-	// Phone is the sender's number in digits, when the platform gives it.
-	Phone string
-	// Country is a country hint when there is no phone: a WhatsApp
-	// business-scoped user ID starts with the user's country code.
-	Country  string
-	Name     string
-	Username string
-	// Target is the chat target written to, in the click index's form
-	// ("whatsapp:<digits>", "telegram:<bot or user>"); "" when unknown.
-	Target string
-	// Text is the message text or caption; it may hold a code.
-	Text string
-	// Start is the Telegram /start payload; HasStart tells a bare /start
-	// from plain text.
-	Start    string
-	HasStart bool
-	// Time is the platform's timestamp of the message, or the time it was
-	// received when the platform's is missing or in the future
-	// (messageTime).
-	Time time.Time
-	// PlatformTime is the platform's timestamp when Time is not it.
-	PlatformTime time.Time
-	// MessageID makes a redelivered message count once; "" when the
-	// source gives none (the generic API).
-	MessageID string
-	// Ref is how the platform's later notices (reactions, edits,
-	// deletions) name this message; "" when it is MessageID.
-	Ref string
-	// Language is the Telegram user's language_code.
-	Language string
-	Referral *adReferral
-}
-
-// adReferral is the click-to-WhatsApp ad a message came from.
-type adReferral struct {
-	SourceURL  string `json:"source_url,omitempty"`
-	SourceID   string `json:"source_id,omitempty"`
-	SourceType string `json:"source_type,omitempty"`
-	Headline   string `json:"headline,omitempty"`
-	Body       string `json:"body,omitempty"`
-	MediaType  string `json:"media_type,omitempty"`
-	CtwaClid   string `json:"ctwa_clid,omitempty"`
-}
 
 // conversation is the attribution of a conversation's first message.
 type conversation struct {
@@ -78,7 +28,7 @@ type conversation struct {
 	Visit      *visit.Visit
 	// Click is the visit's last chat click, for the page it started from.
 	Click    *clickInfo
-	Referral *adReferral
+	Referral *inbound.Referral
 	Source   *config.Source
 	// Candidates are kept for operators' review when the heuristic did not
 	// decide.
@@ -99,7 +49,7 @@ type foundCode struct {
 // link carried, whatever the person typed. A visit other chats matched
 // counts as well: one page view can start chats in two messengers or from
 // two phones, and each chat that sends the code is matched to it.
-func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []convStart) (*foundCode, error) {
+func (s *Server) findCode(ctx context.Context, st *site, in *inbound.Message, starts []ledger.Start) (*foundCode, error) {
 	var numbers []uint64
 	if in.HasStart && in.Start != "" {
 		if n, err := st.codec.ParseStart(in.Start); err == nil {
@@ -117,7 +67,7 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []c
 		if err != nil {
 			return nil, fmt.Errorf("findCode: %w", err)
 		}
-		return &foundCode{Visit: v, Mine: startOfVisit(starts, n) != nil}, nil
+		return &foundCode{Visit: v, Mine: ledger.StartOfVisit(starts, n) != nil}, nil
 	}
 	return nil, nil
 }
@@ -125,7 +75,7 @@ func (s *Server) findCode(ctx context.Context, st *site, in *inbound, starts []c
 // match attributes the first message of a chat that carries no live code:
 // a click-to-WhatsApp referral, then a dedicated number, then the
 // time-and-geo heuristic.
-func (s *Server) match(ctx context.Context, st *site, in *inbound) (*conversation, error) {
+func (s *Server) match(ctx context.Context, st *site, in *inbound.Message) (*conversation, error) {
 	conv := &conversation{Time: in.Time, Method: reports.MethodNone}
 	if r := in.Referral; validReferral(r) {
 		conv.Method, conv.Confidence, conv.Referral = reports.MethodReferral, 1, r
@@ -199,7 +149,7 @@ func (s *Server) visitClick(ctx context.Context, st *site, n uint64) (*clickInfo
 // candidates loads the visits that clicked the message's target in the
 // match window before it, leaves out visits already matched, and scores
 // them.
-func (s *Server) candidates(ctx context.Context, st *site, in *inbound) ([]score.Candidate, error) {
+func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message) ([]score.Candidate, error) {
 	if in.Target == "" {
 		return nil, nil
 	}

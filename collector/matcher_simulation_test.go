@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 )
@@ -250,7 +251,7 @@ func runSimulation(t *testing.T, p simParams) simResult {
 				res.NoClick++
 			}
 			res.Messages++
-			in := &inbound{Messenger: "whatsapp", Chat: "whatsapp:" + pp.Phone, Phone: pp.Phone, Name: "Visitor",
+			in := &inbound.Message{Messenger: "whatsapp", Chat: "whatsapp:" + pp.Phone, Phone: pp.Phone, Name: "Visitor",
 				Target: "whatsapp:" + pp.Number, Text: text, Time: e.At.Truncate(time.Second), MessageID: fmt.Sprintf("wa:sim%d", i)}
 			m, err := w.srv.receive(ctx, st, in)
 			if err != nil {
@@ -272,17 +273,17 @@ func runSimulation(t *testing.T, p simParams) simResult {
 		if !pp.Writes {
 			continue
 		}
-		sc, err := w.srv.loadChat(ctx, st, "whatsapp:"+pp.Phone)
-		if err != nil || sc.State == nil {
+		sc, err := w.srv.ledger.Load(ctx, st.cfg.Name, "whatsapp:"+pp.Phone)
+		if err != nil || sc.Record == nil {
 			t.Fatalf("chat of %s: %v", pp.Phone, err)
 		}
-		m := sc.State.Method
+		m := sc.Record.Method
 		if m == reports.MethodNone {
 			continue
 		}
 		res.FinalMatched[m]++
-		if pp.Truth >= 0 && sc.State.VisitN != 0 {
-			v, err := w.srv.loadVisit(ctx, st, sc.State.VisitN)
+		if pp.Truth >= 0 && sc.Record.VisitN != 0 {
+			v, err := w.srv.loadVisit(ctx, st, sc.Record.VisitN)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -85,44 +87,44 @@ func (w *testWorld) indexScore(t testing.TB, chat string) float64 {
 // noticeCase is one notice payload and the history entries it must leave.
 type noticeCase struct {
 	file string
-	want []historyEntry
+	want []ledger.HistoryEntry
 }
 
 var waNoticeCases = []noticeCase{
-	{file: "whatsapp_reaction.json", want: []historyEntry{{Kind: NoticeReaction, Emoji: "👍",
+	{file: "whatsapp_reaction.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeReaction, Emoji: "👍",
 		Ref: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJCVVNJTkVTU1JFUExZMDAwMDEA", MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRSRUFDVElPTjAwMDAwMDAwMDEA"}}},
-	{file: "whatsapp_reaction_empty_emoji.json", want: []historyEntry{{Kind: NoticeReaction,
+	{file: "whatsapp_reaction_empty_emoji.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeReaction,
 		Ref: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJCVVNJTkVTU1JFUExZMDAwMDEA", MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRSRUFDVElPTjAwMDAwMDAwMDIA"}}},
-	{file: "whatsapp_reaction_removed.json", want: []historyEntry{{Kind: NoticeReaction,
+	{file: "whatsapp_reaction_removed.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeReaction,
 		Ref: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgARGBJCVVNJTkVTU1JFUExZMDAwMDEA", MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRSRUFDVElPTjAwMDAwMDAwMDMA"}}},
-	{file: "whatsapp_edit.json", want: []historyEntry{{Kind: NoticeEdited, Text: "Hello, do you deliver on Sundays?",
+	{file: "whatsapp_edit.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeEdited, Text: "Hello, do you deliver on Sundays?",
 		Ref: "wa:" + firstWAMID, MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRFRElUMDAwMDAwMDAwMDAwMDEA"}}},
-	{file: "whatsapp_edit_caption.json", want: []historyEntry{{Kind: NoticeEdited, Text: "This one, in blue",
+	{file: "whatsapp_edit_caption.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeEdited, Text: "This one, in blue",
 		Ref: "wa:" + firstWAMID, MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRFRElUMDAwMDAwMDAwMDAwMDIA"}}},
-	{file: "whatsapp_revoke.json", want: []historyEntry{{Kind: NoticeDeleted,
+	{file: "whatsapp_revoke.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeDeleted,
 		Ref: "wa:" + firstWAMID, MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRSRVZPS0UwMDAwMDAwMDAwMDEA"}}},
 	// Meta does not say which message an unsupported edit changed.
-	{file: "whatsapp_unsupported_edit.json", want: []historyEntry{{Kind: NoticeEdited,
+	{file: "whatsapp_unsupported_edit.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeEdited,
 		MessageID: "wa:wamid.HBgLMTY1MDU1NTEyMzQVAgASGBRVTlNVUFBPUlRFRDAwMDAwMDEA"}}},
 }
 
 var tgNoticeCases = []noticeCase{
-	{file: "telegram_edited_message.json", want: []historyEntry{{Kind: NoticeEdited, Text: "Hello, do you deliver on Sundays?",
+	{file: "telegram_edited_message.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeEdited, Text: "Hello, do you deliver on Sundays?",
 		Ref: "tg:demo_bot:msg:7", MessageID: "tg:demo_bot:900001"}}},
-	{file: "telegram_edited_business_message.json", want: []historyEntry{{Kind: NoticeEdited, Text: "Hello, do you deliver on Sundays?",
+	{file: "telegram_edited_business_message.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeEdited, Text: "Hello, do you deliver on Sundays?",
 		Ref: "tg:demo_manager:msg:7", MessageID: "tg:demo_bot:900002"}}},
-	{file: "telegram_message_reaction.json", want: []historyEntry{{Kind: NoticeReaction, Emoji: "👍",
+	{file: "telegram_message_reaction.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeReaction, Emoji: "👍",
 		Ref: "tg:demo_bot:msg:8", MessageID: "tg:demo_bot:900003"}}},
-	{file: "telegram_message_reaction_removed.json", want: []historyEntry{{Kind: NoticeReaction,
+	{file: "telegram_message_reaction_removed.json", want: []ledger.HistoryEntry{{Kind: inbound.NoticeReaction,
 		Ref: "tg:demo_bot:msg:8", MessageID: "tg:demo_bot:900004"}}},
-	{file: "telegram_deleted_business_messages.json", want: []historyEntry{
-		{Kind: NoticeDeleted, Ref: "tg:demo_manager:msg:7", MessageID: "tg:demo_bot:900005/7"},
-		{Kind: NoticeDeleted, Ref: "tg:demo_manager:msg:9", MessageID: "tg:demo_bot:900005/9"}}},
+	{file: "telegram_deleted_business_messages.json", want: []ledger.HistoryEntry{
+		{Kind: inbound.NoticeDeleted, Ref: "tg:demo_manager:msg:7", MessageID: "tg:demo_bot:900005/7"},
+		{Kind: inbound.NoticeDeleted, Ref: "tg:demo_manager:msg:9", MessageID: "tg:demo_bot:900005/9"}}},
 }
 
 // sameNotice compares a recorded entry with the wanted one, leaving out
 // the time, which the callers check.
-func sameNotice(got, want historyEntry) bool {
+func sameNotice(got, want ledger.HistoryEntry) bool {
 	got.Time = ""
 	return got.Kind == want.Kind && got.Ref == want.Ref && got.Emoji == want.Emoji && got.Text == want.Text &&
 		got.MessageID == want.MessageID && got.Method == "" && got.Visit == "" && got.Confidence == nil
@@ -288,16 +290,16 @@ func TestGenericNotices(t *testing.T) {
 	tests := []struct {
 		name string
 		req  map[string]string
-		want historyEntry
+		want ledger.HistoryEntry
 	}{
 		{name: "reaction", req: msg("kind", "reaction", "id", "n1", "ref", "m1", "emoji", "❤️"),
-			want: historyEntry{Kind: NoticeReaction, MessageID: "msg:viber:n1", Ref: "msg:viber:m1", Emoji: "❤️"}},
+			want: ledger.HistoryEntry{Kind: inbound.NoticeReaction, MessageID: "msg:viber:n1", Ref: "msg:viber:m1", Emoji: "❤️"}},
 		{name: "removed reaction", req: msg("kind", "reaction", "id", "n2", "ref", "m1"),
-			want: historyEntry{Kind: NoticeReaction, MessageID: "msg:viber:n2", Ref: "msg:viber:m1"}},
+			want: ledger.HistoryEntry{Kind: inbound.NoticeReaction, MessageID: "msg:viber:n2", Ref: "msg:viber:m1"}},
 		{name: "edit", req: msg("kind", "edit", "id", "n3", "ref", "m1", "text", "Hello again\u0007"),
-			want: historyEntry{Kind: NoticeEdited, MessageID: "msg:viber:n3", Ref: "msg:viber:m1", Text: "Hello again"}},
+			want: ledger.HistoryEntry{Kind: inbound.NoticeEdited, MessageID: "msg:viber:n3", Ref: "msg:viber:m1", Text: "Hello again"}},
 		{name: "delete", req: msg("kind", "Delete", "id", "n4", "ref", "m1"),
-			want: historyEntry{Kind: NoticeDeleted, MessageID: "msg:viber:n4", Ref: "msg:viber:m1"}},
+			want: ledger.HistoryEntry{Kind: inbound.NoticeDeleted, MessageID: "msg:viber:n4", Ref: "msg:viber:m1"}},
 	}
 
 	// Before the chat exists: acknowledged, nothing made.
@@ -414,7 +416,7 @@ func TestEditAddingACodeAttributesTheConversation(t *testing.T) {
 			rec.ConversationAt, rec.FirstMessageAt, rec.Messages)
 	}
 	last := rec.History[len(rec.History)-1]
-	if len(rec.History) != 2 || last.Kind != NoticeEdited || last.Method != reports.MethodID || last.Visit != w.visitID(v) || last.Ref != "wa:"+firstWAMID {
+	if len(rec.History) != 2 || last.Kind != inbound.NoticeEdited || last.Method != reports.MethodID || last.Visit != w.visitID(v) || last.Ref != "wa:"+firstWAMID {
 		t.Errorf("history = %+v", rec.History)
 	}
 	if len(rec.Sessions) != 1 || rec.Sessions[0].Method != reports.MethodID || !rec.Sessions[0].StartedAt.Equal(testStart.Add(time.Minute)) {
@@ -471,7 +473,7 @@ func TestEditOnlyRecordedWhenItExplainsNothing(t *testing.T) {
 			}
 			rec := w.chatRecordOf(t, "whatsapp:16505551234")
 			last := rec.History[len(rec.History)-1]
-			if rec.Method != tc.method || last.Kind != NoticeEdited || last.Method != "" || last.Visit != "" {
+			if rec.Method != tc.method || last.Kind != inbound.NoticeEdited || last.Method != "" || last.Visit != "" {
 				t.Errorf("method %q, last history entry %+v; want %s and a plain edit", rec.Method, last, tc.method)
 			}
 			if got := w.siteCounts(t); got != before {

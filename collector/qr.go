@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -75,7 +76,7 @@ func (st *site) parseTarget(raw string) (chatTarget, error) {
 	if raw == "" {
 		return chatTarget{}, fail(ErrBadInput, "target is required: whatsapp:NUMBER or telegram:NAME")
 	}
-	norm := normalizeTarget(raw)
+	norm := inbound.NormalizeTarget(raw)
 	if norm == "" || !st.targets[norm] {
 		return chatTarget{}, fail(ErrBadInput, "target %q is not a chat of this site", clip(raw, 64))
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -72,11 +74,11 @@ type Server struct {
 	// anyOrigin is set when a site lists no origins and so takes any.
 	anyOrigin bool
 
-	// onConversation receives the matcher's conversation facts: the
-	// reports store's RecordConversation, unless a test watches them with
-	// SetConversationSink.
-	onConversation func(context.Context, reports.Conversation) error
-	dash           *dashboard
+	// ledger keeps the chats; it hands the matcher's conversation facts to
+	// the reports store's RecordConversation, unless a test watches them
+	// with SetConversationSink.
+	ledger *ledger.Ledger
+	dash   *dashboard
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -116,7 +118,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
-	s.SetConversationSink(s.reports.RecordConversation)
+	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
@@ -276,9 +278,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 // else, which is logged instead. ce is the clientError, if it is one.
 func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *clientError) {
 	var fe *fiber.Error
+	var ie *inbound.InputError
 	switch {
 	case errors.As(err, &ce):
 		return clientStatus(ce.kind), ce.reason, ce
+	case errors.As(err, &ie):
+		// A payload the translators refused.
+		return clientStatus(ErrBadInput), ie.Reason, nil
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, nil
 	default:

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -102,26 +101,6 @@ func siteSecret(ctx context.Context, rdb redis.UniversalClient, name string) ([]
 		return nil, fmt.Errorf("siteSecret: get: %w", err)
 	}
 	return []byte(v), nil
-}
-
-// normalizeTarget turns a click target from the snippet into the form the
-// index uses, or "" when it is not one.
-func normalizeTarget(t string) string {
-	kind, id, ok := strings.Cut(strings.TrimSpace(t), ":")
-	if !ok {
-		return ""
-	}
-	switch strings.ToLower(kind) {
-	case "whatsapp":
-		d, err := config.Digits(id)
-		if err != nil {
-			return ""
-		}
-		return "whatsapp:" + d
-	case "telegram":
-		return "telegram:" + strings.ToLower(strings.TrimPrefix(id, "@"))
-	}
-	return ""
 }
 
 // siteParam resolves the :site path parameter.

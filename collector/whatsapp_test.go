@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -169,7 +170,7 @@ func TestWhatsAppReferral(t *testing.T) {
 		t.Fatalf("%d %s", status, b)
 	}
 	rec := w.chatRecordOf(t, "whatsapp:16505551234")
-	want := sourceView{Channel: "messenger_ad", Referrer: "https://fb.me/3cr4Wqqkv", AdID: "120226305854810726",
+	want := ledger.Source{Channel: "messenger_ad", Referrer: "https://fb.me/3cr4Wqqkv", AdID: "120226305854810726",
 		AdTitle: "Chat with us", AdType: "ad",
 		ClickID: "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50"}
 	if rec.Method != reports.MethodReferral || rec.Confidence != 1 || rec.Source != want {

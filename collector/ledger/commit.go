@@ -1,0 +1,265 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store"
+)
+
+// commitScript stores one commit's effect on a chat atomically: the record,
+// the history, the index, the visit's claim and the message's seen mark, so
+// that a message is either fully stored or not marked seen.
+//
+// KEYS:
+//
+//	[1] the chat's hash (store.Chat: fields rec, ver, pending, last, msgs)
+//	[2] the chat's history list (store.ChatHistory)
+//	[3] the site's chat index (store.Chats, scored by first message ms)
+//	[4] the message's seen mark (store.MessageSeen)
+//	[5] the claimed visit's matched key (store.VisitMatched)
+//	[6] the claimed visit's chats, a set of the chats its code matched
+//	    (store.VisitChats)
+//	[7] the matched key of a visit this chat held by a guess and releases
+//
+// ARGV:
+//
+//	[1]  the "ver" the record was loaded at
+//	[2]  the new record JSON, or "" to keep it
+//	[3]  unused
+//	[4]  the chat's first message time in ms, its index score (only ever
+//	     lowered, by a late-delivered earlier message)
+//	[5]  this message's time in ms, or "" (not a message: last and msgs
+//	     stay)
+//	[6]  the seen mark's TTL in ms, or "0" (no message ID)
+//	[7]  the visit claim's TTL in ms, or "0" (no claim)
+//	[8]  the chat key
+//	[9]  the pending facts JSON, or ""
+//	[10] the history cap
+//	[11] the claim kind: "f" (a code), "c" (an operator's confirmation) or
+//	     "h" (a heuristic guess)
+//	[12] "1" to release KEYS[7] when this chat holds it by a guess
+//	[13…] history entries (JSON) to append
+//
+// The claim is stored as "<kind>|<chat>" (the first chat to claim). A code
+// or a confirmation takes a visit from another chat's guess; a code shares a
+// visit another chat's code or confirmation holds (each chat that sends a
+// live code is matched); a guess or a confirmation never takes a visit from
+// a code or a confirmation.
+//
+// Returns "ok", "ok|<chat>" (stored; the visit was taken from that chat's
+// guess), "dup" (the message was seen before; nothing changed), "conflict"
+// (ver moved; nothing changed) or "claimed" (the visit belongs to another
+// chat; nothing changed). parseReply reads it into a Result, the only place
+// that knows these strings.
+var commitScript = redis.NewScript(`
+if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+if ver ~= ARGV[1] then return 'conflict' end
+local taken = ''
+if ARGV[7] ~= '0' then
+  local holder = redis.call('GET', KEYS[5])
+  local keep = false
+  if holder then
+    local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
+    if chat ~= ARGV[8] then
+      if kind == 'h' and ARGV[11] ~= 'h' then
+        taken = chat
+      elseif kind ~= 'h' and ARGV[11] == 'f' then
+        keep = true
+      else
+        return 'claimed'
+      end
+    end
+  end
+  if not keep then redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7]) end
+  if ARGV[11] ~= 'h' then
+    redis.call('SADD', KEYS[6], ARGV[8])
+    redis.call('PEXPIRE', KEYS[6], ARGV[7])
+  end
+end
+if ARGV[12] == '1' and redis.call('GET', KEYS[7]) == 'h|' .. ARGV[8] then
+  redis.call('DEL', KEYS[7])
+end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[1], 'rec', ARGV[2])
+  redis.call('HSET', KEYS[1], 'ver', tostring(tonumber(ver) + 1))
+end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'pending', ARGV[9]) end
+if ARGV[5] ~= '' then
+  local last = tonumber(redis.call('HGET', KEYS[1], 'last') or '0')
+  if tonumber(ARGV[5]) > last then redis.call('HSET', KEYS[1], 'last', ARGV[5]) end
+  redis.call('HINCRBY', KEYS[1], 'msgs', 1)
+end
+if #ARGV > 12 then
+  for i = 13, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[10]), -1)
+end
+local indexed = redis.call('ZSCORE', KEYS[3], ARGV[8])
+if not indexed or tonumber(ARGV[4]) < tonumber(indexed) then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
+end
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
+if taken ~= '' then return 'ok|' .. taken end
+return 'ok'
+`)
+
+// clearPendingScript removes a chat's pending fact once it is handed over,
+// unless a newer one replaced it meanwhile.
+//
+// KEYS[1] chat hash. ARGV[1] the fact JSON handed over. Returns 1 when
+// cleared.
+var clearPendingScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'pending') == ARGV[1] then
+  return redis.call('HDEL', KEYS[1], 'pending')
+end
+return 0
+`)
+
+// ClaimKind is how a commit claims a visit (see commitScript).
+type ClaimKind string
+
+// Claim kinds of a visit.
+const (
+	ClaimCode    ClaimKind = "f"
+	ClaimConfirm ClaimKind = "c"
+	ClaimGuess   ClaimKind = "h"
+)
+
+// Commit is one change of a chat, stored by one call of commitScript.
+type Commit struct {
+	Chat string
+	// Ver is the version the chat was loaded at (Stored.Ver).
+	Ver     string
+	Record  *Record // nil: the record stays
+	History []HistoryEntry
+	// MessageAt is the message's time; zero: the commit is no message
+	// (last, msgs and the chat's index score do not move).
+	MessageAt time.Time
+	MessageID string
+	// Claim is the visit number to claim; 0: none. ClaimTTL is how long
+	// the claim lives, ClaimKind its kind (ClaimGuess when "").
+	Claim     uint64
+	ClaimTTL  time.Duration
+	ClaimKind ClaimKind
+	// Release is a visit this chat held by a guess and lets go; 0: none.
+	Release uint64
+	// Facts are the reports facts to hand over, kept pending until they
+	// are.
+	Facts []reports.Conversation
+}
+
+// Outcome is what commitScript did with one commit.
+type Outcome int
+
+const (
+	// Stored: the commit is stored.
+	Stored Outcome = iota + 1
+	// Duplicate: the message was stored before; nothing changed.
+	Duplicate
+	// Claimed: the visit belongs to another chat; nothing changed.
+	Claimed
+	// conflict: the chat changed since it was loaded; nothing changed.
+	// Commit answers it as ErrRetry.
+	conflict
+)
+
+// Result is commitScript's answer, read once.
+type Result struct {
+	Outcome Outcome
+	// TakenFrom is the chat whose heuristic guess of the visit the commit
+	// took, or "".
+	TakenFrom string
+}
+
+// parseReply reads commitScript's reply: "ok", "ok|<chat>", "dup",
+// "conflict" or "claimed".
+func parseReply(res string) (Result, error) {
+	switch res {
+	case "ok":
+		return Result{Outcome: Stored}, nil
+	case "dup":
+		return Result{Outcome: Duplicate}, nil
+	case "conflict":
+		return Result{Outcome: conflict}, nil
+	case "claimed":
+		return Result{Outcome: Claimed}, nil
+	}
+	if from, ok := strings.CutPrefix(res, "ok|"); ok && from != "" {
+		return Result{Outcome: Stored, TakenFrom: from}, nil
+	}
+	return Result{}, fmt.Errorf("commit script: unexpected reply %q", res)
+}
+
+// Commit stores c on the site's chat. A chat changed since c.Ver was loaded
+// is ErrRetry; a duplicate message or a visit claimed by another chat is
+// the Result's Outcome.
+func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, error) {
+	var rec []byte
+	var err error
+	if c.Record != nil {
+		if rec, err = json.Marshal(c.Record); err != nil {
+			return Result{}, fmt.Errorf("commit: %w", err)
+		}
+	}
+	pending := ""
+	if len(c.Facts) > 0 {
+		b, err := json.Marshal(c.Facts)
+		if err != nil {
+			return Result{}, fmt.Errorf("commit: %w", err)
+		}
+		pending = string(b)
+	}
+	first := c.MessageAt
+	if c.Record != nil {
+		first = time.UnixMilli(c.Record.First)
+	}
+	msgAt, seen, claim, release := "", "0", "0", "0"
+	kind := c.ClaimKind
+	if kind == "" {
+		kind = ClaimGuess
+	}
+	if !c.MessageAt.IsZero() {
+		msgAt = strconv.FormatInt(c.MessageAt.UnixMilli(), 10)
+	}
+	seenKey := store.MessageSeen(site, "-")
+	if c.MessageID != "" {
+		seen, seenKey = strconv.FormatInt(SeenTTL.Milliseconds(), 10), store.MessageSeen(site, c.MessageID)
+	}
+	if c.Claim != 0 {
+		claim = strconv.FormatInt(c.ClaimTTL.Milliseconds(), 10)
+	}
+	if c.Release != 0 {
+		release = "1"
+	}
+	args := []any{c.Ver, string(rec), "", first.UnixMilli(), msgAt, seen, claim, c.Chat, pending, HistoryCap, string(kind), release}
+	for i := range c.History {
+		b, err := json.Marshal(&c.History[i])
+		if err != nil {
+			return Result{}, fmt.Errorf("commit: %w", err)
+		}
+		args = append(args, string(b))
+	}
+	res, err := commitScript.Run(ctx, l.rdb,
+		[]string{store.Chat(site, c.Chat), store.ChatHistory(site, c.Chat), store.Chats(site), seenKey,
+			store.VisitMatched(site, c.Claim), store.VisitChats(site, c.Claim), store.VisitMatched(site, c.Release)},
+		args...).Text()
+	if err != nil {
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	out, err := parseReply(res)
+	if err != nil {
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	if out.Outcome == conflict {
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, ErrRetry)
+	}
+	return out, nil
+}
