@@ -1,5 +1,12 @@
 package posterior
 
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
 // Work bounds of one fit.
 const (
 	// MaxLabelled and MaxUnlabelled cap the examples a fit reads: the
@@ -90,9 +97,10 @@ func Fit(prior Model, labelled []Labelled, unlabelled []Unlabelled) Model {
 func fitMessenger(prior *MessengerModel, name string, window float64, labelled []Labelled, unlabelled []Unlabelled) *MessengerModel {
 	mm := &MessengerModel{
 		Delay:    freshDelay(prior.Delay, window),
-		Evidence: freshTable(prior.Evidence),
+		Evidence: freshTables(prior.Evidence),
 		Visits:   freshTable(prior.Visits),
 	}
+	var vc valueCounter
 	for i := range labelled {
 		l := &labelled[i]
 		if l.Message.Messenger != name {
@@ -101,20 +109,109 @@ func fitMessenger(prior *MessengerModel, name string, window float64, labelled [
 		mm.Labelled++
 		gap := max(l.Message.Time.Sub(l.Clicked.At).Seconds(), 0)
 		mm.Delay.Counts[delayBin(mm.Delay.Edges, gap)]++
-		mm.Evidence.Same[cellOf(&l.Message, &l.Clicked)]++
+		ev := &mm.Evidence[evidencePattern(&l.Message)]
+		ev.Same[cellOf(&l.Message, &l.Clicked)]++
 		mm.Visits.Same[visitsCell(&l.Clicked)]++
 		for j := range l.Others[:min(len(l.Others), MaxCandidates)] {
 			o := &l.Others[j]
-			mm.Evidence.Other[cellOf(&l.Message, o)]++
+			cell := cellOf(&l.Message, o)
+			ev.Other[cell]++
 			mm.Visits.Other[visitsCell(o)]++
+			vc.add(&l.Message, o, cell)
 		}
 	}
+	mm.Values = vc.shares()
 	mm.Delay.refresh()
-	mm.Evidence.refresh()
+	mm.Delay.CodedPerClick = codedPerClick(&mm.Delay, name, window, labelled)
+	mm.Delay.refresh()
+	for i := range mm.Evidence {
+		mm.Evidence[i].refresh()
+	}
 	mm.Visits.refresh()
 	mm.NeverClicked = fitNeverClicked(mm, prior.NeverClicked, name, window, unlabelled)
 	mm.Unlabelled = mm.NeverClicked.Messages
 	return mm
+}
+
+// valueCounter counts the values of other clickers and how often they
+// agree with the message.
+type valueCounter struct {
+	country, offset, lang             map[string]float64
+	nCountry, nOffset, nLang          float64
+	agreeCountry, agreeOff, agreeLang float64
+}
+
+func (vc *valueCounter) add(msg *Message, c *Click, cell int) {
+	if vc.country == nil {
+		vc.country, vc.offset, vc.lang = map[string]float64{}, map[string]float64{}, map[string]float64{}
+	}
+	if c.Country != "" && msg.PhoneCountry != "" {
+		vc.country[strings.ToUpper(c.Country)]++
+		vc.nCountry++
+		if cell/9 == agree {
+			vc.agreeCountry++
+		}
+	}
+	if c.HasOffset && len(msg.PhoneOffsets) == 1 {
+		vc.offset[strconv.Itoa(c.Offset)]++
+		vc.nOffset++
+		if cell/3%3 == agree {
+			vc.agreeOff++
+		}
+	}
+	if l := primaryLanguage(c.Language); l != "" && msg.Language != "" {
+		vc.lang[l]++
+		vc.nLang++
+		if cell%3 == agree {
+			vc.agreeLang++
+		}
+	}
+}
+
+func (vc *valueCounter) shares() Values {
+	one := func(counts map[string]float64, n, agreed float64) ValueShares {
+		if n < 50 {
+			return ValueShares{}
+		}
+		keys := sortedKeys(counts)
+		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
+		vs := ValueShares{Agree: agreed / n, Shares: map[string]float64{}}
+		for _, k := range keys[:min(len(keys), maxValues)] {
+			vs.Shares[k] = counts[k] / n
+		}
+		return vs
+	}
+	return Values{
+		Country:  one(vc.country, vc.nCountry, vc.agreeCountry),
+		Offset:   one(vc.offset, vc.nOffset, vc.agreeOff),
+		Language: one(vc.lang, vc.nLang, vc.agreeLang),
+	}
+}
+
+// codedPerClick estimates the share of clicks that write with their code
+// from how thin the other candidates of labelled messages get with their
+// gap: clicks arrive at the target's rate λ, and one g seconds old is still
+// a candidate with chance 1 − c·F(g), so the others in a window number
+// λ·(W − c·∫F) in expectation.
+func codedPerClick(d *Delay, name string, window float64, labelled []Labelled) float64 {
+	var others, exposure float64
+	for i := range labelled {
+		l := &labelled[i]
+		if l.Message.Messenger != name || l.Message.ClicksPerHour <= 0 {
+			continue
+		}
+		exposure += l.Message.ClicksPerHour / 3600
+		for j := range l.Others[:min(len(l.Others), MaxCandidates)] {
+			if g := l.Message.Time.Sub(l.Others[j].At).Seconds(); g >= 0 && g <= window {
+				others++
+			}
+		}
+	}
+	integral := d.integralCDF()
+	if exposure <= 0 || integral <= 0 {
+		return 0
+	}
+	return min(max((window-others/exposure)/integral, 0), 0.95)
 }
 
 // freshDelay keeps the prior's pseudo-counts, on the window's bins, with
@@ -131,12 +228,26 @@ func freshDelay(p Delay, window float64) Delay {
 // observations.
 func freshTable(p Table) Table {
 	return Table{
+		Pattern:    p.Pattern,
 		Cells:      append([]string(nil), p.Cells...),
 		PriorSame:  append([]float64(nil), p.PriorSame...),
 		PriorOther: append([]float64(nil), p.PriorOther...),
 		Same:       make([]float64, len(p.Cells)),
 		Other:      make([]float64, len(p.Cells)),
 	}
+}
+
+// freshTables keeps the prior's evidence tables without observations, or
+// today's when the prior has not all of them.
+func freshTables(p []Table) []Table {
+	if len(p) != evidencePatterns {
+		p = defaultEvidence()
+	}
+	out := make([]Table, len(p))
+	for i := range p {
+		out[i] = freshTable(p[i])
+	}
+	return out
 }
 
 // delayBin is the bin of a gap, the tail bin beyond the last edge.
@@ -178,10 +289,11 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		if u.Message.Messenger != name {
 			continue
 		}
+		vf := mm.valueFactors(&u.Message)
 		cands := u.Candidates[:min(len(u.Candidates), MaxCandidates)]
 		e := emMessage{rate: clickRate(&m, &u.Message, len(cands)), target: u.Message.Target, hour: u.Message.Time.UTC().Hour()}
 		for j := range cands {
-			e.clicks += clickWeight(mm, &u.Message, &cands[j])
+			e.clicks += clickWeight(mm, &u.Message, &cands[j], &vf)
 		}
 		msgs = append(msgs, e)
 	}

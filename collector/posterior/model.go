@@ -77,9 +77,17 @@ type Model struct {
 
 // MessengerModel is what is learned for one messenger of a site.
 type MessengerModel struct {
-	Delay        Delay        `json:"delay"`
-	Evidence     Table        `json:"evidence"`
-	Visits       Table        `json:"other_visits"`
+	Delay Delay `json:"delay"`
+	// Evidence holds one country × offset × language table per pattern
+	// of what the message carries (phone country, phone time zone,
+	// language), indexed by evidencePattern: a signal the message lacks
+	// is no evidence, and what the others are worth depends on it.
+	Evidence []Table `json:"evidence"`
+	Visits   Table   `json:"other_visits"`
+	// Values are how common each country, offset and language is among
+	// other clickers: agreeing on a rare value says more than agreeing on
+	// the site's usual one.
+	Values       Values       `json:"values"`
 	NeverClicked NeverClicked `json:"never_clicked"`
 	// Labelled and Unlabelled are the sample sizes of the last fit:
 	// labelled first messages (id matches, operator confirmations) and
@@ -105,12 +113,23 @@ type Delay struct {
 	Density []float64 `json:"density"`
 	// InWindow is the share of messages written within the window.
 	InWindow float64 `json:"in_window"`
+	// CodedPerClick is the share of clicks that lead to a message with
+	// its code (an id match). A click still waiting g seconds after being
+	// made has not written with its code, which makes it likelier than
+	// the delay alone says to be the writer of a code-less message: its
+	// weight is divided by Survival, 1 − CodedPerClick × (share of delays
+	// below g), per bin.
+	CodedPerClick float64   `json:"coded_per_click"`
+	Survival      []float64 `json:"survival"`
 }
 
 // Table is a likelihood table of one group of evidence: for each cell, how
 // often it is seen for the true click (same person) and for another
 // candidate (another clicker), and their ratio.
 type Table struct {
+	// Pattern names what the messages of this table carry (evidence
+	// tables only).
+	Pattern    string    `json:"pattern,omitempty"`
 	Cells      []string  `json:"cells"`
 	PriorSame  []float64 `json:"prior_same"`
 	PriorOther []float64 `json:"prior_other"`
@@ -142,6 +161,43 @@ type TargetRate struct {
 	Messages int         `json:"messages"`
 	Hourly   [24]float64 `json:"hourly_ratio"`
 	HourlyN  [24]int     `json:"hourly_messages"`
+}
+
+// Values are the shares of each value of a signal among other clickers
+// (offsets keyed by their seconds), and the share of other-clicker pairs
+// that agree on that signal; a value's agreement factor is Agree over its
+// share, its disagreement factor (1 − Agree) over (1 − share).
+type Values struct {
+	Country  ValueShares `json:"country"`
+	Offset   ValueShares `json:"offset"`
+	Language ValueShares `json:"language"`
+}
+
+// ValueShares is one signal's value shares.
+type ValueShares struct {
+	Agree  float64            `json:"agree"`
+	Shares map[string]float64 `json:"shares,omitempty"`
+}
+
+// maxValues caps the values kept per signal; rarer ones share the
+// smallest kept share.
+const maxValues = 64
+
+// factors returns the agreement and disagreement corrections for a
+// message's value; 1, 1 without data.
+func (v *ValueShares) factors(value string) (agreeF, disagreeF float64) {
+	if value == "" || v.Agree <= 0 || len(v.Shares) == 0 {
+		return 1, 1
+	}
+	share, ok := v.Shares[value]
+	if !ok {
+		share = 1.0
+		for _, s := range v.Shares {
+			share = min(share, s)
+		}
+	}
+	share = min(max(share, 1e-3), 0.999)
+	return v.Agree / share, max(1-v.Agree, 1e-3) / (1 - share)
 }
 
 // Evidence cell values of one signal.
@@ -217,15 +273,40 @@ func (d *Delay) refresh() {
 		lo = hi
 	}
 	d.InWindow = in
+	d.Survival = make([]float64, len(d.Edges))
+	lo, below := 0.0, 0.0
+	for i, hi := range d.Edges {
+		mass := d.Density[i] * (hi - lo)
+		// The share of delays below the bin's middle.
+		d.Survival[i] = max(1-d.CodedPerClick*(below+mass/2), 0.05)
+		below += mass
+		lo = hi
+	}
 }
 
-// density is the delay density per second at gap seconds; 0 beyond the
-// window.
-func (d *Delay) density(gap float64) float64 {
+// integralCDF is ∫ F(g) dg over the window, F the delay distribution
+// (linear within each bin).
+func (d *Delay) integralCDF() float64 {
+	lo, below, s := 0.0, 0.0, 0.0
+	for i, hi := range d.Edges {
+		mass := d.Density[i] * (hi - lo)
+		s += (below + mass/2) * (hi - lo)
+		below += mass
+		lo = hi
+	}
+	return s
+}
+
+// weight is the delay density per second at gap seconds over the click's
+// survival; 0 beyond the window.
+func (d *Delay) weight(gap float64) float64 {
 	gap = max(gap, 0)
 	i, _ := slices.BinarySearch(d.Edges, gap)
 	if i >= len(d.Edges) || i >= len(d.Density) {
 		return 0
+	}
+	if i < len(d.Survival) {
+		return d.Density[i] / d.Survival[i]
 	}
 	return d.Density[i]
 }
@@ -257,29 +338,85 @@ func cellOf(msg *Message, c *Click) int {
 	return country*9 + offset*3 + lang
 }
 
-// defaultEvidence builds the country × offset × language table from
-// today's factors (country ×3 / ×0.15, offset ×1.5 / ×0.7, language ×1.5
-// / ×0.5) over a base where each signal agrees, disagrees or is missing
-// in equal parts for another clicker.
-func defaultEvidence() Table {
+// evidencePatterns is the number of message-side patterns: phone country,
+// phone time zone and language, each present or not.
+const evidencePatterns = 8
+
+// evidencePattern is the pattern of what the message carries.
+func evidencePattern(msg *Message) int {
+	p := 0
+	if msg.PhoneCountry != "" {
+		p |= 4
+	}
+	if len(msg.PhoneOffsets) > 0 {
+		p |= 2
+	}
+	if msg.Language != "" {
+		p |= 1
+	}
+	return p
+}
+
+// defaultEvidence builds, per message pattern, the country × offset ×
+// language table from today's factors (country ×3 / ×0.15, offset ×1.5 /
+// ×0.7, language ×1.5 / ×0.5) over a base where each signal the message
+// carries agrees, disagrees or is missing on the visit in equal parts for
+// another clicker; cells the pattern rules out get no mass.
+func defaultEvidence() []Table {
 	country := [3]float64{3, 0.15, 1}
 	offset := [3]float64{1.5, 0.7, 1}
 	lang := [3]float64{1.5, 0.5, 1}
-	t := Table{}
-	var same, other []float64
-	for c := range 3 {
-		for o := range 3 {
-			for l := range 3 {
-				t.Cells = append(t.Cells, "country="+evidenceNames[c]+",offset="+evidenceNames[o]+",language="+evidenceNames[l])
-				other = append(other, 1)
-				same = append(same, country[c]*offset[o]*lang[l])
+	tables := make([]Table, evidencePatterns)
+	for p := range tables {
+		t := Table{Pattern: patternName(p)}
+		var same, other []float64
+		for c := range 3 {
+			for o := range 3 {
+				for l := range 3 {
+					t.Cells = append(t.Cells, "country="+evidenceNames[c]+",offset="+evidenceNames[o]+",language="+evidenceNames[l])
+					possible := (p&4 != 0 || c == unknown) && (p&2 != 0 || o == unknown) && (p&1 != 0 || l == unknown)
+					if !possible {
+						same, other = append(same, 0), append(other, 0)
+						continue
+					}
+					other = append(other, 1)
+					same = append(same, country[c]*offset[o]*lang[l])
+				}
 			}
 		}
+		t.PriorSame, t.PriorOther = scaled(same, priorStrength), scaled(other, priorStrength)
+		t.Same, t.Other = make([]float64, len(same)), make([]float64, len(same))
+		t.refresh()
+		tables[p] = t
 	}
-	t.PriorSame, t.PriorOther = scaled(same, priorStrength), scaled(other, priorStrength)
-	t.Same, t.Other = make([]float64, len(same)), make([]float64, len(same))
-	t.refresh()
-	return t
+	return tables
+}
+
+// patternName names a message pattern ("phone_country+phone_zone").
+func patternName(p int) string {
+	var parts []string
+	if p&4 != 0 {
+		parts = append(parts, "phone_country")
+	}
+	if p&2 != 0 {
+		parts = append(parts, "phone_zone")
+	}
+	if p&1 != 0 {
+		parts = append(parts, "language")
+	}
+	if len(parts) == 0 {
+		return "nothing"
+	}
+	return strings.Join(parts, "+")
+}
+
+// evidenceLR is the likelihood ratio of a click's evidence for a message.
+func (mm *MessengerModel) evidenceLR(msg *Message, c *Click) float64 {
+	p := evidencePattern(msg)
+	if p >= len(mm.Evidence) {
+		return 1
+	}
+	return mm.Evidence[p].lr(cellOf(msg, c))
 }
 
 // defaultVisits is the "visitor has other visits or devices" table: no
@@ -314,7 +451,14 @@ func (t *Table) refresh() {
 	}
 	t.LR = make([]float64, len(t.Cells))
 	for i := range t.Cells {
-		t.LR[i] = ((t.PriorSame[i] + t.Same[i]) / ns) / ((t.PriorOther[i] + t.Other[i]) / no)
+		s, o := t.PriorSame[i]+t.Same[i], t.PriorOther[i]+t.Other[i]
+		if s <= 0 || o <= 0 || ns <= 0 || no <= 0 {
+			// A cell never seen on one side: no evidence rather than
+			// a certainty.
+			t.LR[i] = 1
+			continue
+		}
+		t.LR[i] = (s / ns) / (o / no)
 	}
 }
 
