@@ -1,12 +1,5 @@
 package posterior
 
-import (
-	"cmp"
-	"slices"
-	"strconv"
-	"strings"
-)
-
 // Work bounds of one fit.
 const (
 	// MaxLabelled and MaxUnlabelled cap the examples a fit reads: the
@@ -100,7 +93,7 @@ func fitMessenger(prior *MessengerModel, name string, window float64, labelled [
 		Evidence: freshTables(prior.Evidence),
 		Visits:   freshTable(prior.Visits),
 	}
-	var vc valueCounter
+	var jc jointCounter
 	for i := range labelled {
 		l := &labelled[i]
 		if l.Message.Messenger != name {
@@ -112,15 +105,19 @@ func fitMessenger(prior *MessengerModel, name string, window float64, labelled [
 		ev := &mm.Evidence[evidencePattern(&l.Message)]
 		ev.Same[cellOf(&l.Message, &l.Clicked)]++
 		mm.Visits.Same[visitsCell(&l.Clicked)]++
-		for j := range l.Others[:min(len(l.Others), MaxCandidates)] {
-			o := &l.Others[j]
-			cell := cellOf(&l.Message, o)
-			ev.Other[cell]++
+		others := l.Others[:min(len(l.Others), MaxCandidates)]
+		for j := range others {
+			o := &others[j]
+			ev.Other[cellOf(&l.Message, o)]++
 			mm.Visits.Other[visitsCell(o)]++
-			vc.add(&l.Message, o, cell)
+		}
+		jc.labelled(l, others)
+	}
+	for i := range unlabelled {
+		if u := &unlabelled[i]; u.Message.Messenger == name && jc.keys != nil {
+			jc.key(&u.Message)
 		}
 	}
-	mm.Values = vc.shares()
 	mm.Delay.refresh()
 	mm.Delay.CodedPerClick = codedPerClick(&mm.Delay, name, window, labelled)
 	mm.Delay.refresh()
@@ -128,64 +125,10 @@ func fitMessenger(prior *MessengerModel, name string, window float64, labelled [
 		mm.Evidence[i].refresh()
 	}
 	mm.Visits.refresh()
+	mm.Joint = jc.joint(mm.Evidence)
 	mm.NeverClicked = fitNeverClicked(mm, prior.NeverClicked, name, window, unlabelled)
 	mm.Unlabelled = mm.NeverClicked.Messages
 	return mm
-}
-
-// valueCounter counts the values of other clickers and how often they
-// agree with the message.
-type valueCounter struct {
-	country, offset, lang             map[string]float64
-	nCountry, nOffset, nLang          float64
-	agreeCountry, agreeOff, agreeLang float64
-}
-
-func (vc *valueCounter) add(msg *Message, c *Click, cell int) {
-	if vc.country == nil {
-		vc.country, vc.offset, vc.lang = map[string]float64{}, map[string]float64{}, map[string]float64{}
-	}
-	if c.Country != "" && msg.PhoneCountry != "" {
-		vc.country[strings.ToUpper(c.Country)]++
-		vc.nCountry++
-		if cell/9 == agree {
-			vc.agreeCountry++
-		}
-	}
-	if c.HasOffset && len(msg.PhoneOffsets) == 1 {
-		vc.offset[strconv.Itoa(c.Offset)]++
-		vc.nOffset++
-		if cell/3%3 == agree {
-			vc.agreeOff++
-		}
-	}
-	if l := primaryLanguage(c.Language); l != "" && msg.Language != "" {
-		vc.lang[l]++
-		vc.nLang++
-		if cell%3 == agree {
-			vc.agreeLang++
-		}
-	}
-}
-
-func (vc *valueCounter) shares() Values {
-	one := func(counts map[string]float64, n, agreed float64) ValueShares {
-		if n < 50 {
-			return ValueShares{}
-		}
-		keys := sortedKeys(counts)
-		slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(counts[b], counts[a]) })
-		vs := ValueShares{Agree: agreed / n, Shares: map[string]float64{}}
-		for _, k := range keys[:min(len(keys), maxValues)] {
-			vs.Shares[k] = counts[k] / n
-		}
-		return vs
-	}
-	return Values{
-		Country:  one(vc.country, vc.nCountry, vc.agreeCountry),
-		Offset:   one(vc.offset, vc.nOffset, vc.agreeOff),
-		Language: one(vc.lang, vc.nLang, vc.agreeLang),
-	}
 }
 
 // codedPerClick estimates the share of clicks that write with their code
@@ -289,11 +232,11 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		if u.Message.Messenger != name {
 			continue
 		}
-		vf := mm.valueFactors(&u.Message)
+		lrs := mm.evidenceLRs(&u.Message)
 		cands := u.Candidates[:min(len(u.Candidates), MaxCandidates)]
 		e := emMessage{rate: clickRate(&m, &u.Message, len(cands)), target: u.Message.Target, hour: u.Message.Time.UTC().Hour()}
 		for j := range cands {
-			e.clicks += clickWeight(mm, &u.Message, &cands[j], &vf)
+			e.clicks += clickWeight(mm, &u.Message, &cands[j], lrs)
 		}
 		msgs = append(msgs, e)
 	}

@@ -84,10 +84,10 @@ type MessengerModel struct {
 	// is no evidence, and what the others are worth depends on it.
 	Evidence []Table `json:"evidence"`
 	Visits   Table   `json:"other_visits"`
-	// Values are how common each country, offset and language is among
-	// other clickers: agreeing on a rare value says more than agreeing on
-	// the site's usual one.
-	Values       Values       `json:"values"`
+	// Joint refines the pattern tables per message key (the message's
+	// own values): how often other clickers agree with a DE phone on a
+	// Russian site is not how often they agree with a Russian one.
+	Joint        Joint        `json:"joint"`
 	NeverClicked NeverClicked `json:"never_clicked"`
 	// Labelled and Unlabelled are the sample sizes of the last fit:
 	// labelled first messages (id matches, operator confirmations) and
@@ -161,43 +161,6 @@ type TargetRate struct {
 	Messages int         `json:"messages"`
 	Hourly   [24]float64 `json:"hourly_ratio"`
 	HourlyN  [24]int     `json:"hourly_messages"`
-}
-
-// Values are the shares of each value of a signal among other clickers
-// (offsets keyed by their seconds), and the share of other-clicker pairs
-// that agree on that signal; a value's agreement factor is Agree over its
-// share, its disagreement factor (1 − Agree) over (1 − share).
-type Values struct {
-	Country  ValueShares `json:"country"`
-	Offset   ValueShares `json:"offset"`
-	Language ValueShares `json:"language"`
-}
-
-// ValueShares is one signal's value shares.
-type ValueShares struct {
-	Agree  float64            `json:"agree"`
-	Shares map[string]float64 `json:"shares,omitempty"`
-}
-
-// maxValues caps the values kept per signal; rarer ones share the
-// smallest kept share.
-const maxValues = 64
-
-// factors returns the agreement and disagreement corrections for a
-// message's value; 1, 1 without data.
-func (v *ValueShares) factors(value string) (agreeF, disagreeF float64) {
-	if value == "" || v.Agree <= 0 || len(v.Shares) == 0 {
-		return 1, 1
-	}
-	share, ok := v.Shares[value]
-	if !ok {
-		share = 1.0
-		for _, s := range v.Shares {
-			share = min(share, s)
-		}
-	}
-	share = min(max(share, 1e-3), 0.999)
-	return v.Agree / share, max(1-v.Agree, 1e-3) / (1 - share)
 }
 
 // Evidence cell values of one signal.
@@ -408,15 +371,6 @@ func patternName(p int) string {
 		return "nothing"
 	}
 	return strings.Join(parts, "+")
-}
-
-// evidenceLR is the likelihood ratio of a click's evidence for a message.
-func (mm *MessengerModel) evidenceLR(msg *Message, c *Click) float64 {
-	p := evidencePattern(msg)
-	if p >= len(mm.Evidence) {
-		return 1
-	}
-	return mm.Evidence[p].lr(cellOf(msg, c))
 }
 
 // defaultVisits is the "visitor has other visits or devices" table: no

@@ -1,8 +1,6 @@
 package posterior
 
 import (
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -60,10 +58,10 @@ func Posterior(m Model, msg Message, cands []Click) (probs []float64, pNone floa
 // returns that of "never clicked".
 func posteriorInto(m *Model, msg *Message, cands []Click, probs []float64) float64 {
 	mm := m.messenger(msg.Messenger)
-	vf := mm.valueFactors(msg)
+	lrs := mm.evidenceLRs(msg)
 	var total float64
 	for i := range cands {
-		w := clickWeight(mm, msg, &cands[i], &vf)
+		w := clickWeight(mm, msg, &cands[i], lrs)
 		probs[i] = w
 		total += w
 	}
@@ -81,47 +79,21 @@ func posteriorInto(m *Model, msg *Message, cands []Click, probs []float64) float
 
 // clickWeight is the unnormalised posterior weight of one candidate: the
 // delay density at its gap (over its survival) times its evidence's
-// likelihood ratios.
-func clickWeight(mm *MessengerModel, msg *Message, c *Click, vf *valueFactors) float64 {
+// likelihood ratios (lrs, the message's per evidence cell; nil is none).
+func clickWeight(mm *MessengerModel, msg *Message, c *Click, lrs []float64) float64 {
 	gap := msg.Time.Sub(c.At).Seconds()
 	w := mm.Delay.weight(gap)
 	if w == 0 {
 		return 0
 	}
-	cell := cellOf(msg, c)
-	w *= mm.evidenceLR(msg, c)
-	// Rare values agree together (a foreigner's country and language),
-	// so of the corrections above 1 only the largest counts.
-	up := 1.0
-	for _, f := range [3]float64{vf.country[cell/9], vf.offset[cell/3%3], vf.lang[cell%3]} {
-		if f > 1 {
-			up = max(up, f)
-		} else {
-			w *= f
-		}
+	if cell := cellOf(msg, c); cell < len(lrs) {
+		w *= lrs[cell]
 	}
-	w *= up
 	v := 0
 	if c.OtherVisits {
 		v = 1
 	}
 	return w * mm.Visits.lr(v)
-}
-
-// valueFactors are a message's corrections per signal state (agree,
-// disagree, none) for how common its values are.
-type valueFactors struct {
-	country, offset, lang [3]float64
-}
-
-func (mm *MessengerModel) valueFactors(msg *Message) valueFactors {
-	vf := valueFactors{country: [3]float64{1, 1, 1}, offset: [3]float64{1, 1, 1}, lang: [3]float64{1, 1, 1}}
-	vf.country[agree], vf.country[disagree] = mm.Values.Country.factors(strings.ToUpper(msg.PhoneCountry))
-	if len(msg.PhoneOffsets) == 1 {
-		vf.offset[agree], vf.offset[disagree] = mm.Values.Offset.factors(strconv.Itoa(msg.PhoneOffsets[0]))
-	}
-	vf.lang[agree], vf.lang[disagree] = mm.Values.Language.factors(primaryLanguage(msg.Language))
-	return vf
 }
 
 // clickRate is the target's clicks per second at the message: the one the
