@@ -1,0 +1,303 @@
+package posterior
+
+// Work bounds of one fit.
+const (
+	// MaxLabelled and MaxUnlabelled cap the examples a fit reads: the
+	// last ones given (callers pass them oldest first).
+	MaxLabelled   = 20000
+	MaxUnlabelled = 20000
+	// MaxCandidates caps the candidates read per message.
+	MaxCandidates = 200
+	// emIterations is the fixed number of EM rounds for the never-clicked
+	// rate.
+	emIterations = 40
+)
+
+// Labelled is a first message whose click is known: an id match or an
+// operator's confirmation.
+type Labelled struct {
+	Message Message `json:"message"`
+	// Clicked is the click the writer made, wherever it falls.
+	Clicked Click `json:"clicked"`
+	// Others are the other candidates that were in the window at the
+	// message's time: negatives.
+	Others []Click `json:"others"`
+	// Confirmed marks an operator's confirmation (else an id match).
+	Confirmed bool `json:"confirmed,omitempty"`
+}
+
+// Unlabelled is a code-less first message and its candidates at the time.
+type Unlabelled struct {
+	Message    Message `json:"message"`
+	Candidates []Click `json:"candidates"`
+}
+
+// Fit learns a model from a site's labelled and code-less first messages.
+// The prior's pseudo-counts (today's defaults in DefaultModel) are kept and
+// its observed counts replaced by the data's, so refitting on a sliding
+// history does not count an example twice. The result is one version above
+// the prior; its FittedAt is the time of the newest message it read (Fit
+// has no clock of its own), the prior's when there is none.
+//
+// Per messenger: the delay histogram and the evidence tables count the
+// labelled examples (the clicked visit as "same person", the other
+// candidates as "another clicker"); the never-clicked share, which no
+// labelled example shows, is estimated by EM over the code-less messages,
+// for the messenger, each target and each UTC hour of day, each shrunk
+// towards the level above.
+//
+// The work is bounded: at most MaxLabelled and MaxUnlabelled examples,
+// MaxCandidates candidates each, and a fixed number of EM rounds.
+func Fit(prior Model, labelled []Labelled, unlabelled []Unlabelled) Model {
+	if len(labelled) > MaxLabelled {
+		labelled = labelled[len(labelled)-MaxLabelled:]
+	}
+	if len(unlabelled) > MaxUnlabelled {
+		unlabelled = unlabelled[len(unlabelled)-MaxUnlabelled:]
+	}
+	window := prior.WindowSeconds
+	if window <= 0 {
+		window = DefaultWindow.Seconds()
+	}
+	out := Model{Version: prior.Version + 1, FittedAt: prior.FittedAt, WindowSeconds: window, Messengers: map[string]*MessengerModel{}}
+	names := map[string]bool{}
+	for k := range prior.Messengers {
+		names[k] = true
+	}
+	seen := func(msg *Message) {
+		names[msg.Messenger] = true
+		if msg.Time.After(out.FittedAt) {
+			out.FittedAt = msg.Time
+		}
+	}
+	for i := range labelled {
+		seen(&labelled[i].Message)
+	}
+	for i := range unlabelled {
+		seen(&unlabelled[i].Message)
+	}
+	for _, name := range sortedKeys(names) {
+		base := prior.Messengers[name]
+		if base == nil {
+			base = prior.messenger(name)
+		}
+		out.Messengers[name] = fitMessenger(base, name, window, labelled, unlabelled)
+	}
+	return out
+}
+
+// fitMessenger fits one messenger's sub-model over its prior.
+func fitMessenger(prior *MessengerModel, name string, window float64, labelled []Labelled, unlabelled []Unlabelled) *MessengerModel {
+	mm := &MessengerModel{
+		Delay:    freshDelay(prior.Delay, window),
+		Evidence: freshTables(prior.Evidence),
+		Visits:   freshTable(prior.Visits),
+	}
+	var jc jointCounter
+	for i := range labelled {
+		l := &labelled[i]
+		if l.Message.Messenger != name {
+			continue
+		}
+		mm.Labelled++
+		gap := max(l.Message.Time.Sub(l.Clicked.At).Seconds(), 0)
+		mm.Delay.Counts[delayBin(mm.Delay.Edges, gap)]++
+		ev := &mm.Evidence[evidencePattern(&l.Message)]
+		ev.Same[cellOf(&l.Message, &l.Clicked)]++
+		mm.Visits.Same[visitsCell(&l.Clicked)]++
+		others := l.Others[:min(len(l.Others), MaxCandidates)]
+		for j := range others {
+			o := &others[j]
+			ev.Other[cellOf(&l.Message, o)]++
+			mm.Visits.Other[visitsCell(o)]++
+		}
+		jc.labelled(l, others)
+	}
+	for i := range unlabelled {
+		if u := &unlabelled[i]; u.Message.Messenger == name && jc.keys != nil {
+			jc.key(&u.Message)
+		}
+	}
+	mm.Delay.refresh()
+	mm.Delay.CodedPerClick = codedPerClick(&mm.Delay, name, window, labelled)
+	mm.Delay.refresh()
+	for i := range mm.Evidence {
+		mm.Evidence[i].refresh()
+	}
+	mm.Visits.refresh()
+	mm.Joint = jc.joint(mm.Evidence)
+	mm.NeverClicked = fitNeverClicked(mm, prior.NeverClicked, name, window, unlabelled)
+	mm.Unlabelled = mm.NeverClicked.Messages
+	return mm
+}
+
+// codedPerClick estimates the share of clicks that write with their code
+// from how thin the other candidates of labelled messages get with their
+// gap: clicks arrive at the target's rate λ, and one g seconds old is still
+// a candidate with chance 1 − c·F(g), so the others in a window number
+// λ·(W − c·∫F) in expectation.
+func codedPerClick(d *Delay, name string, window float64, labelled []Labelled) float64 {
+	var others, exposure float64
+	for i := range labelled {
+		l := &labelled[i]
+		if l.Message.Messenger != name || l.Message.ClicksPerHour <= 0 {
+			continue
+		}
+		exposure += l.Message.ClicksPerHour / 3600
+		for j := range l.Others[:min(len(l.Others), MaxCandidates)] {
+			if g := l.Message.Time.Sub(l.Others[j].At).Seconds(); g >= 0 && g <= window {
+				others++
+			}
+		}
+	}
+	integral := d.integralCDF()
+	if exposure <= 0 || integral <= 0 {
+		return 0
+	}
+	return min(max((window-others/exposure)/integral, 0), 0.95)
+}
+
+// freshDelay keeps the prior's pseudo-counts, on the window's bins, with
+// no observations.
+func freshDelay(p Delay, window float64) Delay {
+	edges := delayEdges(window)
+	if len(p.Prior) != len(edges)+1 {
+		return defaultDelay(window)
+	}
+	return Delay{Edges: edges, Prior: append([]float64(nil), p.Prior...), Counts: make([]float64, len(p.Prior))}
+}
+
+// freshTable keeps the prior's cells and pseudo-counts with no
+// observations.
+func freshTable(p Table) Table {
+	return Table{
+		Pattern:    p.Pattern,
+		Cells:      append([]string(nil), p.Cells...),
+		PriorSame:  append([]float64(nil), p.PriorSame...),
+		PriorOther: append([]float64(nil), p.PriorOther...),
+		Same:       make([]float64, len(p.Cells)),
+		Other:      make([]float64, len(p.Cells)),
+	}
+}
+
+// freshTables keeps the prior's evidence tables without observations, or
+// today's when the prior has not all of them.
+func freshTables(p []Table) []Table {
+	if len(p) != evidencePatterns {
+		p = defaultEvidence()
+	}
+	out := make([]Table, len(p))
+	for i := range p {
+		out[i] = freshTable(p[i])
+	}
+	return out
+}
+
+// delayBin is the bin of a gap, the tail bin beyond the last edge.
+func delayBin(edges []float64, gap float64) int {
+	for i, e := range edges {
+		if gap <= e {
+			return i
+		}
+	}
+	return len(edges)
+}
+
+func visitsCell(c *Click) int {
+	if c.OtherVisits {
+		return 1
+	}
+	return 0
+}
+
+// emMessage is one code-less message reduced to what EM needs: the sum of
+// its candidates' weights and its click rate.
+type emMessage struct {
+	clicks float64 // Σ candidate weights
+	rate   float64 // clicks per second
+	target string
+	hour   int
+}
+
+// fitNeverClicked estimates the never-clicked share by EM. The candidates'
+// weights do not change during EM, so each message is reduced to their sum
+// once; a round computes each message's responsibility of "never clicked",
+// p0 = B/(B + Σw) with B = ratio × clicks per second, and sets each level's
+// share to the mean p0, shrunk towards the level above.
+func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window float64, unlabelled []Unlabelled) NeverClicked {
+	m := Model{WindowSeconds: window}
+	var msgs []emMessage
+	for i := range unlabelled {
+		u := &unlabelled[i]
+		if u.Message.Messenger != name {
+			continue
+		}
+		lrs := mm.evidenceLRs(&u.Message)
+		cands := u.Candidates[:min(len(u.Candidates), MaxCandidates)]
+		e := emMessage{rate: clickRate(&m, &u.Message, len(cands)), target: u.Message.Target, hour: u.Message.Time.UTC().Hour()}
+		for j := range cands {
+			e.clicks += clickWeight(mm, &u.Message, &cands[j], lrs)
+		}
+		msgs = append(msgs, e)
+	}
+	share := prior.Share
+	if share <= 0 || share >= 1 {
+		share = defaultNeverShare
+	}
+	nc := NeverClicked{Share: share, Ratio: ratioOf(share, mm.Delay.InWindow), Messages: len(msgs)}
+	if len(msgs) == 0 {
+		return nc
+	}
+	nc.Targets = map[string]*TargetRate{}
+	for _, e := range msgs {
+		tr := nc.Targets[e.target]
+		if tr == nil {
+			tr = &TargetRate{}
+			nc.Targets[e.target] = tr
+		}
+		tr.Messages++
+		tr.HourlyN[e.hour]++
+	}
+	priorShare := share
+	inWindow := mm.Delay.InWindow
+	for range emIterations {
+		for _, tr := range nc.Targets {
+			if tr.Share == 0 {
+				tr.Share = nc.Share
+			}
+			for h := range 24 {
+				if tr.Hourly[h] == 0 {
+					tr.Hourly[h] = ratioOf(tr.Share, inWindow)
+				}
+			}
+		}
+		var sum float64
+		byTarget := map[string]*[25]float64{}
+		for _, e := range msgs {
+			b := nc.Targets[e.target].Hourly[e.hour] * e.rate
+			p0 := 1.0
+			if b+e.clicks > 0 {
+				p0 = b / (b + e.clicks)
+			}
+			sum += p0
+			acc := byTarget[e.target]
+			if acc == nil {
+				acc = &[25]float64{}
+				byTarget[e.target] = acc
+			}
+			acc[e.hour] += p0
+			acc[24] += p0
+		}
+		nc.Share = (sum + neverPriorStrength*priorShare) / (float64(len(msgs)) + neverPriorStrength)
+		nc.Ratio = ratioOf(nc.Share, inWindow)
+		for t, tr := range nc.Targets {
+			acc := byTarget[t]
+			tr.Share = (acc[24] + neverPriorStrength*nc.Share) / (float64(tr.Messages) + neverPriorStrength)
+			for h := range 24 {
+				s := (acc[h] + neverPriorStrength*tr.Share) / (float64(tr.HourlyN[h]) + neverPriorStrength)
+				tr.Hourly[h] = ratioOf(s, inWindow)
+			}
+		}
+	}
+	return nc
+}
