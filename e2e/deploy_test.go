@@ -251,6 +251,12 @@ func TestVisitorBehindNginxOverHTTPS(t *testing.T) {
 	if !strings.HasPrefix(qrSrc, d.public+"/qr/shop/") {
 		t.Errorf("desktop QR %s is not on the public URL %s", qrSrc, d.public)
 	}
+	// A resource shows in the timeline once it has loaded: wait for the
+	// QR image's entry before counting.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`performance.getEntriesByType("resource").some(e => e.name.includes("/qr/"))`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the desktop QR image never loaded: %v", err)
+	}
 	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(e => e.name)`))
 	if err != nil {
 		t.Fatal(err)
