@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"debug/elf"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -216,8 +218,8 @@ sites:
 // image-root` lays it out for deploy/Containerfile, holds a static binary
 // stamped with the version, the CA bundle and the folders the entrypoint
 // uses; the Containerfile starts FROM scratch, as an unprivileged user,
-// with `messtrack serve` on the mounted config. These machines cannot run
-// containers, so the tree is checked instead of a running image.
+// with `messtrack serve` on the mounted config. TestImageBuilds builds the
+// image itself.
 func TestImageHoldsTheBinaryAndItsEntrypoint(t *testing.T) {
 	root := image.get(t)
 	var files []string
@@ -278,4 +280,106 @@ func TestImageHoldsTheBinaryAndItsEntrypoint(t *testing.T) {
 	if !strings.Contains(string(out), "/etc/messtrack/messtrack.yaml") {
 		t.Errorf("the image's command: %s", out)
 	}
+}
+
+// TestImageBuilds builds the image from deploy/Containerfile with Debian's
+// podman, as `make image` does, and reads it back: its configuration names
+// the entrypoint, the command and the unprivileged user, and its one layer
+// holds exactly the image tree's files. Containers cannot run on these
+// machines, so the image is built and inspected, not started.
+func TestImageBuilds(t *testing.T) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		t.Fatal("podman is needed to build the image: apt-get install podman (make deps does)")
+	}
+	root := image.get(t)
+	tag := fmt.Sprintf("localhost/messtrack-test:%d", time.Now().UnixNano())
+	run := func(args ...string) []byte {
+		t.Helper()
+		args = append([]string{"--storage-driver", "vfs"}, args...)
+		out, err := exec.Command(podman, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	run("build", "--quiet", "-f", filepath.Join(repoRoot(t), "deploy", "Containerfile"), "-t", tag, root)
+	t.Cleanup(func() {
+		if out, err := exec.Command(podman, "--storage-driver", "vfs", "rmi", "-f", tag).CombinedOutput(); err != nil {
+			t.Logf("podman rmi %s: %v\n%s", tag, err, out)
+		}
+	})
+	var inspect []struct {
+		Config struct {
+			Entrypoint []string
+			Cmd        []string
+			User       string
+			WorkingDir string
+		}
+	}
+	if err := json.Unmarshal(run("image", "inspect", tag), &inspect); err != nil || len(inspect) != 1 {
+		t.Fatalf("image inspect: %v", err)
+	}
+	c := inspect[0].Config
+	if !slices.Equal(c.Entrypoint, []string{"/usr/local/bin/messtrack"}) ||
+		!slices.Equal(c.Cmd, []string{"serve", "--config", "/etc/messtrack/messtrack.yaml"}) ||
+		c.User != "65534:65534" || c.WorkingDir != "/var/lib/messtrack" {
+		t.Errorf("image config %+v", c)
+	}
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	run("save", "--format", "docker-archive", "-o", archive, tag)
+	files := imageFiles(t, archive)
+	for _, want := range []string{"usr/local/bin/messtrack", "etc/ssl/certs/ca-certificates.crt", "var/lib/messtrack/", "etc/messtrack/"} {
+		if !slices.Contains(files, want) {
+			t.Errorf("the image lacks %s: %v", want, files)
+		}
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f, "bin/") || strings.HasPrefix(f, "lib/") || f == "bin" {
+			t.Errorf("the image holds %s: FROM scratch holds only the binary's tree", f)
+		}
+	}
+}
+
+// imageFiles lists the files of every layer of a docker-archive image.
+func imageFiles(t *testing.T, archive string) []string {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var files []string
+	outer := tar.NewReader(f)
+	for {
+		h, err := outer.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", archive, err)
+		}
+		if !strings.HasSuffix(h.Name, ".tar") && !strings.HasSuffix(h.Name, "/layer.tar") {
+			continue
+		}
+		inner := tar.NewReader(outer)
+		for {
+			ih, err := inner.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("read layer %s: %v", h.Name, err)
+			}
+			name := strings.TrimPrefix(ih.Name, "./")
+			if ih.Typeflag == tar.TypeDir && !strings.HasSuffix(name, "/") {
+				name += "/"
+			}
+			files = append(files, name)
+		}
+	}
+	if len(files) == 0 {
+		t.Fatalf("no layer files in %s", archive)
+	}
+	return files
 }
