@@ -251,6 +251,32 @@ func ReportConversionConfig(site string) string { return siteKey(site, "r", "con
 // reports' event script.
 func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
 
+// --- personal data: erasure and retention -----------------------------------
+
+// PersonSalt is a STRING holding the site's random salt for the hashes that
+// name an erased person in the audit list and in the reports state kept
+// after an erasure. No TTL. Written once with SETNX by collector/person at
+// the first erasure.
+func PersonSalt(site string) string { return siteKey(site, "ps", "salt") }
+
+// PersonAudit is a LIST of the site's erasures, oldest first, each a JSON
+// object: time, the salted hash of the chat key, why (a request or
+// retention) and how many keys of each kind were erased; no personal data.
+// No TTL; capped at the newest 100000 entries. Written by collector/person's
+// erase script, in the same step as the erasure.
+func PersonAudit(site string) string { return siteKey(site, "ps", "audit") }
+
+// PersonSweep is a HASH holding where the retention sweep stands: "pos" the
+// rank in the chat index (store.Chats) it goes on from. No TTL. Written by
+// collector/person's Sweep.
+func PersonSweep(site string) string { return siteKey(site, "ps", "sweep") }
+
+// ErasedChat is the name reports' per-chat state (ReportChat) and legacy
+// markers (ReportSeen "u") take after the chat's person was erased:
+// "erased:<salted hash>.<suffix>", so the facts stay counted (and a recount
+// counts them again) while no key names the person.
+func ErasedChat(hash, suffix string) string { return "erased:" + hash + "." + suffix }
+
 // --- dashboard: operators' sign-in sessions ---------------------------------
 
 // DashboardSession is a STRING holding one signed-in dashboard session as
