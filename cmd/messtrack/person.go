@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -127,6 +129,37 @@ func cmdPerson(ctx context.Context, args []string, stdout, stderr io.Writer, get
 			}
 		}
 		return nil
+	}
+}
+
+// Retention sweeps while serving: every sweepEvery, each site's next
+// sweepLimit chats. Several collectors may sweep at once: an erasure is
+// idempotent and checked against the chat's version.
+const (
+	sweepEvery = time.Hour
+	sweepLimit = 5000
+)
+
+// sweepRetention applies every site's retention until ctx ends.
+func sweepRetention(ctx context.Context, svc *person.Service, cfg *config.Config, log *slog.Logger) {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, name := range cfg.SiteNames() {
+			res, err := svc.Sweep(ctx, name, sweepLimit)
+			if err != nil {
+				log.Error("retention sweep", "site", name, "err", err)
+				continue
+			}
+			if res.Erased > 0 || res.Trimmed > 0 {
+				log.Info("retention sweep", "site", name, "looked", res.Looked, "erased", res.Erased, "trimmed", res.Trimmed)
+			}
+		}
 	}
 }
 
