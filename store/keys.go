@@ -66,8 +66,11 @@ func Secret(site string) string { return siteKey(site, "secret") }
 func VisitSeq(site string) string { return siteKey(site, "vseq") }
 
 // Visit is a STRING holding one visit in the collector's compact encoding,
-// keyed by the visit's number in code space. TTL: the site's session window
-// plus a margin. Written by the collector on POST /v1/visits and QR scans.
+// keyed by the visit's number in code space. TTL: retention.visit_days, by
+// default the site's session window plus 7 days. Written by the collector on
+// POST /v1/visits and QR scans; deleted with VisitClick, VisitMatched and the
+// chat's member of VisitChats by collector/person when a chat matched to it
+// is erased.
 func Visit(site string, n uint64) string {
 	return siteKey(site, "v", strconv.FormatUint(n, 36))
 }
@@ -105,17 +108,22 @@ func SourceVisit(site, source string) string { return siteKey(site, "src", part(
 // chat is the lead itself; reports, repeat-dialog detection and the
 // operators' history all need it for as long as the business keeps its
 // customers, and its size is bounded (about 1-3 KB). Written by the
-// collector's matcher on every inbound message and by the confirm endpoint.
+// collector's matcher on every inbound message and by the confirm endpoint;
+// deleted by collector/person on erasure, and by its retention sweep once
+// the chat has been silent for retention.chat_days.
 func Chat(site, chat string) string { return siteKey(site, "chat", part(chat)) }
 
 // ChatHistory is a LIST of a chat's conversations and contacts, oldest
 // first, each a JSON object (time, kind, method, visit). No TTL, like Chat;
-// capped at the newest 1000 entries on every push. Written by the matcher.
+// capped at the newest 1000 entries on every push. Written by the matcher;
+// entries older than retention.history_days are trimmed by collector/person's
+// sweep, and the list is deleted with the chat on erasure.
 func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(chat)) }
 
 // Chats is a ZSET indexing a site's chats for listing: member = chat key,
 // score = first message time in Unix milliseconds (the platform's
-// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX).
+// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX); the
+// member is removed by collector/person on erasure.
 func Chats(site string) string { return siteKey(site, "chats") }
 
 // MessageSeen is a STRING marking an inbound message, notice or update as
@@ -218,7 +226,10 @@ func ReportAdInfo(site string) string { return siteKey(site, "r", "adinfo") }
 // reports/scripts.go). A value written by earlier versions is a JSON array of
 // sessions; the scripts read both. TTL: the session window plus 30 days,
 // renewed on each write; after that no session of the chat can convert.
-// Written by reports' conversation, event and recount scripts.
+// Written by reports' conversation, event and recount scripts. When the
+// chat's person is erased, collector/person renames it to
+// ReportChat(site, ErasedChat(...)), keeping its TTL, so the aggregates and
+// a recount stay the same while no key names the person.
 func ReportChat(site, chat string) string { return siteKey(site, "r", "cs", part(chat)) }
 
 // ReportChatPattern matches every ReportChat key of a site, for recounting
