@@ -459,3 +459,49 @@ func TestSweepErasesSilentChatsAndTrimsHistory(t *testing.T) {
 		t.Errorf("audit %+v, %v", audit, err)
 	}
 }
+
+// TestEraseWhileMessagesArrive erases a chat while its messages keep
+// arriving: afterwards the chat is either gone whole or whole.
+func TestEraseWhileMessagesArrive(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	svc := person.New(person.Options{Redis: w.rdb, Config: w.cfg, Clock: w.clock})
+	for round := range 5 {
+		w.message(t, "+1 555 010 2030", name, text1, fmt.Sprintf("r%d-0", round))
+		done := make(chan error, 1)
+		go func() {
+			for i := 1; i <= 5; i++ {
+				body, _ := json.Marshal(map[string]string{"channel": "whatsapp", "from": phone, "to": "15551234567",
+					"name": name, "text": text1, "id": fmt.Sprintf("r%d-%d", round, i)})
+				req := httptest.NewRequest("POST", "/v1/sites/demo/messages", bytes.NewReader(body))
+				req.Header.Set(auth, bearer)
+				resp, err := w.srv.App().Test(req, 10_000)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("message %d: status %d", i, resp.StatusCode)
+					}
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		if _, err := svc.Erase(ctx, "demo", chat, person.ReasonRequest); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		rec := w.rdb.HGet(ctx, store.Chat("demo", chat), "rec").Val()
+		hist := w.rdb.LLen(ctx, store.ChatHistory("demo", chat)).Val()
+		_, idxErr := w.rdb.ZScore(ctx, store.Chats("demo"), chat).Result()
+		whole := rec != "" && hist > 0 && idxErr == nil
+		gone := w.rdb.Exists(ctx, store.Chat("demo", chat)).Val() == 0 && hist == 0 && idxErr != nil
+		if !whole && !gone {
+			t.Fatalf("round %d: half a chat: record %q, %d history entries, index %v", round, rec, hist, idxErr)
+		}
+	}
+}
