@@ -137,8 +137,10 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message,
 			visit = st.codec.VisitID(conv.Visit.N)
 		}
 		c.History = append(c.History, ledger.HistoryEntry{Time: at, Kind: ledger.KindConversation, Method: conv.Method,
-			Confidence: &conf, Visit: visit, MessageID: in.MessageID, Text: inbound.CleanText(in.Text, ledger.MaxStoredText),
-			PlatformTime: inbound.PlatformTimeText(in.PlatformTime)})
+			Confidence: &conf, Visit: visit, MessageID: in.MessageID, PlatformTime: inbound.PlatformTimeText(in.PlatformTime)})
+		if st.cfg.KeepsMessageText() {
+			c.History[len(c.History)-1].Text = inbound.CleanText(in.Text, ledger.MaxStoredText)
+		}
 		if conv.Visit != nil && !conv.Visit.Static {
 			c.Claim, c.ClaimTTL, c.ClaimKind = conv.Visit.N, st.visitTTL(), ledger.ClaimGuess
 			if conv.Method == reports.MethodID {
@@ -242,10 +244,10 @@ func (s *Server) nextState(st *site, prev *ledger.Record, in *inbound.Message, d
 	} else {
 		next = ledger.Record{Chat: in.Chat, Messenger: in.Messenger, First: in.Time.UnixMilli()}
 	}
-	if in.Name != "" {
+	if in.Name != "" && st.cfg.KeepsMessageText() {
 		next.Name = inbound.CleanName(in.Name)
 	}
-	if in.Username != "" {
+	if in.Username != "" && st.cfg.KeepsMessageText() {
 		next.Username = inbound.CleanName(in.Username)
 	}
 	if in.Phone != "" {

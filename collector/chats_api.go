@@ -29,6 +29,7 @@ func (s *Server) routesChats() {
 	s.app.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
 	s.app.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
 	s.app.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
+	s.people.Register(s.app, s.requireKey, func(c *fiber.Ctx) string { return authedSite(c).cfg.Name })
 }
 
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}

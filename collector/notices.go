@@ -78,7 +78,9 @@ func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Not
 	case inbound.NoticeReaction:
 		h.Emoji = inbound.CleanName(inbound.CleanText(n.Emoji, maxEmoji))
 	case inbound.NoticeEdited:
-		h.Text = inbound.CleanText(n.Text, ledger.MaxStoredText)
+		if st.cfg.KeepsMessageText() {
+			h.Text = inbound.CleanText(n.Text, ledger.MaxStoredText)
+		}
 	}
 	conv, err := s.editCode(ctx, st, sc.Record, n)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -79,6 +80,8 @@ type Server struct {
 	// with SetConversationSink.
 	ledger *ledger.Ledger
 	dash   *dashboard
+	// people answers export and erasure requests.
+	people *person.Service
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -119,6 +122,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
 	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
+	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
+		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {

@@ -27,14 +27,10 @@ type site struct {
 	alloc   *allocator
 }
 
-// visitMargin is how much longer a visit lives than the site's session
-// window, so a chat written on the window's last day still finds it.
-const visitMargin = 7 * 24 * time.Hour
-
-// visitTTL is how long a visit record lives.
-func (st *site) visitTTL() time.Duration {
-	return time.Duration(st.cfg.SessionDays)*24*time.Hour + visitMargin
-}
+// visitTTL is how long a visit record lives: retention.visit_days, by
+// default the session window plus a 7-day margin, so a chat written on the
+// window's last day still finds it.
+func (st *site) visitTTL() time.Duration { return st.cfg.VisitTTL() }
 
 // matchWindow is how far before a message the heuristic looks for clicks.
 func (st *site) matchWindow() time.Duration {

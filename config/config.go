@@ -101,9 +101,50 @@ type Site struct {
 	DesktopQR bool `yaml:"desktop_qr"`
 	// Meta configures the ad cost sync from the Meta Marketing API.
 	Meta Meta `yaml:"meta"`
+	// Retention bounds how long each kind of personal data is kept.
+	Retention Retention `yaml:"retention"`
+	// KeepMessageText keeps the first message of each conversation (and
+	// edits' texts) and the contact's name and username for operators'
+	// review; false keeps only what matching needs. Nil means true.
+	KeepMessageText *bool `yaml:"keep_message_text"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `yaml:"-"`
+}
+
+// Retention is how long a site keeps each kind of personal data, in days;
+// README.md ("Personal data") gives the defaults' reasons. A value of -1
+// keeps that kind for as long as it is useful (no limit).
+type Retention struct {
+	// HistoryDays: chat history entries older than this are trimmed.
+	HistoryDays int `yaml:"history_days"`
+	// VisitDays: how long a visit (IP, device, pages) lives; 0 means the
+	// session window plus 7 days, which codes need to attribute.
+	VisitDays int `yaml:"visit_days"`
+	// ChatDays: a chat silent for this long is erased as on request
+	// (record, history, sessions' link to the person); reports stay.
+	ChatDays int `yaml:"chat_days"`
+	// DeliveryDays: how long deliveries sent about a chat are kept.
+	DeliveryDays int `yaml:"delivery_days"`
+}
+
+// Retention defaults (days).
+const (
+	DefaultHistoryDays  = 365
+	DefaultChatDays     = 730
+	DefaultDeliveryDays = 30
+)
+
+// KeepsMessageText tells whether the site keeps message texts and contact
+// names.
+func (s *Site) KeepsMessageText() bool { return s.KeepMessageText == nil || *s.KeepMessageText }
+
+// VisitTTL is how long the site keeps a visit.
+func (s *Site) VisitTTL() time.Duration {
+	if s.Retention.VisitDays > 0 {
+		return time.Duration(s.Retention.VisitDays) * 24 * time.Hour
+	}
+	return time.Duration(s.SessionDays+7) * 24 * time.Hour
 }
 
 // WhatsAppNumber is one business number whose links the snippet rewrites.
@@ -380,6 +421,9 @@ func (c *Config) normalizeSite(s *Site) error {
 		return c.fieldError(at+".currency", "%q is not an ISO 4217 code", s.Currency)
 	}
 	s.Currency = strings.ToUpper(s.Currency)
+	if err := c.normalizeRetention(s, at+".retention"); err != nil {
+		return err
+	}
 	if s.Meta.BaseURL == "" {
 		s.Meta.BaseURL = DefaultMetaBaseURL
 	}
@@ -420,6 +464,37 @@ func (c *Config) normalizeSite(s *Site) error {
 		src.User = strings.ToLower(strings.TrimPrefix(src.User, "@"))
 		if src.Title == "" {
 			src.Title = name
+		}
+	}
+	return nil
+}
+
+// normalizeRetention fills the retention defaults and checks the bounds.
+func (c *Config) normalizeRetention(s *Site, at string) error {
+	r := &s.Retention
+	for _, f := range []struct {
+		key  string
+		v    *int
+		def  int
+		none bool // -1 (no limit) allowed
+	}{
+		{"history_days", &r.HistoryDays, DefaultHistoryDays, true},
+		{"visit_days", &r.VisitDays, 0, false},
+		{"chat_days", &r.ChatDays, DefaultChatDays, true},
+		{"delivery_days", &r.DeliveryDays, DefaultDeliveryDays, true},
+	} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+		if *f.v == -1 && f.none {
+			continue
+		}
+		if *f.v < 0 || *f.v > 3650 {
+			hint := "1..3650, or -1 for no limit"
+			if !f.none {
+				hint = "1..3650 (0 or absent: the session window plus 7 days)"
+			}
+			return c.fieldError(at+"."+f.key, "%d is outside %s", *f.v, hint)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/messtrack/messtrack/config"
 )
@@ -219,5 +220,38 @@ func TestForwardedHeaderAndIPv6Prefix(t *testing.T) {
 	}
 	if cfg.ForwardedHeader != config.ForwardedRFC7239 || cfg.IPv6Prefix != 56 {
 		t.Fatalf("forwarded_header %q, ipv6_prefix %d; want Forwarded, 56", cfg.ForwardedHeader, cfg.IPv6Prefix)
+	}
+}
+
+func TestRetention(t *testing.T) {
+	cfg, err := config.Parse("m.yaml", []byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Site("demo")
+	want := config.Retention{HistoryDays: config.DefaultHistoryDays, ChatDays: config.DefaultChatDays, DeliveryDays: config.DefaultDeliveryDays}
+	if s.Retention != want || !s.KeepsMessageText() {
+		t.Errorf("defaults: %+v keep text %v; want %+v and true", s.Retention, s.KeepsMessageText(), want)
+	}
+	if got := s.VisitTTL(); got != time.Duration(config.DefaultSessionDays+7)*24*time.Hour {
+		t.Errorf("default visit TTL %v", got)
+	}
+	set := good + "    retention: {history_days: 30, visit_days: 14, chat_days: -1, delivery_days: 7}\n    keep_message_text: false\n"
+	cfg, err = config.Parse("m.yaml", []byte(set), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = cfg.Site("demo")
+	if want := (config.Retention{HistoryDays: 30, VisitDays: 14, ChatDays: -1, DeliveryDays: 7}); s.Retention != want || s.KeepsMessageText() {
+		t.Errorf("set: %+v keep text %v", s.Retention, s.KeepsMessageText())
+	}
+	if got := s.VisitTTL(); got != 14*24*time.Hour {
+		t.Errorf("visit TTL %v", got)
+	}
+	for _, bad := range []string{"{visit_days: -1}", "{history_days: -2}", "{chat_days: 4000}"} {
+		_, err := config.Parse("m.yaml", []byte(good+"    retention: "+bad+"\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), "sites.demo.retention.") {
+			t.Errorf("%s: error %v; want one naming the retention key", bad, err)
+		}
 	}
 }

@@ -66,8 +66,11 @@ func Secret(site string) string { return siteKey(site, "secret") }
 func VisitSeq(site string) string { return siteKey(site, "vseq") }
 
 // Visit is a STRING holding one visit in the collector's compact encoding,
-// keyed by the visit's number in code space. TTL: the site's session window
-// plus a margin. Written by the collector on POST /v1/visits and QR scans.
+// keyed by the visit's number in code space. TTL: retention.visit_days, by
+// default the site's session window plus 7 days. Written by the collector on
+// POST /v1/visits and QR scans; deleted with VisitClick, VisitMatched and the
+// chat's member of VisitChats by collector/person when a chat matched to it
+// is erased.
 func Visit(site string, n uint64) string {
 	return siteKey(site, "v", strconv.FormatUint(n, 36))
 }
@@ -105,17 +108,22 @@ func SourceVisit(site, source string) string { return siteKey(site, "src", part(
 // chat is the lead itself; reports, repeat-dialog detection and the
 // operators' history all need it for as long as the business keeps its
 // customers, and its size is bounded (about 1-3 KB). Written by the
-// collector's matcher on every inbound message and by the confirm endpoint.
+// collector's matcher on every inbound message and by the confirm endpoint;
+// deleted by collector/person on erasure, and by its retention sweep once
+// the chat has been silent for retention.chat_days.
 func Chat(site, chat string) string { return siteKey(site, "chat", part(chat)) }
 
 // ChatHistory is a LIST of a chat's conversations and contacts, oldest
 // first, each a JSON object (time, kind, method, visit). No TTL, like Chat;
-// capped at the newest 1000 entries on every push. Written by the matcher.
+// capped at the newest 1000 entries on every push. Written by the matcher;
+// entries older than retention.history_days are trimmed by collector/person's
+// sweep, and the list is deleted with the chat on erasure.
 func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(chat)) }
 
 // Chats is a ZSET indexing a site's chats for listing: member = chat key,
 // score = first message time in Unix milliseconds (the platform's
-// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX).
+// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX); the
+// member is removed by collector/person on erasure.
 func Chats(site string) string { return siteKey(site, "chats") }
 
 // MessageSeen is a STRING marking an inbound message, notice or update as
@@ -218,7 +226,10 @@ func ReportAdInfo(site string) string { return siteKey(site, "r", "adinfo") }
 // reports/scripts.go). A value written by earlier versions is a JSON array of
 // sessions; the scripts read both. TTL: the session window plus 30 days,
 // renewed on each write; after that no session of the chat can convert.
-// Written by reports' conversation, event and recount scripts.
+// Written by reports' conversation, event and recount scripts. When the
+// chat's person is erased, collector/person renames it to
+// ReportChat(site, ErasedChat(...)), keeping its TTL, so the aggregates and
+// a recount stay the same while no key names the person.
 func ReportChat(site, chat string) string { return siteKey(site, "r", "cs", part(chat)) }
 
 // ReportChatPattern matches every ReportChat key of a site, for recounting
@@ -250,6 +261,32 @@ func ReportConversionConfig(site string) string { return siteKey(site, "r", "con
 // them in. TTL: the session window plus 30 days. Written with SET NX by
 // reports' event script.
 func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen", kind, part(id)) }
+
+// --- personal data: erasure and retention -----------------------------------
+
+// PersonSalt is a STRING holding the site's random salt for the hashes that
+// name an erased person in the audit list and in the reports state kept
+// after an erasure. No TTL. Written once with SETNX by collector/person at
+// the first erasure.
+func PersonSalt(site string) string { return siteKey(site, "ps", "salt") }
+
+// PersonAudit is a LIST of the site's erasures, oldest first, each a JSON
+// object: time, the salted hash of the chat key, why (a request or
+// retention) and how many keys of each kind were erased; no personal data.
+// No TTL; capped at the newest 100000 entries. Written by collector/person's
+// erase script, in the same step as the erasure.
+func PersonAudit(site string) string { return siteKey(site, "ps", "audit") }
+
+// PersonSweep is a HASH holding where the retention sweep stands: "pos" the
+// rank in the chat index (store.Chats) it goes on from. No TTL. Written by
+// collector/person's Sweep.
+func PersonSweep(site string) string { return siteKey(site, "ps", "sweep") }
+
+// ErasedChat is the name reports' per-chat state (ReportChat) and legacy
+// markers (ReportSeen "u") take after the chat's person was erased:
+// "erased:<salted hash>.<suffix>", so the facts stay counted (and a recount
+// counts them again) while no key names the person.
+func ErasedChat(hash, suffix string) string { return "erased:" + hash + "." + suffix }
 
 // --- dashboard: operators' sign-in sessions ---------------------------------
 

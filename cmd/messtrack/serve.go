@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/collector"
+	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -77,6 +78,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer srv.Close()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go sweepRetention(sweepCtx, person.New(person.Options{Redis: db.Client, Config: cfg}), cfg, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: listen: %w", err)

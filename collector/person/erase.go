@@ -1,0 +1,295 @@
+package person
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/store"
+)
+
+// Reasons for an erasure, as the audit list records them.
+const (
+	ReasonRequest   = "request"
+	ReasonRetention = "retention"
+)
+
+// eraseScript erases a chat's person in one step, unless the chat changed
+// since it was loaded.
+//
+// KEYS:
+//
+//	[1] the chat's hash (store.Chat)
+//	[2] its history (store.ChatHistory)
+//	[3] the site's chat index (store.Chats)
+//	[4] the reports' per-chat state (store.ReportChat of the chat)
+//	[5] the name it takes (store.ReportChat of store.ErasedChat)
+//	[6] the site's audit list (store.PersonAudit)
+//	then 5 keys per visit: the visit (store.Visit), its last click
+//	(store.VisitClick), its claim (store.VisitMatched), its chats
+//	(store.VisitChats), the click index of its last click's target
+//	(store.Clicks, or the visit key again when it has none)
+//	then 2 keys per legacy marker: its name and the name it takes
+//
+// ARGV:
+//
+//	[1] the chat's "ver" as loaded ("0": no chat)
+//	[2] the chat key
+//	[3] the number of visits
+//	[4] the number of markers
+//	[5] the audit entry's time (RFC 3339), [6] the chat's salted hash,
+//	[7] the reason, [8] the audit cap
+//	[9…] each visit's number in base 36 (its member in the click index)
+//
+// Returns "conflict" (the chat changed; nothing erased) or the JSON of what
+// was erased, which is also the audit entry's "erased".
+var eraseScript = redis.NewScript(`
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+if ver ~= ARGV[1] then return 'conflict' end
+local chat = ARGV[2]
+local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = 0, claims = 0, markers = 0}
+e.chat = redis.call('DEL', KEYS[1])
+e.history = redis.call('DEL', KEYS[2])
+e.index = redis.call('ZREM', KEYS[3], chat)
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('RENAME', KEYS[4], KEYS[5])
+  e.report_state = 1
+end
+local nv, nm = tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 0, nv - 1 do
+  local b = 7 + i * 5
+  local claim = redis.call('GET', KEYS[b + 2])
+  if claim and string.sub(claim, 3) == chat then
+    e.claims = e.claims + redis.call('DEL', KEYS[b + 2])
+  end
+  e.claims = e.claims + redis.call('SREM', KEYS[b + 3], chat)
+  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[9 + i]) end
+  e.visits = e.visits + redis.call('DEL', KEYS[b], KEYS[b + 1])
+end
+for i = 0, nm - 1 do
+  local b = 7 + nv * 5 + i * 2
+  if redis.call('EXISTS', KEYS[b]) == 1 then
+    redis.call('RENAME', KEYS[b], KEYS[b + 1])
+    e.markers = e.markers + 1
+  end
+end
+local erased = cjson.encode(e)
+redis.call('RPUSH', KEYS[6], cjson.encode({at = ARGV[5], chat = ARGV[6], reason = ARGV[7], erased = e}))
+redis.call('LTRIM', KEYS[6], -tonumber(ARGV[8]), -1)
+return erased
+`)
+
+// Erased is what one erasure removed, by kind (keys or members).
+type Erased struct {
+	Chat        int `json:"chat"`
+	History     int `json:"history"`
+	Index       int `json:"index"`
+	ReportState int `json:"report_state"`
+	Visits      int `json:"visits"`
+	Claims      int `json:"claims"`
+	Markers     int `json:"markers"`
+}
+
+// Nothing tells an erasure that found nothing to erase.
+func (e Erased) Nothing() bool { return e == Erased{} }
+
+// AuditEntry is one erasure in the site's audit list.
+type AuditEntry struct {
+	At     string `json:"at"`
+	Chat   string `json:"chat"`
+	Reason string `json:"reason"`
+	Erased Erased `json:"erased"`
+}
+
+// Erase removes what the site keeps about the chat's person: the chat's
+// record, history and index entry, the visits matched to it and their
+// claims; the reports' per-chat state is renamed to a salted hash, so every
+// report stays as it was. Facts the chat left pending are handed to reports
+// first. It is idempotent: erasing a chat that holds nothing erases nothing
+// and is still recorded in the audit list. A message stored while it runs
+// makes it run again on the chat as it then stands.
+func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased, error) {
+	st, err := s.site(site)
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase: %w", err)
+	}
+	hash, err := s.Hash(ctx, st.Name, chat)
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase: %w", err)
+	}
+	out, err := ledger.Update(ctx, s.ledger, st.Name, chat, "erase", func(c *ledger.Chat) (Erased, error) {
+		if err := s.ledger.HandOver(ctx, st.Name, chat, c.Pending); err != nil {
+			return Erased{}, fmt.Errorf("erase: %w", err)
+		}
+		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c)
+	})
+	if err != nil {
+		return Erased{}, err
+	}
+	// A message stored just before the erasure may hand its facts to
+	// reports just after it, making the per-chat state anew under the chat
+	// key; with no chat left, that state is renamed too.
+	if err := s.renameOrphanState(ctx, st.Name, chat, hash); err != nil {
+		return out, fmt.Errorf("erase: %w", err)
+	}
+	return out, nil
+}
+
+// eraseOnce is one run of eraseScript on the chat as loaded.
+func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat) (Erased, error) {
+	suffix, err := randomSuffix()
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase: %w", err)
+	}
+	erased := store.ErasedChat(hash, suffix)
+	keys := []string{
+		store.Chat(site, chat), store.ChatHistory(site, chat), store.Chats(site),
+		store.ReportChat(site, chat), store.ReportChat(site, erased), store.PersonAudit(site),
+	}
+	visits, err := s.erasableVisits(ctx, site, c.Record)
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase: %w", err)
+	}
+	markers, err := s.markers(ctx, site, chat)
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase: %w", err)
+	}
+	var nums []any
+	for _, v := range visits {
+		clk := store.Visit(site, v.n)
+		if v.target != "" {
+			clk = store.Clicks(site, v.target)
+		}
+		keys = append(keys, store.Visit(site, v.n), store.VisitClick(site, v.n), store.VisitMatched(site, v.n),
+			store.VisitChats(site, v.n), clk)
+		nums = append(nums, strconv.FormatUint(v.n, 36))
+	}
+	for _, m := range markers {
+		ms, ok := markerTime(m)
+		if !ok {
+			continue
+		}
+		keys = append(keys, m, store.ReportSeen(site, "u", erased+"@"+ms))
+	}
+	nm := (len(keys) - 6 - 5*len(visits)) / 2
+	args := []any{c.Ver, chat, len(visits), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap}
+	args = append(args, nums...)
+	res, err := eraseScript.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, err)
+	}
+	if res == "conflict" {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, ledger.ErrRetry)
+	}
+	var e Erased
+	if err := json.Unmarshal([]byte(res), &e); err != nil {
+		return Erased{}, fmt.Errorf("erase %s: reply %q: %w", hash, res, err)
+	}
+	return e, nil
+}
+
+// erasableVisit is a visit an erasure removes, with its last click's
+// target.
+type erasableVisit struct {
+	n      uint64
+	target string
+}
+
+// erasableVisits are the visits the record names, but for static visits
+// (an offline source's printed code, shared by everyone who scans it and
+// holding nobody's data) and those that expired.
+func (s *Service) erasableVisits(ctx context.Context, site string, r *ledger.Record) ([]erasableVisit, error) {
+	nums := visitNumbers(r)
+	if len(nums) == 0 {
+		return nil, nil
+	}
+	pipe := s.rdb.Pipeline()
+	vcmds := make([]*redis.StringCmd, len(nums))
+	ccmds := make([]*redis.StringCmd, len(nums))
+	for i, n := range nums {
+		vcmds[i] = pipe.Get(ctx, store.Visit(site, n))
+		ccmds[i] = pipe.Get(ctx, store.VisitClick(site, n))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("visits: %w", err)
+	}
+	var out []erasableVisit
+	for i, n := range nums {
+		raw, err := vcmds[i].Bytes()
+		if err == nil {
+			v, derr := visit.Decode(n, raw)
+			if derr == nil && v.Static {
+				continue
+			}
+		}
+		out = append(out, erasableVisit{n: n, target: clickTarget(ccmds[i].Val())})
+	}
+	return out, nil
+}
+
+// renameOrphanScript renames the reports' per-chat state when the chat
+// itself is gone. KEYS[1] chat hash, KEYS[2] state, KEYS[3] its new name.
+// Returns 1 when renamed.
+var renameOrphanScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('RENAME', KEYS[2], KEYS[3])
+  return 1
+end
+return 0
+`)
+
+func (s *Service) renameOrphanState(ctx context.Context, site, chat, hash string) error {
+	suffix, err := randomSuffix()
+	if err != nil {
+		return err
+	}
+	err = renameOrphanScript.Run(ctx, s.rdb, []string{store.Chat(site, chat), store.ReportChat(site, chat),
+		store.ReportChat(site, store.ErasedChat(hash, suffix))}).Err()
+	if err != nil {
+		return fmt.Errorf("rename orphan state: %w", err)
+	}
+	return nil
+}
+
+func randomSuffix() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random suffix: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Audit returns the site's audit list, oldest first (at most the newest
+// limit entries; 0: all).
+func (s *Service) Audit(ctx context.Context, site string, limit int64) ([]AuditEntry, error) {
+	st, err := s.site(site)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	start := int64(0)
+	if limit > 0 {
+		start = -limit
+	}
+	raw, err := s.rdb.LRange(ctx, store.PersonAudit(st.Name), start, -1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	out := make([]AuditEntry, 0, len(raw))
+	for _, r := range raw {
+		var e AuditEntry
+		if err := json.Unmarshal([]byte(r), &e); err != nil {
+			return nil, fmt.Errorf("audit: entry %q: %w", r, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}

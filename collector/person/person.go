@@ -1,0 +1,200 @@
+// Package person answers a person's requests about their data: what is kept
+// about a chat (Export), and its erasure (Erase), recorded in an audit list
+// that holds no personal data. It also enforces the sites' retention
+// (Sweep): chats silent for retention.chat_days are erased the same way,
+// and history entries older than retention.history_days are trimmed.
+//
+// An erasure removes the chat's record, history and index entry, the visits
+// matched to it (IP, location, device, pages) with their claims, and renames
+// the reports' per-chat state to a salted hash, so that every report figure
+// stays as it was and a recount counts the same. It runs as one Lua script
+// on the site's slot, checked against the chat's version like every ledger
+// commit, so a message stored meanwhile makes it run again on fresh state.
+package person
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store"
+)
+
+// auditCap bounds the audit list.
+const auditCap = 100000
+
+// ErrUnknownSite is a site the config does not name.
+var ErrUnknownSite = errors.New("unknown site")
+
+// Service answers export and erasure requests and sweeps retention.
+type Service struct {
+	rdb     redis.UniversalClient
+	cfg     *config.Config
+	reports *reports.Store
+	ledger  *ledger.Ledger
+	clock   store.Clock
+	visitID func(site string, n uint64) string
+}
+
+// Options are what a Service needs.
+type Options struct {
+	Redis   redis.UniversalClient
+	Config  *config.Config
+	Reports *reports.Store
+	Clock   store.Clock
+	// VisitID turns a visit number into its code for exports; nil leaves
+	// the codes out.
+	VisitID func(site string, n uint64) string
+}
+
+// New returns a Service. Conversation facts a chat left pending are handed
+// to the reports store before its erasure, so they stay counted.
+func New(opt Options) *Service {
+	if opt.Clock == nil {
+		opt.Clock = store.SystemClock{}
+	}
+	if opt.Reports == nil {
+		opt.Reports = reports.New(opt.Redis, opt.Clock, opt.Config)
+	}
+	return &Service{
+		rdb: opt.Redis, cfg: opt.Config, reports: opt.Reports, clock: opt.Clock, visitID: opt.VisitID,
+		ledger: ledger.New(opt.Redis, opt.Reports.RecordConversation),
+	}
+}
+
+func (s *Service) site(name string) (*config.Site, error) {
+	st := s.cfg.Site(name)
+	if st == nil {
+		return nil, fmt.Errorf("%w %q", ErrUnknownSite, name)
+	}
+	return st, nil
+}
+
+// salt returns the site's salt for person hashes, making it at first use.
+func (s *Service) salt(ctx context.Context, site string) ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("salt: %w", err)
+	}
+	if err := s.rdb.SetNX(ctx, store.PersonSalt(site), hex.EncodeToString(b), 0).Err(); err != nil {
+		return nil, fmt.Errorf("salt: %w", err)
+	}
+	v, err := s.rdb.Get(ctx, store.PersonSalt(site)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("salt: %w", err)
+	}
+	return []byte(v), nil
+}
+
+// Hash is the salted hash that names a chat in the audit list and in the
+// reports state kept after its erasure. Someone who holds the Redis data
+// and a chat key can recompute it (to show that chat's erasure); it cannot
+// be turned back into the chat key.
+func (s *Service) Hash(ctx context.Context, site, chat string) (string, error) {
+	salt, err := s.salt(ctx, site)
+	if err != nil {
+		return "", fmt.Errorf("hash: %w", err)
+	}
+	m := hmac.New(sha256.New, salt)
+	m.Write([]byte(chat))
+	return hex.EncodeToString(m.Sum(nil)[:16]), nil
+}
+
+// visitNumbers are the visits the chat's record names: its current visit
+// and the visits of its conversation starts.
+func visitNumbers(r *ledger.Record) []uint64 {
+	if r == nil {
+		return nil
+	}
+	var out []uint64
+	seen := map[uint64]bool{}
+	add := func(n uint64) {
+		if n != 0 && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	add(r.VisitN)
+	for _, st := range ledger.StartsOf(r) {
+		add(st.VisitN)
+	}
+	return out
+}
+
+// markers are the reports' legacy markers of the chat's unattributed
+// conversations (ReportSeen "u", "<chat>@<ms>"), found by a scan of the
+// site's keys; only earlier versions wrote them.
+func (s *Service) markers(ctx context.Context, site, chat string) ([]string, error) {
+	prefix := strings.TrimSuffix(store.ReportSeenPattern(site, "u"), "*")
+	pattern := globEscape(store.ReportSeen(site, "u", chat+"@")) + "*"
+	var mu sync.Mutex
+	var out []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
+			if err != nil {
+				return fmt.Errorf("scan markers: %w", err)
+			}
+			mu.Lock()
+			for _, k := range keys {
+				if ch, _, ok := strings.Cut(store.Unpart(strings.TrimPrefix(k, prefix)), "@"); ok && ch == chat {
+					out = append(out, k)
+				}
+			}
+			mu.Unlock()
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) }); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return out, scan(ctx, s.rdb)
+}
+
+// globEscape escapes the characters SCAN's MATCH reads as a pattern.
+func globEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`).Replace(s)
+}
+
+// markerTime is the "@<ms>" of a legacy marker key.
+func markerTime(key string) (string, bool) {
+	i := strings.LastIndexByte(key, '@')
+	if i < 0 {
+		return "", false
+	}
+	ms := key[i+1:]
+	if _, err := strconv.ParseInt(ms, 10, 64); err != nil {
+		return "", false
+	}
+	return ms, true
+}
+
+// clickTarget reads the target of a visit's last click (store.VisitClick).
+func clickTarget(raw string) string {
+	var c struct {
+		Target string `json:"t"`
+	}
+	if json.Unmarshal([]byte(raw), &c) != nil {
+		return ""
+	}
+	return c.Target
+}
