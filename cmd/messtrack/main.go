@@ -40,6 +40,7 @@ Usage:
   messtrack costs   import --site S FILE | sync --site S --from D --to D
   messtrack recount --site S
   messtrack check                              check Redis, GeoIP, secrets and public_url
+  messtrack demo    seed [--site demo] [--days 30]   fill the demo site with a month of demo data
   messtrack version
   messtrack help
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdRecount(ctx, rest, stdout, stderr, getenv)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "messtrack", version)
 		return nil
