@@ -100,7 +100,7 @@
   function build() {
     var css = document.createElement("style");
     css.textContent = [
-      "body.dp-open{margin-right:400px}",
+      "body.dp-open{margin-right:400px}body.dp-open .chat-float{right:410px}",
       "#demo-phone{position:fixed;top:12px;right:16px;width:370px;height:calc(100vh - 24px);max-height:780px;z-index:2147483000;",
       " border:10px solid #111;border-radius:36px;background:#efeae2;display:flex;flex-direction:column;overflow:hidden;",
       " box-shadow:0 12px 40px #0005;font:14px/1.4 system-ui,sans-serif;color:#111}",
