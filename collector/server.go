@@ -235,6 +235,7 @@ func (s *Server) routes() {
 	s.routesChats()
 	s.routesQR()
 	s.routesDashboard()
+	s.routesDemo()
 	s.routesStatic() // last: it must not shadow any route above
 }
 

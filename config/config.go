@@ -99,6 +99,11 @@ type Site struct {
 	// elements, on desktops, with a QR code of a chat link carrying the
 	// visit's code, so that a phone's camera takes the visit along.
 	DesktopQR bool `yaml:"desktop_qr"`
+	// Demo marks the demo site (examples/messtrack.yaml): its pages get
+	// the simulated phone's endpoints (/demo/SITE/…), and `messtrack demo
+	// seed` fills it with a month of made-up data. No other site takes
+	// either.
+	Demo bool `yaml:"demo"`
 	// Meta configures the ad cost sync from the Meta Marketing API.
 	Meta Meta `yaml:"meta"`
 	// Retention bounds how long each kind of personal data is kept.

@@ -41,6 +41,7 @@ Usage:
   messtrack recount --site S
   messtrack person  export|erase --site S --chat C | sweep|audit --site S [--limit N]
   messtrack check                              check Redis, GeoIP, secrets and public_url
+  messtrack demo    seed [--site demo] [--days 30]   fill the demo site with a month of demo data
   messtrack version
   messtrack help
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdPerson(ctx, rest, stdout, stderr, getenv)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "messtrack", version)
 		return nil

@@ -90,5 +90,18 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if db.Embedded() {
 		fmt.Fprintf(stdout, "WARNING: embedded in-memory store, kept in %s between runs; set REDIS_URL or redis: for real use\n", cfg.StoreFile)
 	}
-	return srv.Serve(ctx, ln, shutdownGrace)
+	// The demo's month of data is written while the collector already
+	// answers; a stop ends it early, and serve returns once it has.
+	seedCtx, stopSeed := context.WithCancel(ctx)
+	seeded := make(chan struct{})
+	go func() {
+		defer close(seeded)
+		if err := seedIfEmpty(seedCtx, cfg, db, stdout, log); err != nil && seedCtx.Err() == nil {
+			log.Error("seeding the demo data", "err", err)
+		}
+	}()
+	err = srv.Serve(ctx, ln, shutdownGrace)
+	stopSeed()
+	<-seeded
+	return err
 }
