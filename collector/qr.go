@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
@@ -334,9 +335,9 @@ func dropReason(err error) string {
 	if reason, ok := enrich.DropReason(err); ok {
 		return visit.CleanShort(reason)
 	}
-	var ce *clientError
-	if errors.As(err, &ce) && errors.Is(ce.kind, ErrDropped) {
-		return visit.CleanShort(ce.reason)
+	var ce *httperr.Error
+	if errors.As(err, &ce) && errors.Is(ce.Kind, ErrDropped) {
+		return visit.CleanShort(ce.Reason)
 	}
 	return "dropped"
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/config"
@@ -78,7 +80,7 @@ type Server struct {
 	// the reports store's RecordConversation, unless a test watches them
 	// with SetConversationSink.
 	ledger *ledger.Ledger
-	dash   *dashboard
+	dash   *dashboard.Dashboard
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -147,12 +149,27 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
 	s.visits = newVisitWriter(s.rdb)
-	dash, err := newDashboard()
+	dash, err := dashboard.New(dashboard.Options{
+		Redis: s.rdb, Clock: s.clock, Log: s.log, PublicURL: s.cfg.PublicURL,
+		Site: func(name string) (*config.Site, error) {
+			st, err := s.lookupSite(name)
+			if err != nil {
+				return nil, err
+			}
+			return st.cfg, nil
+		},
+		ClientIP: s.clientIP, ClientKey: s.clientKey,
+		Explain: func(c *fiber.Ctx, err error, internal string) (int, string) {
+			status, msg, _ := s.explain(c, err, internal)
+			return status, msg
+		},
+		Reports: reportsAdapter{st: s.reports},
+		Chats:   chatsAdapter{s: s},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.dash = dash
-	s.wireDashboard()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -229,7 +246,7 @@ func (s *Server) routes() {
 	s.routesSnippet()
 	s.routesChats()
 	s.routesQR()
-	s.routesDashboard()
+	s.dash.Routes(s.app)
 	s.routesStatic() // last: it must not shadow any route above
 }
 
@@ -258,30 +275,30 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 }
 
 // errorHandler turns every error into JSON {"error": "..."} with a fitting
-// status. Only clientError texts reach the client; anything else is logged
+// status. Only httperr.Error texts reach the client; anything else is logged
 // and answered as an internal error.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	status, msg, ce := s.explain(c, err, "internal error")
 	if ce != nil {
 		switch {
-		case errors.Is(ce.kind, ErrUnauthorized):
+		case errors.Is(ce.Kind, ErrUnauthorized):
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
-		case errors.Is(ce.kind, ErrDropped):
-			c.Set(headerDropped, ce.reason)
+		case errors.Is(ce.Kind, ErrDropped):
+			c.Set(headerDropped, ce.Reason)
 		}
 	}
 	return c.Status(status).JSON(fiber.Map{"error": msg})
 }
 
 // explain maps an error to its status and the text the client may see:
-// a clientError's reason, a fiber error's message, or internal for anything
-// else, which is logged instead. ce is the clientError, if it is one.
-func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *clientError) {
+// an httperr.Error's reason, a fiber error's message, or internal for anything
+// else, which is logged instead. ce is the httperr.Error, if it is one.
+func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *httperr.Error) {
 	var fe *fiber.Error
 	var ie *inbound.InputError
 	switch {
 	case errors.As(err, &ce):
-		return clientStatus(ce.kind), ce.reason, ce
+		return clientStatus(ce.Kind), ce.Reason, ce
 	case errors.As(err, &ie):
 		// A payload the translators refused.
 		return clientStatus(ErrBadInput), ie.Reason, nil
