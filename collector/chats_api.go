@@ -19,16 +19,11 @@ import (
 	"github.com/messtrack/messtrack/reports"
 )
 
-// routesChats registers the inbound chat webhooks, the generic messages
-// API and the operators' chat endpoints.
-func (s *Server) routesChats() {
-	s.app.Get("/hooks/whatsapp/:site", s.handleWhatsAppVerify)
-	s.app.Post("/hooks/whatsapp/:site", s.handleWhatsApp)
-	s.app.Post("/hooks/telegram/:site", s.handleTelegram)
-	s.app.Post("/v1/sites/:site/messages", s.requireKey, s.handleMessage)
-	s.app.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
-	s.app.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
-	s.app.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
+// routesChats registers the operators' chat endpoints.
+func (s *Server) routesChats(r fiber.Router) {
+	r.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
+	r.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
+	r.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
 }
 
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}

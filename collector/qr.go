@@ -26,10 +26,10 @@ import (
 	"github.com/messtrack/messtrack/store"
 )
 
-func (s *Server) routesQR() {
-	s.app.Get("/q/:site/:source", s.handleScan)
-	s.app.Get("/qr/:site/:file", s.handleVisitQR)
-	s.app.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
+func (s *Server) routesQR(r fiber.Router) {
+	r.Get("/q/:site/:source", s.handleScan)
+	r.Get("/qr/:site/:file", s.handleVisitQR)
+	r.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
 }
 
 // chatKind is what a chat link opens.

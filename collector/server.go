@@ -17,8 +17,6 @@ import (
 
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
-	"github.com/messtrack/messtrack/collector/httperr"
-	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
@@ -234,20 +232,32 @@ func (s *Server) close() error {
 	return errors.Join(errs...)
 }
 
-// routes registers every endpoint of the HTTP surface; each group lives in
-// its own file.
+// features are the HTTP surface in registration order, each feature's
+// route registration; each lives in its own file or package. The server
+// only composes them and maps their errors (errors.go).
+func (s *Server) features() []func(fiber.Router) {
+	return []func(fiber.Router){
+		s.routesOps,     // ops.go: /healthz
+		s.routesMetrics, // metrics.go: /metrics
+		s.routesIntake,  // intake.go: visits and clicks
+		s.routesReports, // reports_http.go: events, costs, reports
+		s.routesSnippet, // snippet.go: the browser script
+		s.routesHooks,   // hooks.go: webhooks and the messages API
+		s.routesChats,   // chats_api.go: the operators' chat API
+		s.routesQR,      // qr.go: scans and QR images
+		s.dash.Routes,   // collector/dashboard
+		s.routesStatic,  // ops.go, last: it must not shadow any route above
+	}
+}
+
+// routes builds the app from the middleware every answer goes through and
+// each feature's routes.
 func (s *Server) routes() {
 	s.app.Use(s.observe)   // first: counts every answer
 	s.app.Use(s.rateLimit) // before any public route it guards
-	s.routesOps()
-	s.routesMetrics()
-	s.routesIntake()
-	s.routesReports()
-	s.routesSnippet()
-	s.routesChats()
-	s.routesQR()
-	s.dash.Routes(s.app)
-	s.routesStatic() // last: it must not shadow any route above
+	for _, register := range s.features() {
+		register(s.app)
+	}
 }
 
 // App returns the fiber application, for tests and for embedding.
@@ -272,60 +282,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	}
 	<-errc
 	return nil
-}
-
-// errorHandler turns every error into JSON {"error": "..."} with a fitting
-// status. Only httperr.Error texts reach the client; anything else is logged
-// and answered as an internal error.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	status, msg, ce := s.explain(c, err, "internal error")
-	if ce != nil {
-		switch {
-		case errors.Is(ce.Kind, ErrUnauthorized):
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
-		case errors.Is(ce.Kind, ErrDropped):
-			c.Set(headerDropped, ce.Reason)
-		}
-	}
-	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
-
-// explain maps an error to its status and the text the client may see:
-// an httperr.Error's reason, a fiber error's message, or internal for anything
-// else, which is logged instead. ce is the httperr.Error, if it is one.
-func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *httperr.Error) {
-	var fe *fiber.Error
-	var ie *inbound.InputError
-	switch {
-	case errors.As(err, &ce):
-		return clientStatus(ce.Kind), ce.Reason, ce
-	case errors.As(err, &ie):
-		// A payload the translators refused.
-		return clientStatus(ErrBadInput), ie.Reason, nil
-	case errors.As(err, &fe):
-		return fe.Code, fe.Message, nil
-	default:
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-		return fiber.StatusInternalServerError, internal, nil
-	}
-}
-
-// clientStatus is the HTTP status of each sentinel error.
-func clientStatus(kind error) int {
-	switch {
-	case errors.Is(kind, ErrUnknownSite), errors.Is(kind, ErrNotFound):
-		return fiber.StatusNotFound
-	case errors.Is(kind, ErrUnauthorized):
-		return fiber.StatusUnauthorized
-	case errors.Is(kind, ErrForbidden):
-		return fiber.StatusForbidden
-	case errors.Is(kind, ErrTooLarge):
-		return fiber.StatusRequestEntityTooLarge
-	case errors.Is(kind, ErrRateLimited):
-		return fiber.StatusTooManyRequests
-	case errors.Is(kind, ErrDropped):
-		return fiber.StatusAccepted
-	default:
-		return fiber.StatusBadRequest
-	}
 }
