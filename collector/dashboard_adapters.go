@@ -30,20 +30,6 @@ func (a reportsAdapter) Range(site, from, to string) (dashboard.Range, error) {
 	return dashboard.Range{From: r.From, To: r.To}, nil
 }
 
-func optFloat(p *float64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func optInt(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
 // noteList turns a report's notes (column → why it is empty) into lines.
 func noteList(notes ...reports.Notes) []string {
 	seen := map[string]bool{}
@@ -61,75 +47,47 @@ func noteList(notes ...reports.Notes) []string {
 	return out
 }
 
-// adsColumns are the ads report's columns: the per-ad columns README.md lists, and
-// revenue.
-var adsColumns = []dashboard.Column{
-	{Key: "ad_id", Title: "Ad ID", Kind: dashboard.ColText},
-	{Key: "title", Title: "Title", Kind: dashboard.ColText},
-	{Key: "type", Title: "Type", Kind: dashboard.ColText},
-	{Key: "cost", Title: "Cost", Kind: dashboard.ColMoney},
-	{Key: "reach", Title: "Reach", Kind: dashboard.ColCount},
-	{Key: "conversations", Title: "Conversations", Kind: dashboard.ColCount},
-	{Key: "cost_per_conversation", Title: "Cost per conversation", Kind: dashboard.ColMoney},
-	{Key: "conversions", Title: "Conversions", Kind: dashboard.ColCount},
-	{Key: "cost_per_conversion", Title: "Cost per conversion", Kind: dashboard.ColMoney},
-	{Key: "conversion_rate", Title: "Conversion rate", Kind: dashboard.ColPercent},
-	{Key: "revenue", Title: "Revenue", Kind: dashboard.ColMoney},
-}
-
-func adCells(r *reports.AdRow) []any {
-	return []any{r.AdID, r.Title, r.Type, optFloat(r.Cost), optInt(r.Reach), r.Conversations,
-		optFloat(r.CostPerConversation), optInt(r.Conversions), optFloat(r.CostPerConversion),
-		optFloat(r.ConversionRate), optFloat(r.Revenue)}
-}
-
 func (a reportsAdapter) Ads(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
 	rep, err := a.st.Ads(ctx, site, reports.Range{From: r.From, To: r.To})
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	out := &dashboard.Report{Table: dashboard.Table{Columns: adsColumns}, Notes: noteList(rep.Notes)}
+	out := &dashboard.Report{Table: dashboard.Table{Columns: dashboard.Columns(reports.AdColumns)}, Notes: noteList(rep.Notes)}
 	for i := range rep.Rows {
 		row := &rep.Rows[i]
-		out.Table.Rows = append(out.Table.Rows, dashboard.Row{Cells: adCells(row), Link: dashboard.ChatsLink(url.Values{"campaign": {row.AdID}})})
+		out.Table.Rows = append(out.Table.Rows, dashboard.Row{Cells: dashboard.Cells(reports.AdColumns, row), Link: dashboard.ChatsLink(url.Values{"campaign": {row.AdID}})})
 	}
-	totals := dashboard.Row{Cells: adCells(&rep.Totals)}
-	totals.Cells[0], totals.Cells[1], totals.Cells[2] = "Totals", nil, nil
-	out.Table.Totals = &totals
+	out.Table.Totals = totalsRow(out.Table.Columns, dashboard.Cells(reports.AdColumns, &rep.Totals))
 	return out, nil
 }
 
-// trafficColumns are the columns every traffic report ends with.
-var trafficColumns = []dashboard.Column{
-	{Key: "conversations", Title: "Conversations", Kind: dashboard.ColCount},
-	{Key: "share", Title: "Share", Kind: dashboard.ColPercent},
-	{Key: "sessions", Title: "Attributed", Kind: dashboard.ColCount},
-	{Key: "conversions", Title: "Conversions", Kind: dashboard.ColCount},
-	{Key: "conversion_rate", Title: "Conversion rate", Kind: dashboard.ColPercent},
-	{Key: "revenue", Title: "Revenue", Kind: dashboard.ColMoney},
-}
-
-func trafficCells(r *reports.TrafficRow) []any {
-	return []any{r.Conversations, optFloat(r.Share), r.Sessions, optInt(r.Conversions), optFloat(r.ConversionRate), optFloat(r.Revenue)}
-}
-
-// trafficTable builds a traffic report's table: the leading columns from
-// lead, then the shared ones.
-func trafficTable(lead []dashboard.Column, rows []reports.TrafficRow, totals reports.TrafficRow,
-	cells func(*reports.TrafficRow) []any, link func(*reports.TrafficRow) string) dashboard.Table {
-	t := dashboard.Table{Columns: append(append([]dashboard.Column{}, lead...), trafficColumns...)}
+// trafficTable builds a traffic report's table from its column list; the
+// totals row's leading cells are "Totals" and empty.
+func trafficTable(cols []reports.Column[reports.TrafficRow], rows []reports.TrafficRow, totals reports.TrafficRow,
+	link func(*reports.TrafficRow) string) dashboard.Table {
+	t := dashboard.Table{Columns: dashboard.Columns(cols)}
 	for i := range rows {
 		r := &rows[i]
-		row := dashboard.Row{Cells: append(cells(r), trafficCells(r)...)}
+		row := dashboard.Row{Cells: dashboard.Cells(cols, r)}
 		if link != nil {
 			row.Link = link(r)
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	tot := dashboard.Row{Cells: append(make([]any, len(lead)), trafficCells(&totals)...)}
-	tot.Cells[0] = "Totals"
-	t.Totals = &tot
+	t.Totals = totalsRow(t.Columns, dashboard.Cells(cols, &totals))
 	return t
+}
+
+// totalsRow is a report's totals as the table's last row: "Totals" in the
+// first cell, the other text cells (titles, names) empty.
+func totalsRow(cols []dashboard.Column, cells []any) *dashboard.Row {
+	for i, c := range cols {
+		if c.Kind == dashboard.ColText {
+			cells[i] = nil
+		}
+	}
+	cells[0] = "Totals"
+	return &dashboard.Row{Cells: cells}
 }
 
 func (a reportsAdapter) Channels(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
@@ -137,9 +95,7 @@ func (a reportsAdapter) Channels(ctx context.Context, site string, r dashboard.R
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashboard.Column{{Key: "channel", Title: "Channel", Kind: dashboard.ColText}, {Key: "source", Title: "Source", Kind: dashboard.ColText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Channel, r.Source} },
+	t := trafficTable(reports.ChannelColumns, rep.Rows, rep.Totals,
 		func(r *reports.TrafficRow) string {
 			if r.Channel == reports.Unattributed {
 				return dashboard.ChatsLink(url.Values{"method": {reports.MethodNone}})
@@ -154,9 +110,7 @@ func (a reportsAdapter) Pages(ctx context.Context, site string, r dashboard.Rang
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashboard.Column{{Key: "kind", Title: "Kind", Kind: dashboard.ColText}, {Key: "url", Title: "Page", Kind: dashboard.ColText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Kind, r.URL} }, nil)
+	t := trafficTable(reports.PageColumns, rep.Rows, rep.Totals, nil)
 	return &dashboard.Report{Table: t, Notes: noteList(rep.Notes)}, nil
 }
 
@@ -165,9 +119,7 @@ func (a reportsAdapter) NewRepeat(ctx context.Context, site string, r dashboard.
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashboard.Column{{Key: "dialog", Title: "Dialog", Kind: dashboard.ColText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Dialog} }, nil)
+	t := trafficTable(reports.NewRepeatColumns, rep.Rows, rep.Totals, nil)
 	return &dashboard.Report{Table: t, Notes: noteList(rep.Notes)}, nil
 }
 

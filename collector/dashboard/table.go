@@ -30,16 +30,19 @@ type Column struct {
 	Kind  ColumnKind
 }
 
-// ColumnKind says how a column's values are formatted and sorted.
-type ColumnKind int
+// ColumnKind says how a column's values are formatted and sorted; it is
+// the reports' kind, so a report's column list (reports.AdColumns, ...)
+// becomes a dashboard table as it is.
+type ColumnKind = reports.Kind
 
+// The column kinds.
 const (
-	ColText    ColumnKind = iota // string, escaped; CSV-neutralised
-	ColCount                     // int64
-	ColNumber                    // float64
-	ColMoney                     // float64 in the site's currency
-	ColPercent                   // float64 fraction
-	ColTime                      // time.Time in the site's time zone
+	ColText    = reports.KindText    // string, escaped; CSV-neutralised
+	ColCount   = reports.KindCount   // int64
+	ColNumber  = reports.KindNumber  // float64
+	ColMoney   = reports.KindMoney   // float64 in the site's currency
+	ColPercent = reports.KindPercent // float64 fraction
+	ColTime    = reports.KindTime    // time.Time in the site's time zone
 )
 
 // Row is one row; Cells line up with the table's Columns. A nil cell is
@@ -65,9 +68,6 @@ type htmlTable struct {
 	Rows    [][]htmlCell
 	Totals  []htmlCell
 }
-
-// Numeric reports whether a column's values are numbers.
-func (k ColumnKind) Numeric() bool { return k != ColText }
 
 // formatHTML formats every cell for display with the site's number format.
 func (t *Table) formatHTML(f NumberFormat) htmlTable {
@@ -203,4 +203,28 @@ func csvValue(v any, loc *time.Location) string {
 	default:
 		return reports.CSVSafe(fmt.Sprint(x))
 	}
+}
+
+// Columns turns a report's column list into the dashboard's, leaving out
+// the extra ones (the per-event breakdown and the notes, which the page
+// shows under the table).
+func Columns[R any](cols []reports.Column[R]) []Column {
+	out := make([]Column, 0, len(cols))
+	for _, c := range cols {
+		if !c.Extra {
+			out = append(out, Column{Key: c.Key, Title: c.Title, Kind: c.Kind})
+		}
+	}
+	return out
+}
+
+// Cells are a report row's cells for the columns Columns keeps.
+func Cells[R any](cols []reports.Column[R], row *R) []any {
+	out := make([]any, 0, len(cols))
+	for _, c := range cols {
+		if !c.Extra {
+			out = append(out, c.Cell(row))
+		}
+	}
+	return out
 }
