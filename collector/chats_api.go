@@ -19,17 +19,16 @@ import (
 	"github.com/messtrack/messtrack/reports"
 )
 
-// routesChats registers the inbound chat webhooks, the generic messages
-// API and the operators' chat endpoints.
-func (s *Server) routesChats() {
-	s.app.Get("/hooks/whatsapp/:site", s.handleWhatsAppVerify)
-	s.app.Post("/hooks/whatsapp/:site", s.handleWhatsApp)
-	s.app.Post("/hooks/telegram/:site", s.handleTelegram)
-	s.app.Post("/v1/sites/:site/messages", s.requireKey, s.handleMessage)
-	s.app.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
-	s.app.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
-	s.app.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
-	s.people.Register(s.app, s.requireKey, func(c *fiber.Ctx) string { return authedSite(c).cfg.Name })
+// routesChats registers the operators' chat endpoints.
+func (s *Server) routesChats(r fiber.Router) {
+	r.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
+	r.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
+	r.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
+}
+
+// routesPeople registers a person's export and erasure.
+func (s *Server) routesPeople(r fiber.Router) {
+	s.people.Register(r, s.requireKey, func(c *fiber.Ctx) string { return authedSite(c).cfg.Name })
 }
 
 // chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
@@ -59,6 +58,17 @@ type chatRecord struct {
 	// OtherChats are the other chats the current visit's code (or an
 	// operator's confirmation) matched: one page view may start several.
 	OtherChats []string `json:"other_chats"`
+
+	// The record's times as instants, for the dashboard; zero when unknown.
+	firstAt, convAt, lastAt time.Time
+}
+
+// msTime is a stored Unix-millisecond time as an instant; 0 is the zero time.
+func msTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }
 
 func rfc3339ms(ms int64) string {
@@ -89,6 +99,7 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 		Messenger: cs.Messenger, Phone: cs.Phone, Username: cs.Username, Language: cs.Language,
 		Visit: cs.Visit, Confirmed: cs.Confirmed, ConversationAt: rfc3339ms(cs.ConvAt),
 		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
+		firstAt: msTime(cs.First), convAt: msTime(cs.ConvAt), lastAt: msTime(sc.Last),
 	}
 	if rec.Candidates == nil {
 		rec.Candidates = []score.Candidate{}
@@ -184,6 +195,9 @@ type chatSummary struct {
 	AdID           string  `json:"ad_id"`
 	AdTitle        string  `json:"ad_title"`
 	Candidates     int     `json:"candidates"`
+
+	// firstAt is FirstMessageAt as an instant, for the dashboard.
+	firstAt time.Time
 }
 
 // chatPage is a page of the chat list, newest first; Next is the cursor of
@@ -353,7 +367,7 @@ func summarize(cs *ledger.Record, last int64) chatSummary {
 		FirstMessageAt: rfc3339ms(cs.First), LastMessageAt: rfc3339ms(last), Dialog: cs.Dialog,
 		Method: cs.Method, Confidence: cs.Confidence, Confirmed: cs.Confirmed, Visit: cs.Visit,
 		Channel: cs.Source.Channel, UTMCampaign: cs.Source.UTMCampaign, AdID: cs.Source.AdID,
-		AdTitle: cs.Source.AdTitle, Candidates: len(cs.Candidates),
+		AdTitle: cs.Source.AdTitle, Candidates: len(cs.Candidates), firstAt: msTime(cs.First),
 	}
 }
 

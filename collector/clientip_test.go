@@ -3,6 +3,7 @@ package collector
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"net/http"
 	"net/url"
 	"testing"
@@ -114,7 +115,7 @@ func TestDashboardLockoutCountsIPv6ByNetwork(t *testing.T) {
 		resp, _ := d.post(t, "/dashboard/signin", url.Values{"csrf": {csrfOf(t, page)}, "site": {"demo"}, "key": {key}}, "X-Forwarded-For", from)
 		return resp.StatusCode
 	}
-	for i := 0; i < dashFailLimit; i++ {
+	for i := 0; i < dashboard.FailLimit; i++ {
 		if got := try(fmt.Sprintf("2001:db8:5:6::%x", i+1), "guess"); got != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d, want 401", i, got)
 		}

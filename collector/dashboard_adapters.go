@@ -8,12 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/reports"
 )
 
 // The adapters below give the dashboard's pages their data from the real
 // stores: reports.Store for the report tables and chat sessions, the
-// matcher's chat records for the chat pages. They only reshape; every
+// ledger's chat records for the chat pages. They only reshape; every
 // number comes from the stores as the API answers it.
 
 // reportsAdapter reads the report pages' tables from reports.Store.
@@ -21,26 +22,12 @@ type reportsAdapter struct {
 	st *reports.Store
 }
 
-func (a reportsAdapter) reportRange(site, from, to string) (dashRange, error) {
+func (a reportsAdapter) Range(site, from, to string) (dashboard.Range, error) {
 	r, err := a.st.Range(site, from, to)
 	if err != nil {
-		return dashRange{}, reportsError(err)
+		return dashboard.Range{}, reportsError(err)
 	}
-	return dashRange{From: r.From, To: r.To}, nil
-}
-
-func optFloat(p *float64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func optInt(p *int64) any {
-	if p == nil {
-		return nil
-	}
-	return *p
+	return dashboard.Range{From: r.From, To: r.To}, nil
 }
 
 // noteList turns a report's notes (column → why it is empty) into lines.
@@ -60,114 +47,80 @@ func noteList(notes ...reports.Notes) []string {
 	return out
 }
 
-// adsColumns are the ads report's columns: the per-ad columns README.md lists, and
-// revenue.
-var adsColumns = []dashColumn{
-	{Key: "ad_id", Title: "Ad ID", Kind: colText},
-	{Key: "title", Title: "Title", Kind: colText},
-	{Key: "type", Title: "Type", Kind: colText},
-	{Key: "cost", Title: "Cost", Kind: colMoney},
-	{Key: "reach", Title: "Reach", Kind: colCount},
-	{Key: "conversations", Title: "Conversations", Kind: colCount},
-	{Key: "cost_per_conversation", Title: "Cost per conversation", Kind: colMoney},
-	{Key: "conversions", Title: "Conversions", Kind: colCount},
-	{Key: "cost_per_conversion", Title: "Cost per conversion", Kind: colMoney},
-	{Key: "conversion_rate", Title: "Conversion rate", Kind: colPercent},
-	{Key: "revenue", Title: "Revenue", Kind: colMoney},
-}
-
-func adCells(r *reports.AdRow) []any {
-	return []any{r.AdID, r.Title, r.Type, optFloat(r.Cost), optInt(r.Reach), r.Conversations,
-		optFloat(r.CostPerConversation), optInt(r.Conversions), optFloat(r.CostPerConversion),
-		optFloat(r.ConversionRate), optFloat(r.Revenue)}
-}
-
-func (a reportsAdapter) adsTable(ctx context.Context, site string, r dashRange) (*dashReport, error) {
+func (a reportsAdapter) Ads(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
 	rep, err := a.st.Ads(ctx, site, reports.Range{From: r.From, To: r.To})
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	out := &dashReport{Table: dashTable{Columns: adsColumns}, Notes: noteList(rep.Notes)}
+	out := &dashboard.Report{Table: dashboard.Table{Columns: dashboard.Columns(reports.AdColumns)}, Notes: noteList(rep.Notes)}
 	for i := range rep.Rows {
 		row := &rep.Rows[i]
-		out.Table.Rows = append(out.Table.Rows, dashRow{Cells: adCells(row), Link: chatsLink(url.Values{"campaign": {row.AdID}})})
+		out.Table.Rows = append(out.Table.Rows, dashboard.Row{Cells: dashboard.Cells(reports.AdColumns, row), Link: dashboard.ChatsLink(url.Values{"campaign": {row.AdID}})})
 	}
-	totals := dashRow{Cells: adCells(&rep.Totals)}
-	totals.Cells[0], totals.Cells[1], totals.Cells[2] = "Totals", nil, nil
-	out.Table.Totals = &totals
+	out.Table.Totals = totalsRow(out.Table.Columns, dashboard.Cells(reports.AdColumns, &rep.Totals))
 	return out, nil
 }
 
-// trafficColumns are the columns every traffic report ends with.
-var trafficColumns = []dashColumn{
-	{Key: "conversations", Title: "Conversations", Kind: colCount},
-	{Key: "share", Title: "Share", Kind: colPercent},
-	{Key: "sessions", Title: "Attributed", Kind: colCount},
-	{Key: "conversions", Title: "Conversions", Kind: colCount},
-	{Key: "conversion_rate", Title: "Conversion rate", Kind: colPercent},
-	{Key: "revenue", Title: "Revenue", Kind: colMoney},
-}
-
-func trafficCells(r *reports.TrafficRow) []any {
-	return []any{r.Conversations, optFloat(r.Share), r.Sessions, optInt(r.Conversions), optFloat(r.ConversionRate), optFloat(r.Revenue)}
-}
-
-// trafficTable builds a traffic report's table: the leading columns from
-// lead, then the shared ones.
-func trafficTable(lead []dashColumn, rows []reports.TrafficRow, totals reports.TrafficRow,
-	cells func(*reports.TrafficRow) []any, link func(*reports.TrafficRow) string) dashTable {
-	t := dashTable{Columns: append(append([]dashColumn{}, lead...), trafficColumns...)}
+// trafficTable builds a traffic report's table from its column list; the
+// totals row's leading cells are "Totals" and empty.
+func trafficTable(cols []reports.Column[reports.TrafficRow], rows []reports.TrafficRow, totals reports.TrafficRow,
+	link func(*reports.TrafficRow) string) dashboard.Table {
+	t := dashboard.Table{Columns: dashboard.Columns(cols)}
 	for i := range rows {
 		r := &rows[i]
-		row := dashRow{Cells: append(cells(r), trafficCells(r)...)}
+		row := dashboard.Row{Cells: dashboard.Cells(cols, r)}
 		if link != nil {
 			row.Link = link(r)
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	tot := dashRow{Cells: append(make([]any, len(lead)), trafficCells(&totals)...)}
-	tot.Cells[0] = "Totals"
-	t.Totals = &tot
+	t.Totals = totalsRow(t.Columns, dashboard.Cells(cols, &totals))
 	return t
 }
 
-func (a reportsAdapter) channelsTable(ctx context.Context, site string, r dashRange) (*dashReport, error) {
+// totalsRow is a report's totals as the table's last row: "Totals" in the
+// first cell, the other text cells (titles, names) empty.
+func totalsRow(cols []dashboard.Column, cells []any) *dashboard.Row {
+	for i, c := range cols {
+		if c.Kind == dashboard.ColText {
+			cells[i] = nil
+		}
+	}
+	cells[0] = "Totals"
+	return &dashboard.Row{Cells: cells}
+}
+
+func (a reportsAdapter) Channels(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
 	rep, err := a.st.Channels(ctx, site, reports.Range{From: r.From, To: r.To})
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashColumn{{Key: "channel", Title: "Channel", Kind: colText}, {Key: "source", Title: "Source", Kind: colText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Channel, r.Source} },
+	t := trafficTable(reports.ChannelColumns, rep.Rows, rep.Totals,
 		func(r *reports.TrafficRow) string {
 			if r.Channel == reports.Unattributed {
-				return chatsLink(url.Values{"method": {reports.MethodNone}})
+				return dashboard.ChatsLink(url.Values{"method": {reports.MethodNone}})
 			}
-			return chatsLink(url.Values{"channel": {r.Channel}})
+			return dashboard.ChatsLink(url.Values{"channel": {r.Channel}})
 		})
-	return &dashReport{Table: t, Notes: noteList(rep.Notes)}, nil
+	return &dashboard.Report{Table: t, Notes: noteList(rep.Notes)}, nil
 }
 
-func (a reportsAdapter) pagesTable(ctx context.Context, site string, r dashRange) (*dashReport, error) {
+func (a reportsAdapter) Pages(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
 	rep, err := a.st.Pages(ctx, site, reports.Range{From: r.From, To: r.To})
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashColumn{{Key: "kind", Title: "Kind", Kind: colText}, {Key: "url", Title: "Page", Kind: colText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Kind, r.URL} }, nil)
-	return &dashReport{Table: t, Notes: noteList(rep.Notes)}, nil
+	t := trafficTable(reports.PageColumns, rep.Rows, rep.Totals, nil)
+	return &dashboard.Report{Table: t, Notes: noteList(rep.Notes)}, nil
 }
 
-func (a reportsAdapter) newRepeatTable(ctx context.Context, site string, r dashRange) (*dashReport, error) {
+func (a reportsAdapter) NewRepeat(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
 	rep, err := a.st.NewRepeat(ctx, site, reports.Range{From: r.From, To: r.To})
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	lead := []dashColumn{{Key: "dialog", Title: "Dialog", Kind: colText}}
-	t := trafficTable(lead, rep.Rows, rep.Totals,
-		func(r *reports.TrafficRow) []any { return []any{r.Dialog} }, nil)
-	return &dashReport{Table: t, Notes: noteList(rep.Notes)}, nil
+	t := trafficTable(reports.NewRepeatColumns, rep.Rows, rep.Totals, nil)
+	return &dashboard.Report{Table: t, Notes: noteList(rep.Notes)}, nil
 }
 
 func nanIfNil[T int64 | float64](p *T) float64 {
@@ -177,14 +130,14 @@ func nanIfNil[T int64 | float64](p *T) float64 {
 	return float64(*p)
 }
 
-func (a reportsAdapter) dynamics(ctx context.Context, site string, r dashRange, by string) ([]dashPeriod, error) {
+func (a reportsAdapter) Dynamics(ctx context.Context, site string, r dashboard.Range, by string) ([]dashboard.Period, error) {
 	rep, err := a.st.Dynamics(ctx, site, reports.Range{From: r.From, To: r.To}, by)
 	if err != nil {
 		return nil, reportsError(err)
 	}
-	out := make([]dashPeriod, 0, len(rep.Rows))
+	out := make([]dashboard.Period, 0, len(rep.Rows))
 	for _, row := range rep.Rows {
-		out = append(out, dashPeriod{
+		out = append(out, dashboard.Period{
 			Period: row.Period, Conversations: float64(row.Conversations), Sessions: float64(row.Sessions),
 			Conversions: nanIfNil(row.Conversions), Cost: nanIfNil(row.Cost), Revenue: nanIfNil(row.Revenue),
 		})
@@ -192,25 +145,17 @@ func (a reportsAdapter) dynamics(ctx context.Context, site string, r dashRange, 
 	return out, nil
 }
 
-// chatsLink is the chat list filtered by q.
-func chatsLink(q url.Values) string { return "/dashboard/chats?" + q.Encode() }
-
-// chatsAdapter reads the chat pages' data from the matcher's chat records,
+// chatsAdapter reads the chat pages' data from the ledger's chat records,
 // which carry their sessions from reports.
 type chatsAdapter struct {
 	s *Server
 }
 
-// parseRFC3339 reads the chat records' times; "" is the zero time.
-func parseRFC3339(v string) time.Time {
-	t, err := time.Parse(time.RFC3339, v)
+func (a chatsAdapter) List(ctx context.Context, siteName string, f dashboard.ChatFilter) ([]dashboard.ChatRow, string, error) {
+	st, err := a.s.lookupSite(siteName)
 	if err != nil {
-		return time.Time{}
+		return nil, "", err
 	}
-	return t
-}
-
-func (a chatsAdapter) listChats(ctx context.Context, st *site, f dashChatFilter) ([]dashChatRow, string, error) {
 	page, err := a.s.listChats(ctx, st, chatFilter{
 		From: f.From, To: f.To, Method: f.Method, Channel: f.Channel, Campaign: f.Campaign, Tag: f.Tag,
 		Query: codeQuery(st, f.Query), Limit: f.Limit, Cursor: f.Cursor,
@@ -218,11 +163,11 @@ func (a chatsAdapter) listChats(ctx context.Context, st *site, f dashChatFilter)
 	if err != nil {
 		return nil, "", err
 	}
-	rows := make([]dashChatRow, 0, len(page.Chats))
+	rows := make([]dashboard.ChatRow, 0, len(page.Chats))
 	for _, c := range page.Chats {
-		rows = append(rows, dashChatRow{
+		rows = append(rows, dashboard.ChatRow{
 			Chat: c.Chat, Name: c.Name, Phone: c.Phone, Messenger: c.Messenger,
-			FirstMessageAt: parseRFC3339(c.FirstMessageAt), Dialog: c.Dialog, Method: c.Method,
+			FirstMessageAt: c.firstAt, Dialog: c.Dialog, Method: c.Method,
 			Confidence: c.Confidence, Confirmed: c.Confirmed, Visit: c.Visit, Channel: c.Channel,
 			Campaign: c.UTMCampaign, AdID: c.AdID, AdTitle: c.AdTitle, Candidates: c.Candidates,
 		})
@@ -239,20 +184,23 @@ func codeQuery(st *site, q string) string {
 	return q
 }
 
-func (a chatsAdapter) chatCard(ctx context.Context, st *site, chat string) (*dashChatCard, error) {
+func (a chatsAdapter) Card(ctx context.Context, siteName, chat string) (*dashboard.ChatCard, error) {
+	st, err := a.s.lookupSite(siteName)
+	if err != nil {
+		return nil, err
+	}
 	rec, err := a.s.chatRecord(ctx, st, chat)
 	if err != nil {
 		return nil, err
 	}
-	card := &dashChatCard{
+	card := &dashboard.ChatCard{
 		Chat: rec.Chat, Name: rec.Name, Phone: rec.Phone, Username: rec.Username, Messenger: rec.Messenger,
-		Language: rec.Language, FirstMessageAt: parseRFC3339(rec.FirstMessageAt),
-		ConversationAt: parseRFC3339(rec.ConversationAt), LastMessageAt: parseRFC3339(rec.LastMessageAt),
+		Language: rec.Language, FirstMessageAt: rec.firstAt, ConversationAt: rec.convAt, LastMessageAt: rec.lastAt,
 		Messages: rec.Messages, Dialog: rec.Dialog, Method: rec.Method, Confidence: rec.Confidence,
 		Confirmed: rec.Confirmed, Visit: rec.Visit,
 	}
 	src := rec.Source
-	for _, f := range []dashField{
+	for _, f := range []dashboard.Field{
 		{Label: "Channel", Value: src.Channel},
 		{Label: "Offline source", Value: src.OfflineSource},
 		{Label: "UTM source", Value: src.UTMSource},
@@ -273,7 +221,7 @@ func (a chatsAdapter) chatCard(ctx context.Context, st *site, chat string) (*das
 		}
 	}
 	v := rec.Visitor
-	for _, f := range []dashField{
+	for _, f := range []dashboard.Field{
 		{Label: "Country", Value: v.Country}, {Label: "Region", Value: v.Region}, {Label: "City", Value: v.City},
 		{Label: "Device", Value: v.Device}, {Label: "OS", Value: v.OS}, {Label: "Browser", Value: v.Browser},
 		{Label: "Screen", Value: v.Screen}, {Label: "Language", Value: v.Language},
@@ -283,17 +231,24 @@ func (a chatsAdapter) chatCard(ctx context.Context, st *site, chat string) (*das
 		}
 	}
 	for _, h := range rec.History {
-		e := dashHistory{Time: parseRFC3339(h.Time), Kind: h.Kind, Method: h.Method, Confidence: math.NaN(), Visit: h.Visit, Text: h.Text}
+		// The history keeps its times as RFC 3339 text; one that cannot
+		// be read is shown without a time, and logged.
+		at, err := time.Parse(time.RFC3339, h.Time)
+		if err != nil {
+			a.s.log.Warn("chat history time unreadable", "site", siteName, "chat", chat, "err", err)
+			at = time.Time{}
+		}
+		e := dashboard.History{Time: at, Kind: h.Kind, Method: h.Method, Confidence: math.NaN(), Visit: h.Visit, Text: h.Text}
 		if h.Confidence != nil {
 			e.Confidence = *h.Confidence
 		}
 		card.History = append(card.History, e)
 	}
 	for _, c := range rec.Candidates {
-		card.Candidates = append(card.Candidates, dashCandidate{Visit: c.Visit, ClickAt: c.ClickAt, GapSeconds: c.Gap, Confidence: c.Confidence, Reasons: c.Reasons})
+		card.Candidates = append(card.Candidates, dashboard.Candidate{Visit: c.Visit, ClickAt: c.ClickAt, GapSeconds: c.Gap, Confidence: c.Confidence, Reasons: c.Reasons})
 	}
 	for _, ss := range rec.Sessions {
-		ds := dashChatSession{StartedAt: ss.StartedAt, ExpiresAt: ss.ExpiresAt, Method: ss.Method, AdID: ss.AdID,
+		ds := dashboard.ChatSession{StartedAt: ss.StartedAt, ExpiresAt: ss.ExpiresAt, Method: ss.Method, AdID: ss.AdID,
 			Channel: ss.Channel, Source: ss.Source, Page: ss.Page, Landing: ss.Landing, Dialog: ss.Dialog, Status: ss.Status}
 		if ss.ClosedAt != nil {
 			ds.ClosedAt = *ss.ClosedAt
@@ -306,14 +261,11 @@ func (a chatsAdapter) chatCard(ctx context.Context, st *site, chat string) (*das
 	return card, nil
 }
 
-func (a chatsAdapter) confirm(ctx context.Context, st *site, chat, visit string) error {
-	_, err := a.s.confirmCandidate(ctx, st, chat, visit)
+func (a chatsAdapter) Confirm(ctx context.Context, siteName, chat, visit string) error {
+	st, err := a.s.lookupSite(siteName)
+	if err != nil {
+		return err
+	}
+	_, err = a.s.confirmCandidate(ctx, st, chat, visit)
 	return err
-}
-
-// wireDashboard gives the dashboard its data sources: the server's reports
-// store and its chat records.
-func (s *Server) wireDashboard() {
-	s.dash.reports = reportsAdapter{st: s.reports}
-	s.dash.chats = chatsAdapter{s: s}
 }

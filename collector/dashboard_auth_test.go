@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +24,7 @@ func TestDashboardSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="key"`) {
 		t.Fatalf("sign-in form: %d\n%s", resp.StatusCode, page)
 	}
-	login := d.cookies[dashLoginCookie]
+	login := d.cookies[dashboard.LoginCookie]
 	if login == nil || !login.HttpOnly || login.SameSite != http.SameSiteLaxMode || login.Path != "/dashboard/" {
 		t.Fatalf("login cookie = %+v, want HttpOnly, SameSite=Lax, Path=/dashboard/", login)
 	}
@@ -31,14 +32,14 @@ func TestDashboardSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard/" {
 		t.Fatalf("sign in: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
-	sess := d.cookies[dashCookie]
+	sess := d.cookies[dashboard.SessionCookie]
 	if sess == nil || !sess.HttpOnly || sess.Secure || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/dashboard/" {
 		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Lax, not Secure over plain http", sess)
 	}
-	if sess.MaxAge != int(dashSessionTTL/time.Second) {
-		t.Errorf("session cookie Max-Age = %d, want %d", sess.MaxAge, int(dashSessionTTL/time.Second))
+	if sess.MaxAge != int(dashboard.SessionTTL/time.Second) {
+		t.Errorf("session cookie Max-Age = %d, want %d", sess.MaxAge, int(dashboard.SessionTTL/time.Second))
 	}
-	if d.cookies[dashLoginCookie] != nil {
+	if d.cookies[dashboard.LoginCookie] != nil {
 		t.Error("the login token cookie outlived the sign-in")
 	}
 	resp, page = d.get(t, "/dashboard/")
@@ -66,8 +67,8 @@ func TestDashboardSignIn(t *testing.T) {
 		t.Fatalf("dashboard keys = %v, want the one session keyed by the secret's hash", keys)
 	}
 	ttl := w.rdb.TTL(context.Background(), keys[0]).Val()
-	if ttl <= 0 || ttl > dashSessionTTL {
-		t.Errorf("session TTL = %v, want within (0, %v]", ttl, dashSessionTTL)
+	if ttl <= 0 || ttl > dashboard.SessionTTL {
+		t.Errorf("session TTL = %v, want within (0, %v]", ttl, dashboard.SessionTTL)
 	}
 }
 
@@ -106,7 +107,7 @@ func TestDashboardSignInRefusals(t *testing.T) {
 			if strings.Contains(body, "<script>alert") {
 				t.Error("the page echoes the hostile site name unescaped")
 			}
-			if d.cookies[dashCookie] != nil || d.hasSession(t) {
+			if d.cookies[dashboard.SessionCookie] != nil || d.hasSession(t) {
 				t.Fatal("a refused sign-in left a session")
 			}
 		})
@@ -116,7 +117,7 @@ func TestDashboardSignInRefusals(t *testing.T) {
 func TestDashboardSignInLockout(t *testing.T) {
 	w := newTestWorld(t)
 	d := newDashClient(w)
-	for i := 0; i < dashFailLimit; i++ {
+	for i := 0; i < dashboard.FailLimit; i++ {
 		_, page := d.get(t, "/dashboard/signin")
 		resp, _ := d.post(t, "/dashboard/signin", url.Values{"csrf": {csrfOf(t, page)}, "site": {"demo"}, "key": {"guess"}})
 		if resp.StatusCode != http.StatusUnauthorized {
@@ -126,7 +127,7 @@ func TestDashboardSignInLockout(t *testing.T) {
 	_, page := d.get(t, "/dashboard/signin")
 	resp, body := d.post(t, "/dashboard/signin", url.Values{"csrf": {csrfOf(t, page)}, "site": {"demo"}, "key": {"demo-key-123"}})
 	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many wrong keys") {
-		t.Fatalf("after %d wrong keys the right one answered %d, want 429", dashFailLimit, resp.StatusCode)
+		t.Fatalf("after %d wrong keys the right one answered %d, want 429", dashboard.FailLimit, resp.StatusCode)
 	}
 	// The lock-out is per site: the other site still signs in.
 	newDashClient(w).signIn(t, "shop", "shop-key-456")
@@ -181,13 +182,13 @@ func TestDashboardSignOutEndsTheSessionOnTheServer(t *testing.T) {
 	w := newTestWorld(t)
 	d := newDashClient(w)
 	d.signIn(t, "demo", "demo-key-123")
-	stolen := *d.cookies[dashCookie]
+	stolen := *d.cookies[dashboard.SessionCookie]
 	resp, _ := d.post(t, "/dashboard/signout", url.Values{"csrf": {d.csrf(t)}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign out: %d", resp.StatusCode)
 	}
 	replay := newDashClient(w)
-	replay.cookies[dashCookie] = &stolen
+	replay.cookies[dashboard.SessionCookie] = &stolen
 	if replay.hasSession(t) {
 		t.Fatal("a copy of the cookie still works after sign-out")
 	}
@@ -197,7 +198,7 @@ func TestDashboardSessionExpires(t *testing.T) {
 	w := newTestWorld(t)
 	d := newDashClient(w)
 	d.signIn(t, "demo", "demo-key-123")
-	w.clock.Advance(dashSessionTTL - time.Minute)
+	w.clock.Advance(dashboard.SessionTTL - time.Minute)
 	if !d.hasSession(t) {
 		t.Fatal("session ended before its lifetime")
 	}
@@ -211,10 +212,10 @@ func TestDashboardSessionIsBoundToItsSite(t *testing.T) {
 	w := newTestWorld(t)
 	d := newDashClient(w)
 	d.signIn(t, "demo", "demo-key-123")
-	c := d.cookies[dashCookie]
+	c := d.cookies[dashboard.SessionCookie]
 	_, secret, _ := strings.Cut(c.Value, ".")
 	forged := newDashClient(w)
-	forged.cookies[dashCookie] = &http.Cookie{Name: dashCookie, Value: "shop." + secret}
+	forged.cookies[dashboard.SessionCookie] = &http.Cookie{Name: dashboard.SessionCookie, Value: "shop." + secret}
 	if forged.hasSession(t) {
 		t.Fatal("a demo session opened the shop site's dashboard")
 	}
@@ -244,7 +245,7 @@ func TestDashboardSecureCookie(t *testing.T) {
 			if resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("sign in: %d", resp.StatusCode)
 			}
-			if c := d.cookies[dashCookie]; c == nil || c.Secure != tt.want || !c.HttpOnly {
+			if c := d.cookies[dashboard.SessionCookie]; c == nil || c.Secure != tt.want || !c.HttpOnly {
 				t.Fatalf("session cookie %+v: Secure want %v", c, tt.want)
 			}
 		})

@@ -8,6 +8,7 @@ package collector
 import (
 	"context"
 	"flag"
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,7 +267,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 	b := newDashBrowser(t, w.listen(t))
 	b.signIn(t, "demo", "demo-key-123")
 	conversations, _ := goldenAdsTotals(t)
-	f := newNumberFormat("USD", time.UTC)
+	f := dashboard.NewNumberFormat("USD", time.UTC)
 
 	t.Run("ads", func(t *testing.T) {
 		b.run(t, "open", chromedp.Navigate(b.base+"/dashboard/ads"+fixtureQuery()), chromedp.WaitVisible(`table.sortable tfoot`))
@@ -342,7 +343,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 		}
 		b.run(t, "all chats", chromedp.Navigate(b.base+"/dashboard/chats"), chromedp.WaitVisible(`table.sortable tbody a`))
 		b.screenshot(t, "chats")
-		b.run(t, "click through", chromedp.Click(`table.sortable tbody a[href="`+chatLink(w.matchedChat)+`"]`), chromedp.WaitVisible(`ol.history`))
+		b.run(t, "click through", chromedp.Click(`table.sortable tbody a[href="`+dashboard.ChatLink(w.matchedChat)+`"]`), chromedp.WaitVisible(`ol.history`))
 		if h1 := get(t, b, "heading", chromedp.Text(`h1`)); h1 != "Visitor A" {
 			t.Errorf("card heading %q", h1)
 		}
@@ -362,7 +363,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 		b.screenshot(t, "unmatched")
 		b.run(t, "confirm", chromedp.Click(`section.unmatched form input[value="`+w.candidateVisits[1]+`"] ~ button`),
 			chromedp.WaitVisible(`p.notice`))
-		if loc := get(t, b, "location", chromedp.Location()); loc != b.base+chatLink(w.unmatchedChat)+"?confirmed=1" {
+		if loc := get(t, b, "location", chromedp.Location()); loc != b.base+dashboard.ChatLink(w.unmatchedChat)+"?confirmed=1" {
 			t.Errorf("after confirming the browser is at %s", loc)
 		}
 		rec, err := w.srv.chatRecord(context.Background(), w.demoSite(), w.unmatchedChat)
@@ -394,7 +395,7 @@ func TestDashboardBrowserInjection(t *testing.T) {
 		name, path string
 		shown      []string // payloads that must appear as text
 	}{
-		{name: "chat card", path: chatLink(w.hostileChat), shown: []string{xssImg, xssCampaign, xssAttr, xssScript, xssJSURL, xssFormula}},
+		{name: "chat card", path: dashboard.ChatLink(w.hostileChat), shown: []string{xssImg, xssCampaign, xssAttr, xssScript, xssJSURL, xssFormula}},
 		{name: "chat list", path: "/dashboard/chats", shown: []string{xssImg, xssCampaign}},
 		{name: "ads", path: "/dashboard/ads" + day, shown: []string{xssAdTitle, xssAdID}},
 		{name: "channels", path: "/dashboard/channels" + day, shown: []string{xssImg}},

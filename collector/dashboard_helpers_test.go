@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -92,4 +94,11 @@ func (d *dashClient) hasSession(t testing.TB) bool {
 	}
 	t.Fatalf("overview answered %d", resp.StatusCode)
 	return false
+}
+
+// secretHash is how the dashboard keys a session in Redis: the SHA-256 of
+// the cookie's secret, in hex.
+func secretHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }

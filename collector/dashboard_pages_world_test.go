@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"net/http"
 	"net/url"
 	"os"
@@ -48,7 +49,7 @@ func TestDashboardReportPages(t *testing.T) {
 	d := newDashClient(w.testWorld)
 	d.signIn(t, "demo", "demo-key-123")
 	conversations, conversions := goldenAdsTotals(t)
-	f := newNumberFormat("USD", time.UTC)
+	f := dashboard.NewNumberFormat("USD", time.UTC)
 	tests := []struct {
 		name string
 		path string
@@ -71,8 +72,8 @@ func TestDashboardReportPages(t *testing.T) {
 		{name: "dynamics of revenue by month", path: "/dashboard/dynamics" + fixtureQuery("by", "month", "metric", "revenue"), want: []string{
 			"2026-03", "2026-04", "$",
 		}},
-		{name: "chats", path: "/dashboard/chats", want: []string{"Visitor A", "Visitor C", chatLink(w.matchedChat)}},
-		{name: "chat card", path: chatLink(w.matchedChat), want: []string{
+		{name: "chats", path: "/dashboard/chats", want: []string{"Visitor A", "Visitor C", dashboard.ChatLink(w.matchedChat)}},
+		{name: "chat card", path: dashboard.ChatLink(w.matchedChat), want: []string{
 			"Visitor A", "paid_search", "spring", "cpc", "gclid", "abc",
 			`<a href="https://shop.example/cacti?utm_source=google&amp;utm_medium=cpc&amp;utm_campaign=spring&amp;gclid=abc" rel="noopener noreferrer nofollow"`,
 			"Austin", "converted", "won, 2026-04-13 08:31 UTC", "$120.00", "Contact history",
@@ -155,7 +156,7 @@ func TestDashboardRefusesBadQueries(t *testing.T) {
 		{name: "an unknown number", path: "/dashboard/dynamics?metric=<b>x</b>", want: "&lt;b&gt;x&lt;/b&gt;"},
 		{name: "an unknown method", path: "/dashboard/chats?method=guess", want: "is not one of"},
 		{name: "a chat list date", path: "/dashboard/chats?from=13/04/2026", want: "is not a date"},
-		{name: "no such chat", path: chatLink("whatsapp:19990000000"), want: "no chat"},
+		{name: "no such chat", path: dashboard.ChatLink("whatsapp:19990000000"), want: "no chat"},
 		{name: "not a chat key", path: "/dashboard/chats/nothing", want: "is not a chat key"},
 	}
 	for _, tt := range tests {
@@ -202,7 +203,7 @@ func TestDashboardChatFilters(t *testing.T) {
 				t.Fatalf("%d %s", resp.StatusCode, clip(body, 800))
 			}
 			for _, chat := range all {
-				listed := strings.Contains(body, `href="`+chatLink(chat)+`"`)
+				listed := strings.Contains(body, `href="`+dashboard.ChatLink(chat)+`"`)
 				if want := containsChat(tt.want, chat); listed != want {
 					t.Errorf("%s listed = %v, want %v", chat, listed, want)
 				}
@@ -273,7 +274,7 @@ func TestDashboardConfirmCandidate(t *testing.T) {
 			if !confirmed {
 				return
 			}
-			if loc := resp.Header.Get("Location"); loc != chatLink(w.unmatchedChat)+"?confirmed=1" {
+			if loc := resp.Header.Get("Location"); loc != dashboard.ChatLink(w.unmatchedChat)+"?confirmed=1" {
 				t.Errorf("redirect to %q", loc)
 			}
 			_, card := d.get(t, resp.Header.Get("Location"))
@@ -299,7 +300,7 @@ func TestDashboardEscapesHostileStrings(t *testing.T) {
 		name, path string
 		escaped    []string // how the payloads must appear
 	}{
-		{name: "chat card", path: chatLink(w.hostileChat), escaped: []string{
+		{name: "chat card", path: dashboard.ChatLink(w.hostileChat), escaped: []string{
 			"&lt;script&gt;window.__pwned", "&lt;img src=x onerror=", "&#34;&gt;&lt;svg onload=",
 			"<dd>javascript:window.__pwned=&#39;href&#39;", "=HYPERLINK(",
 		}},

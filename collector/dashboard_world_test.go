@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // and messages, a few of them carrying hostile strings.
 
 // dashFixtureRange is the range of the reports' golden files.
-var dashFixtureRange = dashRange{From: "2026-03-16", To: "2026-04-12"}
+var dashFixtureRange = dashboard.Range{From: "2026-03-16", To: "2026-04-12"}
 
 // dashFixtureStart is the fixture's first day. The collector starts then:
 // it records the site's configured conversion event when it starts, and

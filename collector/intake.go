@@ -38,12 +38,12 @@ const (
 // headerDropped carries the reason a hit was dropped (202, nothing stored).
 const headerDropped = "X-Messtrack-Dropped"
 
-func (s *Server) routesIntake() {
-	s.app.Options("/v1/visits", s.preflight)
-	s.app.Options("/v1/clicks", s.preflight)
-	s.app.Post("/v1/visits", s.handleVisit)
-	s.app.Post("/v1/clicks", s.handleClick)
-	s.app.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
+func (s *Server) routesIntake(r fiber.Router) {
+	r.Options("/v1/visits", s.preflight)
+	r.Options("/v1/clicks", s.preflight)
+	r.Post("/v1/visits", s.handleVisit)
+	r.Post("/v1/clicks", s.handleClick)
+	r.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
 }
 
 // visitRequest is what the snippet sends to register a visit.

@@ -79,8 +79,8 @@ func (s *Server) countMatch(method string) {
 	s.metrics.matches.WithLabelValues(method).Inc()
 }
 
-func (s *Server) routesMetrics() {
-	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+func (s *Server) routesMetrics(r fiber.Router) {
+	r.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 }
 
 // observe is the first middleware: it answers errors through errorHandler

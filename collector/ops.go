@@ -7,15 +7,15 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-func (s *Server) routesOps() {
-	s.app.Get("/healthz", s.handleHealth)
+func (s *Server) routesOps(r fiber.Router) {
+	r.Get("/healthz", s.handleHealth)
 }
 
 // routesStatic serves the demo site's pages at "/". It is registered last so
 // that no API route is shadowed.
-func (s *Server) routesStatic() {
+func (s *Server) routesStatic(r fiber.Router) {
 	if dir := s.cfg.StaticDir; dir != "" {
-		s.app.Static("/", dir, fiber.Static{Index: "index.html"})
+		r.Static("/", dir, fiber.Static{Index: "index.html"})
 	}
 }
 

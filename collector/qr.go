@@ -19,16 +19,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
 
-func (s *Server) routesQR() {
-	s.app.Get("/q/:site/:source", s.handleScan)
-	s.app.Get("/qr/:site/:file", s.handleVisitQR)
-	s.app.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
+func (s *Server) routesQR(r fiber.Router) {
+	r.Get("/q/:site/:source", s.handleScan)
+	r.Get("/qr/:site/:file", s.handleVisitQR)
+	r.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
 }
 
 // chatKind is what a chat link opens.
@@ -334,9 +335,9 @@ func dropReason(err error) string {
 	if reason, ok := enrich.DropReason(err); ok {
 		return visit.CleanShort(reason)
 	}
-	var ce *clientError
-	if errors.As(err, &ce) && errors.Is(ce.kind, ErrDropped) {
-		return visit.CleanShort(ce.reason)
+	var ce *httperr.Error
+	if errors.As(err, &ce) && errors.Is(ce.Kind, ErrDropped) {
+		return visit.CleanShort(ce.Reason)
 	}
 	return "dropped"
 }

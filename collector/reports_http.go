@@ -11,15 +11,15 @@ import (
 
 // routesReports registers business events, the conversion-event choice,
 // cost uploads and the reports, all behind the site's bearer key.
-func (s *Server) routesReports() {
+func (s *Server) routesReports(r fiber.Router) {
 	// Each route names requireKey itself: a group middleware would also
 	// run for every other route under /v1/sites/:site.
 	const base = "/v1/sites/:site"
-	s.app.Post(base+"/events", s.requireKey, s.handleEvent)
-	s.app.Get(base+"/conversion-event", s.requireKey, s.handleConversionEvent)
-	s.app.Put(base+"/conversion-event", s.requireKey, s.handleSetConversionEvent)
-	s.app.Post(base+"/costs", s.requireKey, s.handleCosts)
-	s.app.Get(base+"/reports/:report", s.requireKey, s.handleReport)
+	r.Post(base+"/events", s.requireKey, s.handleEvent)
+	r.Get(base+"/conversion-event", s.requireKey, s.handleConversionEvent)
+	r.Put(base+"/conversion-event", s.requireKey, s.handleSetConversionEvent)
+	r.Post(base+"/costs", s.requireKey, s.handleCosts)
+	r.Get(base+"/reports/:report", s.requireKey, s.handleReport)
 }
 
 // handleReport answers GET /v1/sites/:site/reports/:report with

@@ -15,8 +15,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
-	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/config"
@@ -79,7 +79,7 @@ type Server struct {
 	// the reports store's RecordConversation, unless a test watches them
 	// with SetConversationSink.
 	ledger *ledger.Ledger
-	dash   *dashboard
+	dash   *dashboard.Dashboard
 	// people answers export and erasure requests.
 	people *person.Service
 }
@@ -152,12 +152,27 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
 	s.visits = newVisitWriter(s.rdb)
-	dash, err := newDashboard()
+	dash, err := dashboard.New(dashboard.Options{
+		Redis: s.rdb, Clock: s.clock, Log: s.log, PublicURL: s.cfg.PublicURL,
+		Site: func(name string) (*config.Site, error) {
+			st, err := s.lookupSite(name)
+			if err != nil {
+				return nil, err
+			}
+			return st.cfg, nil
+		},
+		ClientIP: s.clientIP, ClientKey: s.clientKey,
+		Explain: func(c *fiber.Ctx, err error, internal string) (int, string) {
+			status, msg, _ := s.explain(c, err, internal)
+			return status, msg
+		},
+		Reports: reportsAdapter{st: s.reports},
+		Chats:   chatsAdapter{s: s},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.dash = dash
-	s.wireDashboard()
 	s.app = fiber.New(fiber.Config{
 		AppName:               "messtrack",
 		BodyLimit:             maxBody,
@@ -222,21 +237,34 @@ func (s *Server) close() error {
 	return errors.Join(errs...)
 }
 
-// routes registers every endpoint of the HTTP surface; each group lives in
-// its own file.
+// features are the HTTP surface in registration order, each feature's
+// route registration; each lives in its own file or package. The server
+// only composes them and maps their errors (errors.go).
+func (s *Server) features() []func(fiber.Router) {
+	return []func(fiber.Router){
+		s.routesOps,     // ops.go: /healthz
+		s.routesMetrics, // metrics.go: /metrics
+		s.routesIntake,  // intake.go: visits and clicks
+		s.routesReports, // reports_http.go: events, costs, reports
+		s.routesSnippet, // snippet.go: the browser script
+		s.routesHooks,   // hooks.go: webhooks and the messages API
+		s.routesChats,   // chats_api.go: the operators' chat API
+		s.routesQR,      // qr.go: scans and QR images
+		s.routesPeople,  // collector/person: export and erasure
+		s.dash.Routes,   // collector/dashboard
+		s.routesDemo,    // demo_routes.go: the demo phone, for a demo site only
+		s.routesStatic,  // ops.go, last: it must not shadow any route above
+	}
+}
+
+// routes builds the app from the middleware every answer goes through and
+// each feature's routes.
 func (s *Server) routes() {
 	s.app.Use(s.observe)   // first: counts every answer
 	s.app.Use(s.rateLimit) // before any public route it guards
-	s.routesOps()
-	s.routesMetrics()
-	s.routesIntake()
-	s.routesReports()
-	s.routesSnippet()
-	s.routesChats()
-	s.routesQR()
-	s.routesDashboard()
-	s.routesDemo()
-	s.routesStatic() // last: it must not shadow any route above
+	for _, register := range s.features() {
+		register(s.app)
+	}
 }
 
 // App returns the fiber application, for tests and for embedding.
@@ -261,60 +289,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	}
 	<-errc
 	return nil
-}
-
-// errorHandler turns every error into JSON {"error": "..."} with a fitting
-// status. Only clientError texts reach the client; anything else is logged
-// and answered as an internal error.
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	status, msg, ce := s.explain(c, err, "internal error")
-	if ce != nil {
-		switch {
-		case errors.Is(ce.kind, ErrUnauthorized):
-			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
-		case errors.Is(ce.kind, ErrDropped):
-			c.Set(headerDropped, ce.reason)
-		}
-	}
-	return c.Status(status).JSON(fiber.Map{"error": msg})
-}
-
-// explain maps an error to its status and the text the client may see:
-// a clientError's reason, a fiber error's message, or internal for anything
-// else, which is logged instead. ce is the clientError, if it is one.
-func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, msg string, ce *clientError) {
-	var fe *fiber.Error
-	var ie *inbound.InputError
-	switch {
-	case errors.As(err, &ce):
-		return clientStatus(ce.kind), ce.reason, ce
-	case errors.As(err, &ie):
-		// A payload the translators refused.
-		return clientStatus(ErrBadInput), ie.Reason, nil
-	case errors.As(err, &fe):
-		return fe.Code, fe.Message, nil
-	default:
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-		return fiber.StatusInternalServerError, internal, nil
-	}
-}
-
-// clientStatus is the HTTP status of each sentinel error.
-func clientStatus(kind error) int {
-	switch {
-	case errors.Is(kind, ErrUnknownSite), errors.Is(kind, ErrNotFound):
-		return fiber.StatusNotFound
-	case errors.Is(kind, ErrUnauthorized):
-		return fiber.StatusUnauthorized
-	case errors.Is(kind, ErrForbidden):
-		return fiber.StatusForbidden
-	case errors.Is(kind, ErrTooLarge):
-		return fiber.StatusRequestEntityTooLarge
-	case errors.Is(kind, ErrRateLimited):
-		return fiber.StatusTooManyRequests
-	case errors.Is(kind, ErrDropped):
-		return fiber.StatusAccepted
-	default:
-		return fiber.StatusBadRequest
-	}
 }

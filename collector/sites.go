@@ -111,11 +111,3 @@ func (s *Server) lookupSite(name string) (*site, error) {
 	}
 	return st, nil
 }
-
-// clip shortens a client-supplied string before it is echoed in an error.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

@@ -10,8 +10,8 @@ import (
 )
 
 // routesSnippet serves each site's script at /s/{site}.js.
-func (s *Server) routesSnippet() {
-	s.app.Get("/s/:site.js", s.handleSnippet)
+func (s *Server) routesSnippet(r fiber.Router) {
+	r.Get("/s/:site.js", s.handleSnippet)
 }
 
 // renderSnippets builds the snippet once and renders it for every site, so

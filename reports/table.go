@@ -176,83 +176,48 @@ func cellByEvent(m map[string]int64) string {
 	return strings.Join(parts, " ")
 }
 
-// --- ads ---------------------------------------------------------------------
+// --- ads and traffic ---------------------------------------------------------
 
-// Columns names the ads report's columns.
-func (r *AdsReport) Columns() []string {
-	return []string{"ad_id", "title", "type", "cost", "reach", "conversations", "cost_per_conversation",
-		"conversions", "cost_per_conversion", "conversion_rate", "revenue", "conversions_by_event", "notes"}
-}
+// Columns names the ads report's columns (AdColumns).
+func (r *AdsReport) Columns() []string { return columnKeys(AdColumns) }
 
 // Records returns the rows and then the totals.
 func (r *AdsReport) Records() [][]string {
-	out := make([][]string, 0, len(r.Rows)+1)
-	for _, row := range append(append([]AdRow{}, r.Rows...), r.Totals) {
-		out = append(out, []string{row.AdID, row.Title, row.Type, cellFloat(row.Cost), cellInt(row.Reach),
-			strconv.FormatInt(row.Conversations, 10), cellFloat(row.CostPerConversation), cellInt(row.Conversions),
-			cellFloat(row.CostPerConversion), cellFloat(row.ConversionRate), cellFloat(row.Revenue),
-			cellByEvent(row.ConversionsByEvent), cellNotes(row.Notes)})
-	}
-	return out
+	return columnRecords(AdColumns, append(append([]AdRow{}, r.Rows...), r.Totals))
 }
 
 // ReportNotes returns the report-wide notes.
 func (r *AdsReport) ReportNotes() Notes { return r.Notes }
 
-// --- traffic -------------------------------------------------------------------
-
-var trafficTail = []string{"conversations", "share", "sessions", "conversions", "conversion_rate", "revenue",
-	"conversions_by_event", "notes"}
-
-func trafficCells(row TrafficRow) []string {
-	return []string{strconv.FormatInt(row.Conversations, 10), cellFloat(row.Share), strconv.FormatInt(row.Sessions, 10),
-		cellInt(row.Conversions), cellFloat(row.ConversionRate), cellFloat(row.Revenue),
-		cellByEvent(row.ConversionsByEvent), cellNotes(row.Notes)}
-}
-
-// Columns names the channels report's columns.
-func (r *ChannelsReport) Columns() []string {
-	return append([]string{"channel", "source"}, trafficTail...)
-}
+// Columns names the channels report's columns (ChannelColumns).
+func (r *ChannelsReport) Columns() []string { return columnKeys(ChannelColumns) }
 
 // Records returns the rows and then the totals; the new-vs-repeat split is
 // its own report.
 func (r *ChannelsReport) Records() [][]string {
-	var out [][]string
-	for _, row := range append(append([]TrafficRow{}, r.Rows...), r.Totals) {
-		out = append(out, append([]string{row.Channel, row.Source}, trafficCells(row)...))
-	}
-	return out
+	return columnRecords(ChannelColumns, append(append([]TrafficRow{}, r.Rows...), r.Totals))
 }
 
 // ReportNotes returns the report-wide notes.
 func (r *ChannelsReport) ReportNotes() Notes { return r.Notes }
 
-// Columns names the pages report's columns.
-func (r *PagesReport) Columns() []string { return append([]string{"kind", "url"}, trafficTail...) }
+// Columns names the pages report's columns (PageColumns).
+func (r *PagesReport) Columns() []string { return columnKeys(PageColumns) }
 
 // Records returns the rows and then the totals.
 func (r *PagesReport) Records() [][]string {
-	var out [][]string
-	for _, row := range append(append([]TrafficRow{}, r.Rows...), r.Totals) {
-		out = append(out, append([]string{row.Kind, row.URL}, trafficCells(row)...))
-	}
-	return out
+	return columnRecords(PageColumns, append(append([]TrafficRow{}, r.Rows...), r.Totals))
 }
 
 // ReportNotes returns the report-wide notes.
 func (r *PagesReport) ReportNotes() Notes { return r.Notes }
 
-// Columns names the new-vs-repeat report's columns.
-func (r *NewRepeatReport) Columns() []string { return append([]string{"dialog"}, trafficTail...) }
+// Columns names the new-vs-repeat report's columns (NewRepeatColumns).
+func (r *NewRepeatReport) Columns() []string { return columnKeys(NewRepeatColumns) }
 
 // Records returns the rows and then the totals.
 func (r *NewRepeatReport) Records() [][]string {
-	var out [][]string
-	for _, row := range append(append([]TrafficRow{}, r.Rows...), r.Totals) {
-		out = append(out, append([]string{row.Dialog}, trafficCells(row)...))
-	}
-	return out
+	return columnRecords(NewRepeatColumns, append(append([]TrafficRow{}, r.Rows...), r.Totals))
 }
 
 // ReportNotes returns the report-wide notes.

@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"context"
@@ -14,41 +14,43 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/config"
 )
 
 // The report and chat pages read their data through two small interfaces,
 // so that the pages depend on what they show, not on how reports and chats
-// are stored; dashboard_adapters.go implements them over the real stores.
+// are stored; the collector implements them over reports.Store and the
+// chat ledger (collector/dashboard_adapters.go).
 
-// dashRange is a report's inclusive range of site-local days, YYYY-MM-DD.
-type dashRange struct {
+// Range is a report's inclusive range of site-local days, YYYY-MM-DD.
+type Range struct {
 	From, To string
 }
 
-// dashReportSource is what the report pages need.
-type dashReportSource interface {
+// ReportSource is what the report pages need.
+type ReportSource interface {
 	// reportRange checks from/to for the site; empty values take the
 	// reports' defaults (the 30 days ending today).
-	reportRange(site, from, to string) (dashRange, error)
-	adsTable(ctx context.Context, site string, r dashRange) (*dashReport, error)
-	channelsTable(ctx context.Context, site string, r dashRange) (*dashReport, error)
-	pagesTable(ctx context.Context, site string, r dashRange) (*dashReport, error)
-	newRepeatTable(ctx context.Context, site string, r dashRange) (*dashReport, error)
+	Range(site, from, to string) (Range, error)
+	Ads(ctx context.Context, site string, r Range) (*Report, error)
+	Channels(ctx context.Context, site string, r Range) (*Report, error)
+	Pages(ctx context.Context, site string, r Range) (*Report, error)
+	NewRepeat(ctx context.Context, site string, r Range) (*Report, error)
 	// dynamics returns the site's numbers per period of the grouping (day,
 	// week, month, quarter) over r.
-	dynamics(ctx context.Context, site string, r dashRange, by string) ([]dashPeriod, error)
+	Dynamics(ctx context.Context, site string, r Range, by string) ([]Period, error)
 }
 
-// dashReport is a report table with the notes that explain its empty cells.
-type dashReport struct {
-	Table dashTable
+// Report is a report table with the notes that explain its empty cells.
+type Report struct {
+	Table Table
 	Notes []string
 }
 
-// dashPeriod is one period of the dynamics report; NaN is a number that
+// Period is one period of the dynamics report; NaN is a number that
 // cannot be computed (no cost rows, no conversion event chosen).
-type dashPeriod struct {
+type Period struct {
 	Period        string
 	Conversations float64
 	Sessions      float64
@@ -57,15 +59,19 @@ type dashPeriod struct {
 	Revenue       float64
 }
 
-// dashChatSource is what the chat pages need.
-type dashChatSource interface {
-	listChats(ctx context.Context, st *site, f dashChatFilter) ([]dashChatRow, string, error)
-	chatCard(ctx context.Context, st *site, chat string) (*dashChatCard, error)
-	confirm(ctx context.Context, st *site, chat, visit string) error
+// ChatSource is what the chat pages need.
+type ChatSource interface {
+	// List returns a page of the site's chats, newest first, and the
+	// cursor of the next page ("" at the end).
+	List(ctx context.Context, site string, f ChatFilter) ([]ChatRow, string, error)
+	// Card returns a chat's card, or an httperr.ErrNotFound.
+	Card(ctx context.Context, site, chat string) (*ChatCard, error)
+	// Confirm attributes an unmatched chat to one of its candidates.
+	Confirm(ctx context.Context, site, chat, visit string) error
 }
 
-// dashChatFilter selects chats for the list.
-type dashChatFilter struct {
+// ChatFilter selects chats for the list.
+type ChatFilter struct {
 	From, To time.Time // first message in [From, To); zero is open
 	Method   string
 	Channel  string
@@ -78,8 +84,8 @@ type dashChatFilter struct {
 	Limit  int
 }
 
-// dashChatRow is one chat in the list.
-type dashChatRow struct {
+// ChatRow is one chat in the list.
+type ChatRow struct {
 	Chat, Name, Phone, Messenger string
 	FirstMessageAt               time.Time
 	Dialog, Method               string
@@ -91,8 +97,8 @@ type dashChatRow struct {
 	Candidates                   int
 }
 
-// dashChatCard is a chat's source card.
-type dashChatCard struct {
+// ChatCard is a chat's source card.
+type ChatCard struct {
 	Chat, Name, Phone, Username, Messenger, Language string
 	FirstMessageAt, ConversationAt, LastMessageAt    time.Time
 	Messages                                         int64
@@ -100,22 +106,22 @@ type dashChatCard struct {
 	Confidence                                       float64
 	Confirmed                                        bool
 	Visit                                            string
-	Source                                           []dashField
-	Visitor                                          []dashField
-	Sessions                                         []dashChatSession
-	History                                          []dashHistory
-	Candidates                                       []dashCandidate
+	Source                                           []Field
+	Visitor                                          []Field
+	Sessions                                         []ChatSession
+	History                                          []History
+	Candidates                                       []Candidate
 }
 
-// dashField is a labelled value of a card; URL values are links only when
+// Field is a labelled value of a card; URL values are links only when
 // they are http(s).
-type dashField struct {
+type Field struct {
 	Label, Value string
 	IsURL        bool
 }
 
-// dashChatSession is one attribution session of a chat.
-type dashChatSession struct {
+// ChatSession is one attribution session of a chat.
+type ChatSession struct {
 	StartedAt, ExpiresAt, ClosedAt time.Time
 	Method, AdID, Channel, Source  string
 	Page, Landing, Dialog, Status  string
@@ -124,8 +130,8 @@ type dashChatSession struct {
 	Value                          float64
 }
 
-// dashHistory is one entry of a chat's contact history.
-type dashHistory struct {
+// History is one entry of a chat's contact history.
+type History struct {
 	Time       time.Time
 	Kind       string
 	Method     string
@@ -134,8 +140,8 @@ type dashHistory struct {
 	Text       string
 }
 
-// dashCandidate is a visit the heuristic found for an unmatched chat.
-type dashCandidate struct {
+// Candidate is a visit the heuristic found for an unmatched chat.
+type Candidate struct {
 	Visit      string
 	ClickAt    time.Time
 	GapSeconds float64
@@ -143,68 +149,68 @@ type dashCandidate struct {
 	Reasons    []string
 }
 
-// routesDashboardPages registers the report and chat pages.
-func (s *Server) routesDashboardPages(g fiber.Router) {
-	if s.dash.reports == nil || s.dash.chats == nil {
+// routesPages registers the report and chat pages.
+func (d *Dashboard) routesPages(g fiber.Router) {
+	if d.reports == nil || d.chats == nil {
 		// Without both sources the pages would have nothing to read; the
 		// navigation still lists them and they answer 404.
 		return
 	}
-	g.Get("/ads", s.requireDashSession, s.reportPage("ads", "Ads", dashReportSource.adsTable))
-	g.Get("/channels", s.requireDashSession, s.reportPage("channels", "Channels", dashReportSource.channelsTable))
-	g.Get("/pages", s.requireDashSession, s.reportPage("pages", "Pages", dashReportSource.pagesTable))
-	g.Get("/new-repeat", s.requireDashSession, s.reportPage("new-repeat", "New vs repeat", dashReportSource.newRepeatTable))
-	g.Get("/dynamics", s.requireDashSession, s.handleDynamicsPage)
-	g.Get("/chats", s.requireDashSession, s.handleChatsPage)
-	g.Get("/chats/:chat", s.requireDashSession, s.handleChatPage)
-	g.Get("/unmatched", s.requireDashSession, s.handleUnmatchedPage)
-	g.Post("/unmatched/confirm", s.requireDashSession, s.handleConfirmPage)
+	g.Get("/ads", d.requireSession, d.reportPage("ads", "Ads", ReportSource.Ads))
+	g.Get("/channels", d.requireSession, d.reportPage("channels", "Channels", ReportSource.Channels))
+	g.Get("/pages", d.requireSession, d.reportPage("pages", "Pages", ReportSource.Pages))
+	g.Get("/new-repeat", d.requireSession, d.reportPage("new-repeat", "New vs repeat", ReportSource.NewRepeat))
+	g.Get("/dynamics", d.requireSession, d.handleDynamicsPage)
+	g.Get("/chats", d.requireSession, d.handleChatsPage)
+	g.Get("/chats/:chat", d.requireSession, d.handleChatPage)
+	g.Get("/unmatched", d.requireSession, d.handleUnmatchedPage)
+	g.Post("/unmatched/confirm", d.requireSession, d.handleConfirmPage)
 }
 
-// dashSite returns the signed-in site and its number format.
-func (s *Server) dashSite(c *fiber.Ctx) (*site, numberFormat, error) {
-	st, err := s.lookupSite(currentDashSession(c).Site)
+// signedInSite returns the signed-in site and its number format.
+func (d *Dashboard) signedInSite(c *fiber.Ctx) (*config.Site, NumberFormat, error) {
+	st, err := d.site(currentSession(c).Site)
 	if err != nil {
-		return nil, numberFormat{}, err
+		return nil, NumberFormat{}, err
 	}
-	return st, newNumberFormat(st.cfg.Currency, st.cfg.Location), nil
+	return st, NewNumberFormat(st.Currency, st.Location), nil
 }
 
 // reportView is the data of a report page.
 type reportView struct {
-	Range   dashRange
+	Range   Range
 	Table   htmlTable
 	Notes   []string
 	CSVLink string
 }
 
-type tableQuery func(dashReportSource, context.Context, string, dashRange) (*dashReport, error)
+type tableQuery func(ReportSource, context.Context, string, Range) (*Report, error)
 
 // reportPage serves one report as a page with a date range picker, or as
 // CSV with ?format=csv.
-func (s *Server) reportPage(nav, title string, query tableQuery) fiber.Handler {
+func (d *Dashboard) reportPage(nav, title string, query tableQuery) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		st, f, err := s.dashSite(c)
+		st, f, err := d.signedInSite(c)
 		if err != nil {
 			return err
 		}
-		r, err := s.dash.reports.reportRange(st.cfg.Name, c.Query("from"), c.Query("to"))
+		r, err := d.reports.Range(st.Name, c.Query("from"), c.Query("to"))
 		if err != nil {
 			return err
 		}
-		rep, err := query(s.dash.reports, c.UserContext(), st.cfg.Name, r)
+		rep, err := query(d.reports, c.UserContext(), st.Name, r)
 		if err != nil {
 			return err
 		}
 		switch c.Query("format") {
 		case "csv":
-			return sendCSV(c, &rep.Table, fmt.Sprintf("%s-%s-%s.csv", nav, r.From, r.To), st.cfg.Location)
+			return sendCSV(c, &rep.Table, fmt.Sprintf("%s-%s-%s.csv", nav, r.From, r.To), st.Location)
 		case "", "html":
 		default:
-			return fail(ErrBadInput, "format %q is not html or csv", clip(c.Query("format"), 16))
+			return httperr.Fail(httperr.ErrBadInput, "format %q is not html or csv", httperr.Clip(c.Query("format"), 16))
 		}
 		q := url.Values{"from": {r.From}, "to": {r.To}, "format": {"csv"}}
-		return s.renderPage(c, fiber.StatusOK, "report", pageData{Title: title, Nav: nav, Body: reportView{
+		return d.renderPage(c, fiber.StatusOK, "report", pageData{Title: title, Nav: nav, Body: reportView{
 			Range: r, Table: rep.Table.formatHTML(f), Notes: rep.Notes,
 			CSVLink: "/dashboard/" + nav + "?" + q.Encode(),
 		}})
@@ -212,7 +218,7 @@ func (s *Server) reportPage(nav, title string, query tableQuery) fiber.Handler {
 }
 
 // sendCSV answers a table as a CSV download.
-func sendCSV(c *fiber.Ctx, t *dashTable, filename string, loc *time.Location) error {
+func sendCSV(c *fiber.Ctx, t *Table, filename string, loc *time.Location) error {
 	var b strings.Builder
 	if err := t.writeCSV(&b, loc); err != nil {
 		return err
@@ -227,21 +233,21 @@ func sendCSV(c *fiber.Ctx, t *dashTable, filename string, loc *time.Location) er
 var dynamicsMetrics = []struct {
 	Key, Title string
 	Money      bool
-	Of         func(dashPeriod) float64
+	Of         func(Period) float64
 }{
-	{Key: "conversations", Title: "Conversations", Of: func(p dashPeriod) float64 { return p.Conversations }},
-	{Key: "sessions", Title: "Attributed conversations", Of: func(p dashPeriod) float64 { return p.Sessions }},
-	{Key: "conversions", Title: "Conversions", Of: func(p dashPeriod) float64 { return p.Conversions }},
-	{Key: "revenue", Title: "Revenue", Money: true, Of: func(p dashPeriod) float64 { return p.Revenue }},
-	{Key: "cost", Title: "Cost", Money: true, Of: func(p dashPeriod) float64 { return p.Cost }},
+	{Key: "conversations", Title: "Conversations", Of: func(p Period) float64 { return p.Conversations }},
+	{Key: "sessions", Title: "Attributed conversations", Of: func(p Period) float64 { return p.Sessions }},
+	{Key: "conversions", Title: "Conversions", Of: func(p Period) float64 { return p.Conversions }},
+	{Key: "revenue", Title: "Revenue", Money: true, Of: func(p Period) float64 { return p.Revenue }},
+	{Key: "cost", Title: "Cost", Money: true, Of: func(p Period) float64 { return p.Cost }},
 }
 
 var dynamicsGroupings = []string{"day", "week", "month", "quarter"}
 
 // dynamicsView is the data of the dynamics page.
 type dynamicsView struct {
-	Range     dashRange
-	Previous  dashRange
+	Range     Range
+	Previous  Range
 	By        string
 	Metric    string
 	Groupings []string
@@ -253,32 +259,32 @@ type dynamicsView struct {
 type dynamicsOption struct{ Key, Title string }
 
 // previousRange is the range of the same length just before r.
-func previousRange(r dashRange) (dashRange, error) {
+func previousRange(r Range) (Range, error) {
 	from, err1 := time.Parse(time.DateOnly, r.From)
 	to, err2 := time.Parse(time.DateOnly, r.To)
 	if err1 != nil || err2 != nil {
-		return dashRange{}, fmt.Errorf("previousRange %v: not dates", r)
+		return Range{}, fmt.Errorf("previousRange %v: not dates", r)
 	}
 	days := int(to.Sub(from)/(24*time.Hour)) + 1
 	prevTo := from.AddDate(0, 0, -1)
-	return dashRange{From: prevTo.AddDate(0, 0, 1-days).Format(time.DateOnly), To: prevTo.Format(time.DateOnly)}, nil
+	return Range{From: prevTo.AddDate(0, 0, 1-days).Format(time.DateOnly), To: prevTo.Format(time.DateOnly)}, nil
 }
 
 // handleDynamicsPage draws the chosen number per period with the previous
 // period of the same length overlaid, period by period.
-func (s *Server) handleDynamicsPage(c *fiber.Ctx) error {
-	st, f, err := s.dashSite(c)
+func (d *Dashboard) handleDynamicsPage(c *fiber.Ctx) error {
+	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	r, err := s.dash.reports.reportRange(st.cfg.Name, c.Query("from"), c.Query("to"))
+	r, err := d.reports.Range(st.Name, c.Query("from"), c.Query("to"))
 	if err != nil {
 		return err
 	}
 	by := c.Query("by", "day")
 	if !slices.Contains(dynamicsGroupings, by) {
-		return fail(ErrBadInput, "by %q is not one of %s", clip(by, 16), strings.Join(dynamicsGroupings, ", "))
+		return httperr.Fail(httperr.ErrBadInput, "by %q is not one of %s", httperr.Clip(by, 16), strings.Join(dynamicsGroupings, ", "))
 	}
 	metric := dynamicsMetrics[0]
 	if m := c.Query("metric"); m != "" {
@@ -289,39 +295,39 @@ func (s *Server) handleDynamicsPage(c *fiber.Ctx) error {
 			}
 		}
 		if !found {
-			return fail(ErrBadInput, "metric %q is not one the chart draws", clip(m, 24))
+			return httperr.Fail(httperr.ErrBadInput, "metric %q is not one the chart draws", httperr.Clip(m, 24))
 		}
 	}
 	prev, err := previousRange(r)
 	if err != nil {
 		return err
 	}
-	cur, err := s.dash.reports.dynamics(ctx, st.cfg.Name, r, by)
+	cur, err := d.reports.Dynamics(ctx, st.Name, r, by)
 	if err != nil {
 		return err
 	}
-	before, err := s.dash.reports.dynamics(ctx, st.cfg.Name, prev, by)
+	before, err := d.reports.Dynamics(ctx, st.Name, prev, by)
 	if err != nil {
 		return err
 	}
 	spec := chartSpec{Title: metric.Title + " by " + by}
 	thisPeriod := chartSeries{Name: metric.Title + ", " + r.From + " – " + r.To}
 	lastPeriod := chartSeries{Name: "previous period, " + prev.From + " – " + prev.To, Previous: true}
-	table := dashTable{Columns: []dashColumn{
-		{Key: "period", Title: "Period", Kind: colText},
-		{Key: "value", Title: metric.Title, Kind: colCount},
-		{Key: "previous_period", Title: "Previous period", Kind: colText},
-		{Key: "previous", Title: "Previous", Kind: colCount},
+	table := Table{Columns: []Column{
+		{Key: "period", Title: "Period", Kind: ColText},
+		{Key: "value", Title: metric.Title, Kind: ColCount},
+		{Key: "previous_period", Title: "Previous period", Kind: ColText},
+		{Key: "previous", Title: "Previous", Kind: ColCount},
 	}}
 	if metric.Money {
-		table.Columns[1].Kind, table.Columns[3].Kind = colMoney, colMoney
+		table.Columns[1].Kind, table.Columns[3].Kind = ColMoney, ColMoney
 		spec.Format = f.Money
 	}
 	for i, p := range cur {
 		spec.Labels = append(spec.Labels, p.Period)
 		v := metric.Of(p)
 		thisPeriod.Values = append(thisPeriod.Values, v)
-		row := dashRow{Cells: []any{p.Period, periodCell(v, metric.Money), nil, nil}}
+		row := Row{Cells: []any{p.Period, periodCell(v, metric.Money), nil, nil}}
 		pv := math.NaN()
 		if i < len(before) {
 			pv = metric.Of(before[i])
@@ -331,7 +337,7 @@ func (s *Server) handleDynamicsPage(c *fiber.Ctx) error {
 		table.Rows = append(table.Rows, row)
 	}
 	spec.Series = []chartSeries{thisPeriod, lastPeriod}
-	chart, err := renderChart(s.dash.chart, spec)
+	chart, err := renderChart(d.chart, spec)
 	if err != nil {
 		return err
 	}
@@ -340,7 +346,7 @@ func (s *Server) handleDynamicsPage(c *fiber.Ctx) error {
 	for _, dm := range dynamicsMetrics {
 		view.Metrics = append(view.Metrics, dynamicsOption{Key: dm.Key, Title: dm.Title})
 	}
-	return s.renderPage(c, fiber.StatusOK, "dynamics", pageData{Title: "Dynamics", Nav: "dynamics", Body: view})
+	return d.renderPage(c, fiber.StatusOK, "dynamics", pageData{Title: "Dynamics", Nav: "dynamics", Body: view})
 }
 
 // periodCell is a dynamics value as a table cell: counts as whole numbers,
@@ -368,18 +374,18 @@ type chatsForm struct {
 	From, To, Method, Channel, Campaign, Tag, Q string
 }
 
-var dashMethods = []string{"id", "referral", "dedicated_number", "heuristic", "none"}
+var methods = []string{"id", "referral", "dedicated_number", "heuristic", "none"}
 
 // parseChatsForm reads the list's filter from the query.
-func parseChatsForm(c *fiber.Ctx, st *site) (chatsForm, dashChatFilter, error) {
+func parseChatsForm(c *fiber.Ctx, st *config.Site) (chatsForm, ChatFilter, error) {
 	form := chatsForm{
 		From: c.Query("from"), To: c.Query("to"), Method: c.Query("method"), Channel: c.Query("channel"),
 		Campaign: c.Query("campaign"), Tag: c.Query("tag"), Q: c.Query("q"),
 	}
-	f := dashChatFilter{Method: form.Method, Channel: form.Channel, Campaign: form.Campaign, Tag: form.Tag,
+	f := ChatFilter{Method: form.Method, Channel: form.Channel, Campaign: form.Campaign, Tag: form.Tag,
 		Query: strings.TrimSpace(form.Q), Cursor: c.Query("cursor")}
-	if f.Method != "" && !slices.Contains(dashMethods, f.Method) {
-		return form, f, fail(ErrBadInput, "method %q is not one of %s", clip(f.Method, 24), strings.Join(dashMethods, ", "))
+	if f.Method != "" && !slices.Contains(methods, f.Method) {
+		return form, f, httperr.Fail(httperr.ErrBadInput, "method %q is not one of %s", httperr.Clip(f.Method, 24), strings.Join(methods, ", "))
 	}
 	for _, d := range []struct {
 		name, value string
@@ -389,9 +395,9 @@ func parseChatsForm(c *fiber.Ctx, st *site) (chatsForm, dashChatFilter, error) {
 		if d.value == "" {
 			continue
 		}
-		day, err := time.ParseInLocation(time.DateOnly, d.value, st.cfg.Location)
+		day, err := time.ParseInLocation(time.DateOnly, d.value, st.Location)
 		if err != nil {
-			return form, f, fail(ErrBadInput, "%s %q is not a date like 2026-11-02", d.name, clip(d.value, 24))
+			return form, f, httperr.Fail(httperr.ErrBadInput, "%s %q is not a date like 2026-11-02", d.name, httperr.Clip(d.value, 24))
 		}
 		if d.end {
 			day = day.AddDate(0, 0, 1)
@@ -402,8 +408,8 @@ func parseChatsForm(c *fiber.Ctx, st *site) (chatsForm, dashChatFilter, error) {
 }
 
 // handleChatsPage lists chats, newest first, with filters and search.
-func (s *Server) handleChatsPage(c *fiber.Ctx) error {
-	st, f, err := s.dashSite(c)
+func (d *Dashboard) handleChatsPage(c *fiber.Ctx) error {
+	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
@@ -412,32 +418,32 @@ func (s *Server) handleChatsPage(c *fiber.Ctx) error {
 		return err
 	}
 	filter.Limit = 50
-	rows, next, err := s.dash.chats.listChats(c.UserContext(), st, filter)
+	rows, next, err := d.chats.List(c.UserContext(), st.Name, filter)
 	if err != nil {
 		return err
 	}
-	table := dashTable{Columns: []dashColumn{
-		{Key: "name", Title: "Name", Kind: colText},
-		{Key: "chat", Title: "Chat", Kind: colText},
-		{Key: "first_message_at", Title: "First message", Kind: colTime},
-		{Key: "method", Title: "Method", Kind: colText},
-		{Key: "confidence", Title: "Confidence", Kind: colPercent},
-		{Key: "dialog", Title: "Dialog", Kind: colText},
-		{Key: "channel", Title: "Channel", Kind: colText},
-		{Key: "campaign", Title: "Campaign", Kind: colText},
-		{Key: "ad", Title: "Ad", Kind: colText},
+	table := Table{Columns: []Column{
+		{Key: "name", Title: "Name", Kind: ColText},
+		{Key: "chat", Title: "Chat", Kind: ColText},
+		{Key: "first_message_at", Title: "First message", Kind: ColTime},
+		{Key: "method", Title: "Method", Kind: ColText},
+		{Key: "confidence", Title: "Confidence", Kind: ColPercent},
+		{Key: "dialog", Title: "Dialog", Kind: ColText},
+		{Key: "channel", Title: "Channel", Kind: ColText},
+		{Key: "campaign", Title: "Campaign", Kind: ColText},
+		{Key: "ad", Title: "Ad", Kind: ColText},
 	}}
 	for _, r := range rows {
 		name := r.Name
 		if name == "" {
 			name = "(no name)"
 		}
-		table.Rows = append(table.Rows, dashRow{
+		table.Rows = append(table.Rows, Row{
 			Cells: []any{name, r.Chat, r.FirstMessageAt, r.Method, r.Confidence, r.Dialog, r.Channel, r.Campaign, firstNonEmpty(r.AdTitle, r.AdID)},
-			Link:  chatLink(r.Chat),
+			Link:  ChatLink(r.Chat),
 		})
 	}
-	view := chatsView{Filter: form, Methods: dashMethods, Table: table.formatHTML(f)}
+	view := chatsView{Filter: form, Methods: methods, Table: table.formatHTML(f)}
 	if next != "" && len(rows) > 0 {
 		q := c.Context().QueryArgs()
 		v := url.Values{}
@@ -445,16 +451,16 @@ func (s *Server) handleChatsPage(c *fiber.Ctx) error {
 		v.Set("cursor", next)
 		view.Next = "/dashboard/chats?" + v.Encode()
 	}
-	return s.renderPage(c, fiber.StatusOK, "chats", pageData{Title: "Chats", Nav: "chats", Body: view})
+	return d.renderPage(c, fiber.StatusOK, "chats", pageData{Title: "Chats", Nav: "chats", Body: view})
 }
 
-// chatLink is the dashboard path of a chat's card.
-func chatLink(chat string) string { return "/dashboard/chats/" + url.PathEscape(chat) }
+// ChatLink is the dashboard path of a chat's card.
+func ChatLink(chat string) string { return "/dashboard/chats/" + url.PathEscape(chat) }
 
 // chatView is the data of a chat's card.
 type chatView struct {
-	Card       *dashChatCard
-	F          numberFormat
+	Card       *ChatCard
+	F          NumberFormat
 	Confirmed  bool
 	Candidates []candidateView
 }
@@ -465,16 +471,16 @@ type candidateView struct {
 	Reasons                         []string
 }
 
-func (s *Server) handleChatPage(c *fiber.Ctx) error {
-	st, f, err := s.dashSite(c)
+func (d *Dashboard) handleChatPage(c *fiber.Ctx) error {
+	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
 	chat, err := url.PathUnescape(c.Params("chat"))
 	if err != nil || !strings.Contains(chat, ":") || len(chat) > 300 {
-		return fail(ErrBadInput, "%q is not a chat key like whatsapp:15557654321", clip(c.Params("chat"), 80))
+		return httperr.Fail(httperr.ErrBadInput, "%q is not a chat key like whatsapp:15557654321", httperr.Clip(c.Params("chat"), 80))
 	}
-	card, err := s.dash.chats.chatCard(c.UserContext(), st, strings.Clone(chat))
+	card, err := d.chats.Card(c.UserContext(), st.Name, strings.Clone(chat))
 	if err != nil {
 		return err
 	}
@@ -483,10 +489,10 @@ func (s *Server) handleChatPage(c *fiber.Ctx) error {
 	if title == "" {
 		title = card.Chat
 	}
-	return s.renderPage(c, fiber.StatusOK, "chat", pageData{Title: title, Nav: "chats", Body: view})
+	return d.renderPage(c, fiber.StatusOK, "chat", pageData{Title: title, Nav: "chats", Body: view})
 }
 
-func candidateViews(f numberFormat, cands []dashCandidate) []candidateView {
+func candidateViews(f NumberFormat, cands []Candidate) []candidateView {
 	out := make([]candidateView, 0, len(cands))
 	for _, cd := range cands {
 		out = append(out, candidateView{
@@ -510,23 +516,23 @@ type unmatchedChat struct {
 
 // handleUnmatchedPage lists chats no method attributed, each with the
 // heuristic's candidates an operator may confirm.
-func (s *Server) handleUnmatchedPage(c *fiber.Ctx) error {
-	st, f, err := s.dashSite(c)
+func (d *Dashboard) handleUnmatchedPage(c *fiber.Ctx) error {
+	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	rows, next, err := s.dash.chats.listChats(ctx, st, dashChatFilter{Method: "none", Cursor: c.Query("cursor"), Limit: 25})
+	rows, next, err := d.chats.List(ctx, st.Name, ChatFilter{Method: "none", Cursor: c.Query("cursor"), Limit: 25})
 	if err != nil {
 		return err
 	}
 	view := unmatchedView{}
 	for _, r := range rows {
-		card, err := s.dash.chats.chatCard(ctx, st, r.Chat)
+		card, err := d.chats.Card(ctx, st.Name, r.Chat)
 		if err != nil {
 			return err
 		}
-		u := unmatchedChat{Chat: r.Chat, Name: r.Name, Link: chatLink(r.Chat), FirstMessageAt: f.Time(r.FirstMessageAt),
+		u := unmatchedChat{Chat: r.Chat, Name: r.Name, Link: ChatLink(r.Chat), FirstMessageAt: f.Time(r.FirstMessageAt),
 			Candidates: candidateViews(f, card.Candidates)}
 		for _, h := range card.History {
 			if h.Text != "" {
@@ -539,24 +545,24 @@ func (s *Server) handleUnmatchedPage(c *fiber.Ctx) error {
 	if next != "" && len(rows) > 0 {
 		view.Next = "/dashboard/unmatched?" + url.Values{"cursor": {next}}.Encode()
 	}
-	return s.renderPage(c, fiber.StatusOK, "unmatched", pageData{Title: "Unmatched chats", Nav: "unmatched", Body: view})
+	return d.renderPage(c, fiber.StatusOK, "unmatched", pageData{Title: "Unmatched chats", Nav: "unmatched", Body: view})
 }
 
 // handleConfirmPage attributes an unmatched chat to the candidate the
 // operator chose, then shows the chat's card.
-func (s *Server) handleConfirmPage(c *fiber.Ctx) error {
-	st, _, err := s.dashSite(c)
+func (d *Dashboard) handleConfirmPage(c *fiber.Ctx) error {
+	st, _, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
 	chat, visit := strings.Clone(c.FormValue("chat")), strings.Clone(c.FormValue("visit"))
 	if chat == "" || visit == "" {
-		return fail(ErrBadInput, "the form needs a chat and a visit")
+		return httperr.Fail(httperr.ErrBadInput, "the form needs a chat and a visit")
 	}
-	if err := s.dash.chats.confirm(c.UserContext(), st, chat, visit); err != nil {
+	if err := d.chats.Confirm(c.UserContext(), st.Name, chat, visit); err != nil {
 		return err
 	}
-	return c.Redirect(chatLink(chat)+"?confirmed=1", fiber.StatusSeeOther)
+	return c.Redirect(ChatLink(chat)+"?confirmed=1", fiber.StatusSeeOther)
 }
 
 func firstNonEmpty(values ...string) string {
@@ -568,8 +574,8 @@ func firstNonEmpty(values ...string) string {
 	return ""
 }
 
-// dashSourceNames returns a site's offline source names in order.
-func dashSourceNames(m map[string]*config.Source) []string {
+// sourceNames returns a site's offline source names in order.
+func sourceNames(m map[string]*config.Source) []string {
 	names := make([]string, 0, len(m))
 	for k := range m {
 		names = append(names, k)
@@ -577,3 +583,6 @@ func dashSourceNames(m map[string]*config.Source) []string {
 	sort.Strings(names)
 	return names
 }
+
+// ChatsLink is the dashboard path of the chat list filtered by q.
+func ChatsLink(q url.Values) string { return "/dashboard/chats?" + q.Encode() }

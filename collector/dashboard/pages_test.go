@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import "testing"
 
@@ -29,12 +29,12 @@ func TestSafeHref(t *testing.T) {
 func TestPreviousRange(t *testing.T) {
 	tests := []struct {
 		name string
-		in   dashRange
-		want dashRange
+		in   Range
+		want Range
 	}{
-		{name: "four weeks", in: dashRange{From: "2026-03-16", To: "2026-04-12"}, want: dashRange{From: "2026-02-16", To: "2026-03-15"}},
-		{name: "one day", in: dashRange{From: "2026-11-02", To: "2026-11-02"}, want: dashRange{From: "2026-11-01", To: "2026-11-01"}},
-		{name: "across a leap day", in: dashRange{From: "2028-03-01", To: "2028-03-31"}, want: dashRange{From: "2028-01-30", To: "2028-02-29"}},
+		{name: "four weeks", in: Range{From: "2026-03-16", To: "2026-04-12"}, want: Range{From: "2026-02-16", To: "2026-03-15"}},
+		{name: "one day", in: Range{From: "2026-11-02", To: "2026-11-02"}, want: Range{From: "2026-11-01", To: "2026-11-01"}},
+		{name: "across a leap day", in: Range{From: "2028-03-01", To: "2028-03-31"}, want: Range{From: "2028-01-30", To: "2028-02-29"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +44,7 @@ func TestPreviousRange(t *testing.T) {
 			}
 		})
 	}
-	if _, err := previousRange(dashRange{From: "soon", To: "later"}); err == nil {
+	if _, err := previousRange(Range{From: "soon", To: "later"}); err == nil {
 		t.Error("previousRange accepted words for dates")
 	}
 }

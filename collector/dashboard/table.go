@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"encoding/csv"
@@ -12,40 +12,43 @@ import (
 	"github.com/messtrack/messtrack/reports"
 )
 
-// A dashTable is one report as the dashboard shows it: typed columns and
+// A Table is one report as the dashboard shows it: typed columns and
 // rows of raw values. The same table becomes the HTML table (formatted for
 // the site) and the CSV download (plain values), so the two never disagree.
-type dashTable struct {
-	Columns []dashColumn
-	Rows    []dashRow
+type Table struct {
+	Columns []Column
+	Rows    []Row
 	// Totals is the totals row, if the report has one.
-	Totals *dashRow
+	Totals *Row
 }
 
-// dashColumn is one column: its CSV header key, its heading and how its
+// Column is one column: its CSV header key, its heading and how its
 // values read.
-type dashColumn struct {
+type Column struct {
 	Key   string
 	Title string
-	Kind  columnKind
+	Kind  ColumnKind
 }
 
-// columnKind says how a column's values are formatted and sorted.
-type columnKind int
+// ColumnKind says how a column's values are formatted and sorted; it is
+// the reports' kind, so a report's column list (reports.AdColumns, ...)
+// becomes a dashboard table as it is.
+type ColumnKind = reports.Kind
 
+// The column kinds.
 const (
-	colText    columnKind = iota // string, escaped; CSV-neutralised
-	colCount                     // int64
-	colNumber                    // float64
-	colMoney                     // float64 in the site's currency
-	colPercent                   // float64 fraction
-	colTime                      // time.Time in the site's time zone
+	ColText    = reports.KindText    // string, escaped; CSV-neutralised
+	ColCount   = reports.KindCount   // int64
+	ColNumber  = reports.KindNumber  // float64
+	ColMoney   = reports.KindMoney   // float64 in the site's currency
+	ColPercent = reports.KindPercent // float64 fraction
+	ColTime    = reports.KindTime    // time.Time in the site's time zone
 )
 
-// dashRow is one row; Cells line up with the table's Columns. A nil cell is
+// Row is one row; Cells line up with the table's Columns. A nil cell is
 // a value that does not exist (shown as a dash, empty in CSV). Link, when
 // set, is a dashboard path the row's first cell links to.
-type dashRow struct {
+type Row struct {
 	Cells []any
 	Link  string
 }
@@ -59,18 +62,15 @@ type htmlCell struct {
 	Link    string
 }
 
-// htmlTable is a dashTable formatted for the site.
+// htmlTable is a Table formatted for the site.
 type htmlTable struct {
-	Columns []dashColumn
+	Columns []Column
 	Rows    [][]htmlCell
 	Totals  []htmlCell
 }
 
-// Numeric reports whether a column's values are numbers.
-func (k columnKind) Numeric() bool { return k != colText }
-
 // formatHTML formats every cell for display with the site's number format.
-func (t *dashTable) formatHTML(f numberFormat) htmlTable {
+func (t *Table) formatHTML(f NumberFormat) htmlTable {
 	out := htmlTable{Columns: t.Columns, Rows: make([][]htmlCell, 0, len(t.Rows))}
 	for _, r := range t.Rows {
 		out.Rows = append(out.Rows, t.formatRow(f, r))
@@ -81,7 +81,7 @@ func (t *dashTable) formatHTML(f numberFormat) htmlTable {
 	return out
 }
 
-func (t *dashTable) formatRow(f numberFormat, r dashRow) []htmlCell {
+func (t *Table) formatRow(f NumberFormat, r Row) []htmlCell {
 	cells := make([]htmlCell, len(t.Columns))
 	for i, col := range t.Columns {
 		var v any
@@ -96,7 +96,7 @@ func (t *dashTable) formatRow(f numberFormat, r dashRow) []htmlCell {
 	return cells
 }
 
-func formatCell(f numberFormat, kind columnKind, v any) htmlCell {
+func formatCell(f NumberFormat, kind ColumnKind, v any) htmlCell {
 	c := htmlCell{Numeric: kind.Numeric(), Text: dash}
 	switch x := v.(type) {
 	case nil:
@@ -116,9 +116,9 @@ func formatCell(f numberFormat, kind columnKind, v any) htmlCell {
 		c.Text, c.SortKey = f.Count(int64(x)), strconv.Itoa(x)
 	case float64:
 		switch kind {
-		case colMoney:
+		case ColMoney:
 			c.Text = f.Money(x)
-		case colPercent:
+		case ColPercent:
 			c.Text = f.Percent(x)
 		default:
 			c.Text = f.Number(x)
@@ -145,7 +145,7 @@ func sortFloat(v float64) string {
 // the totals row last with "totals" in its first cell. Numbers are plain
 // (dot decimal, no grouping, no currency sign) so spreadsheets read them as
 // numbers; text cells are neutralised against formula injection.
-func (t *dashTable) writeCSV(w io.Writer, loc *time.Location) error {
+func (t *Table) writeCSV(w io.Writer, loc *time.Location) error {
 	cw := csv.NewWriter(w)
 	header := make([]string, len(t.Columns))
 	for i, col := range t.Columns {
@@ -203,4 +203,28 @@ func csvValue(v any, loc *time.Location) string {
 	default:
 		return reports.CSVSafe(fmt.Sprint(x))
 	}
+}
+
+// Columns turns a report's column list into the dashboard's, leaving out
+// the extra ones (the per-event breakdown and the notes, which the page
+// shows under the table).
+func Columns[R any](cols []reports.Column[R]) []Column {
+	out := make([]Column, 0, len(cols))
+	for _, c := range cols {
+		if !c.Extra {
+			out = append(out, Column{Key: c.Key, Title: c.Title, Kind: c.Kind})
+		}
+	}
+	return out
+}
+
+// Cells are a report row's cells for the columns Columns keeps.
+func Cells[R any](cols []reports.Column[R], row *R) []any {
+	out := make([]any, 0, len(cols))
+	for _, c := range cols {
+		if !c.Extra {
+			out = append(out, c.Cell(row))
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"math"
@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// numberFormat turns report numbers and times into what an operator reads:
+// NumberFormat turns report numbers and times into what an operator reads:
 // money in the site's currency, times in the site's time zone. The
 // dashboard's words are English, so are its separators ("1,234.50").
-type numberFormat struct {
+type NumberFormat struct {
 	currency string
 	loc      *time.Location
 }
@@ -31,14 +31,14 @@ var zeroDecimalCurrencies = map[string]bool{
 	"JPY": true, "KRW": true, "VND": true, "CLP": true, "ISK": true, "UGX": true,
 }
 
-func newNumberFormat(currency string, loc *time.Location) numberFormat {
+func NewNumberFormat(currency string, loc *time.Location) NumberFormat {
 	if loc == nil {
 		loc = time.UTC
 	}
 	if currency == "" {
 		currency = "USD"
 	}
-	return numberFormat{currency: strings.ToUpper(currency), loc: loc}
+	return NumberFormat{currency: strings.ToUpper(currency), loc: loc}
 }
 
 // dash stands for a value that does not exist (cost per conversion with no
@@ -47,7 +47,7 @@ const dash = "—"
 
 // Money formats an amount in the site's currency: "$1,234.50", "¥1,235",
 // "1,234.50 CHF".
-func (f numberFormat) Money(v float64) string {
+func (f NumberFormat) Money(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return dash
 	}
@@ -68,7 +68,7 @@ func (f numberFormat) Money(v float64) string {
 }
 
 // Count formats a whole number with thousands separators.
-func (f numberFormat) Count(n int64) string {
+func (f NumberFormat) Count(n int64) string {
 	if n < 0 {
 		return "-" + groupDigits(strconv.FormatUint(uint64(-n), 10))
 	}
@@ -76,7 +76,7 @@ func (f numberFormat) Count(n int64) string {
 }
 
 // Number formats a measure with up to two decimals, dropping trailing zeros.
-func (f numberFormat) Number(v float64) string {
+func (f NumberFormat) Number(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return dash
 	}
@@ -90,7 +90,7 @@ func (f numberFormat) Number(v float64) string {
 }
 
 // Percent formats a fraction (0.25) as a percentage ("25.0%").
-func (f numberFormat) Percent(fraction float64) string {
+func (f NumberFormat) Percent(fraction float64) string {
 	if math.IsNaN(fraction) || math.IsInf(fraction, 0) {
 		return dash
 	}
@@ -99,7 +99,7 @@ func (f numberFormat) Percent(fraction float64) string {
 
 // Time formats an instant in the site's time zone, naming the zone so a
 // reader abroad is not misled.
-func (f numberFormat) Time(t time.Time) string {
+func (f NumberFormat) Time(t time.Time) string {
 	if t.IsZero() {
 		return dash
 	}
@@ -107,7 +107,7 @@ func (f numberFormat) Time(t time.Time) string {
 }
 
 // Date formats an instant as its day in the site's time zone.
-func (f numberFormat) Date(t time.Time) string {
+func (f NumberFormat) Date(t time.Time) string {
 	if t.IsZero() {
 		return dash
 	}

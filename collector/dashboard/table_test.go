@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"bytes"
@@ -39,21 +39,21 @@ func TestDashTableCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := dashTable{
-		Columns: []dashColumn{
-			{Key: "ad_id", Title: "Ad", Kind: colText},
-			{Key: "title", Title: "Title", Kind: colText},
-			{Key: "cost", Title: "Cost", Kind: colMoney},
-			{Key: "conversations", Title: "Conversations", Kind: colCount},
-			{Key: "conversion_rate", Title: "Conversion rate", Kind: colPercent},
-			{Key: "first", Title: "First", Kind: colTime},
+	table := Table{
+		Columns: []Column{
+			{Key: "ad_id", Title: "Ad", Kind: ColText},
+			{Key: "title", Title: "Title", Kind: ColText},
+			{Key: "cost", Title: "Cost", Kind: ColMoney},
+			{Key: "conversations", Title: "Conversations", Kind: ColCount},
+			{Key: "conversion_rate", Title: "Conversion rate", Kind: ColPercent},
+			{Key: "first", Title: "First", Kind: ColTime},
 		},
-		Rows: []dashRow{
+		Rows: []Row{
 			{Cells: []any{"ad-1", `=HYPERLINK("http://evil.test")`, 1234.5, int64(10), 0.25, time.Date(2026, 11, 2, 23, 0, 0, 0, time.UTC)}},
 			{Cells: []any{"ad-2", "@cmd|' /C calc'!A0", 0.0, int64(0), nil, time.Time{}}},
 			{Cells: []any{"ad-3", "line\nbreak, \"quoted\"", math.NaN(), int64(3)}},
 		},
-		Totals: &dashRow{Cells: []any{nil, nil, 1234.5, int64(13), 10.0 / 13}},
+		Totals: &Row{Cells: []any{nil, nil, 1234.5, int64(13), 10.0 / 13}},
 	}
 	var buf bytes.Buffer
 	if err := table.writeCSV(&buf, moscow); err != nil {
@@ -84,17 +84,17 @@ func TestDashTableCSV(t *testing.T) {
 }
 
 func TestDashTableFormatHTML(t *testing.T) {
-	table := dashTable{
-		Columns: []dashColumn{
-			{Key: "ad_id", Title: "Ad", Kind: colText},
-			{Key: "cost", Title: "Cost", Kind: colMoney},
-			{Key: "cpc", Title: "Cost per conversion", Kind: colMoney},
-			{Key: "rate", Title: "Rate", Kind: colPercent},
+	table := Table{
+		Columns: []Column{
+			{Key: "ad_id", Title: "Ad", Kind: ColText},
+			{Key: "cost", Title: "Cost", Kind: ColMoney},
+			{Key: "cpc", Title: "Cost per conversion", Kind: ColMoney},
+			{Key: "rate", Title: "Rate", Kind: ColPercent},
 		},
-		Rows:   []dashRow{{Cells: []any{"ad-1", 1500.0, nil, 0.5}, Link: "/dashboard/chats?campaign=ad-1"}},
-		Totals: &dashRow{Cells: []any{"Totals", 1500.0, nil, 0.5}},
+		Rows:   []Row{{Cells: []any{"ad-1", 1500.0, nil, 0.5}, Link: "/dashboard/chats?campaign=ad-1"}},
+		Totals: &Row{Cells: []any{"Totals", 1500.0, nil, 0.5}},
 	}
-	got := table.formatHTML(newNumberFormat("EUR", time.UTC))
+	got := table.formatHTML(NewNumberFormat("EUR", time.UTC))
 	row := got.Rows[0]
 	wantCells := []htmlCell{
 		{Text: "ad-1", SortKey: "ad-1", Link: "/dashboard/chats?campaign=ad-1"},

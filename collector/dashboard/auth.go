@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -25,28 +26,28 @@ import (
 // and the sign-in form, which has no session yet, a token bound to a
 // short-lived cookie of its own.
 const (
-	// dashSessionTTL is how long a sign-in lasts; operators sign in again
+	// SessionTTL is how long a sign-in lasts; operators sign in again
 	// each working day.
-	dashSessionTTL = 12 * time.Hour
-	// dashCookie holds "site.secret".
-	dashCookie = "mt_dash"
-	// dashLoginCookie holds the sign-in form's CSRF token.
-	dashLoginCookie = "mt_dash_login"
-	dashLoginTTL    = time.Hour
-	dashCookiePath  = "/dashboard/"
-	// dashFailLimit wrong keys from one address lock that address out of
-	// the site's sign-in for dashFailWindow: the key cannot be guessed
+	SessionTTL = 12 * time.Hour
+	// SessionCookie holds "site.secret".
+	SessionCookie = "mt_dash"
+	// LoginCookie holds the sign-in form's CSRF token.
+	LoginCookie = "mt_dash_login"
+	loginTTL    = time.Hour
+	cookiePath  = "/dashboard/"
+	// FailLimit wrong keys from one address lock that address out of
+	// the site's sign-in for failWindow: the key cannot be guessed
 	// online.
-	dashFailLimit  = 10
-	dashFailWindow = 15 * time.Minute
-	// localDashSession is the c.Locals key of the signed-in session.
-	localDashSession = "messtrack.dash"
+	FailLimit  = 10
+	failWindow = 15 * time.Minute
+	// localSession is the c.Locals key of the signed-in session.
+	localSession = "messtrack.dash"
 	// csrfField is the hidden form field every dashboard form posts.
 	csrfField = "csrf"
 )
 
-// dashSession is a signed-in operator's session.
-type dashSession struct {
+// session is a signed-in operator's session.
+type session struct {
 	Site string `json:"-"`
 	// CSRF is the token every form of this session must post back.
 	CSRF    string `json:"csrf"`
@@ -78,92 +79,92 @@ func tokensEqual(a, b string) bool {
 // secureCookies says whether cookies get the Secure flag: when the request
 // came over TLS, or the collector's public address is https (behind a
 // proxy that ends TLS).
-func (s *Server) secureCookies(c *fiber.Ctx) bool {
-	return c.Protocol() == "https" || strings.HasPrefix(s.cfg.PublicURL, "https://")
+func (d *Dashboard) secureCookies(c *fiber.Ctx) bool {
+	return c.Protocol() == "https" || strings.HasPrefix(d.publicURL, "https://")
 }
 
-func (s *Server) setDashCookie(c *fiber.Ctx, name, value string, ttl time.Duration) {
+func (d *Dashboard) setCookie(c *fiber.Ctx, name, value string, ttl time.Duration) {
 	c.Cookie(&fiber.Cookie{
-		Name: name, Value: value, Path: dashCookiePath,
-		MaxAge: int(ttl / time.Second), Expires: s.clock.Now().Add(ttl),
-		Secure: s.secureCookies(c), HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
+		Name: name, Value: value, Path: cookiePath,
+		MaxAge: int(ttl / time.Second), Expires: d.clock.Now().Add(ttl),
+		Secure: d.secureCookies(c), HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }
 
-func (s *Server) clearDashCookie(c *fiber.Ctx, name string) {
+func (d *Dashboard) clearCookie(c *fiber.Ctx, name string) {
 	c.Cookie(&fiber.Cookie{
-		Name: name, Value: "", Path: dashCookiePath, MaxAge: -1,
-		Expires: time.Unix(1, 0), Secure: s.secureCookies(c), HTTPOnly: true,
+		Name: name, Value: "", Path: cookiePath, MaxAge: -1,
+		Expires: time.Unix(1, 0), Secure: d.secureCookies(c), HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }
 
-// createDashSession starts a session for site and sets its cookie.
-func (s *Server) createDashSession(ctx context.Context, c *fiber.Ctx, site string) (*dashSession, error) {
+// createSession starts a session for site and sets its cookie.
+func (d *Dashboard) createSession(ctx context.Context, c *fiber.Ctx, site string) (*session, error) {
 	secret, err := randomToken(32)
 	if err != nil {
-		return nil, fmt.Errorf("createDashSession: %w", err)
+		return nil, fmt.Errorf("createSession: %w", err)
 	}
 	csrf, err := randomToken(32)
 	if err != nil {
-		return nil, fmt.Errorf("createDashSession: %w", err)
+		return nil, fmt.Errorf("createSession: %w", err)
 	}
-	now := s.clock.Now()
-	sess := &dashSession{Site: site, CSRF: csrf, Created: now.Unix(), Expires: now.Add(dashSessionTTL).Unix()}
+	now := d.clock.Now()
+	sess := &session{Site: site, CSRF: csrf, Created: now.Unix(), Expires: now.Add(SessionTTL).Unix()}
 	b, err := json.Marshal(sess)
 	if err != nil {
-		return nil, fmt.Errorf("createDashSession: %w", err)
+		return nil, fmt.Errorf("createSession: %w", err)
 	}
-	if err := s.rdb.Set(ctx, store.DashboardSession(site, secretHash(secret)), b, dashSessionTTL).Err(); err != nil {
-		return nil, fmt.Errorf("createDashSession: set: %w", err)
+	if err := d.rdb.Set(ctx, store.DashboardSession(site, secretHash(secret)), b, SessionTTL).Err(); err != nil {
+		return nil, fmt.Errorf("createSession: set: %w", err)
 	}
-	s.setDashCookie(c, dashCookie, site+"."+secret, dashSessionTTL)
+	d.setCookie(c, SessionCookie, site+"."+secret, SessionTTL)
 	return sess, nil
 }
 
 // errNoSession means the request carries no live session.
 var errNoSession = errors.New("no dashboard session")
 
-// loadDashSession returns the session the request's cookie names.
-func (s *Server) loadDashSession(ctx context.Context, c *fiber.Ctx) (*dashSession, string, error) {
-	site, secret, ok := strings.Cut(c.Cookies(dashCookie), ".")
+// loadSession returns the session the request's cookie names.
+func (d *Dashboard) loadSession(ctx context.Context, c *fiber.Ctx) (*session, string, error) {
+	site, secret, ok := strings.Cut(c.Cookies(SessionCookie), ".")
 	if !ok || secret == "" {
 		return nil, "", errNoSession
 	}
-	if _, err := s.lookupSite(site); err != nil {
+	if _, err := d.site(site); err != nil {
 		return nil, "", errNoSession
 	}
 	key := store.DashboardSession(site, secretHash(secret))
-	b, err := s.rdb.Get(ctx, key).Bytes()
+	b, err := d.rdb.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, "", errNoSession
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("loadDashSession: get: %w", err)
+		return nil, "", fmt.Errorf("loadSession: get: %w", err)
 	}
-	sess := &dashSession{}
+	sess := &session{}
 	if err := json.Unmarshal(b, sess); err != nil {
-		return nil, "", fmt.Errorf("loadDashSession: %w", err)
+		return nil, "", fmt.Errorf("loadSession: %w", err)
 	}
 	// Redis expires the key in real time; the clock check makes the
 	// lifetime hold under the injected clock too.
-	if s.clock.Now().Unix() >= sess.Expires {
+	if d.clock.Now().Unix() >= sess.Expires {
 		return nil, "", errNoSession
 	}
 	sess.Site = strings.Clone(site)
 	return sess, key, nil
 }
 
-// requireDashSession guards every dashboard page but sign-in: without a
+// requireSession guards every dashboard page but sign-in: without a
 // session a GET goes to the sign-in form, anything else is refused. Every
 // POST must carry the session's CSRF token.
-func (s *Server) requireDashSession(c *fiber.Ctx) error {
-	sess, _, err := s.loadDashSession(c.UserContext(), c)
+func (d *Dashboard) requireSession(c *fiber.Ctx) error {
+	sess, _, err := d.loadSession(c.UserContext(), c)
 	if errors.Is(err, errNoSession) {
 		if c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead {
 			return c.Redirect("/dashboard/signin", fiber.StatusSeeOther)
 		}
-		return fail(ErrUnauthorized, "sign in to the dashboard first")
+		return httperr.Fail(httperr.ErrUnauthorized, "sign in to the dashboard first")
 	}
 	if err != nil {
 		return err
@@ -173,10 +174,10 @@ func (s *Server) requireDashSession(c *fiber.Ctx) error {
 			return err
 		}
 		if !tokensEqual(c.FormValue(csrfField), sess.CSRF) {
-			return fail(ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
+			return httperr.Fail(httperr.ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
 		}
 	}
-	c.Locals(localDashSession, sess)
+	c.Locals(localSession, sess)
 	return c.Next()
 }
 
@@ -189,12 +190,12 @@ func checkSameOrigin(c *fiber.Ctx) error {
 	if origin == "" || origin == "null" || origin == c.BaseURL() {
 		return nil
 	}
-	return fail(ErrForbidden, "the form was posted from another site")
+	return httperr.Fail(httperr.ErrForbidden, "the form was posted from another site")
 }
 
-// currentDashSession returns the session requireDashSession checked.
-func currentDashSession(c *fiber.Ctx) *dashSession {
-	sess, _ := c.Locals(localDashSession).(*dashSession)
+// currentSession returns the session requireSession checked.
+func currentSession(c *fiber.Ctx) *session {
+	sess, _ := c.Locals(localSession).(*session)
 	return sess
 }
 
@@ -208,76 +209,76 @@ type signInPage struct {
 }
 
 // handleSignInForm shows the sign-in form with a fresh login CSRF token.
-func (s *Server) handleSignInForm(c *fiber.Ctx) error {
-	if sess, _, err := s.loadDashSession(c.UserContext(), c); err == nil && sess != nil {
+func (d *Dashboard) handleSignInForm(c *fiber.Ctx) error {
+	if sess, _, err := d.loadSession(c.UserContext(), c); err == nil && sess != nil {
 		return c.Redirect("/dashboard/", fiber.StatusSeeOther)
 	}
-	return s.renderSignIn(c, fiber.StatusOK, "", "")
+	return d.renderSignIn(c, fiber.StatusOK, "", "")
 }
 
-func (s *Server) renderSignIn(c *fiber.Ctx, status int, site, msg string) error {
+func (d *Dashboard) renderSignIn(c *fiber.Ctx, status int, site, msg string) error {
 	token, err := randomToken(24)
 	if err != nil {
 		return err
 	}
-	s.setDashCookie(c, dashLoginCookie, token, dashLoginTTL)
-	return s.renderPage(c, status, "signin", pageData{
+	d.setCookie(c, LoginCookie, token, loginTTL)
+	return d.renderPage(c, status, "signin", pageData{
 		Title: "Sign in",
 		Body:  signInPage{Site: site, Error: msg, CSRF: token},
 	})
 }
 
 // handleSignIn checks the site's key in constant time and starts a session.
-func (s *Server) handleSignIn(c *fiber.Ctx) error {
+func (d *Dashboard) handleSignIn(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	if err := checkSameOrigin(c); err != nil {
 		return err
 	}
-	if !tokensEqual(c.FormValue(csrfField), c.Cookies(dashLoginCookie)) {
-		return fail(ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
+	if !tokensEqual(c.FormValue(csrfField), c.Cookies(LoginCookie)) {
+		return httperr.Fail(httperr.ErrForbidden, "the form's security token is missing or stale: reload the page and try again")
 	}
 	siteName := strings.Clone(c.FormValue("site"))
 	key := c.FormValue("key")
-	st, err := s.lookupSite(siteName)
+	st, err := d.site(siteName)
 	if err != nil {
 		// The same answer as a wrong key, name kept: the form must not tell
 		// which names are sites.
-		return s.renderSignIn(c, fiber.StatusUnauthorized, clip(siteName, 63), "Unknown site or wrong key.")
+		return d.renderSignIn(c, fiber.StatusUnauthorized, httperr.Clip(siteName, 63), "Unknown site or wrong key.")
 	}
-	failKey := store.DashboardSignInFailures(st.cfg.Name, s.clientKey(s.clientIP(c)))
-	fails, err := s.rdb.Get(ctx, failKey).Int()
+	failKey := store.DashboardSignInFailures(st.Name, d.clientKey(d.clientIP(c)))
+	fails, err := d.rdb.Get(ctx, failKey).Int()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("handleSignIn: get failures: %w", err)
 	}
-	if fails >= dashFailLimit {
-		return s.renderSignIn(c, fiber.StatusTooManyRequests, siteName, "Too many wrong keys from this address: try again in 15 minutes.")
+	if fails >= FailLimit {
+		return d.renderSignIn(c, fiber.StatusTooManyRequests, siteName, "Too many wrong keys from this address: try again in 15 minutes.")
 	}
-	if subtle.ConstantTimeCompare([]byte(key), []byte(st.cfg.APIKey)) != 1 {
-		pipe := s.rdb.TxPipeline()
+	if subtle.ConstantTimeCompare([]byte(key), []byte(st.APIKey)) != 1 {
+		pipe := d.rdb.TxPipeline()
 		pipe.Incr(ctx, failKey)
-		pipe.ExpireNX(ctx, failKey, dashFailWindow)
+		pipe.ExpireNX(ctx, failKey, failWindow)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("handleSignIn: count failure: %w", err)
 		}
-		s.log.Info("dashboard sign-in refused", "site", st.cfg.Name, "ip", s.clientIP(c))
-		return s.renderSignIn(c, fiber.StatusUnauthorized, siteName, "Unknown site or wrong key.")
+		d.log.Info("dashboard sign-in refused", "site", st.Name, "ip", d.clientIP(c))
+		return d.renderSignIn(c, fiber.StatusUnauthorized, siteName, "Unknown site or wrong key.")
 	}
-	if _, err := s.createDashSession(ctx, c, st.cfg.Name); err != nil {
+	if _, err := d.createSession(ctx, c, st.Name); err != nil {
 		return err
 	}
-	s.clearDashCookie(c, dashLoginCookie)
+	d.clearCookie(c, LoginCookie)
 	return c.Redirect("/dashboard/", fiber.StatusSeeOther)
 }
 
 // handleSignOut ends the session on the server, not only in the browser.
-func (s *Server) handleSignOut(c *fiber.Ctx) error {
-	_, key, err := s.loadDashSession(c.UserContext(), c)
+func (d *Dashboard) handleSignOut(c *fiber.Ctx) error {
+	_, key, err := d.loadSession(c.UserContext(), c)
 	if err != nil {
 		return err
 	}
-	if err := s.rdb.Del(c.UserContext(), key).Err(); err != nil {
+	if err := d.rdb.Del(c.UserContext(), key).Err(); err != nil {
 		return fmt.Errorf("handleSignOut: del: %w", err)
 	}
-	s.clearDashCookie(c, dashCookie)
+	d.clearCookie(c, SessionCookie)
 	return c.Redirect("/dashboard/signin", fiber.StatusSeeOther)
 }

@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"encoding/xml"
@@ -173,7 +173,7 @@ func TestLayoutChart(t *testing.T) {
 			notSVG: []string{"<script", "<img"},
 		},
 	}
-	d, err := newDashboard()
+	d, err := parseTemplates()
 	if err != nil {
 		t.Fatal(err)
 	}

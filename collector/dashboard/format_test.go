@@ -1,4 +1,4 @@
-package collector
+package dashboard
 
 import (
 	"math"
@@ -26,7 +26,7 @@ func TestNumberFormatMoney(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := newNumberFormat(tt.currency, time.UTC).Money(tt.value); got != tt.want {
+			if got := NewNumberFormat(tt.currency, time.UTC).Money(tt.value); got != tt.want {
 				t.Errorf("Money(%v) = %q, want %q", tt.value, got, tt.want)
 			}
 		})
@@ -34,7 +34,7 @@ func TestNumberFormatMoney(t *testing.T) {
 }
 
 func TestNumberFormatNumbers(t *testing.T) {
-	f := newNumberFormat("USD", time.UTC)
+	f := NewNumberFormat("USD", time.UTC)
 	tests := []struct {
 		name string
 		got  string
@@ -84,7 +84,7 @@ func TestNumberFormatTimeZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newNumberFormat("USD", tt.loc)
+			f := NewNumberFormat("USD", tt.loc)
 			if got := f.Time(at); got != tt.wantTime {
 				t.Errorf("Time = %q, want %q", got, tt.wantTime)
 			}

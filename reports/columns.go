@@ -1,0 +1,140 @@
+package reports
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind says what a column's values are, so each writer formats and sorts
+// them: the CSV and the terminal table plainly, the dashboard for the site
+// (money in its currency, fractions as percentages).
+type Kind int
+
+const (
+	KindText    Kind = iota // string
+	KindCount               // int64
+	KindNumber              // float64
+	KindMoney               // float64 in the site's currency
+	KindPercent             // float64 fraction
+	KindTime                // time.Time
+)
+
+// Numeric reports whether a column's values are numbers.
+func (k Kind) Numeric() bool { return k != KindText }
+
+// Column is one column of a report, defined once for every writer: its key
+// (the CSV header, the same as the row's JSON key), its heading, its kind,
+// and its cell in a row: a string, an int64, a float64, or nil for a value
+// that does not exist (an empty cell, a dash on the dashboard).
+type Column[R any] struct {
+	Key   string
+	Title string
+	Kind  Kind
+	// Extra columns (the per-event breakdown and the notes) are written to
+	// the CSV and the terminal table; the dashboard shows notes under its
+	// table instead.
+	Extra bool
+	Cell  func(*R) any
+}
+
+func optInt(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func optFloat(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// AdColumns are the ads report's columns.
+var AdColumns = []Column[AdRow]{
+	{Key: "ad_id", Title: "Ad ID", Kind: KindText, Cell: func(r *AdRow) any { return r.AdID }},
+	{Key: "title", Title: "Title", Kind: KindText, Cell: func(r *AdRow) any { return r.Title }},
+	{Key: "type", Title: "Type", Kind: KindText, Cell: func(r *AdRow) any { return r.Type }},
+	{Key: "cost", Title: "Cost", Kind: KindMoney, Cell: func(r *AdRow) any { return optFloat(r.Cost) }},
+	{Key: "reach", Title: "Reach", Kind: KindCount, Cell: func(r *AdRow) any { return optInt(r.Reach) }},
+	{Key: "conversations", Title: "Conversations", Kind: KindCount, Cell: func(r *AdRow) any { return r.Conversations }},
+	{Key: "cost_per_conversation", Title: "Cost per conversation", Kind: KindMoney, Cell: func(r *AdRow) any { return optFloat(r.CostPerConversation) }},
+	{Key: "conversions", Title: "Conversions", Kind: KindCount, Cell: func(r *AdRow) any { return optInt(r.Conversions) }},
+	{Key: "cost_per_conversion", Title: "Cost per conversion", Kind: KindMoney, Cell: func(r *AdRow) any { return optFloat(r.CostPerConversion) }},
+	{Key: "conversion_rate", Title: "Conversion rate", Kind: KindPercent, Cell: func(r *AdRow) any { return optFloat(r.ConversionRate) }},
+	{Key: "revenue", Title: "Revenue", Kind: KindMoney, Cell: func(r *AdRow) any { return optFloat(r.Revenue) }},
+	{Key: "conversions_by_event", Title: "Conversions by event", Kind: KindText, Extra: true, Cell: func(r *AdRow) any { return cellByEvent(r.ConversionsByEvent) }},
+	{Key: "notes", Title: "Notes", Kind: KindText, Extra: true, Cell: func(r *AdRow) any { return cellNotes(r.Notes) }},
+}
+
+// trafficColumns are the columns every traffic report ends with.
+var trafficColumns = []Column[TrafficRow]{
+	{Key: "conversations", Title: "Conversations", Kind: KindCount, Cell: func(r *TrafficRow) any { return r.Conversations }},
+	{Key: "share", Title: "Share", Kind: KindPercent, Cell: func(r *TrafficRow) any { return optFloat(r.Share) }},
+	{Key: "sessions", Title: "Attributed", Kind: KindCount, Cell: func(r *TrafficRow) any { return r.Sessions }},
+	{Key: "conversions", Title: "Conversions", Kind: KindCount, Cell: func(r *TrafficRow) any { return optInt(r.Conversions) }},
+	{Key: "conversion_rate", Title: "Conversion rate", Kind: KindPercent, Cell: func(r *TrafficRow) any { return optFloat(r.ConversionRate) }},
+	{Key: "revenue", Title: "Revenue", Kind: KindMoney, Cell: func(r *TrafficRow) any { return optFloat(r.Revenue) }},
+	{Key: "conversions_by_event", Title: "Conversions by event", Kind: KindText, Extra: true, Cell: func(r *TrafficRow) any { return cellByEvent(r.ConversionsByEvent) }},
+	{Key: "notes", Title: "Notes", Kind: KindText, Extra: true, Cell: func(r *TrafficRow) any { return cellNotes(r.Notes) }},
+}
+
+// traffic is a traffic report's columns: its leading ones, then the shared.
+func traffic(lead ...Column[TrafficRow]) []Column[TrafficRow] {
+	return append(lead, trafficColumns...)
+}
+
+// ChannelColumns are the channels report's columns.
+var ChannelColumns = traffic(
+	Column[TrafficRow]{Key: "channel", Title: "Channel", Kind: KindText, Cell: func(r *TrafficRow) any { return r.Channel }},
+	Column[TrafficRow]{Key: "source", Title: "Source", Kind: KindText, Cell: func(r *TrafficRow) any { return r.Source }},
+)
+
+// PageColumns are the pages report's columns.
+var PageColumns = traffic(
+	Column[TrafficRow]{Key: "kind", Title: "Kind", Kind: KindText, Cell: func(r *TrafficRow) any { return r.Kind }},
+	Column[TrafficRow]{Key: "url", Title: "Page", Kind: KindText, Cell: func(r *TrafficRow) any { return r.URL }},
+)
+
+// NewRepeatColumns are the new-vs-repeat report's columns.
+var NewRepeatColumns = traffic(
+	Column[TrafficRow]{Key: "dialog", Title: "Dialog", Kind: KindText, Cell: func(r *TrafficRow) any { return r.Dialog }},
+)
+
+// columnKeys are the columns' keys, the CSV header.
+func columnKeys[R any](cols []Column[R]) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Key
+	}
+	return out
+}
+
+// columnRecords are rows as text cells, one per column.
+func columnRecords[R any](cols []Column[R], rows []R) [][]string {
+	out := make([][]string, 0, len(rows))
+	for i := range rows {
+		rec := make([]string, len(cols))
+		for j, c := range cols {
+			rec[j] = cellText(c.Cell(&rows[i]))
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// cellText is a cell as the CSV and the terminal table write it.
+func cellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
