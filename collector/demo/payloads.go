@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/inbound"
 )
 
 // WhatsAppText is one person's text message to a business number, as the
@@ -25,16 +27,9 @@ type WhatsAppText struct {
 	Referral *Referral
 }
 
-// Referral is a click-to-WhatsApp ad's referral object.
-type Referral struct {
-	SourceURL  string `json:"source_url,omitempty"`
-	SourceID   string `json:"source_id,omitempty"`
-	SourceType string `json:"source_type,omitempty"`
-	Headline   string `json:"headline,omitempty"`
-	Body       string `json:"body,omitempty"`
-	MediaType  string `json:"media_type,omitempty"`
-	CtwaClid   string `json:"ctwa_clid,omitempty"`
-}
+// Referral is a click-to-WhatsApp ad's referral object, as the webhook
+// reads it.
+type Referral = inbound.Referral
 
 // The notification's objects, field names as in Meta's webhook reference.
 type (
