@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,6 +86,94 @@ func (w *agreeWorld) cli(t *testing.T, args ...string) string {
 	return out.String()
 }
 
+// csvCells reads a report's CSV into row → column → cell, a row named by
+// its leading text cells ("totals" and "total" both name the totals row).
+func csvCells(t *testing.T, raw []byte) map[string]map[string]string {
+	t.Helper()
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil || len(recs) < 2 {
+		t.Fatalf("CSV %v: %s", err, raw)
+	}
+	head := recs[0]
+	numeric := map[string]bool{"conversations": true, "share": true, "sessions": true, "conversions": true,
+		"conversion_rate": true, "revenue": true, "cost": true, "reach": true, "cost_per_conversation": true, "cost_per_conversion": true}
+	out := map[string]map[string]string{}
+	for _, r := range recs[1:] {
+		var key []string
+		cells := map[string]string{}
+		for i, col := range head {
+			if i >= len(r) {
+				break
+			}
+			if numeric[col] {
+				cells[col] = r[i]
+			} else if col == head[0] || col == "channel" || col == "source" || col == "url" || col == "kind" || col == "ad_id" {
+				cell := r[i]
+				if cell == "totals" {
+					cell = "total"
+				}
+				key = append(key, cell)
+			}
+		}
+		out[strings.Join(key, "|")] = cells
+	}
+	return out
+}
+
+// signIn signs in to the dashboard as an operator would (the form's token
+// from its cookie, the site's name and key) and returns the session cookie.
+func (w *agreeWorld) signIn(t *testing.T) *http.Cookie {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "/dashboard/signin", nil)
+	resp, err := w.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var login *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "mt_dash_login" {
+			login = c
+		}
+	}
+	if login == nil {
+		t.Fatal("the sign-in form set no login cookie")
+	}
+	form := url.Values{"csrf": {login.Value}, "site": {"demo"}, "key": {"demo-key-123"}}
+	req, _ = http.NewRequest("POST", "/dashboard/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(login)
+	resp, err = w.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "mt_dash" && c.Value != "" {
+			return c
+		}
+	}
+	t.Fatalf("sign-in answered %d without a session", resp.StatusCode)
+	return nil
+}
+
+// page fetches a dashboard page with the session cookie.
+func (w *agreeWorld) page(t *testing.T, path string, session *http.Cookie) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", path, nil)
+	req.AddCookie(session)
+	resp, err := w.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %v %.300s", path, resp.StatusCode, err, b)
+	}
+	return string(b)
+}
+
 // rowsAndTotals is the part of a report both surfaces must agree on.
 func rowsAndTotals(t *testing.T, raw []byte) map[string]any {
 	t.Helper()
@@ -96,9 +185,9 @@ func rowsAndTotals(t *testing.T, raw []byte) map[string]any {
 }
 
 // TestReportsAgreeAcrossSurfaces: on one history, every report is the same
-// through the HTTP API and the command line (JSON and CSV), the chat
-// records' sessions add up to the ads report, and a recount changes none of
-// it.
+// through the HTTP API, the command line (JSON and CSV) and the dashboard's
+// CSV downloads, the chat records' sessions add up to the ads report, and a
+// recount changes none of it.
 func TestReportsAgreeAcrossSurfaces(t *testing.T) {
 	srv := redistest.Start(t)
 	path := filepath.Join(t.TempDir(), "messtrack.yaml")
@@ -170,6 +259,24 @@ func TestReportsAgreeAcrossSurfaces(t *testing.T) {
 		cliCSV := w.cli(t, "report", "--site", "demo", rep, "--from", from, "--to", to, "--format", "csv", "--by", "week")
 		if string(apiCSV) != cliCSV {
 			t.Errorf("%s CSV differs:\n%s\n%s", rep, apiCSV, cliCSV)
+		}
+	}
+
+	// The dashboard's CSV downloads hold the same numbers in every column
+	// both have (the API's adds the notes and the split by category).
+	session := w.signIn(t)
+	for _, rep := range []string{"ads", "channels", "pages", "new-repeat"} {
+		api := csvCells(t, w.call(t, "GET", "/v1/sites/demo/reports/"+rep+"?"+q+"&format=csv", nil))
+		dash := csvCells(t, []byte(w.page(t, "/dashboard/"+rep+"?"+q+"&format=csv", session)))
+		if len(dash) == 0 || len(dash) != len(api) {
+			t.Errorf("%s: %d dashboard rows, %d API rows", rep, len(dash), len(api))
+		}
+		for row, cols := range dash {
+			for col, v := range cols {
+				if av, ok := api[row][col]; ok && av != v {
+					t.Errorf("%s row %q column %s: dashboard %q, API %q", rep, row, col, v, av)
+				}
+			}
 		}
 	}
 
