@@ -171,6 +171,9 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message,
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 	}
+	if conv != nil {
+		s.countFirstMessage(ctx, st, in, conv)
+	}
 	out := &MatchResult{Chat: in.Chat, Method: state.Method, Confidence: state.Confidence,
 		NewChat: sc.Record == nil, NewConversation: conv != nil}
 	if conv != nil {

@@ -484,6 +484,7 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		if err := s.ledger.HandOverFacts(ctx, st.cfg.Name, chat, facts); err != nil {
 			return nil, fmt.Errorf("confirmCandidate: %w", err)
 		}
+		s.countConfirmed(ctx, st, chat, cs.ConvAt, v, click)
 		return s.chatRecord(ctx, st, chat)
 	})
 }

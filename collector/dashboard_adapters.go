@@ -269,3 +269,27 @@ func (a chatsAdapter) Confirm(ctx context.Context, siteName, chat, visit string)
 	_, err = a.s.confirmCandidate(ctx, st, chat, visit)
 	return err
 }
+
+func (a reportsAdapter) Codes(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
+	rep, err := a.st.Codes(ctx, site, reports.Range{From: r.From, To: r.To})
+	if err != nil {
+		return nil, reportsError(err)
+	}
+	out := &dashboard.Report{Table: dashboard.Table{Columns: dashboard.Columns(reports.CodeColumns)}, Notes: noteList(rep.Notes)}
+	for i := range rep.Rows {
+		out.Table.Rows = append(out.Table.Rows, dashboard.Row{Cells: dashboard.Cells(reports.CodeColumns, &rep.Rows[i])})
+	}
+	return out, nil
+}
+
+func (a reportsAdapter) Experiments(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {
+	rep, err := a.st.Experiments(ctx, site, reports.Range{From: r.From, To: r.To})
+	if err != nil {
+		return nil, reportsError(err)
+	}
+	out := &dashboard.Report{Table: dashboard.Table{Columns: dashboard.Columns(reports.ExperimentColumns)}, Notes: noteList(rep.ReportNotes())}
+	for i := range rep.Rows {
+		out.Table.Rows = append(out.Table.Rows, dashboard.Row{Cells: dashboard.Cells(reports.ExperimentColumns, &rep.Rows[i])})
+	}
+	return out, nil
+}

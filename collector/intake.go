@@ -16,6 +16,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/codes"
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
@@ -504,6 +505,11 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		}
 		return fmt.Errorf("visit: %w", err)
 	}
+	if len(st.cfg.Messages) > 1 {
+		// The experiment's template, the same for the visitor on every
+		// page view; a site with one template stores none.
+		v.Template = codes.Pick(st.cfg.Name, st.cfg.Messages, v.VisitorID).Key()
+	}
 	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
 		return err
 	}
@@ -563,7 +569,7 @@ func (s *Server) visitAnswer(st *site, v *visit.Visit) visitResponse {
 	return visitResponse{
 		Visit:   st.codec.VisitID(v.N),
 		Code:    code,
-		Text:    st.message(code) + "\n",
+		Text:    st.messageOf(codes.TemplateOf(st.cfg.Messages, v).Text, code) + "\n",
 		Visitor: v.VisitorID,
 		Start:   st.codec.Start(v.N),
 		Expires: end.Format(time.RFC3339),
@@ -620,7 +626,8 @@ type clickInfo struct {
 // ARGV[1] click time (Unix ms), ARGV[2] visit number (base 36),
 // ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON,
 // ARGV[6] how long the index outlives its newest click (ms).
-// Returns 1 when recorded, 0 when the visit is gone.
+// Returns 0 when the visit is gone, 1 when recorded, and the stored visit
+// when recorded as the visit's first click (for the code-survival counts).
 //
 // A visit that clicks again moves to its newest click time (ZADD updates the
 // score). The index expires as a whole once no click has come for longer
@@ -633,7 +640,9 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
 local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
 if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1) end
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
+local first = redis.call('EXISTS', KEYS[3]) == 0
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
+if first then return redis.call('GET', KEYS[1]) end
 return 1
 `)
 
@@ -672,16 +681,24 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 	keep := st.matchWindow() + clickKeep
 	oldest := now.Add(-keep).UnixMilli()
 	name := st.cfg.Name
-	ok, err := clickScript.Run(ctx, s.rdb,
+	res, err := clickScript.Run(ctx, s.rdb,
 		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
-		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Int()
+		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Result()
 	if err != nil {
 		return fmt.Errorf("recordClick: script: %w", err)
 	}
-	if ok == 0 {
+	if ok, isInt := res.(int64); isInt && ok == 0 {
 		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
 	}
 	s.metrics.clicks.WithLabelValues(name).Inc()
+	if raw, first := res.(string); first {
+		v, err := visit.Decode(n, []byte(raw))
+		if err != nil {
+			s.log.Warn("code survival: clicked visit unreadable", "site", name, "err", err)
+			return nil
+		}
+		s.countClick(ctx, st, v, target, page, now)
+	}
 	return nil
 }
 

@@ -138,9 +138,12 @@ func (t chatTarget) plainLink() string {
 	return "https://t.me/" + t.id
 }
 
-// message fills the site's template with a code.
-func (st *site) message(code string) string {
-	msg := strings.Replace(st.cfg.Message, "{id}", code, 1)
+// message fills the site's first template with a code.
+func (st *site) message(code string) string { return st.messageOf(st.cfg.Message, code) }
+
+// messageOf fills a template with a code.
+func (st *site) messageOf(template, code string) string {
+	msg := strings.Replace(template, "{id}", code, 1)
 	// One code per message: a second {id} would make the matcher see two.
 	return strings.ReplaceAll(msg, "{id}", "")
 }

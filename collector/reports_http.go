@@ -50,8 +50,12 @@ func (s *Server) handleReport(c *fiber.Ctx) error {
 		rep, err = s.reports.NewRepeat(ctx, site, r)
 	case "dynamics":
 		rep, err = s.reports.Dynamics(ctx, site, r, c.Query("by", "day"))
+	case "codes":
+		rep, err = s.reports.Codes(ctx, site, r)
+	case "experiments":
+		rep, err = s.reports.Experiments(ctx, site, r)
 	default:
-		return fail(ErrNotFound, "no report %q: ads, channels, pages, new-repeat or dynamics", clip(name, 32))
+		return fail(ErrNotFound, "no report %q: ads, channels, pages, new-repeat, dynamics, codes or experiments", clip(name, 32))
 	}
 	if err != nil {
 		return reportsError(err)

@@ -4,6 +4,8 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -76,9 +78,14 @@ type Site struct {
 	// IDSecret keys the visit codes; empty means a random secret kept in Redis.
 	IDSecret string `yaml:"id_secret"`
 	// Message is the prefilled text; {id} marks where the code goes.
-	Message  string           `yaml:"message"`
-	WhatsApp []WhatsAppNumber `yaml:"whatsapp"`
-	Telegram Telegram         `yaml:"telegram"`
+	Message string `yaml:"message"`
+	// Messages, instead of Message, are templates tested against each
+	// other: each visitor gets one, picked by weight from the visitor ID.
+	// After loading it always holds the site's templates (Message alone
+	// becomes the one template), and Message the first.
+	Messages []MessageTemplate `yaml:"messages"`
+	WhatsApp []WhatsAppNumber  `yaml:"whatsapp"`
+	Telegram Telegram          `yaml:"telegram"`
 
 	WhatsAppAppSecret   string `yaml:"whatsapp_app_secret"`
 	WhatsAppVerifyToken string `yaml:"whatsapp_verify_token"`
@@ -139,6 +146,31 @@ const (
 	DefaultChatDays     = 730
 	DefaultDeliveryDays = 30
 )
+
+// MessageTemplate is one prefilled text of a template experiment.
+type MessageTemplate struct {
+	Text string `yaml:"text"`
+	// Weight is the template's share of visitors against the others'
+	// (1 when left out); 0 stops giving it to new visitors and keeps it in
+	// the reports.
+	Weight *int `yaml:"weight"`
+}
+
+// Key names the template in stored visits and reports: the first 8 hex
+// digits of its text's SHA-256, so reordering the list or adding a
+// template keeps every visit's template.
+func (m MessageTemplate) Key() string {
+	h := sha256.Sum256([]byte(m.Text))
+	return hex.EncodeToString(h[:4])
+}
+
+// TemplateWeight is the template's weight (1 when not set).
+func (m MessageTemplate) TemplateWeight() int {
+	if m.Weight == nil {
+		return 1
+	}
+	return *m.Weight
+}
 
 // KeepsMessageText tells whether the site keeps message texts and contact
 // names.
@@ -369,11 +401,8 @@ func (c *Config) normalizeSite(s *Site) error {
 	if s.IDSecret != "" && len(s.IDSecret) < 16 {
 		return c.fieldError(at+".id_secret", "shorter than 16 characters")
 	}
-	if s.Message == "" {
-		s.Message = DefaultMessage
-	}
-	if !strings.Contains(s.Message, "{id}") {
-		return c.fieldError(at+".message", "the template has no {id} to carry the code")
+	if err := c.normalizeMessages(s, at); err != nil {
+		return err
 	}
 	for i := range s.WhatsApp {
 		d, err := Digits(s.WhatsApp[i].Number)
@@ -594,4 +623,43 @@ func validProxy(p string) bool {
 		return err == nil
 	}
 	return parseIP(p) != nil
+}
+
+// normalizeMessages checks message or messages and leaves both filled:
+// Messages the templates, Message the first.
+func (c *Config) normalizeMessages(s *Site, at string) error {
+	if len(s.Messages) == 0 {
+		if s.Message == "" {
+			s.Message = DefaultMessage
+		}
+		if !strings.Contains(s.Message, "{id}") {
+			return c.fieldError(at+".message", "the template has no {id} to carry the code")
+		}
+		s.Messages = []MessageTemplate{{Text: s.Message}}
+		return nil
+	}
+	if s.Message != "" && s.Message != s.Messages[0].Text {
+		return c.fieldError(at+".message", "set message or messages, not both")
+	}
+	total := 0
+	keys := map[string]int{}
+	for i, m := range s.Messages {
+		where := fmt.Sprintf("%s.messages[%d]", at, i)
+		if !strings.Contains(m.Text, "{id}") {
+			return c.fieldError(where+".text", "the template has no {id} to carry the code")
+		}
+		if w := m.TemplateWeight(); w < 0 || w > 1000 {
+			return c.fieldError(where+".weight", "%d is not a weight from 0 to 1000", w)
+		}
+		if j, dup := keys[m.Key()]; dup {
+			return c.fieldError(where+".text", "the same text as messages[%d]", j)
+		}
+		keys[m.Key()] = i
+		total += m.TemplateWeight()
+	}
+	if total == 0 {
+		return c.fieldError(at+".messages", "every weight is 0: at least one template must be given to visitors")
+	}
+	s.Message = s.Messages[0].Text
+	return nil
 }

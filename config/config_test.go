@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -253,5 +254,42 @@ func TestRetention(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "sites.demo.retention.") {
 			t.Errorf("%s: error %v; want one naming the retention key", bad, err)
 		}
+	}
+}
+
+func TestMessages(t *testing.T) {
+	base := "sites:\n  s:\n    api_key: key-12345678\n"
+	tests := []struct {
+		name, yaml, err string
+		weights         []int
+	}{
+		{name: "message alone is the one template", yaml: base + "    message: \"Hi {id}\"\n", weights: []int{1}},
+		{name: "weighted templates", yaml: base + "    messages:\n      - {text: \"Hi {id}\", weight: 3}\n      - {text: \"Order {id}\"}\n      - {text: \"Old {id}\", weight: 0}\n", weights: []int{3, 1, 0}},
+		{name: "both", yaml: base + "    message: \"Hi {id}\"\n    messages:\n      - {text: \"Yo {id}\"}\n", err: "not both"},
+		{name: "no code", yaml: base + "    messages:\n      - {text: \"Hi\"}\n", err: "messages[0].text"},
+		{name: "all zero", yaml: base + "    messages:\n      - {text: \"Hi {id}\", weight: 0}\n", err: "every weight is 0"},
+		{name: "same text twice", yaml: base + "    messages:\n      - {text: \"Hi {id}\"}\n      - {text: \"Hi {id}\"}\n", err: "the same text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse("test.yaml", []byte(tt.yaml), func(string) string { return "" })
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := cfg.Site("s")
+			var got []int
+			for _, m := range st.Messages {
+				got = append(got, m.TemplateWeight())
+			}
+			if !slices.Equal(got, tt.weights) || st.Message != st.Messages[0].Text {
+				t.Errorf("weights %v message %q, want %v", got, st.Message, tt.weights)
+			}
+		})
 	}
 }

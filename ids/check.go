@@ -117,3 +117,26 @@ func (f field) checkTargets(dst []uint8, key []byte) {
 		dst[l] = t
 	}
 }
+
+// correct changes the one symbol of sym that makes it check against target
+// t, if a single changed symbol explains the syndromes, and reports whether
+// it did. An error e at position j (counted from the end) shifts the
+// syndromes by e·α^j and e·α^(2j), so α^j is their quotient. Used only to
+// guess which code a person edited (see FindNear), never to match one.
+func (f field) correct(sym []uint8, t uint8) bool {
+	s1, s2 := f.syndromes(sym)
+	d1, d2 := s1^t, s2^t
+	if d1 == 0 || d2 == 0 {
+		return false
+	}
+	x := f.mul(d2, f.inv(d1))
+	p := uint8(1)
+	for j := 0; j < len(sym); j++ {
+		if p == x {
+			sym[len(sym)-1-j] ^= f.mul(d1, f.inv(p))
+			return true
+		}
+		p = f.mulAlpha(p)
+	}
+	return false
+}

@@ -138,3 +138,51 @@ func cellText(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// CodeColumns are the code-survival report's columns.
+var CodeColumns = []Column[CodeRow]{
+	{Key: "dimension", Title: "By", Kind: KindText, Cell: func(r *CodeRow) any { return r.Dimension }},
+	{Key: "value", Title: "Value", Kind: KindText, Cell: func(r *CodeRow) any { return r.Value }},
+	{Key: "label", Title: "Template", Kind: KindText, Cell: func(r *CodeRow) any { return r.Label }},
+	{Key: "clicks", Title: "Clicks", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Clicks }},
+	{Key: "chats", Title: "Chats", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Chats }},
+	{Key: "kept", Title: "Kept", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Kept }},
+	{Key: "edited", Title: "Edited", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Edited }},
+	{Key: "deleted", Title: "Deleted", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Deleted }},
+	{Key: "no_chat", Title: "No chat", Kind: KindCount, Cell: func(r *CodeRow) any { return r.NoChat }},
+	{Key: "unlinked", Title: "Unlinked", Kind: KindCount, Cell: func(r *CodeRow) any { return r.Unlinked }},
+	{Key: "survival", Title: "Survival", Kind: KindPercent, Cell: func(r *CodeRow) any { return optFloat(r.Survival) }},
+	{Key: "survival_low", Title: "95 % low", Kind: KindPercent, Cell: func(r *CodeRow) any { return optFloat(r.SurvivalLow) }},
+	{Key: "survival_high", Title: "95 % high", Kind: KindPercent, Cell: func(r *CodeRow) any { return optFloat(r.SurvivalHigh) }},
+	{Key: "median_seconds", Title: "Median s", Kind: KindNumber, Cell: func(r *CodeRow) any { return optFloat(r.MedianSeconds) }},
+	{Key: "p90_seconds", Title: "90th pct s", Kind: KindNumber, Cell: func(r *CodeRow) any { return optFloat(r.P90Seconds) }},
+}
+
+// ExperimentColumns are the template experiment's columns.
+var ExperimentColumns = []Column[ExperimentRow]{
+	{Key: "template", Title: "Template", Kind: KindText, Cell: func(r *ExperimentRow) any { return r.Template }},
+	{Key: "text", Title: "Text", Kind: KindText, Cell: func(r *ExperimentRow) any { return r.Text }},
+	{Key: "weight", Title: "Weight", Kind: KindCount, Cell: func(r *ExperimentRow) any {
+		if r.Weight == nil {
+			return nil
+		}
+		return int64(*r.Weight)
+	}},
+	{Key: "clicks", Title: "Clicks", Kind: KindCount, Cell: func(r *ExperimentRow) any { return r.Clicks }},
+	{Key: "chats", Title: "Chats", Kind: KindCount, Cell: func(r *ExperimentRow) any { return r.Chats }},
+	{Key: "kept", Title: "Kept", Kind: KindCount, Cell: func(r *ExperimentRow) any { return r.Kept }},
+	{Key: "chat_rate", Title: "Chats per click", Kind: KindPercent, Cell: func(r *ExperimentRow) any { return optFloat(r.ChatRate) }},
+	{Key: "survival", Title: "Survival", Kind: KindPercent, Cell: func(r *ExperimentRow) any { return optFloat(r.Survival) }},
+	{Key: "survival_low", Title: "95 % low", Kind: KindPercent, Cell: func(r *ExperimentRow) any { return optFloat(r.SurvivalLow) }},
+	{Key: "survival_high", Title: "95 % high", Kind: KindPercent, Cell: func(r *ExperimentRow) any { return optFloat(r.SurvivalHigh) }},
+	{Key: "p_value", Title: "p vs leader", Kind: KindNumber, Cell: func(r *ExperimentRow) any { return optFloat(r.PValue) }},
+	{Key: "significant", Title: "Significant", Kind: KindText, Cell: func(r *ExperimentRow) any { return yesNo(r.Significant) }},
+	{Key: "leader", Title: "Leader", Kind: KindText, Cell: func(r *ExperimentRow) any { return yesNo(r.Leader) }},
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

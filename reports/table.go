@@ -248,3 +248,29 @@ func (r *DynamicsReport) Records() [][]string {
 
 // ReportNotes returns the report-wide notes.
 func (r *DynamicsReport) ReportNotes() Notes { return r.Notes }
+
+// --- codes and experiments ---------------------------------------------------
+
+// Columns names the code-survival report's columns (CodeColumns).
+func (r *CodesReport) Columns() []string { return columnKeys(CodeColumns) }
+
+// Records returns the rows.
+func (r *CodesReport) Records() [][]string { return columnRecords(CodeColumns, r.Rows) }
+
+// ReportNotes returns the report-wide notes.
+func (r *CodesReport) ReportNotes() Notes { return r.Notes }
+
+// Columns names the experiment's columns (ExperimentColumns).
+func (r *ExperimentsReport) Columns() []string { return columnKeys(ExperimentColumns) }
+
+// Records returns the templates.
+func (r *ExperimentsReport) Records() [][]string { return columnRecords(ExperimentColumns, r.Rows) }
+
+// ReportNotes returns the notes with the test and the verdict.
+func (r *ExperimentsReport) ReportNotes() Notes {
+	n := Notes{"test": fmt.Sprintf("%s, alpha %.2f", r.Test, r.Alpha), "verdict": r.Verdict}
+	for k, v := range r.Notes {
+		n[k] = v
+	}
+	return n
+}

@@ -347,3 +347,23 @@ func Format() string { return prefix + "format" }
 // No TTL; deleted when the upgrade finishes. Written by serve between
 // batches.
 func FormatUpgrade() string { return prefix + "format:upgrade" }
+
+// ReportCodes is a HASH of the code-survival counters of one site in one
+// period (a day, a block or a month, as for ReportAgg). Fields are
+// "<dim>:<metric>:<member>": dim f (code format), t (message template key),
+// l (browser language), d (device), c (channel), p (page of the click);
+// metric k first chat clicks of visits, kp/ed/dl first messages of
+// conversations linked to a clicked visit whose code came back kept,
+// edited or deleted, ul first messages linked to no visit (format only),
+// h<i> click-to-message times in log-spaced bucket i. Counted on the
+// click's day. No TTL. Written by reports.Store.RecordCodes (HINCRBY,
+// day, block and month in one pipeline).
+func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", period) }
+
+// CodeOpen is a STRING holding, as JSON, how a chat's current
+// conversation's first message was counted in ReportCodes (outcome,
+// format, the visit's dimensions when linked), so that an operator's
+// confirmation or a revoked guess moves the count. TTL: the visit TTL.
+// Written by collector/codes on a conversation's first message; deleted
+// with the chat by collector/person.
+func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }

@@ -15,14 +15,14 @@ import (
 	"github.com/messtrack/messtrack/store"
 )
 
-const reportUsage = `Usage: messtrack report --site S ads|channels|pages|new-repeat|dynamics
+const reportUsage = `Usage: messtrack report --site S ads|channels|pages|new-repeat|dynamics|codes|experiments
          [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv] [--by day|week|month|quarter]
          [--config messtrack.yaml]
 Dates are days in the site's time zone; without them, the 30 days ending today.
 `
 
 // reportKinds are the reports the command prints, as in reportUsage.
-var reportKinds = []string{"ads", "channels", "pages", "new-repeat", "dynamics"}
+var reportKinds = []string{"ads", "channels", "pages", "new-repeat", "dynamics", "codes", "experiments"}
 
 // openReports loads the config, checks the site and opens the same Redis as
 // serve.
@@ -117,6 +117,10 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		rep, err = st.Pages(ctx, *site, r)
 	case "new-repeat":
 		rep, err = st.NewRepeat(ctx, *site, r)
+	case "codes":
+		rep, err = st.Codes(ctx, *site, r)
+	case "experiments":
+		rep, err = st.Experiments(ctx, *site, r)
 	case "dynamics":
 		rep, err = st.Dynamics(ctx, *site, r, *by)
 	default:

@@ -37,6 +37,10 @@ type ReportSource interface {
 	Channels(ctx context.Context, site string, r Range) (*Report, error)
 	Pages(ctx context.Context, site string, r Range) (*Report, error)
 	NewRepeat(ctx context.Context, site string, r Range) (*Report, error)
+	// Codes is the code-survival report, Experiments the template
+	// experiment's readout (its verdict among the notes).
+	Codes(ctx context.Context, site string, r Range) (*Report, error)
+	Experiments(ctx context.Context, site string, r Range) (*Report, error)
 	// dynamics returns the site's numbers per period of the grouping (day,
 	// week, month, quarter) over r.
 	Dynamics(ctx context.Context, site string, r Range, by string) ([]Period, error)
@@ -160,6 +164,8 @@ func (d *Dashboard) routesPages(g fiber.Router) {
 	g.Get("/channels", d.requireSession, d.reportPage("channels", "Channels", ReportSource.Channels))
 	g.Get("/pages", d.requireSession, d.reportPage("pages", "Pages", ReportSource.Pages))
 	g.Get("/new-repeat", d.requireSession, d.reportPage("new-repeat", "New vs repeat", ReportSource.NewRepeat))
+	g.Get("/codes", d.requireSession, d.reportPage("codes", "Code survival", ReportSource.Codes))
+	g.Get("/experiments", d.requireSession, d.reportPage("experiments", "Template experiments", ReportSource.Experiments))
 	g.Get("/dynamics", d.requireSession, d.handleDynamicsPage)
 	g.Get("/chats", d.requireSession, d.handleChatsPage)
 	g.Get("/chats/:chat", d.requireSession, d.handleChatPage)

@@ -141,6 +141,11 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	if err := s.renameOrphanState(ctx, st.Name, chat, hash); err != nil {
 		return out, fmt.Errorf("erase: %w", err)
 	}
+	// The code-survival report's note of the chat's unlinked first message
+	// names the chat: it goes too (the counts stay).
+	if err := s.rdb.Del(ctx, store.CodeOpen(st.Name, chat)).Err(); err != nil {
+		return out, fmt.Errorf("erase: %w", err)
+	}
 	return out, nil
 }
 

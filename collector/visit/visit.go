@@ -58,6 +58,10 @@ type Visit struct {
 	OS      string
 	Browser string
 	Device  string
+
+	// Template is the key of the message template the visit was given
+	// (config.MessageTemplate.Key), for the template experiments.
+	Template string
 }
 
 // The stored form of a visit is binary, because a busy site keeps millions of
@@ -109,6 +113,7 @@ var fields = [...]func(v *Visit) *string{
 	func(v *Visit) *string { return &v.OS },
 	func(v *Visit) *string { return &v.Browser },
 	func(v *Visit) *string { return &v.Device },
+	func(v *Visit) *string { return &v.Template },
 }
 
 // Field positions that Encode treats specially.

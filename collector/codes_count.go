@@ -1,0 +1,148 @@
+package collector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/collector/codes"
+	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store"
+)
+
+// The code-survival counts (collector/codes decides, reports.Store counts):
+// a visit's first chat click, and what became of its code in the first
+// message of each conversation. Counting never fails what it counts: a
+// click or a message is stored first, and a failed count is logged.
+
+// botTarget tells a Telegram bot's chat target, whose links carry a start
+// payload instead of a text.
+func (st *site) botTarget(target string) bool {
+	name, ok := strings.CutPrefix(target, "telegram:")
+	return ok && st.isBot(name)
+}
+
+// countClick counts a visit's first click on a chat link.
+func (s *Server) countClick(ctx context.Context, st *site, v *visit.Visit, target, page string, at time.Time) {
+	f := reports.CodeFact{Site: st.cfg.Name, Time: at, Click: true, Dims: codes.Dims(st.cfg, v, st.botTarget(target), page)}
+	if err := s.reports.RecordCodes(ctx, f); err != nil {
+		s.log.Warn("code survival: click not counted", "site", st.cfg.Name, "err", err)
+	}
+}
+
+// countFirstMessage counts the first message of a conversation: the code
+// kept (an id match), edited (a near-code in the template's place or one
+// change from a visit that clicked this chat) or deleted (no code, the
+// chat linked to a clicked visit), or unlinked. Only conversations on a
+// visit's clicks are counted against them.
+func (s *Server) countFirstMessage(ctx context.Context, st *site, in *inbound.Message, conv *conversation) {
+	if err := s.countFirst(ctx, st, in, conv); err != nil {
+		s.log.Warn("code survival: first message not counted", "site", st.cfg.Name, "err", err)
+	}
+}
+
+func (s *Server) countFirst(ctx context.Context, st *site, in *inbound.Message, conv *conversation) error {
+	if conv.Method == reports.MethodReferral || conv.Method == reports.MethodDedicatedNumber {
+		return nil // no link carried a code
+	}
+	bot := st.botTarget(in.Target)
+	if conv.Method == reports.MethodID {
+		if conv.Click == nil {
+			return nil // a code typed or scanned without a chat click
+		}
+		return s.countOutcome(ctx, st, in, reports.CodeKept, conv.Visit, conv.Click, bot)
+	}
+	outcome := reports.CodeDeleted
+	linked, click := conv.Visit, conv.Click
+	for _, e := range codes.Classify(st.codec, st.cfg.Messages, in.Text) {
+		if e.Near.Guess != 0 && linked == nil {
+			v, ci, err := s.clickedVisit(ctx, st, e.Near.Guess, in.Target)
+			if err != nil {
+				return err
+			}
+			if v != nil {
+				linked, click = v, ci
+				outcome = reports.CodeEdited
+				break
+			}
+		}
+		if e.Template || (linked != nil && e.Near.Guess == linked.N) {
+			outcome = reports.CodeEdited
+			break
+		}
+	}
+	if linked != nil && click != nil {
+		return s.countOutcome(ctx, st, in, outcome, linked, click, bot)
+	}
+	format := st.cfg.IDFormat
+	if bot {
+		format = codes.FormatStart
+	}
+	open, err := json.Marshal(codes.Open{At: in.Time.UnixMilli(), Outcome: outcome, Format: format, Bot: bot})
+	if err != nil {
+		return fmt.Errorf("countFirst: %w", err)
+	}
+	if err := s.rdb.Set(ctx, store.CodeOpen(st.cfg.Name, in.Chat), open, st.visitTTL()).Err(); err != nil {
+		return fmt.Errorf("countFirst: %w", err)
+	}
+	return s.reports.RecordCodes(ctx, reports.CodeFact{Site: st.cfg.Name, Time: in.Time, Outcome: reports.CodeUnlinked,
+		Dims: reports.CodeDims{Format: format}})
+}
+
+// clickedVisit is visit n when it lives and its last click was on target.
+func (s *Server) clickedVisit(ctx context.Context, st *site, n uint64, target string) (*visit.Visit, *clickInfo, error) {
+	ci, err := s.visitClick(ctx, st, n)
+	if err != nil || ci == nil || ci.Target != target {
+		return nil, nil, err
+	}
+	v, err := s.liveVisit(ctx, st, n)
+	if err != nil || v == nil {
+		return nil, nil, err
+	}
+	return v, ci, nil
+}
+
+// countOutcome counts a linked first message on the day of its click.
+func (s *Server) countOutcome(ctx context.Context, st *site, in *inbound.Message, outcome string, v *visit.Visit, click *clickInfo, bot bool) error {
+	clickAt := time.UnixMilli(click.At).UTC()
+	d, ok := codes.Delay(clickAt, in.Time)
+	return s.reports.RecordCodes(ctx, reports.CodeFact{Site: st.cfg.Name, Time: clickAt, Outcome: outcome,
+		Dims: codes.Dims(st.cfg, v, bot, click.Page), Delay: d, HasDelay: ok})
+}
+
+// countConfirmed moves a chat's unlinked first message to the visit an
+// operator confirmed for it.
+func (s *Server) countConfirmed(ctx context.Context, st *site, chat string, convAt int64, v *visit.Visit, click *clickInfo) {
+	if click == nil {
+		return
+	}
+	err := func() error {
+		raw, err := s.rdb.GetDel(ctx, store.CodeOpen(st.cfg.Name, chat)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("countConfirmed: %w", err)
+		}
+		var o codes.Open
+		if err := json.Unmarshal(raw, &o); err != nil || o.At != convAt {
+			return nil // another conversation's, or unreadable: leave the counts
+		}
+		msgAt := time.UnixMilli(o.At).UTC()
+		clickAt := time.UnixMilli(click.At).UTC()
+		d, ok := codes.Delay(clickAt, msgAt)
+		return s.reports.RecordCodes(ctx,
+			reports.CodeFact{Site: st.cfg.Name, Time: msgAt, Outcome: reports.CodeUnlinked, Dims: reports.CodeDims{Format: o.Format}, Undo: true},
+			reports.CodeFact{Site: st.cfg.Name, Time: clickAt, Outcome: o.Outcome, Dims: codes.Dims(st.cfg, v, o.Bot, click.Page), Delay: d, HasDelay: ok})
+	}()
+	if err != nil {
+		s.log.Warn("code survival: confirmation not counted", "site", st.cfg.Name, "err", err)
+	}
+}
