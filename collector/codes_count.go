@@ -86,8 +86,11 @@ func (s *Server) countFirst(ctx context.Context, st *site, in *inbound.Message, 
 	if linked != nil && click != nil {
 		f := s.outcomeFact(st, in.Time, outcome, linked, click, bot)
 		if conv.Method == reports.MethodHeuristic && !conv.Confirmed && conv.Visit == linked && !linked.Static {
-			// A guess a code may revoke: keep what was counted for it.
-			open.Visit, open.Fact = linked.N, &f
+			// A guess a code may revoke: keep what was counted for it,
+			// its dimensions as stored (a page without its query).
+			kept := f
+			kept.Dims = f.Dims.Stored()
+			open.Visit, open.Fact = linked.N, &kept
 			if err := s.setCodeOpen(ctx, st, in.Chat, open); err != nil {
 				return fmt.Errorf("countFirst: %w", err)
 			}
