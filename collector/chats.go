@@ -359,16 +359,17 @@ func visitSource(st *site, v *visit.Visit, click *clickInfo) ledger.Source {
 
 // revokeGuess undoes a chat's heuristic match to visit n after a code
 // proved the visit belongs to another chat: the chat goes back to
-// unmatched, its other candidates kept for review, and reports get the
-// corrected fact (same Site, Chat and Time, method none).
+// unmatched, its other candidates kept for review, reports get the
+// corrected fact (same Site, Chat and Time, method none), and the
+// code-survival count of its first message leaves the visit (countRevoked).
 func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint64) error {
-	_, err := ledger.Update(ctx, s.ledger, st.cfg.Name, chat, "revokeGuess", func(sc *ledger.Chat) (struct{}, error) {
+	convAt, err := ledger.Update(ctx, s.ledger, st.cfg.Name, chat, "revokeGuess", func(sc *ledger.Chat) (int64, error) {
 		cs := sc.Record
 		if cs == nil || cs.VisitN != n || cs.Method != reports.MethodHeuristic || cs.Confirmed {
-			return struct{}{}, nil
+			return 0, nil
 		}
 		if err := s.ledger.HandOver(ctx, st.cfg.Name, chat, sc.Pending); err != nil {
-			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
+			return 0, fmt.Errorf("revokeGuess: %w", err)
 		}
 		taken := cs.Visit
 		next := *cs
@@ -387,14 +388,20 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 			History: []ledger.HistoryEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: ledger.KindRevoked,
 				Method: reports.MethodNone, Confidence: &zero, Visit: taken}}})
 		if err != nil {
-			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
+			return 0, fmt.Errorf("revokeGuess: %w", err)
 		}
 		if err := s.ledger.HandOverFacts(ctx, st.cfg.Name, chat, facts); err != nil {
-			return struct{}{}, fmt.Errorf("revokeGuess: %w", err)
+			return 0, fmt.Errorf("revokeGuess: %w", err)
 		}
-		return struct{}{}, nil
+		return cs.ConvAt, nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if convAt != 0 {
+		s.countRevoked(ctx, st, chat, convAt, n)
+	}
+	return nil
 }
 
 // conversationFact is the reports fact of the chat's current conversation.

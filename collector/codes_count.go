@@ -78,22 +78,50 @@ func (s *Server) countFirst(ctx context.Context, st *site, in *inbound.Message, 
 			break
 		}
 	}
-	if linked != nil && click != nil {
-		return s.countOutcome(ctx, st, in, outcome, linked, click, bot)
-	}
 	format := st.cfg.IDFormat
 	if bot {
 		format = codes.FormatStart
 	}
-	open, err := json.Marshal(codes.Open{At: in.Time.UnixMilli(), Outcome: outcome, Format: format, Bot: bot})
+	open := codes.Open{At: in.Time.UnixMilli(), Outcome: outcome, Format: format, Bot: bot}
+	if linked != nil && click != nil {
+		f := s.outcomeFact(st, in.Time, outcome, linked, click, bot)
+		if conv.Method == reports.MethodHeuristic && !conv.Confirmed && conv.Visit == linked && !linked.Static {
+			// A guess a code may revoke: keep what was counted for it,
+			// its dimensions as stored (a page without its query).
+			kept := f
+			kept.Dims = f.Dims.Stored()
+			open.Visit, open.Fact = linked.N, &kept
+			if err := s.setCodeOpen(ctx, st, in.Chat, open); err != nil {
+				return fmt.Errorf("countFirst: %w", err)
+			}
+		}
+		return s.reports.RecordCodes(ctx, f)
+	}
+	if err := s.setCodeOpen(ctx, st, in.Chat, open); err != nil {
+		return fmt.Errorf("countFirst: %w", err)
+	}
+	return s.reports.RecordCodes(ctx, unlinkedFact(st, open))
+}
+
+// setCodeOpen stores how a chat's current conversation's first message was
+// counted, for the visit TTL (as long as a confirmation or a revoked guess
+// may move it).
+func (s *Server) setCodeOpen(ctx context.Context, st *site, chat string, o codes.Open) error {
+	b, err := json.Marshal(o)
 	if err != nil {
-		return fmt.Errorf("countFirst: %w", err)
+		return fmt.Errorf("setCodeOpen: %w", err)
 	}
-	if err := s.rdb.Set(ctx, store.CodeOpen(st.cfg.Name, in.Chat), open, st.visitTTL()).Err(); err != nil {
-		return fmt.Errorf("countFirst: %w", err)
+	if err := s.rdb.Set(ctx, store.CodeOpen(st.cfg.Name, chat), b, st.visitTTL()).Err(); err != nil {
+		return fmt.Errorf("setCodeOpen: %w", err)
 	}
-	return s.reports.RecordCodes(ctx, reports.CodeFact{Site: st.cfg.Name, Time: in.Time, Outcome: reports.CodeUnlinked,
-		Dims: reports.CodeDims{Format: format}})
+	return nil
+}
+
+// unlinkedFact is the count of a first message linked to no visit, on the
+// day of the message, under its format only.
+func unlinkedFact(st *site, o codes.Open) reports.CodeFact {
+	return reports.CodeFact{Site: st.cfg.Name, Time: time.UnixMilli(o.At).UTC(), Outcome: reports.CodeUnlinked,
+		Dims: reports.CodeDims{Format: o.Format}}
 }
 
 // clickedVisit is visit n when it lives and its last click was on target.
@@ -111,10 +139,16 @@ func (s *Server) clickedVisit(ctx context.Context, st *site, n uint64, target st
 
 // countOutcome counts a linked first message on the day of its click.
 func (s *Server) countOutcome(ctx context.Context, st *site, in *inbound.Message, outcome string, v *visit.Visit, click *clickInfo, bot bool) error {
+	return s.reports.RecordCodes(ctx, s.outcomeFact(st, in.Time, outcome, v, click, bot))
+}
+
+// outcomeFact is the count of a first message sent at msgAt and linked to
+// visit v: on the day of its click, under the visit's dimensions.
+func (s *Server) outcomeFact(st *site, msgAt time.Time, outcome string, v *visit.Visit, click *clickInfo, bot bool) reports.CodeFact {
 	clickAt := time.UnixMilli(click.At).UTC()
-	d, ok := codes.Delay(clickAt, in.Time)
-	return s.reports.RecordCodes(ctx, reports.CodeFact{Site: st.cfg.Name, Time: clickAt, Outcome: outcome,
-		Dims: codes.Dims(st.cfg, v, bot, click.Page), Delay: d, HasDelay: ok})
+	d, ok := codes.Delay(clickAt, msgAt)
+	return reports.CodeFact{Site: st.cfg.Name, Time: clickAt, Outcome: outcome,
+		Dims: codes.Dims(st.cfg, v, bot, click.Page), Delay: d, HasDelay: ok}
 }
 
 // countConfirmed moves a chat's unlinked first message to the visit an
@@ -132,17 +166,45 @@ func (s *Server) countConfirmed(ctx context.Context, st *site, chat string, conv
 			return fmt.Errorf("countConfirmed: %w", err)
 		}
 		var o codes.Open
-		if err := json.Unmarshal(raw, &o); err != nil || o.At != convAt {
-			return nil // another conversation's, or unreadable: leave the counts
+		if err := json.Unmarshal(raw, &o); err != nil || o.At != convAt || o.Visit != 0 {
+			return nil // another conversation's, a guess's, or unreadable: leave the counts
 		}
-		msgAt := time.UnixMilli(o.At).UTC()
-		clickAt := time.UnixMilli(click.At).UTC()
-		d, ok := codes.Delay(clickAt, msgAt)
-		return s.reports.RecordCodes(ctx,
-			reports.CodeFact{Site: st.cfg.Name, Time: msgAt, Outcome: reports.CodeUnlinked, Dims: reports.CodeDims{Format: o.Format}, Undo: true},
-			reports.CodeFact{Site: st.cfg.Name, Time: clickAt, Outcome: o.Outcome, Dims: codes.Dims(st.cfg, v, o.Bot, click.Page), Delay: d, HasDelay: ok})
+		undo := unlinkedFact(st, o)
+		undo.Undo = true
+		return s.reports.RecordCodes(ctx, undo, s.outcomeFact(st, time.UnixMilli(o.At).UTC(), o.Outcome, v, click, o.Bot))
 	}()
 	if err != nil {
 		s.log.Warn("code survival: confirmation not counted", "site", st.cfg.Name, "err", err)
+	}
+}
+
+// countRevoked takes a revoked guess's count back from visit n: the chat's
+// first message of the conversation at convAt leaves the visit and counts
+// as unlinked, and stays open for an operator's confirmation of another
+// candidate. Only the guess's own count moves, once (the note is read and
+// deleted in one step).
+func (s *Server) countRevoked(ctx context.Context, st *site, chat string, convAt int64, n uint64) {
+	err := func() error {
+		raw, err := s.rdb.GetDel(ctx, store.CodeOpen(st.cfg.Name, chat)).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("countRevoked: %w", err)
+		}
+		var o codes.Open
+		if err := json.Unmarshal(raw, &o); err != nil || o.At != convAt || o.Visit != n || o.Fact == nil {
+			return nil // another conversation's, or unreadable: leave the counts
+		}
+		undo := *o.Fact
+		undo.Undo = true
+		o.Visit, o.Fact = 0, nil
+		if err := s.setCodeOpen(ctx, st, chat, o); err != nil {
+			return fmt.Errorf("countRevoked: %w", err)
+		}
+		return s.reports.RecordCodes(ctx, undo, unlinkedFact(st, o))
+	}()
+	if err != nil {
+		s.log.Warn("code survival: revoked guess not counted", "site", st.cfg.Name, "err", err)
 	}
 }

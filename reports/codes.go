@@ -54,6 +54,14 @@ var codeDims = []struct {
 	{Key: "page", Short: "p", Of: func(d *CodeDims) string { return d.Page }},
 }
 
+// Stored is d with each member as RecordCodes stores it (a page without
+// its query string, cleaned text, "(none)" for an empty one): counting
+// Stored() counts the same fields as counting d.
+func (d CodeDims) Stored() CodeDims {
+	return CodeDims{Format: codeMember("f", d.Format), Template: codeMember("t", d.Template), Language: codeMember("l", d.Language),
+		Device: codeMember("d", d.Device), Channel: codeMember("c", d.Channel), Page: codeMember("p", d.Page)}
+}
+
 // NoTemplate is the template member of clicks whose chat link carries no
 // text (a Telegram bot's start link).
 const NoTemplate = "(start link)"

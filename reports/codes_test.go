@@ -3,6 +3,7 @@ package reports
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -142,5 +143,31 @@ func TestWilson(t *testing.T) {
 	// The textbook example: 81/263 gives [0.2553, 0.3662].
 	if math.Abs(lo-0.2553) > 1e-3 || math.Abs(hi-0.3662) > 1e-3 {
 		t.Errorf("Wilson(81, 263) = [%.4f, %.4f]", lo, hi)
+	}
+}
+
+// TestStoredDimsCountTheSameFields: a fact counted with raw dimensions is
+// taken back exactly by its undo with the stored ones.
+func TestStoredDimsCountTheSameFields(t *testing.T) {
+	w := newWorld(t)
+	d := CodeDims{Format: "token", Template: "aaaa0001", Language: "", Device: "mobile", Channel: "paid_social",
+		Page: "https://Shop.test/roses?utm_source=x&gclid=abc#top"}
+	f := CodeFact{Site: "demo", Time: t0, Outcome: CodeDeleted, Dims: d, Delay: time.Minute, HasDelay: true}
+	undo := f
+	undo.Dims, undo.Undo = d.Stored(), true
+	if strings.Contains(undo.Dims.Page, "gclid") || undo.Dims.Language != "(none)" {
+		t.Errorf("stored dims %+v", undo.Dims)
+	}
+	if err := w.st.RecordCodes(w.ctx, f, undo); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := w.st.Codes(w.ctx, "demo", Range{From: "2026-03-01", To: "2026-03-31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Rows {
+		if r.Deleted != 0 || r.MedianSeconds != nil {
+			t.Errorf("row %s %s left %d deleted, median %v", r.Dimension, r.Value, r.Deleted, r.MedianSeconds)
+		}
 	}
 }

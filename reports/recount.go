@@ -31,7 +31,11 @@ type RecountResult struct {
 // its chats: the aggregates are emptied, then every chat is counted again
 // under today's rules, in batches. Unattributed conversations that earlier
 // versions kept as separate markers join their chats first. Costs are not
-// touched. Run it while no collector writes to the site: a fact counted
+// touched, nor are the code-survival counters (store.ReportCodes): they
+// count visits' clicks and what each first message did with the code,
+// which no stored fact keeps (clicks expire with their visits, and a
+// message's text is classified once, when it arrives), so they cannot be
+// rebuilt and emptying them would lose them. Run it while no collector writes to the site: a fact counted
 // between the emptying and its chat's turn would count twice. progress, if
 // not nil, is called after each batch with the chats done so far.
 func (s *Store) Recount(ctx context.Context, site string, progress func(done int)) (RecountResult, error) {

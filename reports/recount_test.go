@@ -3,6 +3,7 @@ package reports
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,4 +172,54 @@ func equalNumbers(a, b map[string][3]int64) bool {
 		}
 	}
 	return true
+}
+
+// TestRecountLeavesTheCodeCounters: the code-survival counters are not
+// derived from the chats' facts (they count clicks and what first messages
+// did with the code, neither of which is stored), so a recount leaves them,
+// and the experiment read from them, exactly as they were.
+func TestRecountLeavesTheCodeCounters(t *testing.T) {
+	w := newWorld(t)
+	at := t0.Add(time.Hour)
+	dims := CodeDims{Format: "token", Template: "aaaa0001", Language: "en", Device: "mobile", Channel: "organic_search", Page: "https://shop.test/"}
+	var facts []CodeFact
+	for i := 0; i < 40; i++ {
+		facts = append(facts, CodeFact{Site: "demo", Time: at, Click: true, Dims: dims})
+	}
+	for i, outcome := range []string{CodeKept, CodeKept, CodeKept, CodeEdited, CodeDeleted} {
+		facts = append(facts, CodeFact{Site: "demo", Time: at, Outcome: outcome, Dims: dims, Delay: time.Duration(30+i) * time.Second, HasDelay: true})
+	}
+	facts = append(facts, CodeFact{Site: "demo", Time: at, Outcome: CodeUnlinked, Dims: CodeDims{Format: "token"}})
+	if err := w.st.RecordCodes(w.ctx, facts...); err != nil {
+		t.Fatal(err)
+	}
+	w.conv(t, "demo", "c1", "ad-a", at)
+	r := Range{From: "2026-03-01", To: "2026-03-31"}
+	read := func() string {
+		t.Helper()
+		codes, err := w.st.Codes(w.ctx, "demo", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp, err := w.st.Experiments(w.ctx, "demo", r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal([]any{codes, exp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	before := read()
+	if !strings.Contains(before, `"clicks":40,"chats":5,"kept":3`) {
+		t.Fatalf("the codes report before the recount: %s", before)
+	}
+	res, err := w.st.Recount(w.ctx, "demo", nil)
+	if err != nil || res.Chats != 1 {
+		t.Fatalf("recount: %+v %v", res, err)
+	}
+	if after := read(); after != before {
+		t.Errorf("recount changed the code-survival reports:\n%s\n%s", before, after)
+	}
 }

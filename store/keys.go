@@ -357,7 +357,8 @@ func FormatUpgrade() string { return prefix + "format:upgrade" }
 // edited or deleted, ul first messages linked to no visit (format only),
 // h<i> click-to-message times in log-spaced bucket i. Counted on the
 // click's day. No TTL. Written by reports.Store.RecordCodes (HINCRBY,
-// day, block and month in one pipeline).
+// day, block and month in one pipeline). Not derived from ReportChat's
+// facts, so reports.Store.Recount leaves it untouched.
 func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", period) }
 
 // CodeOpen is a STRING holding, as JSON, how a chat's current

@@ -9,8 +9,11 @@ import (
 
 const recountUsage = `Usage: messtrack recount --site S [--config messtrack.yaml]
 Rebuilds the site's report aggregates from the stored facts of its chats under
-today's rules. Costs are not touched. Run it while no collector writes to the
-site: stop the collector, recount, start it again.
+today's rules. Costs are not touched, nor are the code-survival counters
+(report codes and experiments): they are counted from clicks and first
+messages as they arrive, not from stored facts, so they stay as they are.
+Run it while no collector writes to the site: stop the collector, recount,
+start it again.
 `
 
 func cmdRecount(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -43,5 +46,6 @@ func cmdRecount(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	fmt.Fprintf(stdout, "recount: done: %d chats, %d conversations, %d conversions; %d unattributed conversations of earlier versions folded in\n",
 		res.Chats, res.Conversations, res.Conversions, res.Legacy)
+	fmt.Fprintln(stdout, "recount: costs and the code-survival counters (codes, experiments) are left as they were")
 	return nil
 }

@@ -141,15 +141,21 @@ func ignorable(r rune) bool {
 	return false
 }
 
-// Open is how a conversation's first message that no visit was linked to
-// was counted, kept so that an operator's later confirmation counts it for
-// the confirmed visit.
+// Open is how a conversation's first message was counted when that count
+// may still move: unlinked (no visit), kept so that an operator's later
+// confirmation counts it for the confirmed visit; or linked by the
+// heuristic's guess (Visit and Fact set), kept so that a revoked guess
+// takes the count back from the visit and counts it unlinked.
 type Open struct {
 	// At is the conversation's time (Unix ms), Outcome edited or deleted.
 	At      int64  `json:"a"`
 	Outcome string `json:"o"`
 	Format  string `json:"f"`
 	Bot     bool   `json:"b,omitempty"`
+	// Visit is the guessed visit and Fact the count made for it, exactly
+	// as recorded; zero and nil when the message counted as unlinked.
+	Visit uint64            `json:"v,omitempty"`
+	Fact  *reports.CodeFact `json:"l,omitempty"`
 }
 
 // Delay is the click-to-message time, 0 and false when the click is

@@ -146,6 +146,13 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	for _, m := range markers {
 		out.Keys = append(out.Keys, Key{Key: m, What: "an unattributed conversation counted by an earlier version (renamed on erasure)", Erased: true})
 	}
+	switch n, err := s.rdb.Exists(ctx, store.CodeOpen(site, chat)).Result(); {
+	case err != nil:
+		return nil, fmt.Errorf("export: code note: %w", err)
+	case n > 0:
+		out.Keys = append(out.Keys, Key{Key: store.CodeOpen(site, chat),
+			What: "how the code-survival report counted the chat's latest first message (time, outcome, code format; for a guessed visit its number and counted language, device, channel and page)", Erased: true})
+	}
 	for _, id := range seen {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(site, id)).Result()
 		if err != nil {
