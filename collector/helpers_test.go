@@ -162,7 +162,7 @@ func (w *testWorld) registerVisit(t testing.TB, landing string) visitResponse {
 }
 
 // listen serves the collector on a loopback port until the test ends and
-// returns its base URL; browser tests use it.
+// returns its base URL.
 func (w *testWorld) listen(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -287,6 +287,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if err := s.app.ShutdownWithTimeout(grace); err != nil {
 		return fmt.Errorf("collector.Serve: shutdown: %w", err)
 	}
-	<-errc
+	// A server stopped before it began to accept has not been handed ln
+	// yet, so the shutdown could not close it; closing it here ends the
+	// late start at once.
+	if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("collector.Serve: close listener: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("collector.Serve: after shutdown: %w", err)
+	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package collector
+package browsertest
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/messtrack/messtrack/collector/httperr"
 )
 
 // headlessChromium starts Debian's Chromium headless with a fresh profile
@@ -46,3 +48,6 @@ func headlessChromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) conte
 
 // browserUserAgent is an ordinary desktop Chromium's user agent.
 const browserUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+
+// clip shortens s to n bytes for a failure message.
+func clip(s string, n int) string { return httperr.Clip(s, n) }

@@ -1,4 +1,4 @@
-package collector
+package browsertest
 
 // Browser tests of the snippet's desktop QR: a real headless Chromium loads a
 // page with QR placeholders from a real collector, renders the QR images the
@@ -103,7 +103,7 @@ func screenshotQR(t *testing.T, ctx context.Context, imgSelector string) string 
 
 func TestDesktopQRInBrowser(t *testing.T) {
 	w := newQRBrowserWorld(t)
-	st := w.srv.sites["demo"]
+	st := w.codec(t, "demo")
 
 	t.Run("desktop", func(t *testing.T) {
 		ctx := w.tab(t)
@@ -116,7 +116,7 @@ func TestDesktopQRInBrowser(t *testing.T) {
 			wantLink string
 		}{
 			{name: "element with a target", img: "#qr-target img", wantLink: "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20"},
-			{name: "element holding a chat link", img: "#qr-link img", wantLink: "https://t.me/demo_bot?start=" + st.codec.Start(n)},
+			{name: "element holding a chat link", img: "#qr-link img", wantLink: "https://t.me/demo_bot?start=" + st.Start(n)},
 			{name: "the page's own img", img: "#qr-img", wantLink: "https://t.me/demo_manager?text=Hello%21%20My%20request%20code%3A%20"},
 			{name: "queued messtrack('qr') call", img: "#qr-call img", wantLink: "https://wa.me/15557654321?text="},
 		}

@@ -1,4 +1,4 @@
-package collector
+package browsertest
 
 // Browser tests of the dashboard: a real headless Chromium signs in and
 // opens the pages of a real collector on a real Redis. Every request the
@@ -8,7 +8,6 @@ package collector
 import (
 	"context"
 	"flag"
-	"github.com/messtrack/messtrack/collector/dashboard"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/messtrack/messtrack/collector/dashboard"
 )
 
 // updateDocs copies the README's screenshots to docs/ when set.
@@ -366,7 +367,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 		if loc := get(t, b, "location", chromedp.Location()); loc != b.base+dashboard.ChatLink(w.unmatchedChat)+"?confirmed=1" {
 			t.Errorf("after confirming the browser is at %s", loc)
 		}
-		rec, err := w.srv.chatRecord(context.Background(), w.demoSite(), w.unmatchedChat)
+		rec, err := w.probe.ChatRecord(context.Background(), "demo", w.unmatchedChat)
 		if err != nil || !rec.Confirmed || rec.Visit != w.candidateVisits[1] {
 			t.Fatalf("after confirming: %v %+v", err, rec)
 		}
@@ -377,7 +378,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 	b.requireNoDialogs(t)
 	if *updateDocs {
 		for _, name := range []string{"ads", "chat"} {
-			copyScreenshot(t, filepath.Join(dashShotsDir, name+".png"), filepath.Join("..", "docs", "dashboard-"+name+".png"))
+			copyScreenshot(t, filepath.Join(dashShotsDir, name+".png"), filepath.Join("..", "..", "docs", "dashboard-"+name+".png"))
 		}
 	}
 }

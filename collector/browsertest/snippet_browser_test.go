@@ -1,4 +1,4 @@
-package collector
+package browsertest
 
 // Browser tests of the snippet: a real headless Chromium loads the demo
 // pages in examples/site from a real collector on a real Redis. The chat
@@ -111,7 +111,7 @@ type browserWorld struct {
 // (empty: the collector itself) and a headless Chromium.
 func newBrowserWorld(t *testing.T, publicURL string) *browserWorld {
 	t.Helper()
-	return newBrowserWorldIn(t, publicURL, filepath.Join("..", "examples", "site"))
+	return newBrowserWorldIn(t, publicURL, filepath.Join("..", "..", "examples", "site"))
 }
 
 // newBrowserWorldIn is newBrowserWorld serving the pages in dir.
@@ -262,7 +262,7 @@ func (w *browserWorld) originalHrefs(t *testing.T, page string) map[string]strin
 // visitNumber is the number behind a visit ID the snippet was given.
 func (w *browserWorld) visitNumber(t *testing.T, site, visitID string) uint64 {
 	t.Helper()
-	n, err := w.srv.sites[site].codec.ParseVisitID(visitID)
+	n, err := w.codec(t, site).ParseVisitID(visitID)
 	if err != nil {
 		t.Fatalf("visit ID %q: %v", visitID, err)
 	}
@@ -277,7 +277,7 @@ func (w *browserWorld) decodeLink(t *testing.T, site, link string) uint64 {
 	if err != nil {
 		t.Fatalf("link %q: %v", link, err)
 	}
-	codec := w.srv.sites[site].codec
+	codec := w.codec(t, site)
 	q := u.Query()
 	if start := q.Get("start"); start != "" {
 		n, err := codec.ParseStart(start)
@@ -376,7 +376,7 @@ func TestSnippetInBrowser(t *testing.T) {
 			t.Errorf("read only %d links from links.html", len(original))
 		}
 
-		stored, err := w.srv.loadVisit(context.Background(), w.srv.sites["demo"], n)
+		stored, err := w.probe.LoadVisit(context.Background(), "demo", n)
 		if err != nil {
 			t.Fatalf("load visit: %v", err)
 		}
@@ -396,10 +396,9 @@ func TestSnippetInBrowser(t *testing.T) {
 		if !strings.HasPrefix(link, "https://wa.me/15551234567?text=") || w.decodeLink(t, "demo", link) != n {
 			t.Errorf("chat opened as %s, want wa.me with visit %d", link, n)
 		}
-		st := w.srv.sites["demo"]
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			clicks, err := w.srv.recentClicks(context.Background(), st, "whatsapp:15551234567", w.clock.Now().Add(-time.Hour), w.clock.Now().Add(time.Hour))
+			clicks, err := w.probe.RecentClicks(context.Background(), "demo", "whatsapp:15551234567", w.clock.Now().Add(-time.Hour), w.clock.Now().Add(time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}

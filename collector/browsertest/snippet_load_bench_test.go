@@ -1,4 +1,4 @@
-package collector
+package browsertest
 
 // The snippet's cost to the page it runs on: a real headless Chromium loads
 // pages of three shapes, each with and without the snippet in the same run,
