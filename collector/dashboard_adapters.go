@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"sort"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/collector/dashboard"
+	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -268,6 +271,37 @@ func (a chatsAdapter) Confirm(ctx context.Context, siteName, chat, visit string)
 	}
 	_, err = a.s.confirmCandidate(ctx, st, chat, visit)
 	return err
+}
+
+// Export is the people API's export document of the chat's person, encoded
+// as that endpoint encodes it.
+func (a chatsAdapter) Export(ctx context.Context, siteName, chat string) ([]byte, error) {
+	st, err := a.s.lookupSite(siteName)
+	if err != nil {
+		return nil, err
+	}
+	exp, err := a.s.people.Export(ctx, st.cfg.Name, chat)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard export: %w", err)
+	}
+	doc, err := json.Marshal(exp)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard export: %w", err)
+	}
+	return doc, nil
+}
+
+// Erase erases the chat's person as the people API does, recorded in the
+// audit list as a person's request.
+func (a chatsAdapter) Erase(ctx context.Context, siteName, chat string) error {
+	st, err := a.s.lookupSite(siteName)
+	if err != nil {
+		return err
+	}
+	if _, err := a.s.people.Erase(ctx, st.cfg.Name, chat, person.ReasonRequest); err != nil {
+		return fmt.Errorf("dashboard erase: %w", err)
+	}
+	return nil
 }
 
 func (a reportsAdapter) Codes(ctx context.Context, site string, r dashboard.Range) (*dashboard.Report, error) {

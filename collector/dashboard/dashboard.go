@@ -1,7 +1,7 @@
 // Package dashboard is the operators' web dashboard at /dashboard/: sign-in
 // sessions with CSRF tokens, the report pages (tables, CSV downloads, the
 // dynamics chart drawn as SVG on the server) and the chat pages (list, card,
-// confirming a candidate). It reads its data through two interfaces,
+// confirming a candidate, exporting and erasing a person's data). It reads its data through two interfaces,
 // ReportSource and ChatSource, and takes a site's name and settings and
 // times as time.Time; its templates, CSS and one small script are embedded.
 package dashboard
@@ -30,7 +30,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -80,8 +80,11 @@ type Dashboard struct {
 
 // funcs are the helpers templates may call.
 var funcs = template.FuncMap{
-	"href":         safeHref,
-	"confirmForms": confirmForms,
+	"href":           safeHref,
+	"confirmForms":   confirmForms,
+	"chatLink":       ChatLink,
+	"chatExportLink": func(chat string) string { return ChatLink(chat) + "/export" },
+	"chatEraseLink":  func(chat string) string { return ChatLink(chat) + "/erase" },
 }
 
 // confirmFormsData is what the "candidates" template needs: one confirm

@@ -72,6 +72,12 @@ type ChatSource interface {
 	Card(ctx context.Context, site, chat string) (*ChatCard, error)
 	// Confirm attributes an unmatched chat to one of its candidates.
 	Confirm(ctx context.Context, site, chat, visit string) error
+	// Export is everything the site keeps about the chat's person, the
+	// JSON document the people API answers.
+	Export(ctx context.Context, site, chat string) ([]byte, error)
+	// Erase removes what the site keeps about the chat's person, as the
+	// people API's erasure does.
+	Erase(ctx context.Context, site, chat string) error
 }
 
 // ChatFilter selects chats for the list.
@@ -169,6 +175,8 @@ func (d *Dashboard) routesPages(g fiber.Router) {
 	g.Get("/dynamics", d.requireSession, d.handleDynamicsPage)
 	g.Get("/chats", d.requireSession, d.handleChatsPage)
 	g.Get("/chats/:chat", d.requireSession, d.handleChatPage)
+	g.Get("/chats/:chat/export", d.requireSession, d.handleExport)
+	g.Post("/chats/:chat/erase", d.requireSession, d.handleErase)
 	g.Get("/unmatched", d.requireSession, d.handleUnmatchedPage)
 	g.Post("/unmatched/confirm", d.requireSession, d.handleConfirmPage)
 }
@@ -373,6 +381,8 @@ type chatsView struct {
 	Methods []string
 	Table   htmlTable
 	Next    string
+	// Erased says the list follows an erasure.
+	Erased bool
 }
 
 // chatsForm is the list's filter as the form shows it.
@@ -449,12 +459,13 @@ func (d *Dashboard) handleChatsPage(c *fiber.Ctx) error {
 			Link:  ChatLink(r.Chat),
 		})
 	}
-	view := chatsView{Filter: form, Methods: methods, Table: table.formatHTML(f)}
+	view := chatsView{Filter: form, Methods: methods, Table: table.formatHTML(f), Erased: c.Query("erased") == "1"}
 	if next != "" && len(rows) > 0 {
 		q := c.Context().QueryArgs()
 		v := url.Values{}
 		q.VisitAll(func(k, val []byte) { v.Add(string(k), string(val)) })
 		v.Set("cursor", next)
+		v.Del("erased")
 		view.Next = "/dashboard/chats?" + v.Encode()
 	}
 	return d.renderPage(c, fiber.StatusOK, "chats", pageData{Title: "Chats", Nav: "chats", Body: view})
@@ -477,16 +488,25 @@ type candidateView struct {
 	Reasons                         []string
 }
 
+// chatParam reads the :chat path parameter, percent-encoded or not.
+func chatParam(c *fiber.Ctx) (string, error) {
+	chat, err := url.PathUnescape(c.Params("chat"))
+	if err != nil || !strings.Contains(chat, ":") || len(chat) > 300 {
+		return "", httperr.Fail(httperr.ErrBadInput, "%q is not a chat key like whatsapp:15557654321", httperr.Clip(c.Params("chat"), 80))
+	}
+	return strings.Clone(chat), nil
+}
+
 func (d *Dashboard) handleChatPage(c *fiber.Ctx) error {
 	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
-	chat, err := url.PathUnescape(c.Params("chat"))
-	if err != nil || !strings.Contains(chat, ":") || len(chat) > 300 {
-		return httperr.Fail(httperr.ErrBadInput, "%q is not a chat key like whatsapp:15557654321", httperr.Clip(c.Params("chat"), 80))
+	chat, err := chatParam(c)
+	if err != nil {
+		return err
 	}
-	card, err := d.chats.Card(c.UserContext(), st.Name, strings.Clone(chat))
+	card, err := d.chats.Card(c.UserContext(), st.Name, chat)
 	if err != nil {
 		return err
 	}
@@ -496,6 +516,80 @@ func (d *Dashboard) handleChatPage(c *fiber.Ctx) error {
 		title = card.Chat
 	}
 	return d.renderPage(c, fiber.StatusOK, "chat", pageData{Title: title, Nav: "chats", Body: view})
+}
+
+// exportFilename is a download name for a chat's export: the chat key
+// with anything but letters, digits, '-' and '_' turned into '-'.
+func exportFilename(chat string) string {
+	b := []byte(chat)
+	for i, ch := range b {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+			b[i] = '-'
+		}
+	}
+	return "person-" + string(b) + ".json"
+}
+
+// handleExport downloads what the site keeps about the chat's person, the
+// document the people API answers.
+func (d *Dashboard) handleExport(c *fiber.Ctx) error {
+	st, _, err := d.signedInSite(c)
+	if err != nil {
+		return err
+	}
+	chat, err := chatParam(c)
+	if err != nil {
+		return err
+	}
+	doc, err := d.chats.Export(c.UserContext(), st.Name, chat)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+exportFilename(chat)+`"`)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(doc)
+}
+
+// eraseView is the data of the erasure's confirmation page.
+type eraseView struct {
+	Chat, Name string
+	// Mistyped says the chat key typed to confirm was not the chat's.
+	Mistyped bool
+}
+
+// handleErase erases the chat's person once the operator has typed the
+// chat key in the form's "confirm" field; without it, or with another
+// key, it shows the confirmation page and erases nothing. It then lists
+// the chats with a notice.
+func (d *Dashboard) handleErase(c *fiber.Ctx) error {
+	st, _, err := d.signedInSite(c)
+	if err != nil {
+		return err
+	}
+	chat, err := chatParam(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	typed, asked := strings.TrimSpace(c.FormValue("confirm")), c.Request().PostArgs().Has("confirm")
+	if typed != chat {
+		card, err := d.chats.Card(ctx, st.Name, chat)
+		if err != nil {
+			return err
+		}
+		status := fiber.StatusOK
+		if asked {
+			status = fiber.StatusUnprocessableEntity
+		}
+		return d.renderPage(c, status, "erase", pageData{Title: "Erase this person's data", Nav: "chats",
+			Body: eraseView{Chat: card.Chat, Name: card.Name, Mistyped: asked}})
+	}
+	if err := d.chats.Erase(ctx, st.Name, chat); err != nil {
+		return err
+	}
+	d.log.Info("dashboard erased a person's data", "site", st.Name)
+	return c.Redirect("/dashboard/chats?erased=1", fiber.StatusSeeOther)
 }
 
 func candidateViews(f NumberFormat, cands []Candidate) []candidateView {
