@@ -21,6 +21,7 @@ import (
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -401,12 +402,12 @@ func splitImageName(file string) (name, ext string) {
 }
 
 // qrQueryOptions reads ?size= and ?level=.
-func qrQueryOptions(c *fiber.Ctx, format string) (QROptions, error) {
-	size, err := parseQRSize(c.Query("size"))
+func qrQueryOptions(c *fiber.Ctx, format string) (qr.Options, error) {
+	size, err := qr.ParseSize(c.Query("size"))
 	if err != nil {
-		return QROptions{}, err
+		return qr.Options{}, err
 	}
-	return QROptions{Format: format, Size: size, Level: c.Query("level")}.Normalize()
+	return qr.Options{Format: format, Size: size, Level: c.Query("level")}.Normalize()
 }
 
 // handleSourceQR answers the QR image of a source for its owner: the /q/
@@ -438,7 +439,7 @@ func (s *Server) handleSourceQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	img, err := RenderQR(content, opt)
+	img, err := qr.Render(content, opt)
 	if err != nil {
 		return err
 	}
@@ -480,7 +481,7 @@ func (s *Server) handleVisitQR(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	img, err := RenderQR(st.chatLink(t, n), opt)
+	img, err := qr.Render(st.chatLink(t, n), opt)
 	if err != nil {
 		return err
 	}

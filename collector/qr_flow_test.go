@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/qr"
+	"github.com/messtrack/messtrack/collector/qr/qrtest"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -58,11 +60,11 @@ func TestQRScanMatchesTheChat(t *testing.T) {
 				format = "svg"
 			}
 			img := w.getQR(t, tt.image)
-			size := QRDefaultSize
+			size := qr.DefaultSize
 			if strings.Contains(tt.image, "size=256") {
 				size = 256
 			}
-			link := w.scan(t, decodeImage(t, format, img, size))
+			link := w.scan(t, qrtest.DecodeImage(t, format, img, size))
 			n := linkVisit(t, st, link)
 
 			w.clock.Advance(40 * time.Second)
@@ -102,7 +104,7 @@ func TestQRScanWithoutTheCodeFallsBackToTheScan(t *testing.T) {
 func TestStaticQRMatchesManyPeople(t *testing.T) {
 	w := newQRWorld(t)
 	st := w.srv.sites["demo"]
-	link := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), QRDefaultSize)
+	link := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)
 	n := linkVisit(t, st, link)
 	for i, from := range []string{"46701110001", "46701110002", "447700900777"} {
 		w.clock.Advance(time.Hour)
@@ -146,7 +148,7 @@ func TestDesktopVisitQRMatchesTheWebVisit(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
-	link := decodeSVG(t, body, QRDefaultSize)
+	link := qrtest.DecodeSVG(t, body, qr.DefaultSize)
 	w.clock.Advance(2 * time.Minute)
 	got := w.postMessage(t, firstMessage(t, link, "46701234567"))
 	if got.Method != reports.MethodID || got.Visit == nil || got.Visit.ID != visit.Visit || got.Visit.UTMCampaign != "winter" || got.Visit.OfflineSource != "" {
@@ -168,7 +170,7 @@ func TestOfflineSourcesInChatRecordsAndChannelReport(t *testing.T) {
 		w.clock.Advance(45 * time.Second)
 		return w.postMessage(t, msg)
 	}
-	static := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), QRDefaultSize)
+	static := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)
 	want := []struct {
 		person string
 		msg    map[string]string

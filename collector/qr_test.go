@@ -19,6 +19,8 @@ import (
 
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/qr"
+	"github.com/messtrack/messtrack/collector/qr/qrtest"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -109,9 +111,9 @@ func TestSourceQRScanToChat(t *testing.T) {
 			img := w.getQR(t, "/v1/sites/demo/qr/"+tt.source+"."+tt.format+tt.query)
 			size := tt.size
 			if size == 0 {
-				size = QRDefaultSize
+				size = qr.DefaultSize
 			}
-			scanned := decodeImage(t, tt.format, img, size)
+			scanned := qrtest.DecodeImage(t, tt.format, img, size)
 			if want := "http://127.0.0.1:8080/q/demo/" + tt.source; scanned != want {
 				t.Fatalf("QR holds %q, want %q", scanned, want)
 			}
@@ -399,7 +401,7 @@ func TestStaticSourceQR(t *testing.T) {
 	st := w.srv.sites["demo"]
 	ctx := context.Background()
 
-	link := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), QRDefaultSize)
+	link := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)
 	if !strings.HasPrefix(link, "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20") {
 		t.Fatalf("static QR holds %q, want the chat link itself", link)
 	}
@@ -417,7 +419,7 @@ func TestStaticSourceQR(t *testing.T) {
 
 	t.Run("the same code every time and in every format", func(t *testing.T) {
 		w.clock.Set(testStart.Add(400 * 24 * time.Hour))
-		again := decodeSVG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.svg?static=true&size=200&level=H"), 200)
+		again := qrtest.DecodeSVG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.svg?static=true&size=200&level=H"), 200)
 		if again != link {
 			t.Errorf("second static QR holds %q, want %q", again, link)
 		}
@@ -426,7 +428,7 @@ func TestStaticSourceQR(t *testing.T) {
 		if err := w.rdb.Del(ctx, store.Visit("demo", n)).Err(); err != nil {
 			t.Fatal(err)
 		}
-		again := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), QRDefaultSize)
+		again := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)
 		if again != link {
 			t.Fatalf("after losing the record the QR holds %q, want %q", again, link)
 		}
@@ -436,7 +438,7 @@ func TestStaticSourceQR(t *testing.T) {
 		}
 	})
 	t.Run("each source has its own code", func(t *testing.T) {
-		desk := decodeSVG(t, w.getQR(t, "/v1/sites/demo/qr/desk.svg?static=1"), QRDefaultSize)
+		desk := qrtest.DecodeSVG(t, w.getQR(t, "/v1/sites/demo/qr/desk.svg?static=1"), qr.DefaultSize)
 		if !strings.HasPrefix(desk, "https://t.me/demo_bot?start=") {
 			t.Fatalf("static bot QR holds %q", desk)
 		}
@@ -450,7 +452,7 @@ func TestStaticSourceQR(t *testing.T) {
 		}
 	})
 	t.Run("the scan QR is not the static one", func(t *testing.T) {
-		scanQR := decodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=0"), QRDefaultSize)
+		scanQR := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=0"), qr.DefaultSize)
 		if scanQR != "http://127.0.0.1:8080/q/demo/flyer" {
 			t.Errorf("static=0 QR holds %q", scanQR)
 		}
@@ -528,9 +530,9 @@ func TestVisitQR(t *testing.T) {
 			}
 			size := tt.size
 			if size == 0 {
-				size = QRDefaultSize
+				size = qr.DefaultSize
 			}
-			link := decodeSVG(t, body, size)
+			link := qrtest.DecodeSVG(t, body, size)
 			if !strings.HasPrefix(link, tt.wantLink) {
 				t.Fatalf("QR holds %q, want a link starting %q", link, tt.wantLink)
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/messtrack/messtrack/collector"
+	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -27,7 +28,7 @@ func cmdQR(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	source := fs.String("source", "", "the offline source, a key of the site's sources (required)")
 	format := fs.String("format", "", "png or svg (default: --out's extension, else png)")
 	out := fs.String("out", "-", "the file to write; - is standard output")
-	size := fs.Int("size", collector.QRDefaultSize, fmt.Sprintf("width and height in pixels, %d..%d", collector.QRMinSize, collector.QRMaxSize))
+	size := fs.Int("size", qr.DefaultSize, fmt.Sprintf("width and height in pixels, %d..%d", qr.MinSize, qr.MaxSize))
 	level := fs.String("level", "M", "error correction: L, M, Q or H (H survives the most wear)")
 	static := fs.Bool("static", false, "hold the chat link with the source's fixed code instead of the collector's /q/ link")
 	cfg, err := loadConfig(fs, args, getenv)
@@ -46,9 +47,9 @@ func cmdQR(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	if *size == 0 {
 		// flag reads "0" as a value, which would otherwise mean the default.
-		return fmt.Errorf("qr: size 0 is outside %d..%d pixels", collector.QRMinSize, collector.QRMaxSize)
+		return fmt.Errorf("qr: size 0 is outside %d..%d pixels", qr.MinSize, qr.MaxSize)
 	}
-	opt, err := collector.QROptions{Format: fmtName, Size: *size, Level: *level}.Normalize()
+	opt, err := qr.Options{Format: fmtName, Size: *size, Level: *level}.Normalize()
 	if err != nil {
 		return fmt.Errorf("qr: %w", err)
 	}
@@ -61,7 +62,7 @@ func cmdQR(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("qr: %w", err)
 	}
-	img, err := collector.RenderQR(content, opt)
+	img, err := qr.Render(content, opt)
 	if err != nil {
 		return fmt.Errorf("qr: %w", err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"image/png"
 	"io"
 	"log/slog"
 	"os"
@@ -11,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector"
+	"github.com/messtrack/messtrack/collector/qr"
+	"github.com/messtrack/messtrack/collector/qr/qrtest"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
@@ -61,33 +60,11 @@ func runQR(t *testing.T, args ...string) ([]byte, error) {
 // decodePNGFile reads the QR code in a PNG file.
 func decodePNGFile(t *testing.T, path string, wantSize int) string {
 	t.Helper()
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	if r := img.Bounds(); r.Dx() != wantSize || r.Dy() != wantSize {
-		t.Fatalf("%s is %dx%d, want %d", path, r.Dx(), r.Dy(), wantSize)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		// The detector misplaces a few clean symbols that its pure-barcode
-		// mode reads as drawn (see collector's decodeQR).
-		pure, perr := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_PURE_BARCODE: true})
-		if perr != nil {
-			t.Fatalf("decode %s: %v; as a pure barcode: %v", path, err, perr)
-		}
-		res = pure
-	}
-	return res.GetText()
+	return qrtest.DecodePNG(t, b, wantSize)
 }
 
 func TestQRCommandWritesScanLink(t *testing.T) {
@@ -112,7 +89,7 @@ func TestQRCommandWritesScanLink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := collector.RenderQR("https://track.shop.test/q/demo/flyer", collector.QROptions{Format: "svg"})
+		want, err := qr.Render("https://track.shop.test/q/demo/flyer", qr.Options{Format: "svg"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +116,7 @@ func TestQRCommandStatic(t *testing.T) {
 	if _, err := runQR(t, "--config", cfgPath, "--site", "demo", "--source", "flyer", "--static", "--out", file); err != nil {
 		t.Fatal(err)
 	}
-	link := decodePNGFile(t, file, collector.QRDefaultSize)
+	link := decodePNGFile(t, file, qr.DefaultSize)
 	if !strings.HasPrefix(link, "https://wa.me/15551234567?text=") {
 		t.Fatalf("static QR holds %q, want the chat link", link)
 	}
@@ -147,7 +124,7 @@ func TestQRCommandStatic(t *testing.T) {
 	if _, err := runQR(t, "--config", cfgPath, "--site", "demo", "--source", "flyer", "--static", "--out", again); err != nil {
 		t.Fatal(err)
 	}
-	if got := decodePNGFile(t, again, collector.QRDefaultSize); got != link {
+	if got := decodePNGFile(t, again, qr.DefaultSize); got != link {
 		t.Errorf("second run holds %q, want the same code %q", got, link)
 	}
 	// A running collector on the same Redis knows the same static code.

@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/messtrack/messtrack/collector/qr/qrtest"
 )
 
 // qrBrowserYAML is the demo site with desktop_qr on, serving qrPageHTML.
@@ -98,7 +100,7 @@ func screenshotQR(t *testing.T, ctx context.Context, imgSelector string) string 
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", imgSelector, err)
 	}
-	return decodeQR(t, img)
+	return qrtest.Decode(t, img)
 }
 
 func TestDesktopQRInBrowser(t *testing.T) {

@@ -1,28 +1,30 @@
-package collector
+package qr
 
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/messtrack/messtrack/collector/httperr"
+	"github.com/messtrack/messtrack/collector/qr/qrtest"
 )
 
-func TestRenderQRDecodes(t *testing.T) {
+func TestRenderDecodes(t *testing.T) {
 	const content = "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20%23K7Q2M9"
 	for _, format := range []string{"png", "svg"} {
 		for _, level := range []string{"L", "M", "Q", "H", "h", ""} {
-			for _, size := range []int{QRMinSize, 0, 777, QRMaxSize} {
+			for _, size := range []int{MinSize, 0, 777, MaxSize} {
 				want := size
 				if want == 0 {
-					want = QRDefaultSize
+					want = DefaultSize
 				}
 				t.Run(fmt.Sprintf("%s/level %q/size %d", format, level, size), func(t *testing.T) {
-					img, err := RenderQR(content, QROptions{Format: format, Size: size, Level: level})
+					img, err := Render(content, Options{Format: format, Size: size, Level: level})
 					if err != nil {
 						t.Fatal(err)
 					}
-					if got := decodeImage(t, format, img, want); got != content {
+					if got := qrtest.DecodeImage(t, format, img, want); got != content {
 						t.Fatalf("decoded %q, want %q", got, content)
 					}
 				})
@@ -31,21 +33,17 @@ func TestRenderQRDecodes(t *testing.T) {
 	}
 }
 
-func TestRenderQRLevelsGrowTheCode(t *testing.T) {
+func TestRenderLevelsGrowTheCode(t *testing.T) {
 	const content = "http://127.0.0.1:8080/q/demo/flyer"
 	modules := map[string]int{}
 	for _, level := range []string{"L", "H"} {
-		svg, err := RenderQR(content, QROptions{Format: "svg", Level: level})
+		svg, err := Render(content, Options{Format: "svg", Level: level})
 		if err != nil {
 			t.Fatal(err)
 		}
-		vb := svgViewBoxRE.FindStringSubmatch(string(svg))
-		if vb == nil {
+		n, ok := qrtest.SVGModules(svg)
+		if !ok {
 			t.Fatalf("no viewBox in %.100s", svg)
-		}
-		n, err := strconv.Atoi(vb[1])
-		if err != nil {
-			t.Fatal(err)
 		}
 		modules[level] = n
 	}
@@ -54,28 +52,28 @@ func TestRenderQRLevelsGrowTheCode(t *testing.T) {
 	}
 }
 
-func TestRenderQRBadOptions(t *testing.T) {
+func TestRenderBadOptions(t *testing.T) {
 	tests := []struct {
 		name    string
 		content string
-		opt     QROptions
+		opt     Options
 		wantErr string
 	}{
-		{name: "unknown format", content: "x", opt: QROptions{Format: "gif"}, wantErr: `format "gif" is not png or svg`},
-		{name: "no format", content: "x", opt: QROptions{}, wantErr: `format "" is not png or svg`},
-		{name: "too small", content: "x", opt: QROptions{Format: "png", Size: 127}, wantErr: "size 127 is outside 128..2048 pixels"},
-		{name: "too large", content: "x", opt: QROptions{Format: "svg", Size: 2049}, wantErr: "size 2049 is outside"},
-		{name: "negative", content: "x", opt: QROptions{Format: "png", Size: -3}, wantErr: "size -3 is outside"},
-		{name: "unknown level", content: "x", opt: QROptions{Format: "png", Level: "S"}, wantErr: `level "S" is not one of L, M, Q, H`},
-		{name: "too long for a code", content: strings.Repeat("https://wa.me/1?text=%F0%9F%8E%89", 100), opt: QROptions{Format: "svg", Level: "H"}, wantErr: "does not fit in a QR code at level H"},
+		{name: "unknown format", content: "x", opt: Options{Format: "gif"}, wantErr: `format "gif" is not png or svg`},
+		{name: "no format", content: "x", opt: Options{}, wantErr: `format "" is not png or svg`},
+		{name: "too small", content: "x", opt: Options{Format: "png", Size: 127}, wantErr: "size 127 is outside 128..2048 pixels"},
+		{name: "too large", content: "x", opt: Options{Format: "svg", Size: 2049}, wantErr: "size 2049 is outside"},
+		{name: "negative", content: "x", opt: Options{Format: "png", Size: -3}, wantErr: "size -3 is outside"},
+		{name: "unknown level", content: "x", opt: Options{Format: "png", Level: "S"}, wantErr: `level "S" is not one of L, M, Q, H`},
+		{name: "too long for a code", content: strings.Repeat("https://wa.me/1?text=%F0%9F%8E%89", 100), opt: Options{Format: "svg", Level: "H"}, wantErr: "does not fit in a QR code at level H"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := RenderQR(tt.content, tt.opt)
+			_, err := Render(tt.content, tt.opt)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
-			if !errors.Is(err, ErrBadInput) {
+			if !errors.Is(err, httperr.ErrBadInput) {
 				t.Errorf("err %v is not a bad-input error", err)
 			}
 		})
@@ -98,7 +96,7 @@ func TestParseQRSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseQRSize(tt.raw)
+			got, err := ParseSize(tt.raw)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -106,7 +104,7 @@ func TestParseQRSize(t *testing.T) {
 				return
 			}
 			if err != nil || got != tt.want {
-				t.Fatalf("parseQRSize(%q) = %d, %v; want %d", tt.raw, got, err, tt.want)
+				t.Fatalf("ParseSize(%q) = %d, %v; want %d", tt.raw, got, err, tt.want)
 			}
 		})
 	}
@@ -125,22 +123,22 @@ func TestQRSVGRunsAndQuietZone(t *testing.T) {
 		{false, false, false, false, false, false, false, false, false, false},
 		{false, false, false, false, false, false, false, false, false, false},
 	}
-	got := string(qrSVG(bitmap, 200))
+	got := string(drawSVG(bitmap, 200))
 	want := `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200" viewBox="0 0 10 10" shape-rendering="crispEdges">` +
 		`<rect width="10" height="10" fill="#fff"/><path fill="#000" d="M4,4h2v1h-2zM5,5h1v1h-1z"/></svg>` + "\n"
 	if got != want {
-		t.Fatalf("qrSVG =\n%s\nwant\n%s", got, want)
+		t.Fatalf("drawSVG =\n%s\nwant\n%s", got, want)
 	}
 }
 
-// BenchmarkRenderQR compares drawing the same code as PNG and as SVG; the
+// BenchmarkRender compares drawing the same code as PNG and as SVG; the
 // ratio of the two is the figure to quote.
-func BenchmarkRenderQR(b *testing.B) {
+func BenchmarkRender(b *testing.B) {
 	const content = "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20%23K7Q2M9"
 	for _, format := range []string{"png", "svg"} {
 		b.Run(format, func(b *testing.B) {
 			for b.Loop() {
-				if _, err := RenderQR(content, QROptions{Format: format}); err != nil {
+				if _, err := Render(content, Options{Format: format}); err != nil {
 					b.Fatal(err)
 				}
 			}
