@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/reports"
@@ -134,19 +134,8 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	return rec, nil
 }
 
-// chatParam reads the :chat path parameter, which may come percent-encoded
-// ("whatsapp%3A1555…").
-func chatParam(c *fiber.Ctx) (string, error) {
-	raw := c.Params("chat")
-	chat, err := url.PathUnescape(raw)
-	if err != nil || chat == "" || len(chat) > 300 || !strings.Contains(chat, ":") {
-		return "", fail(ErrBadInput, "%q is not a chat key like whatsapp:15557654321", clip(raw, 80))
-	}
-	return strings.Clone(chat), nil
-}
-
 func (s *Server) handleChat(c *fiber.Ctx) error {
-	chat, err := chatParam(c)
+	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}
@@ -495,7 +484,7 @@ type confirmRequest struct {
 }
 
 func (s *Server) handleConfirm(c *fiber.Ctx) error {
-	chat, err := chatParam(c)
+	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}

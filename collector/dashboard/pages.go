@@ -488,21 +488,12 @@ type candidateView struct {
 	Reasons                         []string
 }
 
-// chatParam reads the :chat path parameter, percent-encoded or not.
-func chatParam(c *fiber.Ctx) (string, error) {
-	chat, err := url.PathUnescape(c.Params("chat"))
-	if err != nil || !strings.Contains(chat, ":") || len(chat) > 300 {
-		return "", httperr.Fail(httperr.ErrBadInput, "%q is not a chat key like whatsapp:15557654321", httperr.Clip(c.Params("chat"), 80))
-	}
-	return strings.Clone(chat), nil
-}
-
 func (d *Dashboard) handleChatPage(c *fiber.Ctx) error {
 	st, f, err := d.signedInSite(c)
 	if err != nil {
 		return err
 	}
-	chat, err := chatParam(c)
+	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}
@@ -537,7 +528,7 @@ func (d *Dashboard) handleExport(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	chat, err := chatParam(c)
+	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}
@@ -567,7 +558,7 @@ func (d *Dashboard) handleErase(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	chat, err := chatParam(c)
+	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}

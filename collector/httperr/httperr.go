@@ -8,6 +8,8 @@ package httperr
 import (
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 )
 
 // The kinds of client errors. Handlers wrap them with details for the
@@ -51,4 +53,15 @@ func Clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// ChatKey reads a chat key from a path parameter, percent-encoded or not
+// ("whatsapp%3A1555…"): a bad-input error unless it is a non-empty
+// "<channel>:<id>" of at most 300 bytes.
+func ChatKey(raw string) (string, error) {
+	chat, err := url.PathUnescape(raw)
+	if err != nil || chat == "" || len(chat) > 300 || !strings.Contains(chat, ":") {
+		return "", Fail(ErrBadInput, "%q is not a chat key like whatsapp:15557654321", Clip(raw, 80))
+	}
+	return strings.Clone(chat), nil
 }

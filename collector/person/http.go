@@ -2,10 +2,10 @@ package person
 
 import (
 	"errors"
-	"net/url"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/messtrack/messtrack/collector/httperr"
 )
 
 // Register adds the people endpoints to r, behind guard (the site's key
@@ -15,7 +15,7 @@ import (
 //	DELETE /v1/sites/{site}/people/{chat}  the person's erasure (204)
 func (s *Service) Register(r fiber.Router, guard fiber.Handler, siteOf func(*fiber.Ctx) string) {
 	r.Get("/v1/sites/:site/people/:chat", guard, func(c *fiber.Ctx) error {
-		chat, err := chatParam(c)
+		chat, err := httperr.ChatKey(c.Params("chat"))
 		if err != nil {
 			return err
 		}
@@ -26,7 +26,7 @@ func (s *Service) Register(r fiber.Router, guard fiber.Handler, siteOf func(*fib
 		return c.JSON(exp)
 	})
 	r.Delete("/v1/sites/:site/people/:chat", guard, func(c *fiber.Ctx) error {
-		chat, err := chatParam(c)
+		chat, err := httperr.ChatKey(c.Params("chat"))
 		if err != nil {
 			return err
 		}
@@ -42,15 +42,4 @@ func siteError(err error) error {
 		return fiber.NewError(fiber.StatusNotFound, "unknown site")
 	}
 	return err
-}
-
-// chatParam reads the :chat path parameter, which may come percent-encoded
-// ("whatsapp%3A1555…").
-func chatParam(c *fiber.Ctx) (string, error) {
-	raw := c.Params("chat")
-	chat, err := url.PathUnescape(raw)
-	if err != nil || chat == "" || len(chat) > 300 || !strings.Contains(chat, ":") {
-		return "", fiber.NewError(fiber.StatusBadRequest, "not a chat key like whatsapp:15557654321")
-	}
-	return strings.Clone(chat), nil
 }
