@@ -34,6 +34,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/internal/headless"
 )
 
 // repoRoot is the repository, one folder up from this package.
@@ -302,38 +304,14 @@ func spkiHash(cert *x509.Certificate) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// headlessChromium starts Debian's Chromium headless with a fresh profile
-// and none of its background traffic, and stops it when the test ends.
+// headlessChromium starts the tests' Chromium (internal/headless).
 func headlessChromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	path := lookTool(t, "chromium", "chromium")
-	opts := append([]chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Headless Chromium names itself HeadlessChrome, which the
-		// collector drops as a bot; the test plays an ordinary browser.
-		chromedp.UserAgent(browserUserAgent),
-	}, extra...)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	if err := chromedp.Do(browser); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	return browser
+	return headless.Start(t, extra...)
 }
 
-const browserUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+// browserUserAgent is the user agent the tests' browser sends.
+const browserUserAgent = headless.UserAgent
 
 // writeFile writes text to dir/name and returns the path.
 func writeFile(t testing.TB, dir, name, text string) string {

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/collector/demo"
+	"github.com/messtrack/messtrack/internal/headless"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
 )
@@ -214,30 +214,11 @@ func get[T any](b *browse, what string, action chromedp.Action[T]) T {
 	return v
 }
 
-// chromium starts Debian's Chromium headless, with no traffic of its own.
+// chromium starts the tests' Chromium (internal/headless) in a window the
+// width of the dashboard's promise.
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("chromium is needed for the browser tests (make deps): %v", err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 860),
-		// Headless Chromium names itself HeadlessChrome, which the collector
-		// drops as a bot; the test is a visitor's ordinary browser.
-		chromedp.UserAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"),
-	)
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	if err := chromedp.Do(browser); err != nil {
-		cancelBrowser()
-		cancelAlloc()
-		t.Fatalf("start chromium: %v", err)
-	}
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
-	return browser
+	return headless.Start(t, chromedp.WindowSize(1280, 860))
 }
 
 // screenshotDir is where the README's screenshots go, from
