@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,7 +47,7 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 	legacy := map[string][]any{}
 	var legacyKeys []string
 	markerPrefix := strings.TrimSuffix(store.ReportSeenPattern(st.Name, "u"), "*")
-	err = s.scanKeys(ctx, store.ReportSeenPattern(st.Name, "u"), func(keys []string) error {
+	err = store.ScanSite(ctx, s.rdb, st.Name, store.ReportSeenPattern(st.Name, "u"), func(keys []string) error {
 		for _, k := range keys {
 			chat, ms, ok := strings.Cut(store.Unpart(strings.TrimPrefix(k, markerPrefix)), "@")
 			at, err := strconv.ParseInt(ms, 10, 64)
@@ -65,7 +64,7 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 	if err != nil {
 		return res, fmt.Errorf("reports.Recount: markers: %w", err)
 	}
-	if err := s.scanKeys(ctx, store.ReportAggPrefix(st.Name)+"*", func(keys []string) error {
+	if err := store.ScanSite(ctx, s.rdb, st.Name, store.ReportAggPrefix(st.Name)+"*", func(keys []string) error {
 		return s.rdb.Del(ctx, keys...).Err()
 	}); err != nil {
 		return res, fmt.Errorf("reports.Recount: empty aggregates: %w", err)
@@ -102,7 +101,7 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 		}
 		return nil
 	}
-	err = s.scanKeys(ctx, store.ReportChatPattern(st.Name), func(keys []string) error {
+	err = store.ScanSite(ctx, s.rdb, st.Name, store.ReportChatPattern(st.Name), func(keys []string) error {
 		var todo []string
 		for _, k := range keys {
 			if !seen[k] {
@@ -136,38 +135,4 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 		}
 	}
 	return res, nil
-}
-
-// scanKeys calls fn with the keys matching pattern, a batch at a time. On a
-// cluster every master is scanned (a site's keys share one slot, so one
-// master answers).
-func (s *Store) scanKeys(ctx context.Context, pattern string, fn func([]string) error) error {
-	scan := func(ctx context.Context, c redis.Cmdable, mu *sync.Mutex) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, recountBatch).Result()
-			if err != nil {
-				return fmt.Errorf("scan %s: %w", pattern, err)
-			}
-			if len(keys) > 0 {
-				mu.Lock()
-				err := fn(keys)
-				mu.Unlock()
-				if err != nil {
-					return err
-				}
-			}
-			if next == 0 {
-				return nil
-			}
-			cursor = next
-		}
-	}
-	var mu sync.Mutex
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return scan(ctx, c, &mu)
-		})
-	}
-	return scan(ctx, s.rdb, &mu)
 }

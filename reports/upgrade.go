@@ -46,15 +46,9 @@ func (s *Store) UpgradeChatStates(ctx context.Context, site string, cursor uint6
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("reports.UpgradeChatStates: %w", err)
 	}
-	var node redis.Cmdable = s.rdb
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		// A site's keys share one slot: its master holds them all, and a
-		// scan cursor is only meaningful on one node.
-		c, err := cc.MasterForKey(ctx, store.ReportChat(st.Name, ""))
-		if err != nil {
-			return 0, 0, 0, fmt.Errorf("reports.UpgradeChatStates: find the site's node: %w", err)
-		}
-		node = c
+	node, err := store.SiteNode(ctx, s.rdb, st.Name)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("reports.UpgradeChatStates: %w", err)
 	}
 	keys, next, err := node.Scan(ctx, cursor, store.ReportChatPattern(st.Name), recountBatch).Result()
 	if err != nil {

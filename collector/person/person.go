@@ -21,9 +21,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -140,34 +140,19 @@ func visitNumbers(r *ledger.Record) []uint64 {
 func (s *Service) markers(ctx context.Context, site, chat string) ([]string, error) {
 	prefix := strings.TrimSuffix(store.ReportSeenPattern(site, "u"), "*")
 	pattern := globEscape(store.ReportSeen(site, "u", chat+"@")) + "*"
-	var mu sync.Mutex
 	var out []string
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, pattern, 1000).Result()
-			if err != nil {
-				return fmt.Errorf("scan markers: %w", err)
-			}
-			mu.Lock()
-			for _, k := range keys {
-				if ch, _, ok := strings.Cut(store.Unpart(strings.TrimPrefix(k, prefix)), "@"); ok && ch == chat {
-					out = append(out, k)
-				}
-			}
-			mu.Unlock()
-			if cursor = next; cursor == 0 {
-				return nil
+	err := store.ScanSite(ctx, s.rdb, site, pattern, func(keys []string) error {
+		for _, k := range keys {
+			if ch, _, ok := strings.Cut(store.Unpart(strings.TrimPrefix(k, prefix)), "@"); ok && ch == chat && !slices.Contains(out, k) {
+				out = append(out, k)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("markers: %w", err)
 	}
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) }); err != nil {
-			return nil, err
-		}
-		return out, nil
-	}
-	return out, scan(ctx, s.rdb)
+	return out, nil
 }
 
 // globEscape escapes the characters SCAN's MATCH reads as a pattern.
