@@ -171,16 +171,21 @@ func (c *Codec) findEmoji(dst *[]Found, text string, i int) int {
 	return next
 }
 
+// invisibleRunEnd is where the run of invisible digits starting at text[i]
+// ends (i when there is none).
+func invisibleRunEnd(text string, i int) int {
+	for {
+		if _, ok := invisibleDigit(text, i); !ok {
+			return i
+		}
+		i += 3
+	}
+}
+
 // findInvisible reads the run of invisible digits starting at text[i] and
 // returns where to scan next.
 func (c *Codec) findInvisible(dst *[]Found, text string, i int) int {
-	j := i
-	for {
-		if _, ok := invisibleDigit(text, j); !ok {
-			break
-		}
-		j += 3
-	}
+	j := invisibleRunEnd(text, i)
 	if j == i {
 		return i + 1
 	}

@@ -190,13 +190,7 @@ func (c *Codec) guessEmoji(sym []uint8) uint64 {
 
 // nearInvisible reports a run of zero-width digits that is no code.
 func (c *Codec) nearInvisible(text string, i int) (Near, int, bool) {
-	j := i
-	for {
-		if _, ok := invisibleDigit(text, j); !ok {
-			break
-		}
-		j += 3
-	}
+	j := invisibleRunEnd(text, i)
 	if j == i {
 		return Near{}, i + 1, false
 	}
