@@ -190,6 +190,19 @@ func (d *Dashboard) signedInSite(c *fiber.Ctx) (*config.Site, NumberFormat, erro
 	return st, NewNumberFormat(st.Currency, st.Location), nil
 }
 
+// signedInChat is signedInSite and the chat the path names.
+func (d *Dashboard) signedInChat(c *fiber.Ctx) (*config.Site, NumberFormat, string, error) {
+	st, f, err := d.signedInSite(c)
+	if err != nil {
+		return nil, NumberFormat{}, "", err
+	}
+	chat, err := httperr.ChatKey(c.Params("chat"))
+	if err != nil {
+		return nil, NumberFormat{}, "", err
+	}
+	return st, f, chat, nil
+}
+
 // reportView is the data of a report page.
 type reportView struct {
 	Range   Range
@@ -489,11 +502,7 @@ type candidateView struct {
 }
 
 func (d *Dashboard) handleChatPage(c *fiber.Ctx) error {
-	st, f, err := d.signedInSite(c)
-	if err != nil {
-		return err
-	}
-	chat, err := httperr.ChatKey(c.Params("chat"))
+	st, f, chat, err := d.signedInChat(c)
 	if err != nil {
 		return err
 	}
@@ -524,11 +533,7 @@ func exportFilename(chat string) string {
 // handleExport downloads what the site keeps about the chat's person, the
 // document the people API answers.
 func (d *Dashboard) handleExport(c *fiber.Ctx) error {
-	st, _, err := d.signedInSite(c)
-	if err != nil {
-		return err
-	}
-	chat, err := httperr.ChatKey(c.Params("chat"))
+	st, _, chat, err := d.signedInChat(c)
 	if err != nil {
 		return err
 	}
@@ -554,11 +559,7 @@ type eraseView struct {
 // key, it shows the confirmation page and erases nothing. It then lists
 // the chats with a notice.
 func (d *Dashboard) handleErase(c *fiber.Ctx) error {
-	st, _, err := d.signedInSite(c)
-	if err != nil {
-		return err
-	}
-	chat, err := httperr.ChatKey(c.Params("chat"))
+	st, _, chat, err := d.signedInChat(c)
 	if err != nil {
 		return err
 	}
