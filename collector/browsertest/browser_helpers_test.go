@@ -16,8 +16,5 @@ func headlessChromium(t testing.TB, extra ...chromedp.ExecAllocatorOption) conte
 	return headless.Start(t, extra...)
 }
 
-// browserUserAgent is the user agent the tests' browser sends.
-const browserUserAgent = headless.UserAgent
-
 // clip shortens s to n bytes for a failure message.
 func clip(s string, n int) string { return httperr.Clip(s, n) }
