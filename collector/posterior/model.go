@@ -174,8 +174,15 @@ var evidenceNames = [3]string{"agree", "disagree", "none"}
 
 // DefaultModel is the model before any data: today's delay curve and
 // evidence factors, as Dirichlet priors worth a few dozen examples.
-func DefaultModel() Model {
-	m := Model{WindowSeconds: DefaultWindow.Seconds(), Messengers: map[string]*MessengerModel{}}
+func DefaultModel() Model { return DefaultModelFor(DefaultWindow) }
+
+// DefaultModelFor is DefaultModel for a match window other than the
+// default: the delay bins and today's curve spread over them follow it.
+func DefaultModelFor(window time.Duration) Model {
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	m := Model{WindowSeconds: window.Seconds(), Messengers: map[string]*MessengerModel{}}
 	for _, name := range []string{WhatsApp, Telegram} {
 		m.Messengers[name] = defaultMessenger(m.WindowSeconds)
 	}
