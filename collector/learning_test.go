@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store"
 )
 
 // The learned heuristic, end to end: a US shop's traffic goes through the
@@ -283,4 +285,38 @@ func TestLearnedHeuristicEndToEnd(t *testing.T) {
 
 func pctOf(iv posterior.Interval) string {
 	return fmt.Sprintf("%.1f %% [%.1f, %.1f] (%d/%d)", 100*iv.Value, 100*iv.Lo, 100*iv.Hi, iv.K, iv.N)
+}
+
+// The serving collector refits every site on each tick of its ticker; a
+// refit another collector holds is answered 409 by the API.
+func TestRefitsRunOnTheTicker(t *testing.T) {
+	w := newTestWorld(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tick := make(chan time.Time)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.srv.RunRefits(ctx, tick)
+	}()
+	tick <- w.clock.Now()
+	// The loop takes the second tick only once the first round is over.
+	tick <- w.clock.Now()
+	cancel()
+	<-done
+	for _, site := range []string{"demo", "shop"} {
+		if v := w.rdb.HGet(context.Background(), store.LearnModel(site), "version").Val(); v != "1" && v != "2" {
+			t.Errorf("%s: model version %q after two ticks", site, v)
+		}
+	}
+	if err := w.rdb.Set(context.Background(), store.LearnLock("demo"), "another collector", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	resp, b := w.do(t, request("POST", "/v1/sites/demo/heuristic/refit", nil, "Authorization", "Bearer demo-key-123"))
+	if resp.StatusCode != 409 || !strings.Contains(string(b), "another collector") {
+		t.Fatalf("refit while another runs: %d %s", resp.StatusCode, b)
+	}
+	resp, b = w.do(t, request("GET", "/v1/sites/nosuch/heuristic", nil, "Authorization", "Bearer demo-key-123"))
+	if resp.StatusCode != 404 {
+		t.Fatalf("unknown site: %d %s", resp.StatusCode, b)
+	}
 }
