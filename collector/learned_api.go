@@ -1,10 +1,13 @@
 package collector
 
 import (
+	"context"
+	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/posterior"
 )
@@ -135,4 +138,61 @@ func (s *Server) handleRefit(c *fiber.Ctx) error {
 		return c.Status(fiber.StatusConflict).JSON(fiber.Map{"error": "another collector is refitting this site's model", "busy": true})
 	}
 	return c.JSON(res)
+}
+
+// heuristicAdapter gives the dashboard's heuristic page the same data as
+// GET /v1/sites/{site}/heuristic.
+type heuristicAdapter struct{ s *Server }
+
+func (a heuristicAdapter) Heuristic(ctx context.Context, siteName string) (*dashboard.Heuristic, error) {
+	st, err := a.s.lookupSite(siteName)
+	if err != nil {
+		return nil, err
+	}
+	m, err := a.s.learn.Model(ctx, st.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := a.s.learn.LoadProof(ctx, st.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	h := &dashboard.Heuristic{PrecisionTarget: st.cfg.MatchPrecision, MinLabelled: learn.MinLabelled, Confidence: confidenceMeaning}
+	if m != nil {
+		h.Version, h.FittedAt = m.Version, m.FittedAt
+		names := make([]string, 0, len(m.Messengers))
+		for name := range m.Messengers {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			ms := summarizeMessenger(m, name, m.Messengers[name])
+			if ms.Labelled == 0 && ms.Unlabelled == 0 {
+				continue // today's defaults, nothing learned
+			}
+			hm := dashboard.HeuristicMessenger{Name: name, InUse: ms.InUse, Labelled: ms.Labelled, CodeLess: ms.Unlabelled, NeverClicked: ms.NeverClicked}
+			for _, p := range ms.Delay {
+				hm.Delay = append(hm.Delay, dashboard.DelayBin{UpTo: p.UpTo, Share: p.Share})
+			}
+			h.Messengers = append(h.Messengers, hm)
+		}
+	}
+	rows := make([]posterior.ProofRow, 0, len(proof.Rows))
+	seen := map[string]bool{}
+	for _, r := range proof.Rows {
+		if !seen[r.Messenger] {
+			seen[r.Messenger] = true
+			rows = append(rows, learn.Total(proof.Rows, r.Messenger))
+		}
+	}
+	for _, r := range append(rows, proof.Rows...) {
+		pr := dashboard.ProofRow{Messenger: r.Messenger, Period: r.Period, Messages: r.Messages, Answered: r.Answered, Correct: r.Correct,
+			Precision: dashboard.Interval{Value: r.Precision.Value, Lo: r.Precision.Lo, Hi: r.Precision.Hi},
+			Recall:    dashboard.Interval{Value: r.Recall.Value, Lo: r.Recall.Lo, Hi: r.Recall.Hi}}
+		for _, b := range r.Reliability {
+			pr.Reliability = append(pr.Reliability, dashboard.ReliabilityBin{Lo: b.Lo, Hi: b.Hi, Answered: b.Answered, Correct: b.Correct, MeanConfidence: b.MeanConfidence})
+		}
+		h.Proof = append(h.Proof, pr)
+	}
+	return h, nil
 }

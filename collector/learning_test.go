@@ -281,6 +281,29 @@ func TestLearnedHeuristicEndToEnd(t *testing.T) {
 	if n == 0 || n > pr.Messages {
 		t.Errorf("reliability table counts %d of %d messages", n, pr.Messages)
 	}
+
+	// The dashboard shows the same model and proof.
+	d := newDashClient(w)
+	d.signIn(t, "demo", "demo-key-123")
+	resp, page := d.get(t, "/dashboard/heuristic")
+	if resp.StatusCode != 200 {
+		t.Fatalf("heuristic page: %d\n%s", resp.StatusCode, clip(page, 1000))
+	}
+	wantProof := fmt.Sprintf("<td>whatsapp</td><td>all</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td>", pr.Messages, pr.Answered, pr.Correct)
+	for _, want := range []string{"Model version 2", "the learned model answers", wantProof, "Reliability, whatsapp", "Delay from click to first message"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the heuristic page lacks %q", want)
+		}
+	}
+	bins := 0
+	for _, m := range h.Messengers {
+		if m.Labelled+m.Unlabelled > 0 { // a messenger with no chats has only today's defaults
+			bins += len(m.Delay)
+		}
+	}
+	if bars := strings.Count(page, "<rect "); bars != bins || bins == 0 {
+		t.Errorf("the delay charts have %d bars, the model's messengers %d bins", bars, bins)
+	}
 }
 
 func pctOf(iv posterior.Interval) string {

@@ -172,6 +172,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		},
 		Reports: reportsAdapter{st: s.reports},
 		Chats:   chatsAdapter{s: s},
+
+		Heuristic: heuristicAdapter{s: s}, // learned_api.go
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
