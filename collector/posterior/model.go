@@ -152,6 +152,10 @@ type NeverClicked struct {
 	// Messages is the number of code-less messages it was estimated from.
 	Messages int                    `json:"messages"`
 	Targets  map[string]*TargetRate `json:"targets,omitempty"`
+	// Keys scale the weight per message key (phone country, offsets,
+	// language): the odds that a code-less message of that key is from
+	// someone who never clicked, over the messenger's odds.
+	Keys map[string]float64 `json:"key_factors,omitempty"`
 }
 
 // TargetRate is the never-clicked rate of one target, overall and per UTC
