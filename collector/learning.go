@@ -108,17 +108,23 @@ func learnedAnswer(m *posterior.Model, ex *posterior.Unlabelled, raw []score.Can
 	return sorted, sorted[best], true
 }
 
-// learnFrom keeps a conversation's first message as an example once it is
-// stored: a code-less one with what the matcher saw, an id match (a live
-// visit's code, the visit's click on the target known) with its clicked
-// visit and the other candidates of that moment. A failure loses one
-// example, never the message: it is logged.
+// learnFrom keeps a conversation's first message to one of the site's chat
+// targets as an example once it is stored: a code-less one with what the
+// matcher saw, an id match (a live visit's code, the visit's click on the
+// target known) with its clicked visit and the other candidates of that
+// moment. A failure loses one example, never the message: it is logged.
 func (s *Server) learnFrom(ctx context.Context, st *site, in *inbound.Message, conv *conversation) {
+	if !st.targets[in.Target] {
+		// Only the site's chat links are clicked: a message to anything
+		// else has no candidates to learn from, and its messenger or
+		// target name may be anything a client sent.
+		return
+	}
 	var err error
 	switch {
 	case conv.Example != nil:
 		err = s.learn.AddUnlabelled(ctx, st.cfg.Name, conv.Example)
-	case conv.Method == reports.MethodID && conv.Visit != nil && !conv.Visit.Static && in.Target != "":
+	case conv.Method == reports.MethodID && conv.Visit != nil && !conv.Visit.Static:
 		err = s.learnLabelled(ctx, st, in, conv)
 	}
 	if err != nil {

@@ -343,3 +343,25 @@ func TestRefitsRunOnTheTicker(t *testing.T) {
 		t.Fatalf("unknown site: %d %s", resp.StatusCode, b)
 	}
 }
+
+// Only messages to the site's own chat links are examples: a client's
+// made-up channel or number leaves no list behind.
+func TestExamplesOnlyForTheSitesTargets(t *testing.T) {
+	w := newTestWorld(t)
+	for i, msg := range []map[string]string{
+		{"channel": "whatsapp", "from": "4915112345678", "to": "15551234567", "text": "hello"},
+		{"channel": "made-up", "from": "4915112345679", "to": "15550000000", "text": "hello"},
+		{"channel": "whatsapp", "from": "4915112345670", "to": "15550000001", "text": "hello"},
+	} {
+		msg["id"] = fmt.Sprintf("e%d", i)
+		w.postMessage(t, msg)
+	}
+	ctx := context.Background()
+	ms := w.rdb.SMembers(ctx, store.LearnMessengers("demo")).Val()
+	if len(ms) != 1 || ms[0] != "whatsapp" {
+		t.Fatalf("messengers with examples: %v, want whatsapp only", ms)
+	}
+	if n := w.rdb.LLen(ctx, store.LearnUnlabelled("demo", "whatsapp")).Val(); n != 1 {
+		t.Fatalf("%d code-less examples, want the one to the site's number", n)
+	}
+}
