@@ -144,7 +144,7 @@ func (s *Server) learnLabelled(ctx context.Context, st *site, in *inbound.Messag
 	if err != nil {
 		return fmt.Errorf("learnLabelled: %w", err)
 	}
-	_, ex, err := s.candidates(ctx, st, in, n)
+	raw, ex, err := s.candidates(ctx, st, in, n)
 	if err != nil {
 		return fmt.Errorf("learnLabelled: %w", err)
 	}
@@ -153,7 +153,30 @@ func (s *Server) learnLabelled(ctx context.Context, st *site, in *inbound.Messag
 	}
 	l := &posterior.Labelled{Message: ex.Message, Others: ex.Candidates,
 		Clicked: s.learn.ClickOf(conv.Visit, time.UnixMilli(int64(ms)).UTC(), in.Time)}
+	l.Clicked.OtherVisits = markOtherVisits(raw, l.Others, conv.Visit.VisitorID)
 	return s.learn.AddLabelled(ctx, st.cfg.Name, l)
+}
+
+// markOtherVisits sets OtherVisits on the candidates whose visitor has
+// another visit among them or is visitor also (the clicked visit's, for an
+// id match): a second visit or device that clicked too. raw[i] and
+// cands[i] are the same click. It tells whether visitor also has one.
+func markOtherVisits(raw []score.Candidate, cands []posterior.Click, also string) bool {
+	count := map[string]int{}
+	if also != "" {
+		count[also]++
+	}
+	for _, c := range raw {
+		if c.Of != nil && c.Of.VisitorID != "" {
+			count[c.Of.VisitorID]++
+		}
+	}
+	for i, c := range raw {
+		if c.Of != nil && count[c.Of.VisitorID] > 1 && i < len(cands) {
+			cands[i].OtherVisits = true
+		}
+	}
+	return also != "" && count[also] > 1
 }
 
 // Refit fits the site's model anew on its examples (learn.Store.Refit),

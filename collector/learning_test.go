@@ -11,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/posterior"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -363,5 +365,40 @@ func TestExamplesOnlyForTheSitesTargets(t *testing.T) {
 	}
 	if n := w.rdb.LLen(ctx, store.LearnUnlabelled("demo", "whatsapp")).Val(); n != 1 {
 		t.Fatalf("%d code-less examples, want the one to the site's number", n)
+	}
+}
+
+// A visitor who clicked from two visits is marked as having other visits,
+// on each of them and on an id match's clicked visit.
+func TestOtherVisitsAreMarked(t *testing.T) {
+	w := newTestWorld(t)
+	ctx := context.Background()
+	st := w.demoSite()
+	add := func(visitor string) *visit.Visit {
+		v := w.addVisit(t, func(v *visit.Visit) { v.VisitorID = visitor; v.Language = "en-US" })
+		w.clickOn(t, v, "whatsapp:15551234567", "")
+		w.clock.Advance(time.Minute)
+		return v
+	}
+	add("visitor-a")
+	add("visitor-b")
+	a2 := add("visitor-a")
+	in := &inbound.Message{Messenger: "whatsapp", Chat: "whatsapp:4915112345678", Phone: "4915112345678", Target: "whatsapp:15551234567", Time: w.clock.Now()}
+	raw, ex, err := w.srv.candidates(ctx, st, in, 0)
+	if err != nil || len(raw) != 3 {
+		t.Fatalf("candidates %d, %v", len(raw), err)
+	}
+	for i, c := range raw {
+		if want := c.Of.VisitorID == "visitor-a"; ex.Candidates[i].OtherVisits != want {
+			t.Errorf("visit %s of %s: other visits %v", c.Visit, c.Of.VisitorID, ex.Candidates[i].OtherVisits)
+		}
+	}
+	// An id match on a2: its own other visit a1 is among the others.
+	raw, ex, err = w.srv.candidates(ctx, st, in, a2.N)
+	if err != nil || len(raw) != 2 {
+		t.Fatalf("candidates without a2: %d, %v", len(raw), err)
+	}
+	if !markOtherVisits(raw, ex.Candidates, a2.VisitorID) || markOtherVisits(raw, ex.Candidates, "visitor-c") {
+		t.Fatal("the clicked visitor's other visit was not seen, or an absent one was")
 	}
 }

@@ -202,5 +202,6 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message, 
 		out = append(out, cand)
 		ex.Candidates = append(ex.Candidates, s.learn.ClickOf(v, c.At, in.Time))
 	}
+	markOtherVisits(out, ex.Candidates, "")
 	return out, ex, nil
 }
