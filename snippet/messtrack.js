@@ -131,8 +131,7 @@ if (!window.messtrack?.loaded) {
    * @param {string} href
    * @returns {Chat|undefined}
    */
-  const chat = (href) => {
-    let target, param;
+  const chat = (href, target, param) => {
     // The name is in the path ([www.]wa.me/N, [www.]t.me/NAME,
     // telegram.me/NAME, telegram.dog/NAME, Android's
     // intent://send/N#Intent;scheme=whatsapp;…) or in a parameter
@@ -149,15 +148,19 @@ if (!window.messtrack?.loaded) {
         : /^(tg:\/*resolve|https?:\/\/(www\.)?(t\.me|telegram\.(me|dog))\/([^/?#]*))\/?(?![^?#])/i
     ).exec(href);
     if ((WHATSAPP || TELEGRAM) && match) {
-      // What the expression took parses: a scheme, then a host it names.
-      const url = new URL(href, loc);
+      // What the expression took parses: a scheme, then a host it names;
+      // it is absolute, so it needs no base.
+      const url = new URL(href);
       const params = url.searchParams;
-      // Numbers compare by digits ("+7 (999) 123-45-67" is 79991234567),
+      // Messenger: the fifth group is the host of the path forms (t.me,
+      // telegram.me|dog: Telegram); otherwise the scheme tells (tg:
+      // Telegram). Browsers write both in lower case. Numbers compare by
+      // digits ("+7 (999) 123-45-67" is 79991234567),
       // names case-insensitively; the collector's list says which
       // parameter carries the code: start for bots, which never see
       // ?text=, text for numbers and users.
       target =
-        (WHATSAPP ? (TELEGRAM && /^tg|\/\/(www\.)?t/i.test(href) ? "telegram:" : "whatsapp:") : "telegram:") +
+        (WHATSAPP ? (TELEGRAM && (match[5] || href)[0] == "t" ? "telegram:" : "whatsapp:") : "telegram:") +
         (match.pop() || (WHATSAPP && TELEGRAM ? params.get("phone") || params.get("domain") : params.get(WHATSAPP ? "phone" : "domain")) || "")
           .replace(/%..|\W/g, "")
           .toLowerCase();
@@ -178,10 +181,35 @@ if (!window.messtrack?.loaded) {
   // is an HTML <a> or <area>, or an SVG <a>, whose href is an object with
   // the string in baseVal; other nodes have no string href, which chat()
   // does not recognise.
+  //
+  // With EXTRAS, an element whose href is not a chat's (a <button>, a
+  // <div>, <a href="#">) may name the chat in its inline onclick handler
+  // (location.href='https://wa.me/…', window.open('…')): the first quoted
+  // chat link there is rewritten inside the handler's text, which the
+  // browser compiles anew and runs as written, so the page's own
+  // navigation carries the code in every browser, with or without the
+  // Navigation API. The code sits in the quotes safely: setParam's value
+  // holds no quote, space or backslash. And an iframe is watched (see
+  // frame) now and whenever it loads a document.
   const fix = (el) => {
-    const href = el.href?.baseVal ?? el.href;
-    const found = chat(href);
-    if (found && found[1] != href) el.setAttribute("href", found[1]);
+    let href = el.href?.baseVal ?? el.href;
+    let found = chat(href);
+    if (EXTRAS) {
+      const handler = !found && el.getAttribute?.("onclick");
+      if (handler && (found = chat((href = handler.split(/['"]/).find(chat))))) found[2] = 1;
+      if (found && found[1] != href) el.setAttribute(handler ? "onclick" : "href", handler ? handler.replace(href, () => found[1]) : found[1]);
+      if (el.contentWindow) {
+        const watch = () => {
+          const w = el.contentWindow;
+          if (el.contentDocument && (w.messtrack ||= win.messtrack) == win.messtrack) {
+            hook(w, w.document, w.open);
+            look(w.document);
+          }
+        };
+        el.addEventListener("load", watch);
+        watch();
+      }
+    } else if (found && found[1] != href) el.setAttribute("href", found[1]);
     return found;
   };
 
@@ -211,7 +239,9 @@ if (!window.messtrack?.loaded) {
   const look = (root) => {
     todo[0] || setTimeout(work);
     todo.push(root);
-    root.querySelectorAll?.("a,area").forEach((el) => todo.push(el));
+    // What may hold a chat link: links and image-map areas; with EXTRAS
+    // also inline onclick handlers, and iframes, whose documents hold links.
+    root.querySelectorAll?.(EXTRAS ? "a,area,[onclick],iframe" : "a,area").forEach((el) => todo.push(el));
     if (QR && visit && !matchMedia("(pointer:coarse)").matches)
       [root, ...(root.querySelectorAll?.("[data-messtrack-qr]") || [])].forEach((el) => {
         // chat() of a missing href is undefined, like that of any link not ours.
@@ -242,11 +272,10 @@ if (!window.messtrack?.loaded) {
   // or after WAIT_MS at the latest, with the code if it came; at once when
   // none is under way. Whichever comes first sends it, once.
   const go = (href) => {
-    let once = () => {
+    let once = (found) => {
       if (once) {
         once = 0;
-        const found = chat(href);
-        beacon(found);
+        beacon((found = chat(href)));
         loc.href = found[1];
       }
     };
@@ -297,63 +326,112 @@ if (!window.messtrack?.loaded) {
           // error; storage is written only once the collector has given a
           // visit (a storage that refuses throws after visit is set).
           .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
-          .catch(() => {})
-          .then(ready));
+          .then(ready, ready));
   };
 
-  // Left clicks on links, also inside open shadow roots (middle clicks
-  // are auxclick and open the link as it stands, with the code once known):
-  // a link with the code just goes; while the code is on its way a plain
-  // click in this window is held up to WAIT_MS. Clicks the page handled
-  // itself are left to it (its window.open or location call is covered
-  // below); modified clicks and links with any target are never held.
-  doc.addEventListener("click", (/** @type {MouseEvent} */ event) => {
-    const link = event.composedPath().find((el) => el.matches?.("a,area"));
-    const found = link && !event.defaultPrevented && fix(link);
-    if (!found) return;
-    if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
-      beacon(found);
-    } else {
-      event.preventDefault();
-      go(found[1]);
+  // Watches a window: this one, and with EXTRAS each same-origin iframe's
+  // (a document once).
+  const hook = (w, d, open, found) => {
+    if (EXTRAS) {
+      if (d.mt) return;
+      d.mt = 1;
+      // A form sent to a chat (a GET form to wa.me or api.whatsapp.com/send
+      // with a text field, or one whose action is a chat link): the
+      // browser would put only the form's fields in the query. The link it
+      // would follow is made here and sent with the code: through
+      // window.open into the form's target, or like a held click into
+      // this window. FormData fires the form's formdata event, as the
+      // submission itself does.
+      d.addEventListener("submit", (/** @type {SubmitEvent} */ event) => {
+        const form = event.target;
+        const url = new URL(form.action, loc);
+        url.search = new URLSearchParams(new FormData(form, event.submitter));
+        if (!event.defaultPrevented && chat(url.href)) {
+          event.preventDefault();
+          form.target ? w.open(url.href, form.target) : go(url.href);
+        }
+      });
     }
-  });
 
-  // Links added or changed after load (chat widgets, single-page apps):
-  // only the added elements and the changed links are looked at.
-  new MutationObserver(
-    (records) => visit && records.forEach((record) => (record.attributeName ? look(record.target) : record.addedNodes.forEach(look))),
-  ).observe(doc, {
-    childList: true,
-    subtree: true,
-    attributeFilter: ["href"],
-  });
-
-  // Floating widgets often open the chat from script. window.open can be
-  // wrapped; it must return the new window at once, so it never waits.
-  const open = win.open;
-  win.open = (href, ...rest) => {
-    const found = chat(href);
-    found && beacon(found);
-    return open.call(win, found ? found[1] : href, ...rest);
-  };
-
-  // location.assign/replace and href assignment cannot be wrapped (Location
-  // is unforgeable). Where the Navigation API exists, its cancelable
-  // navigate event catches them and the chat is opened again with the code;
-  // elsewhere they go through unchanged, which still reaches the chat.
-  win.navigation?.addEventListener("navigate", (event) => {
-    const href = event.destination.url;
-    const found = href != passing && event.cancelable && chat(href);
-    if (found) {
-      if (pending || found[1] != href) {
-        event.preventDefault();
-        go(href);
-      } else {
-        beacon(found);
+    // Left clicks on links, also inside open shadow roots (middle clicks
+    // are auxclick and open the link as it stands, with the code once
+    // known): a link with the code just goes; while the code is on its way
+    // a plain click in this window is held up to WAIT_MS. Clicks the page
+    // handled itself are left to it (its window.open or location call is
+    // covered below); modified clicks and links with any target are never
+    // held. With EXTRAS, a chat named in an inline handler (found[2]) has
+    // been followed by the page itself by now, so its click is reported
+    // and never held.
+    d.addEventListener("click", (/** @type {MouseEvent} */ event) => {
+      // The first element on the path that holds a chat link: fix() of
+      // anything else (a <div>, an SVG <use href="#icon">, the document)
+      // is not a chat. (found is hook's, shared by its synchronous
+      // listeners, to save a declaration.)
+      const link = (EXTRAS || !event.defaultPrevented) && event.composedPath().find((el) => (found = fix(el)));
+      if (link && (!EXTRAS || found[2] || !event.defaultPrevented)) {
+        if (!pending || (EXTRAS && found[2]) || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
+          beacon(found);
+        } else {
+          event.preventDefault();
+          go(found[1]);
+        }
       }
-    }
-  });
+    });
+
+    // Links added or changed after load (chat widgets, single-page apps):
+    // only the added elements and the changed links are looked at.
+    new MutationObserver(
+      (records) => visit && records.forEach((record) => (record.attributeName ? look(record.target) : record.addedNodes.forEach(look))),
+    ).observe(d, {
+      // 1 is true to the dictionary, and shorter.
+      childList: 1,
+      subtree: 1,
+      attributeFilter: ["href"],
+    });
+
+    // Floating widgets often open the chat from script. window.open can be
+    // wrapped; it must return the new window at once, so it never waits.
+    //
+    // With EXTRAS, a popup opened empty (open(), open("") or
+    // open("about:blank"), with no window features) is handed to the page
+    // through a Proxy, so that pointing it at a chat later (w.location =
+    // chat) is seen and carries the code. Everything else passes through
+    // to the window (methods bound to it), but the page holds the
+    // stand-in, not the window itself: a page that compares it with
+    // event.source would no longer find it equal, which is one reason this
+    // is opt-in. Popups with window features (sign-in and payment windows)
+    // get the window itself.
+    w.open = (href, ...rest) => {
+      const popup = open.call(w, (found = chat(href)) ? (beacon(found), found[1]) : href, ...rest);
+      return EXTRAS && !rest[1] && (!href || href == "about:blank")
+        ? new Proxy(popup, {
+            get: (target, key) => ((key = target[key])?.bind ? key.bind(target) : key),
+            set: (target, key, value) => ((target[key] = key == "location" && (found = chat(value)) ? (beacon(found), found[1]) : value), 1),
+          })
+        : popup;
+    };
+
+    // location.assign/replace and href assignment cannot be wrapped
+    // (Location is unforgeable). Where the Navigation API exists, its
+    // cancelable navigate event catches them and the chat is opened again
+    // with the code; elsewhere they go through unchanged, which still
+    // reaches the chat (with EXTRAS, inline handlers are rewritten, see
+    // fix).
+    w.navigation?.addEventListener("navigate", (event) => {
+      const href = event.destination.url;
+      const found = href != passing && event.cancelable && chat(href);
+      if (found) {
+        if (pending || found[1] != href) {
+          event.preventDefault();
+          go(href);
+        } else {
+          beacon(found);
+        }
+      }
+    });
+  };
+
+  hook(win, doc, win.open);
 
   // The queue stub lets pages call messtrack() before this file loads.
   // A repeated consent call registers only if no visit is known or coming.
@@ -376,5 +454,6 @@ if (!window.messtrack?.loaded) {
     win.messtrack = () => {};
     start();
   }
-  win.messtrack.loaded = true;
+  // 1 is as true as true, and shorter.
+  win.messtrack.loaded = 1;
 }
