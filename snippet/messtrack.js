@@ -197,7 +197,11 @@ if (!window.messtrack?.loaded) {
     if (EXTRAS) {
       const handler = !found && el.getAttribute?.("onclick");
       if (handler && (found = chat((href = handler.split(/['"]/).find(chat))))) found[2] = 1;
-      if (found && found[1] != href) el.setAttribute(handler ? "onclick" : "href", handler ? handler.replace(href, () => found[1]) : found[1]);
+      // A page that enforces Trusted Types refuses a handler set from a
+      // string: its handler stays as written.
+      try {
+        if (found && found[1] != href) el.setAttribute(handler ? "onclick" : "href", handler ? handler.replace(href, () => found[1]) : found[1]);
+      } catch {}
       if (el.contentWindow) {
         const watch = () => {
           const w = el.contentWindow;
@@ -342,14 +346,18 @@ if (!window.messtrack?.loaded) {
       // window.open into the form's target, or like a held click into
       // this window. FormData fires the form's formdata event, as the
       // submission itself does.
+      // A submit event a page script sent to something else than a form,
+      // or an action no URL can be made of, is left alone.
       d.addEventListener("submit", (/** @type {SubmitEvent} */ event) => {
-        const form = event.target;
-        const url = new URL(form.action, loc);
-        url.search = new URLSearchParams(new FormData(form, event.submitter));
-        if (!event.defaultPrevented && chat(url.href)) {
-          event.preventDefault();
-          form.target ? w.open(url.href, form.target) : go(url.href);
-        }
+        try {
+          const form = event.target;
+          const url = new URL(form.action, loc);
+          url.search = new URLSearchParams(new FormData(form, event.submitter));
+          if (!event.defaultPrevented && chat(url.href)) {
+            event.preventDefault();
+            form.target ? w.open(url.href, form.target) : go(url.href);
+          }
+        } catch {}
       });
     }
 
@@ -400,10 +408,10 @@ if (!window.messtrack?.loaded) {
     // stand-in, not the window itself: a page that compares it with
     // event.source would no longer find it equal, which is one reason this
     // is opt-in. Popups with window features (sign-in and payment windows)
-    // get the window itself.
+    // get the window itself, and a blocked popup stays null.
     w.open = (href, ...rest) => {
       const popup = open.call(w, (found = chat(href)) ? (beacon(found), found[1]) : href, ...rest);
-      return EXTRAS && !rest[1] && (!href || href == "about:blank")
+      return EXTRAS && popup && !rest[1] && (!href || href == "about:blank")
         ? new Proxy(popup, {
             get: (target, key) => ((key = target[key])?.bind ? key.bind(target) : key),
             set: (target, key, value) => ((target[key] = key == "location" && (found = chat(value)) ? (beacon(found), found[1]) : value), 1),

@@ -180,6 +180,48 @@ func TestSnippetLinkExtras(t *testing.T) {
 		noErrors(t, ctx)
 	})
 
+	t.Run("a submit event sent to something that is not a form", func(t *testing.T) {
+		ctx, _ := open(t, "")
+		if got := eval[string](t, ctx, `(() => {
+			try { document.body.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true })); return "sent"; }
+			catch (e) { return "threw " + e; }
+		})()`); got != "sent" {
+			t.Errorf("dispatch: %s", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+		noErrors(t, ctx)
+	})
+
+	t.Run("a sandboxed frame: no storage, no visit, a blocked popup", func(t *testing.T) {
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/sandbox.html"))
+		said := poll[struct {
+			Open   string   `json:"open"`
+			Loaded bool     `json:"loaded"`
+			Errors []string `json:"errors"`
+		}](t, ctx, `window.frameSaid`)
+		if !said.Loaded || said.Open != "null" || len(said.Errors) > 0 {
+			t.Errorf("the sandboxed page saw: snippet loaded %v, open() gave %s, errors %q; want loaded, null, none", said.Loaded, said.Open, said.Errors)
+		}
+	})
+
+	t.Run("a page that enforces Trusted Types keeps its handler and sees no error", func(t *testing.T) {
+		ctx := w.tab(t)
+		do(t, ctx, chromedp.Navigate(w.base+"/trusted-types.html"))
+		visit := waitVisit(t, ctx)
+		poll[bool](t, ctx, `document.getElementById("plain").href.includes("text=Hello")`)
+		if got := eval[string](t, ctx, `document.getElementById("onclick-btn").getAttribute("onclick")`); got != "location.href='https://wa.me/15551234567?text=Strict'" {
+			t.Errorf("handler changed under Trusted Types: %s", got)
+		}
+		noErrors(t, ctx)
+		// The navigation it makes still gets the code, from the Navigation API.
+		do(t, ctx, clickID("onclick-btn"))
+		link := w.chats.next(t)
+		if !strings.HasPrefix(link, "https://wa.me/15551234567?text=Strict%0AHello") || w.decodeLink(t, "extras", link) != w.visitNumber(t, "extras", visit.Visit) {
+			t.Errorf("chat opened as %s, want the code of visit %s", link, visit.Visit)
+		}
+	})
+
 	t.Run("without link_extras, forms and inline handlers stay as written", func(t *testing.T) {
 		ctx := w.tab(t)
 		do(t, ctx, chromedp.Navigate(w.base+"/extras.html?site=demo"))
