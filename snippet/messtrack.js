@@ -2,10 +2,12 @@
 // visit's code into the site's own WhatsApp and Telegram links.
 //
 // This file is the one readable source. snippet.Builder minifies it with
-// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT and QR are build-time
-// defines (true/false) so that a site gets only the code it needs, and the
-// free name MESSTRACK_SETTINGS is replaced with the site's settings when it
-// is served. A build without QR is byte for byte what it was before QR.
+// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR (desktop_qr) and
+// EXTRAS (link_extras: forms, inline onclick handlers, same-origin iframes,
+// popups opened empty) are build-time defines (true/false) so that a site
+// gets only the code it needs, and the free name MESSTRACK_SETTINGS is
+// replaced with the site's settings when it is served. A build without QR
+// is byte for byte what it was before QR.
 //
 // Rules this code keeps:
 //   - a link is never broken: while the code is unknown the original link
@@ -128,6 +130,9 @@ if (!window.messtrack?.loaded) {
    * it back with the code; anything else gives undefined and is left alone.
    * Strings that cannot be a chat link are turned away before any parsing.
    * Only the messengers the site uses are looked for (WHATSAPP, TELEGRAM).
+   * target and param are locals, declared as parameters to save a
+   * declaration: callers pass only href (find() passes an index and the
+   * array, which are overwritten before they are read).
    * @param {string} href
    * @returns {Chat|undefined}
    */
@@ -189,8 +194,12 @@ if (!window.messtrack?.loaded) {
   // browser compiles anew and runs as written, so the page's own
   // navigation carries the code in every browser, with or without the
   // Navigation API. The code sits in the quotes safely: setParam's value
-  // holds no quote, space or backslash. And an iframe is watched (see
-  // frame) now and whenever it loads a document.
+  // holds no quote, space or backslash. A chat found there is marked
+  // (found[2]) for the click listener. And a same-origin iframe's window
+  // is watched (see hook) now and whenever the frame loads a document; a
+  // frame whose page runs its own copy of this script is left to it, and
+  // one watched from here gets this copy's messtrack, so a copy it loads
+  // later does nothing.
   const fix = (el) => {
     let href = el.href?.baseVal ?? el.href;
     let found = chat(href);
@@ -276,6 +285,7 @@ if (!window.messtrack?.loaded) {
   // or after WAIT_MS at the latest, with the code if it came; at once when
   // none is under way. Whichever comes first sends it, once.
   const go = (href) => {
+    // (found is a local, declared as a parameter that nothing passes.)
     let once = (found) => {
       if (once) {
         once = 0;
@@ -330,11 +340,14 @@ if (!window.messtrack?.loaded) {
           // error; storage is written only once the collector has given a
           // visit (a storage that refuses throws after visit is set).
           .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
+          // Whatever failed (network, answer, storage), the page goes on
+          // with the links as they are; ready itself never throws.
           .then(ready, ready));
   };
 
-  // Watches a window: this one, and with EXTRAS each same-origin iframe's
-  // (a document once).
+  // Watches a window w with its document d and its own window.open: this
+  // one, and with EXTRAS each same-origin iframe's, whose document is
+  // marked so that it is watched once however often its frame is seen.
   const hook = (w, d, open, found) => {
     if (EXTRAS) {
       if (d.mt) return;
@@ -344,10 +357,10 @@ if (!window.messtrack?.loaded) {
       // browser would put only the form's fields in the query. The link it
       // would follow is made here and sent with the code: through
       // window.open into the form's target, or like a held click into
-      // this window. FormData fires the form's formdata event, as the
-      // submission itself does.
-      // A submit event a page script sent to something else than a form,
-      // or an action no URL can be made of, is left alone.
+      // the page's window. FormData fires the form's formdata event, as
+      // the submission itself does. A submit event a page script sent to
+      // something else than a form, or an action no URL can be made of,
+      // is left alone.
       d.addEventListener("submit", (/** @type {SubmitEvent} */ event) => {
         try {
           const form = event.target;
