@@ -281,11 +281,16 @@ if (!window.messtrack?.loaded) {
       JSON.stringify(/** @type {ClickBeacon} */ ([site, visit.visit, found[0], loc.href, passing])),
     );
 
-  // Sends a window to a chat link once the registration under way ends,
-  // or after WAIT_MS at the latest, with the code if it came; at once when
-  // none is under way. Whichever comes first sends it, once.
+  // Sends the page's window to a chat link once the registration under way
+  // ends, or after WAIT_MS at the latest, with the code if it came; at once
+  // when none is under way. Whichever comes first sends it, once. With
+  // EXTRAS this also takes an iframe's own navigation to a chat that needs
+  // the code (its script's location.href, a form without a target): the
+  // chat opens in the page's window, where it can show (chat sites refuse
+  // to be framed).
   const go = (href) => {
-    // (found is a local, declared as a parameter that nothing passes.)
+    // (found is a local, declared as a parameter; it is set before it is
+    // read.)
     let once = (found) => {
       if (once) {
         once = 0;
