@@ -355,8 +355,8 @@ if (!window.messtrack?.loaded) {
   // marked so that it is watched once however often its frame is seen.
   const hook = (w, d, open, found) => {
     if (EXTRAS) {
-      if (d.mt) return;
-      d.mt = 1;
+      if (d.messtrack) return;
+      d.messtrack = 1;
       // A form sent to a chat (a GET form to wa.me or api.whatsapp.com/send
       // with a text field, or one whose action is a chat link): the
       // browser would put only the form's fields in the query. The link it
