@@ -109,6 +109,10 @@ type Site struct {
 	// elements, on desktops, with a QR code of a chat link carrying the
 	// visit's code, so that a phone's camera takes the visit along.
 	DesktopQR bool `yaml:"desktop_qr"`
+	// LinkExtras gives the site the snippet build that also reaches chats
+	// opened by forms, inline onclick handlers, links in same-origin
+	// iframes and popups opened empty and pointed at a chat later.
+	LinkExtras bool `yaml:"link_extras"`
 	// Demo marks the demo site (examples/messtrack.yaml): its pages get
 	// the simulated phone's endpoints (/demo/SITE/…), and `messtrack demo
 	// seed` fills it with a month of made-up data. No other site takes

@@ -216,6 +216,24 @@ func TestDesktopQR(t *testing.T) {
 	}
 }
 
+// TestLinkExtras: link_extras is a per-site boolean, off unless set.
+func TestLinkExtras(t *testing.T) {
+	for line, want := range map[string]bool{"": false, "    link_extras: true\n": true, "    link_extras: false\n": false} {
+		raw := strings.Replace(good, "    sources:\n", line+"    sources:\n", 1)
+		cfg, err := config.Parse("messtrack.yaml", []byte(raw), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if got := cfg.Site("demo").LinkExtras; got != want {
+			t.Errorf("%q: LinkExtras = %v, want %v", line, got, want)
+		}
+	}
+	raw := strings.Replace(good, "    sources:\n", "    link_extras: sometimes\n    sources:\n", 1)
+	if _, err := config.Parse("messtrack.yaml", []byte(raw), nil); err == nil || !strings.Contains(err.Error(), "cannot unmarshal !!str `sometimes` into bool") {
+		t.Errorf("link_extras: sometimes: err = %v, want a type error", err)
+	}
+}
+
 func TestForwardedHeaderAndIPv6Prefix(t *testing.T) {
 	cfg, err := config.Parse("m.yaml", []byte("forwarded_header: forwarded\nipv6_prefix: 56\n"+good), nil)
 	if err != nil {
