@@ -12,6 +12,7 @@ import (
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/messengers"
 	"github.com/messtrack/messtrack/collector/messengers/max"
+	"github.com/messtrack/messtrack/collector/messengers/vk"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -21,6 +22,7 @@ import (
 func messengerList() []messengers.Messenger {
 	return []messengers.Messenger{
 		max.Messenger{},
+		vk.Messenger{},
 	}
 }
 

@@ -11,6 +11,10 @@ import (
 // messengersConfigYAML is the test world with every messenger beyond
 // WhatsApp and Telegram configured on the demo site.
 var messengersConfigYAML = strings.Replace(testConfigYAML, "    conversion_event: purchase\n", `    max: {bots: [demo_shop_bot, second_bot], secret: max-secret-1}
+    vk:
+      communities:
+        - {name: demoshop, id: 123456, confirmation: "a1b2c3d4", secret: vk-secret-1}
+        - {name: OtherShop, id: 654321, confirmation: "e5f6a7b8"}
     conversion_event: purchase
 `, 1)
 
@@ -111,6 +115,75 @@ func TestMAXWebhookRefusesAWrongSecret(t *testing.T) {
 				t.Fatalf("status %d %s, want %d with an error", status, raw, tc.want)
 			}
 		})
+	}
+	if n := w.siteCounts(t); n.Chats != 0 {
+		t.Fatalf("%d chats stored from refused requests", n.Chats)
+	}
+}
+
+func TestVKAnswersTheConfirmationWithTheCommunitysString(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	for _, tc := range []struct{ body, want string }{
+		{string(sample(t, "vk_confirmation.json")), "a1b2c3d4"},
+		{`{"type":"confirmation","group_id":654321}`, "e5f6a7b8"},
+	} {
+		resp, b := w.do(t, request("POST", "/hooks/vk/demo", []byte(tc.body), "Content-Type", "application/json"))
+		if resp.StatusCode != 200 || string(b) != tc.want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("confirmation %s: %d %q (%s), want %q as plain text", tc.body, resp.StatusCode, b, resp.Header.Get("Content-Type"), tc.want)
+		}
+	}
+	status, _, raw := w.postHook(t, "/hooks/vk/demo", []byte(`{"type":"confirmation","group_id":1}`))
+	if status != 400 || !strings.Contains(raw, "group_id 1 is not a community") {
+		t.Fatalf("a foreign community: %d %s", status, raw)
+	}
+}
+
+func TestVKRefAttributesByItsHiddenCode(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/?utm_source=vk&utm_campaign=autumn")
+	w.clock.Advance(2 * time.Minute)
+	body := messengerSample(t, "vk_message_new_ref.json", v.Start, "Hello, is the sofa in stock?")
+	resp, b := w.do(t, request("POST", "/hooks/vk/demo", body, "Content-Type", "application/json"))
+	if resp.StatusCode != 200 || string(b) != "ok" {
+		t.Fatalf("message_new: %d %q, want ok", resp.StatusCode, b)
+	}
+	rec := w.wantChat(t, "vk:700000001", "vk", "id", v.Visit)
+	if rec.Source.UTMCampaign != "autumn" || rec.Dialog != "new" {
+		t.Fatalf("record %+v", rec)
+	}
+	// A redelivery is answered ok and changes nothing.
+	if resp, b = w.do(t, request("POST", "/hooks/vk/demo", body, "Content-Type", "application/json")); resp.StatusCode != 200 || string(b) != "ok" {
+		t.Fatalf("redelivery: %d %q", resp.StatusCode, b)
+	}
+	if rec = w.chatRecordOf(t, "vk:700000001"); rec.Messages != 1 || len(rec.Sessions) != 1 {
+		t.Fatalf("after a redelivery: %d messages, %d sessions", rec.Messages, len(rec.Sessions))
+	}
+	// A later message without a ref continues the conversation.
+	later := strings.NewReplacer(`"id": 101`, `"id": 102`, `"ref": "`+v.Start+`",`, "").Replace(string(body))
+	if resp, b = w.do(t, request("POST", "/hooks/vk/demo", []byte(later), "Content-Type", "application/json")); resp.StatusCode != 200 {
+		t.Fatalf("later message: %d %s", resp.StatusCode, b)
+	}
+	if rec = w.wantChat(t, "vk:700000001", "vk", "id", v.Visit); rec.Messages != 2 || len(rec.Sessions) != 1 {
+		t.Fatalf("after a later message: %d messages, %d sessions", rec.Messages, len(rec.Sessions))
+	}
+}
+
+func TestVKRefusesAForgedSecret(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	body := string(messengerSample(t, "vk_message_new_ref.json", "AQIDBAUGBw", "hi"))
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"wrong secret", strings.Replace(body, "vk-secret-1", "vk-secret-2", 1), 403},
+		{"no secret", strings.Replace(body, `"secret": "vk-secret-1"`, `"v2": 1`, 1), 403},
+		{"community without a secret", strings.Replace(body, `"group_id": 123456`, `"group_id": 654321`, 1), 403},
+		{"malformed", body[:40], 400},
+	} {
+		status, _, raw := w.postHook(t, "/hooks/vk/demo", []byte(tc.body))
+		if status != tc.want || !strings.Contains(raw, `"error"`) {
+			t.Errorf("%s: %d %s, want %d", tc.name, status, raw, tc.want)
+		}
 	}
 	if n := w.siteCounts(t); n.Chats != 0 {
 		t.Fatalf("%d chats stored from refused requests", n.Chats)
