@@ -12,6 +12,7 @@ import (
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/messengers"
 	"github.com/messtrack/messtrack/collector/messengers/max"
+	"github.com/messtrack/messtrack/collector/messengers/meta"
 	"github.com/messtrack/messtrack/collector/messengers/vk"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -23,6 +24,7 @@ func messengerList() []messengers.Messenger {
 	return []messengers.Messenger{
 		max.Messenger{},
 		vk.Messenger{},
+		meta.Hook{},
 	}
 }
 

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -15,6 +16,10 @@ var messengersConfigYAML = strings.Replace(testConfigYAML, "    conversion_event
       communities:
         - {name: demoshop, id: 123456, confirmation: "a1b2c3d4", secret: vk-secret-1}
         - {name: OtherShop, id: 654321, confirmation: "e5f6a7b8"}
+    messenger: {pages: [{name: demoshop, id: "1234567890"}]}
+    instagram: {accounts: [{name: demo.shop, id: "17841400000000000"}]}
+    meta_app_secret: meta-app-secret
+    meta_verify_token: meta-verify
     conversion_event: purchase
 `, 1)
 
@@ -184,6 +189,145 @@ func TestVKRefusesAForgedSecret(t *testing.T) {
 		if status != tc.want || !strings.Contains(raw, `"error"`) {
 			t.Errorf("%s: %d %s, want %d", tc.name, status, raw, tc.want)
 		}
+	}
+	if n := w.siteCounts(t); n.Chats != 0 {
+		t.Fatalf("%d chats stored from refused requests", n.Chats)
+	}
+}
+
+// postMeta posts a signed notification to the demo site's Meta webhook.
+func (w *testWorld) postMeta(t testing.TB, body []byte) (int, hookAnswer, string) {
+	t.Helper()
+	return w.postHook(t, "/hooks/meta/demo", body, "X-Hub-Signature-256", hubSignature("meta-app-secret", body))
+}
+
+func TestMetaVerificationHandshake(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"hub.mode=subscribe&hub.verify_token=meta-verify&hub.challenge=1158201444", 200},
+		{"hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", 403},
+		{"hub.mode=unsubscribe&hub.verify_token=meta-verify&hub.challenge=1158201444", 403},
+		{"hub.mode=subscribe&hub.verify_token=meta-verify", 400},
+	} {
+		resp, b := w.do(t, request("GET", "/hooks/meta/demo?"+tc.query, nil))
+		if resp.StatusCode != tc.want || (tc.want == 200 && string(b) != "1158201444") {
+			t.Errorf("%s: %d %q, want %d", tc.query, resp.StatusCode, b, tc.want)
+		}
+	}
+}
+
+func TestMessengerRefOnANewAndAnExistingThread(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/?utm_source=google&utm_medium=cpc&utm_campaign=sofas")
+	w.clock.Advance(2 * time.Minute)
+
+	// A new thread: the person taps Get Started; the postback carries the ref.
+	status, ans, raw := w.postMeta(t, messengerSample(t, "messenger_postback_referral.json", v.Start, ""))
+	if status != 200 || ans.Received != 1 {
+		t.Fatalf("postback: %d %s", status, raw)
+	}
+	w.wantChat(t, "messenger:6100000000000001", "messenger", "id", v.Visit)
+	// The person writes; the page's echo is ignored.
+	status, ans, raw = w.postMeta(t, messengerSample(t, "messenger_text.json", "", "Is the sofa in stock?"))
+	if status != 200 || ans.Received != 1 || ans.Ignored != 1 {
+		t.Fatalf("text: %d %s", status, raw)
+	}
+	// An hour later the same person follows another visit's m.me link into
+	// the existing thread: a new conversation from that visit.
+	w.clock.Advance(time.Hour)
+	v2 := w.registerVisit(t, "https://shop.test/?utm_source=newsletter")
+	ref := messengerSample(t, "messenger_referral.json", v2.Start, "")
+	if status, ans, raw = w.postMeta(t, ref); status != 200 || ans.Received != 1 {
+		t.Fatalf("referral: %d %s", status, raw)
+	}
+	rec := w.wantChat(t, "messenger:6100000000000001", "messenger", "id", v2.Visit)
+	if rec.Source.UTMSource != "newsletter" || rec.Dialog != "repeat" || len(rec.Sessions) != 2 {
+		t.Fatalf("record after the referral: %+v", rec)
+	}
+	// Meta redelivers it: nothing changes.
+	if status, ans, raw = w.postMeta(t, ref); status != 200 || ans.Duplicates != 1 {
+		t.Fatalf("redelivery: %d %s", status, raw)
+	}
+	if rec = w.chatRecordOf(t, "messenger:6100000000000001"); len(rec.Sessions) != 2 || rec.Messages != 3 {
+		t.Fatalf("after a redelivery: %d sessions, %d messages", len(rec.Sessions), rec.Messages)
+	}
+}
+
+func TestInstagramRefAttributesByItsHiddenCode(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/?utm_source=instagram&utm_medium=bio")
+	w.clock.Advance(2 * time.Minute)
+	status, ans, raw := w.postMeta(t, messengerSample(t, "instagram_referral.json", v.Start, ""))
+	if status != 200 || ans.Received != 1 {
+		t.Fatalf("referral: %d %s", status, raw)
+	}
+	w.wantChat(t, "instagram:1790000000000001", "instagram", "id", v.Visit)
+}
+
+func TestMessengerAndInstagramAdsCountInTheAdsReport(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	w.clock.Advance(5 * time.Minute)
+	for _, f := range []string{"messenger_ad_referral.json", "instagram_ad_referral.json"} {
+		if status, ans, raw := w.postMeta(t, sample(t, f)); status != 200 || ans.Received != 1 {
+			t.Fatalf("%s: %d %s", f, status, raw)
+		}
+	}
+	rec := w.wantChat(t, "messenger:6100000000000002", "messenger", "referral", "")
+	if rec.Source.AdID != "120210000000000001" || rec.Source.Channel != "messenger_ad" {
+		t.Fatalf("messenger ad chat %+v", rec.Source)
+	}
+	w.wantChat(t, "instagram:1790000000000002", "instagram", "referral", "")
+	resp, b := w.do(t, request("GET", "/v1/sites/demo/reports/ads?from=2026-11-02&to=2026-11-02", nil, "Authorization", demoAuth))
+	if resp.StatusCode != 200 {
+		t.Fatalf("ads report: %d %s", resp.StatusCode, b)
+	}
+	var rep struct {
+		Rows []struct {
+			AdID          string `json:"ad_id"`
+			Title         string `json:"title"`
+			Conversations int    `json:"conversations"`
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range rep.Rows {
+		got[r.AdID] = fmt.Sprintf("%s/%d", r.Title, r.Conversations)
+	}
+	if got["120210000000000001"] != "Autumn sofas/1" || got["120210000000000009"] != "Reels: the green armchair/1" {
+		t.Fatalf("ads report rows %v", got)
+	}
+}
+
+func TestMetaWebhookRefusesForgedSignatures(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	body := messengerSample(t, "messenger_postback_referral.json", "AQIDBAUGBw", "")
+	for _, tc := range []struct {
+		name string
+		sig  string
+		want int
+	}{
+		{"no signature", "", 403},
+		{"WhatsApp's secret when Meta's is set", hubSignature("test_app_secret", body), 403},
+		{"signature of another body", hubSignature("meta-app-secret", []byte("{}")), 403},
+		{"without the sha256= prefix", strings.TrimPrefix(hubSignature("meta-app-secret", body), "sha256="), 403},
+		{"not hex", "sha256=zz", 403},
+	} {
+		var headers []string
+		if tc.sig != "" {
+			headers = []string{"X-Hub-Signature-256", tc.sig}
+		}
+		if status, _, raw := w.postHook(t, "/hooks/meta/demo", body, headers...); status != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, status, raw, tc.want)
+		}
+	}
+	foreign := []byte(strings.Replace(string(body), `"id": "1234567890",`, `"id": "999",`, 1))
+	if status, _, raw := w.postMeta(t, foreign); status != 400 || !strings.Contains(raw, "not a messenger of this site") {
+		t.Errorf("a foreign page: %d %s", status, raw)
 	}
 	if n := w.siteCounts(t); n.Chats != 0 {
 		t.Fatalf("%d chats stored from refused requests", n.Chats)
