@@ -11,8 +11,10 @@ import (
 
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/messengers"
+	"github.com/messtrack/messtrack/collector/messengers/line"
 	"github.com/messtrack/messtrack/collector/messengers/max"
 	"github.com/messtrack/messtrack/collector/messengers/meta"
+	"github.com/messtrack/messtrack/collector/messengers/viber"
 	"github.com/messtrack/messtrack/collector/messengers/vk"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -25,6 +27,8 @@ func messengerList() []messengers.Messenger {
 		max.Messenger{},
 		vk.Messenger{},
 		meta.Hook{},
+		viber.Messenger{},
+		line.Messenger{},
 	}
 }
 

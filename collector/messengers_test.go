@@ -1,12 +1,18 @@
 package collector
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/visit"
 )
 
 // messengersConfigYAML is the test world with every messenger beyond
@@ -20,13 +26,22 @@ var messengersConfigYAML = strings.Replace(testConfigYAML, "    conversion_event
     instagram: {accounts: [{name: demo.shop, id: "17841400000000000"}]}
     meta_app_secret: meta-app-secret
     meta_verify_token: meta-verify
+    viber: {bots: [{uri: demoshop, token: viber-token-1}, {uri: demoshop-2, token: viber-token-2}]}
+    line: {accounts: [{id: "@demoshop", secret: line-secret-1}]}
     conversion_event: purchase
 `, 1)
 
 // messengerSample is a platform sample with its placeholders filled.
 func messengerSample(t testing.TB, name, code, text string) []byte {
 	t.Helper()
-	return []byte(strings.NewReplacer("__CODE__", code, "__TEXT__", text).Replace(string(sample(t, name))))
+	inner := func(s string) string {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b[1 : len(b)-1])
+	}
+	return []byte(strings.NewReplacer("__CODE__", inner(code), "__TEXT__", inner(text)).Replace(string(sample(t, name))))
 }
 
 // postHook posts body to a messenger's webhook of the demo site and gives
@@ -331,5 +346,128 @@ func TestMetaWebhookRefusesForgedSignatures(t *testing.T) {
 	}
 	if n := w.siteCounts(t); n.Chats != 0 {
 		t.Fatalf("%d chats stored from refused requests", n.Chats)
+	}
+}
+
+// viberSignature is the X-Viber-Content-Signature of body under token.
+func viberSignature(token string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// lineSignature is the x-line-signature of body under secret.
+func lineSignature(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestViberContextIsJoinedToTheFirstMessage(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/?utm_source=viber_channel")
+	w.clock.Advance(2 * time.Minute)
+	post := func(body []byte, token string) hookAnswer {
+		t.Helper()
+		status, ans, raw := w.postHook(t, "/hooks/viber/demo", body, "X-Viber-Content-Signature", viberSignature(token, body))
+		if status != 200 {
+			t.Fatalf("viber: %d %s", status, raw)
+		}
+		return ans
+	}
+	// The person opens viber://pa?chatURI=demoshop-2&context=CODE: the
+	// context arrives alone, before any message, and is held.
+	post(messengerSample(t, "viber_conversation_started.json", v.Start, ""), "viber-token-2")
+	if got := w.rdb.Get(t.Context(), "mt:{demo}:held:viber%3A01234567890A="); got.Val() != v.Start {
+		t.Fatalf("held code %q (%v), want the context", got.Val(), got.Err())
+	}
+	if n := w.siteCounts(t); n.Chats != 0 {
+		t.Fatalf("%d chats before the first message", n.Chats)
+	}
+	// The first message carries no context; the held one attributes it.
+	msg := messengerSample(t, "viber_message.json", "", "Hi! Do you have the blue one?")
+	if ans := post(msg, "viber-token-2"); ans.Received != 1 {
+		t.Fatalf("message: %+v", ans)
+	}
+	rec := w.wantChat(t, "viber:01234567890A=", "viber", "id", v.Visit)
+	if rec.Source.UTMSource != "viber_channel" || rec.Dialog != "new" {
+		t.Fatalf("record %+v", rec)
+	}
+	if n, err := w.rdb.Exists(t.Context(), "mt:{demo}:held:viber%3A01234567890A=").Result(); err != nil || n != 0 {
+		t.Fatalf("the held code is kept after its message: %d %v", n, err)
+	}
+	// A redelivery changes nothing.
+	if ans := post(msg, "viber-token-2"); ans.Duplicates != 1 {
+		t.Fatalf("redelivery: %+v", ans)
+	}
+	if rec = w.chatRecordOf(t, "viber:01234567890A="); rec.Messages != 1 || len(rec.Sessions) != 1 {
+		t.Fatalf("after a redelivery: %d messages, %d sessions", rec.Messages, len(rec.Sessions))
+	}
+}
+
+func TestViberAndLINERefuseForgedSignatures(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	vb := messengerSample(t, "viber_message.json", "", "hi")
+	lb := sample(t, "line_text.json")
+	for _, tc := range []struct {
+		name, path string
+		body       []byte
+		headers    []string
+	}{
+		{"viber unsigned", "/hooks/viber/demo", vb, nil},
+		{"viber signed by a foreign token", "/hooks/viber/demo", vb, []string{"X-Viber-Content-Signature", viberSignature("other", vb)}},
+		{"viber signed as base64", "/hooks/viber/demo", vb, []string{"X-Viber-Content-Signature", lineSignature("viber-token-1", vb)}},
+		{"line unsigned", "/hooks/line/demo", lb, nil},
+		{"line signed by a foreign secret", "/hooks/line/demo", lb, []string{"X-Line-Signature", lineSignature("other", lb)}},
+		{"line signed as hex", "/hooks/line/demo", lb, []string{"X-Line-Signature", viberSignature("line-secret-1", lb)}},
+	} {
+		if status, _, raw := w.postHook(t, tc.path, tc.body, tc.headers...); status != 403 {
+			t.Errorf("%s: %d %s, want 403", tc.name, status, raw)
+		}
+	}
+	if n := w.siteCounts(t); n.Chats != 0 {
+		t.Fatalf("%d chats stored from refused requests", n.Chats)
+	}
+}
+
+func TestLINETextCodeAttributes(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/?utm_source=line_ads")
+	w.clock.Advance(2 * time.Minute)
+	verify := sample(t, "line_verify.json")
+	if status, _, raw := w.postHook(t, "/hooks/line/demo", verify, "X-Line-Signature", lineSignature("line-secret-1", verify)); status != 200 {
+		t.Fatalf("verify request: %d %s", status, raw)
+	}
+	body := messengerSample(t, "line_text.json", "", v.Text)
+	status, ans, raw := w.postHook(t, "/hooks/line/demo", body, "X-Line-Signature", lineSignature("line-secret-1", body))
+	if status != 200 || ans.Received != 1 {
+		t.Fatalf("message: %d %s", status, raw)
+	}
+	w.wantChat(t, "line:U4af4980629a0b1c2d3e4f5a6b7c8d9e0", "line", "id", v.Visit)
+	if status, ans, raw = w.postHook(t, "/hooks/line/demo", body, "X-Line-Signature", lineSignature("line-secret-1", body)); status != 200 || ans.Duplicates != 1 {
+		t.Fatalf("redelivery: %d %s", status, raw)
+	}
+}
+
+func TestMessengerHeuristicUsesClicksOnItsOwnLinkAndSignals(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	// A visitor from Britain clicks the Viber bot's link; another clicks
+	// the WhatsApp number's. A Viber message without a code, from a
+	// British English user, goes to the Viber click.
+	w.clock.Advance(100 * time.Second)
+	british := func(v *visit.Visit) { v.Country, v.Language = "GB", "en-GB" }
+	vViber := w.addVisit(t, british)
+	w.clickOn(t, vViber, "viber:demoshop", "https://shop.test/viber")
+	vWA := w.addVisit(t, british)
+	w.clickOn(t, vWA, "whatsapp:15551234567", "https://shop.test/wa")
+	w.clock.Advance(20 * time.Second)
+	body := messengerSample(t, "viber_message.json", "", "Hello, I saw your sofas")
+	status, _, raw := w.postHook(t, "/hooks/viber/demo", body, "X-Viber-Content-Signature", viberSignature("viber-token-1", body))
+	if status != 200 {
+		t.Fatalf("message: %d %s", status, raw)
+	}
+	rec := w.wantChat(t, "viber:01234567890A=", "viber", "heuristic", w.visitID(vViber))
+	if rec.Source.Page != "https://shop.test/viber" || rec.Language != "en" {
+		t.Fatalf("page %q language %q, want the Viber click's page and the user's language", rec.Source.Page, rec.Language)
 	}
 }
