@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
@@ -146,12 +146,12 @@ func (s *Server) receiveHeld(ctx context.Context, st *site, in *inbound.Message)
 // delIfScript deletes KEYS[1] when it holds ARGV[1].
 const delIfScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
 
-// messengerTargets are the chat targets of the site's messengers.
-func messengerTargets(ms map[string]messengers.Site) []string {
-	var out []string
+// messengerTargets are the chat targets of the site's messengers, each
+// with the link parameter that carries the code, as the snippet takes them.
+func messengerTargets(ms map[string]messengers.Site) map[string]string {
+	out := map[string]string{}
 	for _, m := range ms {
-		out = append(out, m.Targets()...)
+		maps.Copy(out, m.Targets())
 	}
-	slices.Sort(out)
 	return out
 }

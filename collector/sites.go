@@ -85,7 +85,7 @@ func newSite(ctx context.Context, rdb redis.UniversalClient, cfg *config.Site) (
 	if st.messengers, err = openMessengers(cfg); err != nil {
 		return nil, err
 	}
-	for _, t := range messengerTargets(st.messengers) {
+	for t := range messengerTargets(st.messengers) {
 		st.targets[t] = true
 	}
 	return st, nil

@@ -14,6 +14,19 @@ import (
 //go:embed messtrack.js
 var source string
 
+// moreSource is the link forms of the messengers beyond WhatsApp and
+// Telegram, which the builds with features.more put into chat() after
+// moreAnchor. A separate file rather than a define over a block of
+// messtrack.js: esbuild's minifier names identifiers by the frequencies of
+// the whole source, so even dead code would change every other build.
+//
+//go:embed more.js
+var moreSource string
+
+// moreAnchor is the line of messtrack.js that moreSource follows: chat()'s
+// first, which declares the target and parameter it sets.
+const moreAnchor = "  const chat = (href) => {\n    let target, param;\n"
+
 // settingsPlaceholder is the free name in messtrack.js that Render replaces
 // with the site's settings. The minifier never renames a free name and never
 // produces one this long, so the built code holds it exactly once.
@@ -29,6 +42,10 @@ const Target = api.ES2020
 // Telegram carries no Telegram code at all.
 type features struct {
 	whatsapp, telegram, consent, qr bool
+	// more is set for a site with messengers beyond WhatsApp and Telegram
+	// (MAX, VK, Messenger, Instagram, Viber, LINE): their link forms are
+	// code of their own, which other sites never download.
+	more bool
 }
 
 // defines turns the features into esbuild defines.
@@ -51,17 +68,19 @@ type Builder struct {
 // with esbuild. It fails if esbuild reports anything, since a warning in the
 // snippet is a bug every visitor would run.
 func NewBuilder() (*Builder, error) {
-	b := &Builder{builds: make(map[features]string, 16)}
+	b := &Builder{builds: make(map[features]string, 32)}
 	for _, wa := range []bool{false, true} {
 		for _, tg := range []bool{false, true} {
 			for _, consent := range []bool{false, true} {
 				for _, qr := range []bool{false, true} {
-					f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr}
-					code, err := build(f)
-					if err != nil {
-						return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
+					for _, more := range []bool{false, true} {
+						f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr, more: more}
+						code, err := build(f)
+						if err != nil {
+							return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
+						}
+						b.builds[f] = code
 					}
-					b.builds[f] = code
 				}
 			}
 		}
@@ -71,7 +90,14 @@ func NewBuilder() (*Builder, error) {
 
 // build runs esbuild over the source for one feature combination.
 func build(f features) (string, error) {
-	result := api.Transform(source, api.TransformOptions{
+	src := source
+	if f.more {
+		if strings.Count(src, moreAnchor) != 1 {
+			return "", fmt.Errorf("messtrack.js: the line more.js follows (%q) is not there exactly once", moreAnchor)
+		}
+		src = strings.Replace(src, moreAnchor, moreAnchor+moreSource, 1)
+	}
+	result := api.Transform(src, api.TransformOptions{
 		Loader:            api.LoaderJS,
 		Sourcefile:        "messtrack.js",
 		Format:            api.FormatDefault,

@@ -38,8 +38,11 @@ type Messenger interface {
 // Site is a messenger ready for one site.
 type Site interface {
 	// Targets are the chat targets its links open, in the click index's
-	// form ("vk:demoshop"), as the snippet reports clicks on them.
-	Targets() []string
+	// form ("vk:demoshop"), as the snippet reports clicks on them, each
+	// with the link's query parameter that carries the hidden code
+	// ("start", "ref", "context"), or "text" where only the prefilled text
+	// can carry a code.
+	Targets() map[string]string
 	// Handle checks one webhook request and reads it. Its errors are
 	// httperr's kinds: forbidden for a wrong secret or signature, bad input
 	// for a body that is no payload of the platform.

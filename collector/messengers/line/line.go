@@ -56,10 +56,10 @@ func (Messenger) Open(s *config.Site) (messengers.Site, error) {
 	return st, nil
 }
 
-func (s *site) Targets() []string {
-	out := make([]string, len(s.accounts))
-	for i, a := range s.accounts {
-		out[i] = Key + ":" + a.id
+func (s *site) Targets() map[string]string {
+	out := make(map[string]string, len(s.accounts))
+	for _, x := range s.accounts {
+		out[Key+":"+x.id] = "text"
 	}
 	return out
 }

@@ -60,10 +60,10 @@ type site struct {
 	secret string
 }
 
-func (s *site) Targets() []string {
-	out := make([]string, len(s.bots))
-	for i, b := range s.bots {
-		out[i] = Key + ":" + b
+func (s *site) Targets() map[string]string {
+	out := make(map[string]string, len(s.bots))
+	for _, x := range s.bots {
+		out[Key+":"+x] = "start"
 	}
 	return out
 }

@@ -53,14 +53,14 @@ type site struct {
 	// byID are the accounts by their ID (the webhook's entry[].id and
 	// recipient.id), per object ("page", "instagram").
 	byID    map[string]account
-	targets []string
+	targets map[string]string
 }
 
 // Open reads messenger: {pages: [{name, id}]} and instagram: {accounts:
 // [{name, id}]}, with meta_app_secret and meta_verify_token (WhatsApp's
 // when empty).
 func (Hook) Open(s *config.Site) (messengers.Site, error) {
-	st := &site{byID: map[string]account{}, secret: s.MetaAppSecret, verify: s.MetaVerifyToken}
+	st := &site{byID: map[string]account{}, targets: map[string]string{}, secret: s.MetaAppSecret, verify: s.MetaVerifyToken}
 	if st.secret == "" {
 		st.secret = s.WhatsAppAppSecret
 	}
@@ -89,7 +89,7 @@ func (Hook) Open(s *config.Site) (messengers.Site, error) {
 				return nil, fmt.Errorf("%s[%d].id: %s is listed twice", at, i, a.ID)
 			}
 			st.byID[a.ID] = account{channel: l.key, name: name}
-			st.targets = append(st.targets, l.key+":"+name)
+			st.targets[l.key+":"+name] = "ref"
 		}
 	}
 	if len(st.byID) == 0 {
@@ -98,7 +98,7 @@ func (Hook) Open(s *config.Site) (messengers.Site, error) {
 	return st, nil
 }
 
-func (s *site) Targets() []string { return s.targets }
+func (s *site) Targets() map[string]string { return s.targets }
 
 // Handle answers the subscription handshake (GET) and reads signed
 // notifications (POST).

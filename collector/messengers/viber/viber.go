@@ -59,10 +59,10 @@ func (Messenger) Open(s *config.Site) (messengers.Site, error) {
 	return st, nil
 }
 
-func (s *site) Targets() []string {
-	out := make([]string, len(s.bots))
-	for i, b := range s.bots {
-		out[i] = Key + ":" + b.uri
+func (s *site) Targets() map[string]string {
+	out := make(map[string]string, len(s.bots))
+	for _, x := range s.bots {
+		out[Key+":"+x.uri] = "context"
 	}
 	return out
 }

@@ -73,10 +73,10 @@ func (Messenger) Open(s *config.Site) (messengers.Site, error) {
 	return st, nil
 }
 
-func (s *site) Targets() []string {
-	out := make([]string, len(s.names))
-	for i, n := range s.names {
-		out[i] = Key + ":" + n
+func (s *site) Targets() map[string]string {
+	out := make(map[string]string, len(s.names))
+	for _, x := range s.names {
+		out[Key+":"+x] = "ref"
 	}
 	return out
 }
