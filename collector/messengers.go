@@ -84,8 +84,9 @@ func (s *Server) handleMessenger(hook string) fiber.Handler {
 			}
 		}
 		ans := hookAnswer{Ignored: res.Ignored}
+		_, holds := ms.(messengers.Holder)
 		for _, in := range res.Messages {
-			dup, err := s.receiveHeld(ctx, st, in)
+			dup, err := s.receiveHeld(ctx, st, in, holds)
 			if err != nil {
 				return err
 			}
@@ -114,13 +115,14 @@ func (s *Server) holdCode(ctx context.Context, st *site, h messengers.Hold) erro
 	return nil
 }
 
-// receiveHeld receives a messenger's message; one without a hidden code of
-// its own takes the code its chat holds, which is let go once the message
-// is stored. It tells whether the message was a redelivery.
-func (s *Server) receiveHeld(ctx context.Context, st *site, in *inbound.Message) (bool, error) {
+// receiveHeld receives a messenger's message; with holds (the messenger
+// gives Holds), one without a hidden code of its own takes the code its
+// chat holds, which is let go once the message is stored. It tells whether
+// the message was a redelivery.
+func (s *Server) receiveHeld(ctx context.Context, st *site, in *inbound.Message, holds bool) (bool, error) {
 	key := store.HeldCode(st.cfg.Name, in.Chat)
 	held := false
-	if !in.HasStart {
+	if holds && !in.HasStart {
 		code, err := s.rdb.Get(ctx, key).Result()
 		switch {
 		case errors.Is(err, redis.Nil):

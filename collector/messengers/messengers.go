@@ -49,6 +49,13 @@ type Site interface {
 	Handle(r *Request) (*Result, error)
 }
 
+// Holder is a Site whose webhook gives Holds (Viber's): only its messages
+// are looked up for a held code, which costs the others no Redis call.
+type Holder interface {
+	Site
+	HoldsCodes()
+}
+
 // Request is a webhook request as a messenger sees it.
 type Request struct {
 	Method string

@@ -67,6 +67,10 @@ func (s *site) Targets() map[string]string {
 	return out
 }
 
+// HoldsCodes marks the site a messengers.Holder: a conversation_started
+// context waits for the person's first message.
+func (s *site) HoldsCodes() {}
+
 // Handle finds the bot whose token signed the callback and reads it.
 func (s *site) Handle(r *messengers.Request) (*messengers.Result, error) {
 	if r.Method != "POST" {
