@@ -20,7 +20,9 @@ func BenchmarkWebhooks(b *testing.B) {
 		{"whatsapp", "/hooks/whatsapp/demo", func(i int) []byte {
 			return []byte(strings.NewReplacer("16505551234", fmt.Sprint(16505000000+i), "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=",
 				fmt.Sprint("wamid.bench", i)).Replace(string(sample(b, "whatsapp_text.json"))))
-		}, func(body []byte) []string { return []string{"X-Hub-Signature-256", hubSignature("test_app_secret", body)} }},
+		}, func(body []byte) []string {
+			return []string{"X-Hub-Signature-256", hubSignature("test_app_secret", body)}
+		}},
 		{"max", "/hooks/max/demo", func(i int) []byte {
 			return []byte(strings.NewReplacer("5100001", fmt.Sprint(51000000+i), "mid.0000000000a1b2c3", fmt.Sprint("mid.bench", i)).
 				Replace(string(messengerSample(b, "max_message_created.json", "", "Hello, do you deliver?"))))
@@ -32,11 +34,15 @@ func BenchmarkWebhooks(b *testing.B) {
 		{"messenger", "/hooks/meta/demo", func(i int) []byte {
 			return []byte(strings.NewReplacer("6100000000000001", fmt.Sprint(6200000000000000+i), "m_1457764197618:41d102a3e1ae206a38", fmt.Sprint("m_bench", i)).
 				Replace(string(messengerSample(b, "messenger_text.json", "", "Hello, do you deliver?"))))
-		}, func(body []byte) []string { return []string{"X-Hub-Signature-256", hubSignature("meta-app-secret", body)} }},
+		}, func(body []byte) []string {
+			return []string{"X-Hub-Signature-256", hubSignature("meta-app-secret", body)}
+		}},
 		{"viber", "/hooks/viber/demo", func(i int) []byte {
 			return []byte(strings.NewReplacer("01234567890A=", fmt.Sprintf("bench%dA=", i), "5406893180055821525", fmt.Sprint(6000000000000000000+i)).
 				Replace(string(messengerSample(b, "viber_message.json", "", "Hello, do you deliver?"))))
-		}, func(body []byte) []string { return []string{"X-Viber-Content-Signature", viberSignature("viber-token-1", body)} }},
+		}, func(body []byte) []string {
+			return []string{"X-Viber-Content-Signature", viberSignature("viber-token-1", body)}
+		}},
 		{"line", "/hooks/line/demo", func(i int) []byte {
 			return []byte(strings.NewReplacer("U4af4980629a0b1c2d3e4f5a6b7c8d9e0", fmt.Sprintf("U%032x", i), "01H810YECXQQZ37VAXPF6H9E6T", fmt.Sprint("01BENCH", i)).
 				Replace(string(messengerSample(b, "line_text.json", "", "Hello, do you deliver?"))))
