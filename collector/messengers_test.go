@@ -471,3 +471,23 @@ func TestMessengerHeuristicUsesClicksOnItsOwnLinkAndSignals(t *testing.T) {
 		t.Fatalf("page %q language %q, want the Viber click's page and the user's language", rec.Source.Page, rec.Language)
 	}
 }
+
+func TestErasingAChatDropsItsHeldCode(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/")
+	body := messengerSample(t, "viber_conversation_started.json", v.Start, "")
+	if status, _, raw := w.postHook(t, "/hooks/viber/demo", body, "X-Viber-Content-Signature", viberSignature("viber-token-1", body)); status != 200 {
+		t.Fatalf("conversation_started: %d %s", status, raw)
+	}
+	chat := url.PathEscape("viber:01234567890A=")
+	resp, b := w.do(t, request("GET", "/v1/sites/demo/people/"+chat, nil, "Authorization", demoAuth))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `held:viber%3A01234567890A=`) {
+		t.Fatalf("export: %d %s, want the held code's key listed", resp.StatusCode, b)
+	}
+	if resp, b = w.do(t, request("DELETE", "/v1/sites/demo/people/"+chat, nil, "Authorization", demoAuth)); resp.StatusCode != 204 {
+		t.Fatalf("erase: %d %s", resp.StatusCode, b)
+	}
+	if n, err := w.rdb.Exists(t.Context(), "mt:{demo}:held:viber%3A01234567890A=").Result(); err != nil || n != 0 {
+		t.Fatalf("held code after erasure: %d %v", n, err)
+	}
+}

@@ -138,7 +138,7 @@ func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)
 // first message (Viber's conversation_started context), for that chat's
 // next message. TTL: HeldCodeTTL. Written by the collector's messenger
 // webhooks before they answer; read and deleted when the chat's next
-// message is stored.
+// message is stored; deleted by collector/person when the chat is erased.
 func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
 
 // HeldCodeTTL is how long a held code waits for the chat's next message.
