@@ -48,6 +48,23 @@ func openMessengers(cfg *config.Site) (map[string]messengers.Site, error) {
 	return out, nil
 }
 
+// MessengerProblems opens the site's messengers as the server does: an
+// error is a setting that stops the start; the problems are settings that
+// leave a webhook off. `messtrack check` reports both.
+func MessengerProblems(cfg *config.Site) ([]string, error) {
+	ms, err := openMessengers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range messengerList() {
+		if c, ok := ms[m.Hook()].(messengers.Checker); ok {
+			out = append(out, c.Problems()...)
+		}
+	}
+	return out, nil
+}
+
 // routesMessengers registers each messenger's webhook, GET (handshakes)
 // and POST, at /hooks/<hook>/{site}.
 func (s *Server) routesMessengers(r fiber.Router) {

@@ -56,6 +56,13 @@ type Holder interface {
 	HoldsCodes()
 }
 
+// Checker is a Site that can say what leaves its webhook off (a missing
+// secret), for `messtrack check`.
+type Checker interface {
+	Site
+	Problems() []string
+}
+
 // Request is a webhook request as a messenger sees it.
 type Request struct {
 	Method string

@@ -68,6 +68,14 @@ func (s *site) Targets() map[string]string {
 	return out
 }
 
+// Problems says what leaves the webhook off.
+func (s *site) Problems() []string {
+	if s.secret == "" {
+		return []string{"MAX bots but no max.secret: the MAX webhook answers 403 to every update; set one and pass it as secret to POST /subscriptions"}
+	}
+	return nil
+}
+
 // Handle checks the secret header, then reads the update for the bot the
 // subscription's URL names (?bot=NAME; the first bot when left out).
 func (s *site) Handle(r *messengers.Request) (*messengers.Result, error) {

@@ -100,6 +100,18 @@ func (Hook) Open(s *config.Site) (messengers.Site, error) {
 
 func (s *site) Targets() map[string]string { return s.targets }
 
+// Problems says what leaves the webhook off.
+func (s *site) Problems() []string {
+	var out []string
+	if s.secret == "" {
+		out = append(out, "Messenger or Instagram accounts but no meta_app_secret (nor whatsapp_app_secret): their webhook answers 403 to every notification; set the Meta app's App Secret")
+	}
+	if s.verify == "" {
+		out = append(out, "Messenger or Instagram accounts but no meta_verify_token (nor whatsapp_verify_token): Meta cannot verify the webhook URL; set a random token and enter it in the app's webhook settings")
+	}
+	return out
+}
+
 // Handle answers the subscription handshake (GET) and reads signed
 // notifications (POST).
 func (s *site) Handle(r *messengers.Request) (*messengers.Result, error) {

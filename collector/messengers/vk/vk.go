@@ -36,8 +36,10 @@ type community struct {
 type site struct {
 	// byID are the communities by their group ID.
 	byID map[int64]community
-	// names are the communities' names, for targets.
+	// names are the communities' names, for targets, in the config's
+	// order, and ids their IDs.
 	names []string
+	ids   []int64
 }
 
 // Open reads vk: {communities: [{name, id, confirmation, secret}]}.
@@ -68,7 +70,7 @@ func (Messenger) Open(s *config.Site) (messengers.Site, error) {
 			return nil, fmt.Errorf("%s.confirmation: the string the Callback API settings show, which the webhook answers", cat)
 		}
 		st.byID[id] = community{name: name, confirmation: c.Confirmation, secret: c.Secret}
-		st.names = append(st.names, name)
+		st.names, st.ids = append(st.names, name), append(st.ids, id)
 	}
 	return st, nil
 }
@@ -101,6 +103,17 @@ type message struct {
 	Text      string `json:"text"`
 	Ref       string `json:"ref"`
 	RefSource string `json:"ref_source"`
+}
+
+// Problems says what leaves the webhook off.
+func (s *site) Problems() []string {
+	var out []string
+	for _, id := range s.ids {
+		if c := s.byID[id]; c.secret == "" {
+			out = append(out, "VK community "+c.name+" has no secret: its Callback API events are answered 403; set the secret in the community's Callback API settings and here")
+		}
+	}
+	return out
 }
 
 // Handle answers the confirmation event with the community's string;
