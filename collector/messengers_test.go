@@ -491,3 +491,12 @@ func TestErasingAChatDropsItsHeldCode(t *testing.T) {
 		t.Fatalf("held code after erasure: %d %v", n, err)
 	}
 }
+
+func TestDesktopQRRefusesOtherMessengersTargets(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/")
+	resp, b := w.do(t, request("GET", "/qr/demo/"+v.Visit+".svg?target="+url.QueryEscape("max:demo_shop_bot"), nil))
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "WhatsApp and Telegram chats only") {
+		t.Fatalf("QR of a MAX bot: %d %s", resp.StatusCode, b)
+	}
+}
