@@ -15,19 +15,27 @@
   const more = /^(https?:\/\/(www\.)?(max\.ru|vk\.me|m\.me|ig\.me\/m|line\.me\/R\/oaMessage)\/([^/?#]+)|viber:\/*pa(?![^?#]))\/?(?![^?#])/i.exec(href);
   if (more) {
     const url = new URL(href);
+    const q = url.searchParams;
     const host = more[3]?.toLowerCase();
     target =
       ({ "max.ru": "max", "vk.me": "vk", "m.me": "messenger", "ig.me/m": "instagram" }[host] || (host ? "line" : "viber")) +
       ":" +
-      (more[4] || url.searchParams.get("chatURI") || "").replace(/^(@|%40)/i, "").toLowerCase();
+      (more[4] || q.get("chatURI") || "").replace(/^(@|%40)/i, "").toLowerCase();
     param = targets[target];
-    let text = url.search.slice(1);
-    if (visit && param == "text") {
-      try {
-        text = decodeURIComponent(text);
-      } catch (e) {}
-      url.search = encodeURIComponent(compose(text)).replace(/'/g, "%27");
+    if (visit && param) {
+      if (param == "text") {
+        let text = url.search.slice(1);
+        try {
+          text = decodeURIComponent(text);
+        } catch (e) {}
+        url.search = encodeURIComponent(compose(text)).replace(/'/g, "%27");
+      } else {
+        // A link that prefills text as well (m.me's and Viber's text)
+        // gets the visit's message there too, where people see the code.
+        q.has("text") && setParam(url, "text", compose(q.get("text")));
+        setParam(url, param, visit.start);
+      }
     }
-    return param != null && [target, visit && param ? (param == "text" ? url.href : setParam(url, param, visit.start)) : href];
+    return param != null && [target, visit && param ? url.href : href];
   }
 }

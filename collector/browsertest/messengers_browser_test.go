@@ -74,6 +74,8 @@ func TestOtherMessengersLinksInBrowser(t *testing.T) {
 	poll[bool](t, ctx, `document.getElementById("vk").href.includes("ref=")`)
 	got := hrefs(t, ctx)
 	codec := w.codec(t, "demo")
+	// Links that prefill text get the visit's message there too.
+	line := "Hello! My request code: " + visit.Code + "\n"
 
 	hidden := []struct {
 		id, scheme, host, path, param string
@@ -84,10 +86,10 @@ func TestOtherMessengersLinksInBrowser(t *testing.T) {
 		{id: "vk", scheme: "https", host: "vk.me", path: "/demoshop", param: "ref", keep: map[string]string{"ref_source": "site"}},
 		{id: "vk-www", scheme: "https", host: "www.vk.me", path: "/DemoShop", param: "ref"},
 		{id: "fb", scheme: "https", host: "m.me", path: "/demoshop", param: "ref"},
-		{id: "fb-ref", scheme: "https", host: "m.me", path: "/demoshop", param: "ref", keep: map[string]string{"text": "Hi"}},
+		{id: "fb-ref", scheme: "https", host: "m.me", path: "/demoshop", param: "ref", keep: map[string]string{"text": "Hi\n" + line}},
 		{id: "ig", scheme: "https", host: "ig.me", path: "/m/demo.shop", param: "ref"},
 		{id: "viber", scheme: "viber", host: "pa", param: "context", keep: map[string]string{"chatURI": "demoshop"}},
-		{id: "viber-text", scheme: "viber", host: "pa", param: "context", keep: map[string]string{"chatURI": "demoshop", "text": "Hello"}},
+		{id: "viber-text", scheme: "viber", host: "pa", param: "context", keep: map[string]string{"chatURI": "demoshop", "text": "Hello\n" + line}},
 	}
 	for _, tt := range hidden {
 		link := got[tt.id]
@@ -111,7 +113,6 @@ func TestOtherMessengersLinksInBrowser(t *testing.T) {
 			}
 		}
 	}
-	line := "Hello! My request code: " + visit.Code + "\n"
 	for id, want := range map[string]string{"line": "Hello there\n" + line, "line-empty": line} {
 		u, err := url.Parse(got[id])
 		if err != nil {
