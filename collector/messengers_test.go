@@ -500,3 +500,29 @@ func TestDesktopQRRefusesOtherMessengersTargets(t *testing.T) {
 		t.Fatalf("QR of a MAX bot: %d %s", resp.StatusCode, b)
 	}
 }
+
+func TestChatListFiltersByEachMessenger(t *testing.T) {
+	w := newTestWorld(t, messengersConfigYAML)
+	v := w.registerVisit(t, "https://shop.test/")
+	w.clock.Advance(2 * time.Minute)
+	if status, _, raw := w.postHook(t, "/hooks/max/demo", messengerSample(t, "max_bot_started.json", v.Start, ""), "X-Max-Bot-Api-Secret", "max-secret-1"); status != 200 {
+		t.Fatalf("max: %d %s", status, raw)
+	}
+	if status, _, raw := w.postHook(t, "/hooks/vk/demo", messengerSample(t, "vk_message_new_ref.json", v.Start, "hi")); status != 200 {
+		t.Fatalf("vk: %d %s", status, raw)
+	}
+	if status, _, raw := w.postMeta(t, messengerSample(t, "instagram_referral.json", v.Start, "")); status != 200 {
+		t.Fatalf("instagram: %d %s", status, raw)
+	}
+	for messenger, want := range map[string]string{"max": "max:5100001", "vk": "vk:700000001", "instagram": "instagram:1790000000000001"} {
+		resp, b := w.do(t, request("GET", "/v1/sites/demo/chats?messenger="+messenger, nil, "Authorization", demoAuth))
+		var page chatPage
+		if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil || len(page.Chats) != 1 || page.Chats[0].Chat != want {
+			t.Errorf("chats of %s: %d %s, want %s alone", messenger, resp.StatusCode, b, want)
+		}
+	}
+	// One page view's code matched all three chats.
+	for _, chat := range []string{"max:5100001", "vk:700000001", "instagram:1790000000000001"} {
+		w.wantChat(t, chat, strings.SplitN(chat, ":", 2)[0], "id", v.Visit)
+	}
+}
