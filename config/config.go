@@ -127,6 +127,16 @@ type Site struct {
 	// review; false keeps only what matching needs. Nil means true.
 	KeepMessageText *bool `yaml:"keep_message_text"`
 
+	// Messengers are the settings of the messengers beyond WhatsApp and
+	// Telegram, each under its own site key (MessengerKeys; messengers.go).
+	Messengers map[string]*MessengerSettings `yaml:",inline"`
+	// MetaAppSecret checks the Messenger and Instagram webhooks'
+	// X-Hub-Signature-256; empty: WhatsAppAppSecret.
+	MetaAppSecret string `yaml:"meta_app_secret"`
+	// MetaVerifyToken answers their subscription handshake; empty:
+	// WhatsAppVerifyToken.
+	MetaVerifyToken string `yaml:"meta_verify_token"`
+
 	// Location is Timezone loaded.
 	Location *time.Location `yaml:"-"`
 }
@@ -473,6 +483,9 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	s.Currency = strings.ToUpper(s.Currency)
 	if err := c.normalizeRetention(s, at+".retention"); err != nil {
+		return err
+	}
+	if err := c.normalizeMessengers(s, at); err != nil {
 		return err
 	}
 	if s.Meta.BaseURL == "" {

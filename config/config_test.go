@@ -72,7 +72,12 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		want string
 	}{
 		{name: "no sites", yaml: "listen: 127.0.0.1:1\n", want: "m.yaml: sites: no site is configured"},
-		{name: "unknown key", yaml: site("    colour: red\n"), want: "field colour not found"},
+		{name: "unknown key", yaml: site("    colour: red\n"), want: "sites.demo.colour: not a site key"},
+		{name: "unknown messenger key", yaml: site("    vk: {groups: [a]}\n"), want: "field groups not found"},
+		{name: "unknown account key", yaml: site("    vk: {communities: [{name: a, colour: red}]}\n"), want: "field colour not found"},
+		{name: "messenger not a mapping", yaml: site("    max: demo_bot\n"), want: "sites.demo.max: the messenger has no settings"},
+		{name: "two account lists", yaml: site("    line: {bots: [a], accounts: [{id: \"@b\"}]}\n"), want: "sites.demo.line: give its accounts in one list"},
+		{name: "control character", yaml: site("    viber: {bots: [{uri: \"a\\tb\"}]}\n"), want: "sites.demo.viber.bots[0].uri: holds control characters"},
 		{name: "bad format", yaml: site("    id_format: morse\n"), want: "sites.demo.id_format: \"morse\" is not one of"},
 		{name: "short key", yaml: "sites:\n  demo:\n    api_key: x\n", want: "sites.demo.api_key"},
 		{name: "bad number", yaml: site("    whatsapp:\n      - number: \"call me\"\n"), want: "sites.demo.whatsapp[0].number"},

@@ -3,6 +3,7 @@ package store
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every Redis key messtrack uses is built here, so that the whole keyspace can
@@ -132,6 +133,16 @@ func Chats(site string) string { return siteKey(site, "chats") }
 // the matcher in the same script that stores the message's effect, so a
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
+
+// HeldCode is a STRING holding a hidden code that arrived before its chat's
+// first message (Viber's conversation_started context), for that chat's
+// next message. TTL: HeldCodeTTL. Written by the collector's messenger
+// webhooks before they answer; read and deleted when the chat's next
+// message is stored; deleted by collector/person when the chat is erased.
+func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
+
+// HeldCodeTTL is how long a held code waits for the chat's next message.
+const HeldCodeTTL = 7 * 24 * time.Hour
 
 // VisitMatched is a STRING "<kind>|<chat>": the first chat a visit was
 // attributed to and how (f a code, c an operator's confirmation, h a
