@@ -19,6 +19,7 @@ import (
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/person"
+	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -82,6 +83,8 @@ type Server struct {
 	dash   *dashboard.Dashboard
 	// people answers export and erasure requests.
 	people *person.Service
+	// wabiz keeps WhatsApp statuses, spend and templates.
+	wabiz *wabiz.Service
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -124,6 +127,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
+	s.wabiz = wabiz.New(wabiz.Options{Redis: s.rdb, Config: opt.Config, Ledger: s.ledger, Clock: opt.Clock, Log: opt.Log, Reports: s.reports})
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
@@ -245,6 +249,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesOps,     // ops.go: /healthz
 		s.routesMetrics, // metrics.go: /metrics
 		s.routesIntake,  // intake.go: visits and clicks
+		s.routesWABiz,   // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
 		s.routesReports, // reports_http.go: events, costs, reports
 		s.routesSnippet, // snippet.go: the browser script
 		s.routesHooks,   // hooks.go: webhooks and the messages API
