@@ -144,7 +144,7 @@ func TestPerMessageStatusesInAnyOrderCountOnce(t *testing.T) {
 func TestPricingShapes(t *testing.T) {
 	w := newWorld(t)
 	for _, f := range []string{
-		"whatsapp_status_pmp_free_entry_point.json",     // free, entry point, 2025-11-02
+		"whatsapp_status_pmp_free_entry_point.json",      // free, entry point, 2025-11-02
 		"whatsapp_status_pmp_free_customer_service.json", // sent only: not delivered, no unit
 		"whatsapp_status_failed.json",                    // failed: no unit
 		"whatsapp_status_cbp_sent.json",                  // CBP utility, MY, 2023-09-12
