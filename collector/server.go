@@ -256,6 +256,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesChats,   // chats_api.go: the operators' chat API
 		s.routesQR,      // qr.go: scans and QR images
 		s.routesPeople,  // collector/person: export and erasure
+		s.routesTags,    // collector/chattags: operators' tags on a chat
 		s.dash.Routes,   // collector/dashboard
 		s.routesDemo,    // demo_routes.go: the demo phone, for a demo site only
 		s.routesStatic,  // ops.go, last: it must not shadow any route above

@@ -198,3 +198,54 @@ func TestWhatsAppBusinessRefusals(t *testing.T) {
 		t.Fatalf("one template: %d %s", resp.StatusCode, b)
 	}
 }
+
+// Operators tag a chat; the tags are in its record, kept across its later
+// messages, and in the person's export; hostile tags stay text.
+func TestChatTags(t *testing.T) {
+	w := newTestWorld(t)
+	auth := []string{"Authorization", "Bearer demo-key-123", "Content-Type", "application/json"}
+	put := func(chat, body string, h ...string) (int, string) {
+		resp, b := w.do(t, request("PUT", "/v1/sites/demo/chats/"+chat+"/tags", []byte(body), h...))
+		return resp.StatusCode, string(b)
+	}
+	if status, b := put("whatsapp:16505551234", `{"tags":["sofa"]}`, auth...); status != 404 {
+		t.Fatalf("tags on no chat: %d %s", status, b)
+	}
+	msg := waTextJSON("16505551234", "wamid.t1", testStart, "hello")
+	if status, _, b := w.postWhatsApp(t, waNotification("15551234567", waContactJSON("Visitor A", "16505551234"), msg)); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	}
+	status, b := put("whatsapp%3A16505551234", `{"tags":["Sofa","<img src=x onerror=alert(1)>","sofa"," lead: hot "]}`, auth...)
+	if status != 200 || b != `{"chat":"whatsapp:16505551234","tags":["Sofa","\u003cimg src=x onerror=alert(1)\u003e","lead: hot"]}` {
+		t.Fatalf("put: %d %s", status, b)
+	}
+	msg = waTextJSON("16505551234", "wamid.t2", testStart.Add(time.Minute), "still there?")
+	if status, _, b := w.postWhatsApp(t, waNotification("15551234567", waContactJSON("Visitor A", "16505551234"), msg)); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	}
+	resp, ex := w.do(t, request("GET", "/v1/sites/demo/people/whatsapp:16505551234", nil, auth...))
+	var export struct {
+		Record struct{ Tags []string }
+		Tags   []string
+	}
+	if err := json.Unmarshal(ex, &export); err != nil || resp.StatusCode != 200 ||
+		strings.Join(export.Record.Tags, "|") != "Sofa|<img src=x onerror=alert(1)>|lead: hot" || len(export.Tags) != 3 {
+		t.Fatalf("export after a later message: %d %s", resp.StatusCode, ex)
+	}
+	for _, tc := range []struct {
+		body string
+		h    []string
+		want int
+	}{
+		{`{"tags":["x"]}`, nil, 401},
+		{`{"tags":["x"]}`, []string{"Authorization", "Bearer shop-key-456"}, 401},
+		{`{"tag":["x"]}`, auth, 400},
+		{`{"tags":"x"}`, auth, 400},
+		{`{"tags":[` + strings.Repeat(`"t",`, 5000) + `"t"]}`, auth, 413},
+		{`{"tags":["` + strings.Repeat("x", 41) + `"]}`, auth, 400},
+	} {
+		if status, b := put("whatsapp:16505551234", tc.body, tc.h...); status != tc.want {
+			t.Errorf("%.40s: %d %s, want %d", tc.body, status, b, tc.want)
+		}
+	}
+}
