@@ -13,9 +13,11 @@ import (
 
 // Msg is what is known of one outbound message, merged from every fact.
 type Msg struct {
-	ID    string `json:"id"`
-	Chat  string `json:"chat,omitempty"`
-	Phone string `json:"phone,omitempty"`
+	ID   string `json:"id"`
+	Chat string `json:"chat,omitempty"`
+	// Country is the recipient's, read from their number for the rate
+	// card; the number itself is not kept.
+	Country string `json:"country,omitempty"`
 	// Recorded is when the business recorded sending it (Unix ms; 0 when
 	// only statuses are known); Sent, Delivered, Read and Failed are the
 	// earliest time of each status (0: not seen).
@@ -92,7 +94,7 @@ func (m *Msg) TakeStatus(s *inbound.Status) {
 		m.Failed = minTime(m.Failed, ms)
 	}
 	if m.Chat == "" {
-		m.Chat, m.Phone = s.Chat, s.Phone
+		m.Chat, m.Country = s.Chat, Country(s.Phone)
 	}
 	if p := s.Pricing; p != nil {
 		if m.Pricing == nil {
@@ -190,7 +192,7 @@ func Price(m *Msg, st *config.Site) (micros int64, ok bool) {
 	if m.Pricing.Model == "CBP" {
 		per = config.RatePerConversation
 	}
-	p, ok := st.WhatsAppRate(per, m.Pricing.Category, Country(m.Phone))
+	p, ok := st.WhatsAppRate(per, m.Pricing.Category, m.Country)
 	if !ok {
 		return 0, false
 	}

@@ -108,7 +108,7 @@ func (s *Service) Record(ctx context.Context, site string, o Outbound) error {
 	if err := s.update(ctx, st, o.MessageID, func(m *Msg) {
 		m.Recorded = minTime(m.Recorded, at)
 		m.Template, m.Language, m.Category = o.Template, o.Language, o.Category
-		m.Chat, m.Phone = chat, phone
+		m.Chat, m.Country = chat, Country(phone)
 		m.Replied = m.Replied || replied
 	}); err != nil {
 		return err
