@@ -172,6 +172,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		},
 		Reports: reportsAdapter{st: s.reports},
 		Chats:   chatsAdapter{s: s},
+
+		WhatsApp: wabizAdapter{svc: s.wabiz},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)

@@ -136,7 +136,7 @@ func TestWhatsAppBusinessThroughTheEndpoints(t *testing.T) {
 		t.Fatalf("whatsapp report by source: %s", b)
 	}
 	resp, b = w.do(t, request("GET", "/v1/sites/demo/reports/templates?from=2026-11-02&to=2026-11-02&format=csv", nil, auth...))
-	want := "date,template,sent,delivered,read,failed,replied,clicked,delivery_rate,read_rate,reply_rate,cost\n,spring_sale,1,1,1,0,1,1,1,1,1,0.025\n"
+	want := "template,sent,delivered,read,failed,replied,clicked,delivery_rate,read_rate,reply_rate,cost\nspring_sale,1,1,1,0,1,1,1,1,1,0.025\n"
 	if resp.StatusCode != 200 || string(b) != want || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("templates CSV: %d %q", resp.StatusCode, b)
 	}

@@ -208,9 +208,9 @@ var WhatsAppSourceColumns = []Column[WhatsAppRow]{
 	{Key: "spend", Title: "Spend", Kind: KindMoney, Cell: func(r *WhatsAppRow) any { return r.Spend }},
 }
 
-// TemplateColumns are the templates report's columns.
+// TemplateColumns are the templates report's columns, a row per
+// template; TemplateDayColumns the report of one template, a row per day.
 var TemplateColumns = []Column[TemplateRow]{
-	{Key: "date", Title: "Date", Kind: KindText, Cell: func(r *TemplateRow) any { return r.Date }},
 	{Key: "template", Title: "Template", Kind: KindText, Cell: func(r *TemplateRow) any { return r.Template }},
 	{Key: "sent", Title: "Sent", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Sent }},
 	{Key: "delivered", Title: "Delivered", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Delivered }},
@@ -223,3 +223,8 @@ var TemplateColumns = []Column[TemplateRow]{
 	{Key: "reply_rate", Title: "Replied %", Kind: KindPercent, Cell: func(r *TemplateRow) any { return optFloat(r.ReplyRate) }},
 	{Key: "cost", Title: "Cost", Kind: KindMoney, Cell: func(r *TemplateRow) any { return r.Cost }},
 }
+
+// TemplateDayColumns are the columns of one template's report.
+var TemplateDayColumns = append([]Column[TemplateRow]{
+	{Key: "date", Title: "Date", Kind: KindText, Cell: func(r *TemplateRow) any { return r.Date }},
+}, TemplateColumns...)

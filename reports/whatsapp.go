@@ -84,11 +84,18 @@ type TemplatesReport struct {
 	Notes    Notes         `json:"notes,omitempty"`
 }
 
+func (r *TemplatesReport) columns() []Column[TemplateRow] {
+	if r.Template != "" {
+		return TemplateDayColumns
+	}
+	return TemplateColumns
+}
+
 // Columns implements Table.
-func (r *TemplatesReport) Columns() []string { return columnKeys(TemplateColumns) }
+func (r *TemplatesReport) Columns() []string { return columnKeys(r.columns()) }
 
 // Records implements Table.
-func (r *TemplatesReport) Records() [][]string { return columnRecords(TemplateColumns, r.Rows) }
+func (r *TemplatesReport) Records() [][]string { return columnRecords(r.columns(), r.Rows) }
 
 // ReportNotes implements Table.
 func (r *TemplatesReport) ReportNotes() Notes { return r.Notes }

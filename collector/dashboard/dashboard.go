@@ -30,7 +30,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "whatsapp"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -55,6 +55,9 @@ type Options struct {
 	// and chat pages answer 404.
 	Reports ReportSource
 	Chats   ChatSource
+	// WhatsApp feeds the WhatsApp and templates pages; without it they
+	// answer 404.
+	WhatsApp WhatsAppSource
 }
 
 // Dashboard is the operator dashboard at /dashboard/: server-rendered
@@ -67,6 +70,8 @@ type Dashboard struct {
 	// reports and chats are what the pages show.
 	reports ReportSource
 	chats   ChatSource
+	// whatsapp feeds the WhatsApp pages (whatsapp.go).
+	whatsapp WhatsAppSource
 
 	rdb       redis.UniversalClient
 	clock     store.Clock
@@ -115,6 +120,7 @@ func New(opt Options) (*Dashboard, error) {
 		opt.Log = slog.Default()
 	}
 	d.reports, d.chats = opt.Reports, opt.Chats
+	d.whatsapp = opt.WhatsApp
 	d.rdb, d.clock, d.log, d.publicURL = opt.Redis, opt.Clock, opt.Log, opt.PublicURL
 	d.site, d.clientIP, d.clientKey, d.explain = opt.Site, opt.ClientIP, opt.ClientKey, opt.Explain
 	return d, nil
@@ -175,6 +181,7 @@ func (d *Dashboard) Routes(r fiber.Router) {
 	g.Post("/signout", d.requireSession, d.handleSignOut)
 	g.Get("/", d.requireSession, d.handleOverview)
 	d.routesPages(g)
+	d.routesWhatsApp(g)
 }
 
 // pageData is what the layout needs around every page's content.
