@@ -2,6 +2,7 @@ package wabiz
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,24 +98,30 @@ func (m *Msg) TakeStatus(s *inbound.Status) {
 		m.Chat, m.Country = s.Chat, Country(s.Phone)
 	}
 	if p := s.Pricing; p != nil {
-		if m.Pricing == nil {
-			m.Pricing = &Pricing{Model: p.Model, Type: p.Type, Category: p.Category, Billable: p.Billable, Conv: p.ConversationID, Origin: p.Origin}
-		} else {
-			// Statuses of one message carry the same pricing; a later one
-			// only fills what an earlier lacked.
-			fill := func(dst *string, v string) {
-				if *dst == "" {
-					*dst = v
-				}
-			}
-			fill(&m.Pricing.Type, p.Type)
-			fill(&m.Pricing.Conv, p.ConversationID)
-			fill(&m.Pricing.Origin, p.Origin)
-			if m.Pricing.Billable == nil {
-				m.Pricing.Billable = p.Billable
-			}
+		np := &Pricing{Model: p.Model, Type: p.Type, Category: p.Category, Billable: p.Billable, Conv: p.ConversationID, Origin: p.Origin}
+		// Statuses of one message carry the same pricing; should two
+		// differ, the more complete one is kept, else the first in a
+		// fixed order, so the order of arrival never decides.
+		if m.Pricing == nil || np.rank() < m.Pricing.rank() {
+			m.Pricing = np
 		}
 	}
+}
+
+// rank orders pricings: more fields first, then by their values.
+func (p *Pricing) rank() string {
+	filled := 0
+	for _, v := range []string{p.Model, p.Type, p.Category, p.Conv, p.Origin} {
+		if v != "" {
+			filled++
+		}
+	}
+	billable := "-"
+	if p.Billable != nil {
+		filled++
+		billable = strconv.FormatBool(*p.Billable)
+	}
+	return strings.Join([]string{strconv.Itoa(9 - filled), p.Model, p.Type, p.Category, p.Conv, p.Origin, billable}, "\x00")
 }
 
 // At is the message's send time (Unix ms): when it was recorded, else its
