@@ -373,7 +373,8 @@ func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)
 
 // WAMessage is a HASH of one outbound WhatsApp message (by its Cloud API ID):
 // "s" what is known of it as JSON (its statuses' times, pricing, template,
-// recipient, replies, the chat's source), "c" what it adds to the WADay and
+// the recipient's country, replies, the chat's source; never the number or
+// the chat key), "c" what it adds to the WADay and
 // WATemplateDay counters now as JSON, "v" a version that makes concurrent
 // updates retry. TTL 35 days, renewed on each write: longer than statuses
 // and retries come. Written by collector/wabiz's update script.

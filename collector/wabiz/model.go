@@ -14,8 +14,11 @@ import (
 
 // Msg is what is known of one outbound message, merged from every fact.
 type Msg struct {
-	ID   string `json:"id"`
-	Chat string `json:"chat,omitempty"`
+	ID string `json:"id"`
+	// Chat is the recipient's chat as the fact being merged names it, to
+	// look up the chat's source; it is not kept, so a message's state
+	// holds nothing that names the person.
+	Chat string `json:"-"`
 	// Country is the recipient's, read from their number for the rate
 	// card; the number itself is not kept.
 	Country string `json:"country,omitempty"`
@@ -94,8 +97,9 @@ func (m *Msg) TakeStatus(s *inbound.Status) {
 	case inbound.StatusFailed:
 		m.Failed = minTime(m.Failed, ms)
 	}
-	if m.Chat == "" {
-		m.Chat, m.Country = s.Chat, Country(s.Phone)
+	m.Chat = s.Chat
+	if m.Country == "" {
+		m.Country = Country(s.Phone)
 	}
 	if p := s.Pricing; p != nil {
 		np := &Pricing{Model: p.Model, Type: p.Type, Category: p.Category, Billable: p.Billable, Conv: p.ConversationID, Origin: p.Origin}
