@@ -136,6 +136,11 @@ type Site struct {
 	// MetaVerifyToken answers their subscription handshake; empty:
 	// WhatsAppVerifyToken.
 	MetaVerifyToken string `yaml:"meta_verify_token"`
+	// WhatsAppAPI is the Cloud API the template send endpoint calls, and
+	// WhatsAppRates the rate card that prices delivered messages and
+	// opened conversations in Currency (whatsapp_business.go).
+	WhatsAppAPI   WhatsAppAPI    `yaml:"whatsapp_api"`
+	WhatsAppRates []WhatsAppRate `yaml:"whatsapp_rates"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `yaml:"-"`
@@ -492,6 +497,9 @@ func (c *Config) normalizeSite(s *Site) error {
 		s.Meta.BaseURL = DefaultMetaBaseURL
 	}
 	s.Meta.BaseURL = strings.TrimRight(s.Meta.BaseURL, "/")
+	if err := c.normalizeWhatsAppBusiness(s, at); err != nil {
+		return err
+	}
 	dedicated := map[string]string{}
 	for _, name := range sortedKeys(s.Sources) {
 		src := s.Sources[name]

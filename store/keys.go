@@ -430,3 +430,40 @@ func LearnProof(site string) string { return siteKey(site, "learn", "proof") }
 // (a fit that dies frees it then). Written with SET NX by
 // learn.Store.Refit, deleted by it when it finishes.
 func LearnLock(site string) string { return siteKey(site, "learn", "lock") }
+
+// --- WhatsApp Business: statuses, spend, templates --------------------------
+
+// WAMessage is a HASH of one outbound WhatsApp message (by its Cloud API ID):
+// "s" what is known of it as JSON (its statuses' times, pricing, template,
+// the recipient's country, replies, the chat's source; never the number or
+// the chat key), "c" what it adds to the WADay and
+// WATemplateDay counters now as JSON, "v" a version that makes concurrent
+// updates retry. TTL 35 days, renewed on each write: longer than statuses
+// and retries come. Written by collector/wabiz's update script.
+func WAMessage(site, id string) string { return siteKey(site, "wa", "m", part(id)) }
+
+// WAConversation is a STRING naming the message that counts a
+// conversation-priced conversation (by its conversation ID), so that a
+// conversation is counted and priced once whichever of its messages come
+// first. TTL 35 days. Written with SET NX by collector/wabiz.
+func WAConversation(site, id string) string { return siteKey(site, "wa", "conv", part(id)) }
+
+// WAChatOutbound is a ZSET of a chat's recent template messages: member the
+// message ID, score its send time (Unix ms); replies within 24 hours count
+// for them. TTL 2 days, renewed on each write, members older than that
+// trimmed. Written by collector/wabiz when a template message is recorded.
+func WAChatOutbound(site, chat string) string { return siteKey(site, "wa", "out", part(chat)) }
+
+// WADay is a HASH of one site-local day's WhatsApp pricing counters (by the
+// day a message was sent): "free|<category>", "paid|<category>",
+// "fep|<category>" (free entry points), "spend|<category>" and
+// "nocard|<category>" (paid units without a rate) in millionths of the
+// currency, and "src|<channel>\x1f<campaign>\x1f<ad>|<free|paid|spend>". No
+// TTL. Written by collector/wabiz's update script.
+func WADay(site, day string) string { return siteKey(site, "wa", "d", day) }
+
+// WATemplateDay is a HASH of one site-local day's template counters (by the
+// day a template message was sent): "<template>\x1f<sent|delivered|read|
+// failed|replied|clicked|paid|cost>", cost in millionths of the currency.
+// No TTL. Written by collector/wabiz's update script.
+func WATemplateDay(site, day string) string { return siteKey(site, "wa", "t", day) }

@@ -32,7 +32,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "heuristic"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "heuristic", "whatsapp"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -60,6 +60,9 @@ type Options struct {
 	// Heuristic is the learned heuristic's page; without it the page
 	// answers 404.
 	Heuristic HeuristicSource
+	// WhatsApp feeds the WhatsApp and templates pages; without it they
+	// answer 404.
+	WhatsApp WhatsAppSource
 }
 
 // Dashboard is the operator dashboard at /dashboard/: server-rendered
@@ -72,6 +75,8 @@ type Dashboard struct {
 	// reports and chats are what the pages show.
 	reports ReportSource
 	chats   ChatSource
+	// whatsapp feeds the WhatsApp pages (whatsapp.go).
+	whatsapp WhatsAppSource
 
 	// heuristic is the learned heuristic's page's data.
 	heuristic HeuristicSource
@@ -123,6 +128,7 @@ func New(opt Options) (*Dashboard, error) {
 		opt.Log = slog.Default()
 	}
 	d.reports, d.chats, d.heuristic = opt.Reports, opt.Chats, opt.Heuristic
+	d.whatsapp = opt.WhatsApp
 	d.rdb, d.clock, d.log, d.publicURL = opt.Redis, opt.Clock, opt.Log, opt.PublicURL
 	d.site, d.clientIP, d.clientKey, d.explain = opt.Site, opt.ClientIP, opt.ClientKey, opt.Explain
 	return d, nil
@@ -184,6 +190,7 @@ func (d *Dashboard) Routes(r fiber.Router) {
 	g.Get("/", d.requireSession, d.handleOverview)
 	d.routesPages(g)
 	d.routesHeuristic(g)
+	d.routesWhatsApp(g)
 }
 
 // pageData is what the layout needs around every page's content.
