@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
@@ -147,14 +148,14 @@ func jsonBody(t testing.TB, v any) []byte {
 
 // registerVisit registers a visit from the demo site's page and returns the
 // answer.
-func (w *testWorld) registerVisit(t testing.TB, landing string) visitResponse {
+func (w *testWorld) registerVisit(t testing.TB, landing string) intake.VisitResponse {
 	t.Helper()
 	body := jsonBody(t, map[string]string{"site": "demo", "url": landing, "landing": landing, "lang": "en-US"})
 	resp, b := w.do(t, request("POST", "/v1/visits", body, "Origin", testOrigin, "Content-Type", "text/plain"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("register visit: %d %s", resp.StatusCode, b)
 	}
-	var out visitResponse
+	var out intake.VisitResponse
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("visit answer %s: %v", b, err)
 	}

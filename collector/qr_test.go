@@ -17,10 +17,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/collector/qr/qrtest"
+	"github.com/messtrack/messtrack/collector/qrhttp"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -69,7 +73,7 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy = %q, want no-referrer", got)
 	}
-	if d := resp.Header.Get(headerDropped); d != "" {
+	if d := resp.Header.Get(httperr.HeaderDropped); d != "" {
 		t.Errorf("a person's scan was dropped: %q", d)
 	}
 	return resp.Header.Get("Location")
@@ -272,8 +276,8 @@ func TestScanDroppedHitsStillReachTheChat(t *testing.T) {
 			if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://wa.me/15551234567" {
 				t.Fatalf("status %d to %q, want 302 to the plain chat", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			if got := resp.Header.Get(headerDropped); got != tt.wantWhy {
-				t.Errorf("%s = %q, want %q", headerDropped, got, tt.wantWhy)
+			if got := resp.Header.Get(httperr.HeaderDropped); got != tt.wantWhy {
+				t.Errorf("%s = %q, want %q", httperr.HeaderDropped, got, tt.wantWhy)
 			}
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("Cache-Control = %q: a cached redirect would skip the next person's scan", got)
@@ -285,11 +289,10 @@ func TestScanDroppedHitsStillReachTheChat(t *testing.T) {
 	}
 }
 
+// TestScanLinkWhenEnrichmentDrops: a scan whose enrichment drops the hit
+// or fails still reaches the chat, without a code, and stores no visit.
 func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 	w := newTestWorld(t)
-	st := w.srv.sites["demo"]
-	src := st.cfg.Sources["flyer"]
-	target, _ := sourceChat(st.cfg, src)
 	tests := []struct {
 		name     string
 		step     enrich.Step
@@ -308,10 +311,20 @@ func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &visit.Visit{Time: testStart}
-			link, why := w.srv.scanLink(context.Background(), st, src, target, v, &enrich.Hit{UserAgent: phoneUA}, tt.step)
-			if link != tt.wantLink || why != tt.wantWhy {
-				t.Errorf("scanLink = %q, %q; want %q, %q", link, why, tt.wantLink, tt.wantWhy)
+			// The collector's QR handlers with this enrichment step.
+			s := w.srv
+			h := qrhttp.New(qrhttp.Options{Config: s.cfg, Site: s.prepared, Guard: s.requireKey, SiteOf: authedPrepared,
+				Visits: port{s}, Redis: s.rdb, Enrich: tt.step, ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log})
+			app := fiber.New()
+			h.Register(app)
+			resp, err := app.Test(request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			link, why := resp.Header.Get("Location"), resp.Header.Get(httperr.HeaderDropped)
+			if resp.StatusCode != 302 || link != tt.wantLink || why != tt.wantWhy {
+				t.Errorf("scan: %d to %q, %q; want 302 to %q, %q", resp.StatusCode, link, why, tt.wantLink, tt.wantWhy)
 			}
 			if n := w.visitKeys(t, "demo"); n != 0 {
 				t.Errorf("%d visits stored for a dropped hit", n)
@@ -581,61 +594,6 @@ func TestVisitQRBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestChatLinkText(t *testing.T) {
-	const hostile = `A&B #1 100% +more=yes?x
-line two 🎉 {id}`
-	tests := []struct {
-		name     string
-		message  string
-		target   chatTarget
-		wantText string // the decoded text before the code
-		wantRaw  []string
-	}{
-		{name: "reserved characters are escaped", message: hostile, target: chatTarget{kind: chatWhatsApp, id: "15551234567"},
-			wantText: "A&B #1 100% +more=yes?x\nline two 🎉 ",
-			wantRaw:  []string{"A%26B%20%231%20100%25%20%2Bmore%3Dyes%3Fx%0Aline%20two%20%F0%9F%8E%89%20"}},
-		{name: "a draft starting with @ gets a space", message: "@shop hi {id}", target: chatTarget{kind: chatTelegramUser, id: "demo_manager"},
-			wantText: " @shop hi ", wantRaw: []string{"?text=%20%40shop%20hi%20"}},
-		{name: "a second {id} is removed", message: "{id} and {id}", target: chatTarget{kind: chatWhatsApp, id: "15551234567"},
-			wantText: "", wantRaw: []string{"%20and%20"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			yaml := strings.Replace(testConfigYAML, `message: "Hello! My request code: {id}"`, "message: "+jsonString(t, tt.message), 1)
-			w := newTestWorld(t, yaml)
-			st := w.srv.sites["demo"]
-			link := st.chatLink(tt.target, 77)
-			for _, raw := range tt.wantRaw {
-				if !strings.Contains(link, raw) {
-					t.Errorf("link %q lacks %q", link, raw)
-				}
-			}
-			if strings.Contains(link, "+") {
-				t.Errorf("link %q holds a '+'", link)
-			}
-			u, err := url.Parse(link)
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := u.Query().Get("text")
-			code := st.codec.Code(77, st.style)
-			if !strings.HasPrefix(text, tt.wantText+code) || strings.Count(text, code) != 1 {
-				t.Errorf("text %q, want %q then the code %q once", text, tt.wantText, code)
-			}
-		})
-	}
-}
-
-// jsonString quotes s for YAML (JSON strings are YAML strings).
-func jsonString(t testing.TB, s string) string {
-	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // BenchmarkScan measures a QR scan (register the offline visit, redirect)

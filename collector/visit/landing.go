@@ -8,6 +8,10 @@ import (
 // MaxShort bounds a short free-form field of a visit (a UTM tag, a click ID).
 const MaxShort = 128
 
+// MaxURL bounds a visit's URLs (page, landing page, referrer) as a client
+// may send them.
+const MaxURL = 2048
+
 // cleanShort bounds a short free-form field and drops control characters.
 func CleanShort(s string) string {
 	if len(s) > MaxShort {

@@ -1,4 +1,4 @@
-package collector
+package intake
 
 import (
 	"encoding/json"

@@ -1,12 +1,19 @@
-package collector
+// Package intake answers the snippet: a page's visit (POST /v1/visits),
+// which it checks, enriches and has stored, answering the codes for the
+// page's chat links, and a click on a chat link (POST /v1/clicks), which it
+// has recorded; the CORS preflights of both; and the snippet's short
+// positional bodies beside the objects with named fields. It checks every
+// body against the site's origins and limits and reaches the stores only
+// through Visits.
+package intake
 
 import (
 	"context"
 	"crypto/rand"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,38 +21,84 @@ import (
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/codes"
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/sites"
 	"github.com/messtrack/messtrack/collector/visit"
+	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
 
-// Public intake limits: the snippet's bodies are small; anything bigger is
+// maxBody bounds the snippet's bodies, which are small; anything bigger is
 // not ours.
-const (
-	maxIntakeBody = 8 << 10
-	maxURL        = 2048
-	// clickKeep is how long clicks stay in the per-target index beyond the
-	// match window, so a message delivered late (platform retries) still
-	// finds the clicks before its own timestamp.
-	clickKeep = 24 * time.Hour
-	// clickCap bounds one target's click index.
-	clickCap = 20000
-)
+const maxBody = 8 << 10
 
-// headerDropped carries the reason a hit was dropped (202, nothing stored).
-const headerDropped = "X-Messtrack-Dropped"
-
-func (s *Server) routesIntake(r fiber.Router) {
-	r.Options("/v1/visits", s.preflight)
-	r.Options("/v1/clicks", s.preflight)
-	r.Post("/v1/visits", s.handleVisit)
-	r.Post("/v1/clicks", s.handleClick)
-	r.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
+// Visits stores what the intake accepts.
+type Visits interface {
+	// SaveVisit numbers v and stores it for the site's visit TTL.
+	SaveVisit(ctx context.Context, st *sites.Site, v *visit.Visit) error
+	// RecordClick adds visit n to target's click index, or answers a
+	// not-found error when the visit is gone.
+	RecordClick(ctx context.Context, st *sites.Site, n uint64, target, page string) error
 }
+
+// Options are what the intake needs from the server.
+type Options struct {
+	// Config lists the sites whose origins a preflight may come from.
+	Config *config.Config
+	// Site resolves a site by name, or answers an unknown-site error.
+	Site   func(name string) (*sites.Site, error)
+	Visits Visits
+	// Enrich fills a visit from its hit and may drop it (enrich.Drop).
+	Enrich enrich.Step
+	// ClientIP is the request's client address.
+	ClientIP func(c *fiber.Ctx) string
+	// Dropped counts a dropped hit by its reason.
+	Dropped func(reason string)
+	Clock   store.Clock
+	Log     *slog.Logger
+}
+
+// Intake answers the snippet's requests.
+type Intake struct {
+	opt Options
+	// origins are every site's origins, for CORS preflights, which do not
+	// say which site they are for.
+	origins map[string]bool
+	// anyOrigin is set when a site lists no origins and so takes any.
+	anyOrigin bool
+}
+
+// New builds the intake, logging each site that lists no origins.
+func New(opt Options) *Intake {
+	in := &Intake{opt: opt, origins: map[string]bool{}}
+	for _, name := range opt.Config.SiteNames() {
+		sc := opt.Config.Sites[name]
+		for _, o := range sc.Origins {
+			in.origins[o] = true
+		}
+		if len(sc.Origins) == 0 {
+			in.anyOrigin = true
+			opt.Log.Warn("site lists no origins: any page may register its visits", "site", name)
+		}
+	}
+	return in
+}
+
+// Register adds the intake's routes to r.
+func (in *Intake) Register(r fiber.Router) {
+	r.Options("/v1/visits", in.preflight)
+	r.Options("/v1/clicks", in.preflight)
+	r.Post("/v1/visits", in.handleVisit)
+	r.Post("/v1/clicks", in.handleClick)
+}
+
+func fail(kind error, format string, args ...any) error { return httperr.Fail(kind, format, args...) }
+
+func clip(s string, n int) string { return httperr.Clip(s, n) }
 
 // visitRequest is what the snippet sends to register a visit.
 type visitRequest struct {
@@ -59,10 +112,10 @@ type visitRequest struct {
 	Visitor  string `json:"visitor"`
 }
 
-// visitResponse gives the snippet the codes for its links. Text is the
+// VisitResponse gives the snippet the codes for its links. Text is the
 // site's message with the code, ending in a line break, so the script needs
 // neither the template nor the substitution.
-type visitResponse struct {
+type VisitResponse struct {
 	Visit string `json:"visit"`
 	Code  string `json:"code"`
 	Text  string `json:"text"`
@@ -76,40 +129,36 @@ type visitResponse struct {
 	Until int64 `json:"until"`
 }
 
-// readJSON decodes a small JSON body (sent as text/plain by the snippet to
-// avoid a preflight) into v.
-func readJSON(c *fiber.Ctx, limit int, v any) error {
-	body := c.Body()
-	if len(body) > limit {
-		return fail(ErrTooLarge, "body of %d bytes exceeds the limit of %d", len(body), limit)
+// clickRequest is the snippet's beacon for a click on a chat link.
+type clickRequest struct {
+	Site   string `json:"site"`
+	Visit  string `json:"visit"`
+	Target string `json:"target"`
+	Page   string `json:"page"`
+	Href   string `json:"href"`
+}
+
+// DecodeBody reads the snippet's positional array or a plain object
+// without reflection (httperr.BodyDecoder).
+func (r *visitRequest) DecodeBody(body []byte) (bool, error) {
+	if isArray(body) {
+		return true, readPositional(body, r)
 	}
-	if len(body) == 0 {
-		return fail(ErrBadInput, "empty body: a JSON object is required")
+	return r.decodeFast(body), nil
+}
+
+// DecodeBody reads the snippet's positional array (httperr.BodyDecoder).
+func (r *clickRequest) DecodeBody(body []byte) (bool, error) {
+	if isArray(body) {
+		return true, readPositional(body, r)
 	}
-	if p, ok := v.(positionalRequest); ok {
-		if i := skipSpace(string(body), 0); i < len(body) && body[i] == '[' {
-			return readPositional(body, p)
-		}
-	}
-	if f, ok := v.(fastDecoder); ok && f.decodeFast(body) {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			return fail(ErrBadInput, "malformed JSON at byte %d", se.Offset)
-		case errors.As(err, &te) && te.Field == "":
-			// The body itself is an array, string or number.
-			return fail(ErrBadInput, "the body is a JSON %s; a JSON object is required", te.Value)
-		case errors.As(err, &te):
-			return fail(ErrBadInput, "field %q must be a %s", te.Field, te.Type)
-		default:
-			return fail(ErrBadInput, "malformed JSON")
-		}
-	}
-	return nil
+	return false, nil
+}
+
+// isArray tells a body that is a JSON array.
+func isArray(body []byte) bool {
+	i := skipSpace(string(body), 0)
+	return i < len(body) && body[i] == '['
 }
 
 // positionalRequest is a request the snippet sends as a JSON array, its
@@ -132,12 +181,12 @@ func readPositional(body []byte, p positionalRequest) error {
 		if err := dec.Decode(&items); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return fail(ErrBadInput, "malformed JSON array")
+				return fail(httperr.ErrBadInput, "malformed JSON array")
 			}
-			return fail(ErrBadInput, "malformed JSON")
+			return fail(httperr.ErrBadInput, "malformed JSON")
 		}
 		if dec.More() {
-			return fail(ErrBadInput, "malformed JSON: more than one value")
+			return fail(httperr.ErrBadInput, "malformed JSON: more than one value")
 		}
 	}
 	return p.fromItems(items)
@@ -200,7 +249,7 @@ func itemString(items []any, n int) (string, error) {
 	if v, ok := items[n].(string); ok {
 		return v, nil
 	}
-	return "", fail(ErrBadInput, "item %d of the array must be a string", n)
+	return "", fail(httperr.ErrBadInput, "item %d of the array must be a string", n)
 }
 
 // itemInt is item n of a positional request as an integer; ok is false when
@@ -214,7 +263,7 @@ func itemInt(items []any, n int) (v int64, ok bool, err error) {
 			return v, true, nil
 		}
 	}
-	return 0, false, fail(ErrBadInput, "item %d of the array must be an integer", n)
+	return 0, false, fail(httperr.ErrBadInput, "item %d of the array must be an integer", n)
 }
 
 // fromItems reads the snippet's visit array: [site, url, referrer, width,
@@ -269,16 +318,11 @@ func (r *clickRequest) fromItems(items []any) error {
 	return nil
 }
 
-// fastDecoder is a request that can read the plain shape the snippet sends
-// without reflection. decodeFast reports false, having changed nothing,
-// for anything else (escapes, null, unknown keys, other types, invalid
-// UTF-8), which encoding/json then decodes with its usual answers and errors.
-type fastDecoder interface {
-	decodeFast(body []byte) bool
-}
-
 // decodeFast reads a flat JSON object of string fields with the exact
-// lower-case names of visitRequest. The body is copied into one string that
+// lower-case names of visitRequest, the plain shape the snippet sends, and
+// reports false, having changed nothing, for anything else (escapes, null,
+// unknown keys, other types, invalid UTF-8), which encoding/json then
+// decodes with its usual answers and errors. The body is copied into one string that
 // the fields share, instead of one allocation per field.
 func (r *visitRequest) decodeFast(body []byte) bool {
 	var out visitRequest
@@ -387,22 +431,22 @@ func plainString(s string, i int) (string, int, bool) {
 
 // checkOrigin lets only the site's own pages register visits and answers
 // with the CORS headers for them.
-func (s *Server) checkOrigin(c *fiber.Ctx, st *site) error {
+func checkOrigin(c *fiber.Ctx, st *sites.Site) error {
 	origin := c.Get(fiber.HeaderOrigin)
 	c.Vary(fiber.HeaderOrigin)
-	if len(st.cfg.Origins) == 0 {
+	if len(st.Config.Origins) == 0 {
 		return nil
 	}
-	for _, o := range st.cfg.Origins {
+	for _, o := range st.Config.Origins {
 		if o == origin {
 			c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 			return nil
 		}
 	}
 	if origin == "" {
-		return fail(ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
+		return fail(httperr.ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
 	}
-	return fail(ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
+	return fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
 }
 
 // preflight answers CORS preflights for the intake endpoints. A preflight
@@ -410,17 +454,17 @@ func (s *Server) checkOrigin(c *fiber.Ctx, st *site) error {
 // the origins of any configured site, and the POST itself is then checked
 // against its own site's origins. Other origins get 403 and no CORS headers,
 // so the browser never sends the request.
-func (s *Server) preflight(c *fiber.Ctx) error {
+func (in *Intake) preflight(c *fiber.Ctx) error {
 	c.Vary(fiber.HeaderOrigin)
 	origin := c.Get(fiber.HeaderOrigin)
 	if origin == "" {
-		return fail(ErrBadInput, "a CORS preflight needs an Origin header")
+		return fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
 	}
-	if !s.anyOrigin && !s.origins[origin] {
-		return fail(ErrForbidden, "origin %q is not one of any site's origins", clip(origin, 100))
+	if !in.anyOrigin && !in.origins[origin] {
+		return fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", clip(origin, 100))
 	}
 	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
-		return fail(ErrForbidden, "method %q is not allowed here; use POST", clip(m, 16))
+		return fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", clip(m, 16))
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
@@ -429,28 +473,30 @@ func (s *Server) preflight(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// validURL checks a client's URL: http(s), with a host, of at most
+// visit.MaxURL bytes.
 func validURL(raw string, field string) error {
-	if len(raw) > maxURL {
-		return fail(ErrBadInput, "%s is longer than %d bytes", field, maxURL)
+	if len(raw) > visit.MaxURL {
+		return fail(httperr.ErrBadInput, "%s is longer than %d bytes", field, visit.MaxURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail(ErrBadInput, "%s is not an http(s) URL", field)
+		return fail(httperr.ErrBadInput, "%s is not an http(s) URL", field)
 	}
 	return nil
 }
 
 // readIntake decodes a snippet's body into in and resolves its site,
 // refusing pages outside the site's origins.
-func (s *Server) readIntake(c *fiber.Ctx, in interface{ siteName() string }) (*site, error) {
-	if err := readJSON(c, maxIntakeBody, in); err != nil {
+func (in *Intake) readIntake(c *fiber.Ctx, req interface{ siteName() string }) (*sites.Site, error) {
+	if err := httperr.DecodeJSON(c.Body(), maxBody, req); err != nil {
 		return nil, err
 	}
-	st, err := s.lookupSite(in.siteName())
+	st, err := in.opt.Site(req.siteName())
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkOrigin(c, st); err != nil {
+	if err := checkOrigin(c, st); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -459,14 +505,14 @@ func (s *Server) readIntake(c *fiber.Ctx, in interface{ siteName() string }) (*s
 func (r *visitRequest) siteName() string { return r.Site }
 func (r *clickRequest) siteName() string { return r.Site }
 
-func (s *Server) handleVisit(c *fiber.Ctx) error {
+func (h *Intake) handleVisit(c *fiber.Ctx) error {
 	var in visitRequest
-	st, err := s.readIntake(c, &in)
+	st, err := h.readIntake(c, &in)
 	if err != nil {
 		return err
 	}
 	if in.URL == "" {
-		return fail(ErrBadInput, "url is required")
+		return fail(httperr.ErrBadInput, "url is required")
 	}
 	if err := validURL(in.URL, "url"); err != nil {
 		return err
@@ -484,9 +530,9 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 	}
 	if in.Lang == "" {
 		// The snippet leaves the language to the browser's request header.
-		in.Lang = firstLanguage(c.Get(fiber.HeaderAcceptLanguage))
+		in.Lang = enrich.FirstLanguage(c.Get(fiber.HeaderAcceptLanguage))
 	}
-	now := s.clock.Now()
+	now := h.opt.Clock.Now()
 	v := &visit.Visit{
 		Time:      now,
 		VisitorID: visitorID(in.Visitor),
@@ -497,81 +543,40 @@ func (s *Server) handleVisit(c *fiber.Ctx) error {
 		Language:  visit.CleanShort(in.Lang),
 		TimeZone:  browserZone(in.TZ),
 	}
-	if err := s.pipeline.Enrich(v, requestHit(c, s.clientIP(c))); err != nil {
+	if err := h.opt.Enrich.Enrich(v, enrich.RequestHit(h.opt.ClientIP(c), header(c))); err != nil {
 		if reason, ok := enrich.DropReason(err); ok {
-			s.metrics.dropped.WithLabelValues(reason).Inc()
-			s.log.Debug("visit dropped", "site", st.cfg.Name, "reason", reason)
-			return fail(ErrDropped, "%s", reason)
+			h.opt.Dropped(reason)
+			h.opt.Log.Debug("visit dropped", "site", st.Config.Name, "reason", reason)
+			return fail(enrich.ErrDropped, "%s", reason)
 		}
 		return fmt.Errorf("visit: %w", err)
 	}
-	if len(st.cfg.Messages) > 1 {
+	if len(st.Config.Messages) > 1 {
 		// The experiment's template, the same for the visitor on every
 		// page view; a site with one template stores none.
-		v.Template = codes.Pick(st.cfg.Name, st.cfg.Messages, v.VisitorID).Key()
+		v.Template = codes.Pick(st.Config.Name, st.Config.Messages, v.VisitorID).Key()
 	}
-	if err := s.saveVisit(c.UserContext(), st, v); err != nil {
+	if err := h.opt.Visits.SaveVisit(c.UserContext(), st, v); err != nil {
 		return err
 	}
-	return c.JSON(s.visitAnswer(st, v))
+	return c.JSON(visitAnswer(st, v))
 }
 
-// requestHit gathers what the request itself says about a visit. The
-// strings are copied: fiber reuses their memory after the handler returns.
-func requestHit(c *fiber.Ctx, ip string) *enrich.Hit {
-	purpose := c.Get("Sec-Purpose")
-	for _, h := range []string{"Purpose", "X-Purpose", "X-Moz"} {
-		if purpose != "" {
-			break
-		}
-		purpose = c.Get(h)
-	}
-	return &enrich.Hit{
-		IP:        strings.Clone(ip),
-		UserAgent: strings.Clone(c.Get(fiber.HeaderUserAgent)),
-		Purpose:   strings.Clone(purpose),
-	}
-}
-
-// handleGetVisit answers GET /v1/sites/{site}/visits/{visit}: the stored
-// visit, for operators and for checking what the snippet registered.
-func (s *Server) handleGetVisit(c *fiber.Ctx) error {
-	st := authedSite(c)
-	id := c.Params("visit")
-	n, err := st.codec.ParseVisitID(id)
-	if err != nil {
-		return fail(ErrBadInput, "%q is not a visit ID", clip(id, 32))
-	}
-	ctx := c.UserContext()
-	v, err := s.loadVisit(ctx, st, n)
-	if errors.Is(err, ErrNotFound) {
-		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
-	}
-	if err != nil {
-		return err
-	}
-	ttl, err := s.rdb.PTTL(ctx, store.Visit(st.cfg.Name, n)).Result()
-	if err != nil {
-		return fmt.Errorf("handleGetVisit: pttl: %w", err)
-	}
-	view := viewVisit(st, v)
-	if ttl > 0 {
-		// A static source's visit never expires and has no end to show.
-		view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
-	}
-	return c.JSON(view)
+// header reads a request header.
+func header(c *fiber.Ctx) func(string) string {
+	return func(name string) string { return c.Get(name) }
 }
 
 // visitAnswer is the snippet's view of a stored visit.
-func (s *Server) visitAnswer(st *site, v *visit.Visit) visitResponse {
-	code := st.codec.Code(v.N, st.style)
-	end := v.Time.Add(st.visitTTL()).UTC().Truncate(time.Second)
-	return visitResponse{
-		Visit:   st.codec.VisitID(v.N),
+func visitAnswer(st *sites.Site, v *visit.Visit) VisitResponse {
+	code := st.Codec.Code(v.N, st.Style)
+	end := v.Time.Add(st.VisitTTL()).UTC().Truncate(time.Second)
+	return VisitResponse{
+		Visit:   st.Codec.VisitID(v.N),
 		Code:    code,
-		Text:    st.messageOf(codes.TemplateOf(st.cfg.Messages, v).Text, code) + "\n",
+		Text:    sites.MessageOf(codes.TemplateOf(st.Config.Messages, v).Text, code) + "\n",
 		Visitor: v.VisitorID,
-		Start:   st.codec.Start(v.N),
+		Start:   st.Codec.Start(v.N),
 		Expires: end.Format(time.RFC3339),
 		Until:   end.UnixMilli(),
 	}
@@ -604,128 +609,27 @@ func browserZone(tz string) string {
 	return fmt.Sprintf("UTC%c%02d:%02d", sign, minutes/60, minutes%60)
 }
 
-// clickRequest is the snippet's beacon for a click on a chat link.
-type clickRequest struct {
-	Site   string `json:"site"`
-	Visit  string `json:"visit"`
-	Target string `json:"target"`
-	Page   string `json:"page"`
-	Href   string `json:"href"`
-}
-
-// clickInfo is the stored last click of a visit.
-type clickInfo struct {
-	Target string `json:"t"`
-	Page   string `json:"p,omitempty"`
-	At     int64  `json:"a"`
-}
-
-// clickScript records a click if the visit still lives.
-//
-// KEYS[1] visit, KEYS[2] target's click index, KEYS[3] visit's last click.
-// ARGV[1] click time (Unix ms), ARGV[2] visit number (base 36),
-// ARGV[3] oldest score to keep, ARGV[4] index cap, ARGV[5] click info JSON,
-// ARGV[6] how long the index outlives its newest click (ms).
-// Returns 0 when the visit is gone, 1 when recorded, and the stored visit
-// when recorded as the visit's first click (for the code-survival counts).
-//
-// A visit that clicks again moves to its newest click time (ZADD updates the
-// score). The index expires as a whole once no click has come for longer
-// than the window, so a number taken out of the config leaves nothing behind.
-var clickScript = redis.NewScript(`
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3])
-local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
-if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1) end
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-local first = redis.call('EXISTS', KEYS[3]) == 0
-redis.call('SET', KEYS[3], ARGV[5], 'PX', ttl)
-if first then return redis.call('GET', KEYS[1]) end
-return 1
-`)
-
-func (s *Server) handleClick(c *fiber.Ctx) error {
+func (h *Intake) handleClick(c *fiber.Ctx) error {
 	var in clickRequest
-	st, err := s.readIntake(c, &in)
+	st, err := h.readIntake(c, &in)
 	if err != nil {
 		return err
 	}
-	n, err := st.codec.ParseVisitID(in.Visit)
+	n, err := st.Codec.ParseVisitID(in.Visit)
 	if err != nil {
-		return fail(ErrBadInput, "visit %q is not a visit ID", clip(in.Visit, 32))
+		return fail(httperr.ErrBadInput, "visit %q is not a visit ID", clip(in.Visit, 32))
 	}
 	target := inbound.NormalizeTarget(in.Target)
-	if target == "" || !st.targets[target] {
-		return fail(ErrBadInput, "target %q is not a chat of this site", clip(in.Target, 64))
+	if target == "" || !st.Targets[target] {
+		return fail(httperr.ErrBadInput, "target %q is not a chat of this site", clip(in.Target, 64))
 	}
 	if in.Page != "" {
 		if err := validURL(in.Page, "page"); err != nil {
 			return err
 		}
 	}
-	if err := s.recordClick(c.UserContext(), st, n, target, in.Page); err != nil {
+	if err := h.opt.Visits.RecordClick(c.UserContext(), st, n, target, in.Page); err != nil {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
-}
-
-// recordClick adds the visit to the target's click index.
-func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, page string) error {
-	now := s.clock.Now()
-	info, err := json.Marshal(clickInfo{Target: target, Page: page, At: now.UnixMilli()})
-	if err != nil {
-		return fmt.Errorf("recordClick: %w", err)
-	}
-	keep := st.matchWindow() + clickKeep
-	oldest := now.Add(-keep).UnixMilli()
-	name := st.cfg.Name
-	res, err := clickScript.Run(ctx, s.rdb,
-		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
-		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Result()
-	if err != nil {
-		return fmt.Errorf("recordClick: script: %w", err)
-	}
-	if ok, isInt := res.(int64); isInt && ok == 0 {
-		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
-	}
-	s.metrics.clicks.WithLabelValues(name).Inc()
-	if raw, first := res.(string); first {
-		v, err := visit.Decode(n, []byte(raw))
-		if err != nil {
-			s.log.Warn("code survival: clicked visit unreadable", "site", name, "err", err)
-			return nil
-		}
-		s.countClick(ctx, st, v, target, page, now)
-	}
-	return nil
-}
-
-// recentClicks returns the visits that clicked target in [from, to], newest
-// first, with their click times.
-func (s *Server) recentClicks(ctx context.Context, st *site, target string, from, to time.Time) ([]click, error) {
-	zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, store.Clicks(st.cfg.Name, target), &redis.ZRangeBy{
-		Min: strconv.FormatInt(from.UnixMilli(), 10),
-		Max: strconv.FormatInt(to.UnixMilli(), 10),
-	}).Result()
-	if err != nil {
-		return nil, fmt.Errorf("recentClicks: %w", err)
-	}
-	out := make([]click, 0, len(zs))
-	for _, z := range zs {
-		m, _ := z.Member.(string)
-		n, err := strconv.ParseUint(m, 36, 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, click{N: n, At: time.UnixMilli(int64(z.Score)).UTC()})
-	}
-	return out, nil
-}
-
-// click is one entry of a target's click index.
-type click struct {
-	N  uint64
-	At time.Time
 }
