@@ -45,3 +45,9 @@ func (s *Server) countDropped(reason string) {
 
 // authedPrepared is the site requireKey checked.
 func authedPrepared(c *fiber.Ctx) *sites.Site { return authedSite(c).Site }
+
+// routesPeople registers a person's export and erasure (collector/person)
+// behind the site's key.
+func (s *Server) routesPeople(r fiber.Router) {
+	s.people.Register(r, s.requireKey, func(c *fiber.Ctx) string { return authedSite(c).cfg.Name })
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/chatsapi"
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/intake"
@@ -84,6 +85,8 @@ type Server struct {
 	intake *intake.Intake
 	// qr answers scans and QR images.
 	qr *qrhttp.Handler
+	// chats answers the operators' chat API.
+	chats *chatsapi.API
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -155,6 +158,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		Config: s.cfg, Site: s.prepared, Guard: s.requireKey, SiteOf: authedPrepared, Visits: port{s},
 		Redis: s.rdb, Enrich: s.pipeline, ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log,
 	})
+	s.chats = s.newChatsAPI()
 	dash, err := dashboard.New(dashboard.Options{
 		Redis: s.rdb, Clock: s.clock, Log: s.log, PublicURL: s.cfg.PublicURL,
 		Site: func(name string) (*config.Site, error) {
@@ -258,7 +262,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesReports,   // reports_http.go: events, costs, reports
 		s.routesSnippet,   // snippet.go: the browser script
 		s.routesHooks,     // hooks.go: webhooks and the messages API
-		s.routesChats,     // chats_api.go: the operators' chat API
+		s.chats.Register,  // collector/chatsapi: the operators' chat API
 		s.qr.Register,     // collector/qrhttp: scans and QR images
 		s.routesPeople,    // collector/person: export and erasure
 		s.dash.Routes,     // collector/dashboard

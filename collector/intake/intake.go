@@ -74,31 +74,27 @@ type Intake struct {
 
 // New builds the intake, logging each site that lists no origins.
 func New(opt Options) *Intake {
-	in := &Intake{opt: opt, origins: map[string]bool{}}
+	h := &Intake{opt: opt, origins: map[string]bool{}}
 	for _, name := range opt.Config.SiteNames() {
 		sc := opt.Config.Sites[name]
 		for _, o := range sc.Origins {
-			in.origins[o] = true
+			h.origins[o] = true
 		}
 		if len(sc.Origins) == 0 {
-			in.anyOrigin = true
+			h.anyOrigin = true
 			opt.Log.Warn("site lists no origins: any page may register its visits", "site", name)
 		}
 	}
-	return in
+	return h
 }
 
 // Register adds the intake's routes to r.
-func (in *Intake) Register(r fiber.Router) {
-	r.Options("/v1/visits", in.preflight)
-	r.Options("/v1/clicks", in.preflight)
-	r.Post("/v1/visits", in.handleVisit)
-	r.Post("/v1/clicks", in.handleClick)
+func (h *Intake) Register(r fiber.Router) {
+	r.Options("/v1/visits", h.preflight)
+	r.Options("/v1/clicks", h.preflight)
+	r.Post("/v1/visits", h.handleVisit)
+	r.Post("/v1/clicks", h.handleClick)
 }
-
-func fail(kind error, format string, args ...any) error { return httperr.Fail(kind, format, args...) }
-
-func clip(s string, n int) string { return httperr.Clip(s, n) }
 
 // visitRequest is what the snippet sends to register a visit.
 type visitRequest struct {
@@ -181,12 +177,12 @@ func readPositional(body []byte, p positionalRequest) error {
 		if err := dec.Decode(&items); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return fail(httperr.ErrBadInput, "malformed JSON array")
+				return httperr.Fail(httperr.ErrBadInput, "malformed JSON array")
 			}
-			return fail(httperr.ErrBadInput, "malformed JSON")
+			return httperr.Fail(httperr.ErrBadInput, "malformed JSON")
 		}
 		if dec.More() {
-			return fail(httperr.ErrBadInput, "malformed JSON: more than one value")
+			return httperr.Fail(httperr.ErrBadInput, "malformed JSON: more than one value")
 		}
 	}
 	return p.fromItems(items)
@@ -249,7 +245,7 @@ func itemString(items []any, n int) (string, error) {
 	if v, ok := items[n].(string); ok {
 		return v, nil
 	}
-	return "", fail(httperr.ErrBadInput, "item %d of the array must be a string", n)
+	return "", httperr.Fail(httperr.ErrBadInput, "item %d of the array must be a string", n)
 }
 
 // itemInt is item n of a positional request as an integer; ok is false when
@@ -263,7 +259,7 @@ func itemInt(items []any, n int) (v int64, ok bool, err error) {
 			return v, true, nil
 		}
 	}
-	return 0, false, fail(httperr.ErrBadInput, "item %d of the array must be an integer", n)
+	return 0, false, httperr.Fail(httperr.ErrBadInput, "item %d of the array must be an integer", n)
 }
 
 // fromItems reads the snippet's visit array: [site, url, referrer, width,
@@ -444,9 +440,9 @@ func checkOrigin(c *fiber.Ctx, st *sites.Site) error {
 		}
 	}
 	if origin == "" {
-		return fail(httperr.ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
+		return httperr.Fail(httperr.ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
 	}
-	return fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", clip(origin, 100))
+	return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", httperr.Clip(origin, 100))
 }
 
 // preflight answers CORS preflights for the intake endpoints. A preflight
@@ -454,17 +450,17 @@ func checkOrigin(c *fiber.Ctx, st *sites.Site) error {
 // the origins of any configured site, and the POST itself is then checked
 // against its own site's origins. Other origins get 403 and no CORS headers,
 // so the browser never sends the request.
-func (in *Intake) preflight(c *fiber.Ctx) error {
+func (h *Intake) preflight(c *fiber.Ctx) error {
 	c.Vary(fiber.HeaderOrigin)
 	origin := c.Get(fiber.HeaderOrigin)
 	if origin == "" {
-		return fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
+		return httperr.Fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
 	}
-	if !in.anyOrigin && !in.origins[origin] {
-		return fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", clip(origin, 100))
+	if !h.anyOrigin && !h.origins[origin] {
+		return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", httperr.Clip(origin, 100))
 	}
 	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
-		return fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", clip(m, 16))
+		return httperr.Fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", httperr.Clip(m, 16))
 	}
 	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
 	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
@@ -477,22 +473,22 @@ func (in *Intake) preflight(c *fiber.Ctx) error {
 // visit.MaxURL bytes.
 func validURL(raw string, field string) error {
 	if len(raw) > visit.MaxURL {
-		return fail(httperr.ErrBadInput, "%s is longer than %d bytes", field, visit.MaxURL)
+		return httperr.Fail(httperr.ErrBadInput, "%s is longer than %d bytes", field, visit.MaxURL)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fail(httperr.ErrBadInput, "%s is not an http(s) URL", field)
+		return httperr.Fail(httperr.ErrBadInput, "%s is not an http(s) URL", field)
 	}
 	return nil
 }
 
 // readIntake decodes a snippet's body into in and resolves its site,
 // refusing pages outside the site's origins.
-func (in *Intake) readIntake(c *fiber.Ctx, req interface{ siteName() string }) (*sites.Site, error) {
+func (h *Intake) readIntake(c *fiber.Ctx, req interface{ siteName() string }) (*sites.Site, error) {
 	if err := httperr.DecodeJSON(c.Body(), maxBody, req); err != nil {
 		return nil, err
 	}
-	st, err := in.opt.Site(req.siteName())
+	st, err := h.opt.Site(req.siteName())
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +508,7 @@ func (h *Intake) handleVisit(c *fiber.Ctx) error {
 		return err
 	}
 	if in.URL == "" {
-		return fail(httperr.ErrBadInput, "url is required")
+		return httperr.Fail(httperr.ErrBadInput, "url is required")
 	}
 	if err := validURL(in.URL, "url"); err != nil {
 		return err
@@ -547,7 +543,7 @@ func (h *Intake) handleVisit(c *fiber.Ctx) error {
 		if reason, ok := enrich.DropReason(err); ok {
 			h.opt.Dropped(reason)
 			h.opt.Log.Debug("visit dropped", "site", st.Config.Name, "reason", reason)
-			return fail(enrich.ErrDropped, "%s", reason)
+			return httperr.Fail(enrich.ErrDropped, "%s", reason)
 		}
 		return fmt.Errorf("visit: %w", err)
 	}
@@ -617,11 +613,11 @@ func (h *Intake) handleClick(c *fiber.Ctx) error {
 	}
 	n, err := st.Codec.ParseVisitID(in.Visit)
 	if err != nil {
-		return fail(httperr.ErrBadInput, "visit %q is not a visit ID", clip(in.Visit, 32))
+		return httperr.Fail(httperr.ErrBadInput, "visit %q is not a visit ID", httperr.Clip(in.Visit, 32))
 	}
 	target := inbound.NormalizeTarget(in.Target)
 	if target == "" || !st.Targets[target] {
-		return fail(httperr.ErrBadInput, "target %q is not a chat of this site", clip(in.Target, 64))
+		return httperr.Fail(httperr.ErrBadInput, "target %q is not a chat of this site", httperr.Clip(in.Target, 64))
 	}
 	if in.Page != "" {
 		if err := validURL(in.Page, "page"); err != nil {

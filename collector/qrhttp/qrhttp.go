@@ -77,17 +77,6 @@ func (h *Handler) Register(r fiber.Router) {
 	r.Get("/v1/sites/:site/qr/:file", h.opt.Guard, h.handleSourceQR)
 }
 
-// The client errors the handlers answer.
-var (
-	ErrUnknownSite = httperr.ErrUnknownSite
-	ErrBadInput    = httperr.ErrBadInput
-	ErrNotFound    = httperr.ErrNotFound
-)
-
-func fail(kind error, format string, args ...any) error { return httperr.Fail(kind, format, args...) }
-
-func clip(s string, n int) string { return httperr.Clip(s, n) }
-
 // chatKind is what a chat link opens.
 type chatKind int
 
@@ -131,11 +120,11 @@ func sourceChat(sc *config.Site, src *config.Source) (t chatTarget, ok bool) {
 // only the site's own chats, so the collector never mints links to strangers.
 func parseTarget(st *sites.Site, raw string) (chatTarget, error) {
 	if raw == "" {
-		return chatTarget{}, fail(ErrBadInput, "target is required: whatsapp:NUMBER or telegram:NAME")
+		return chatTarget{}, httperr.Fail(httperr.ErrBadInput, "target is required: whatsapp:NUMBER or telegram:NAME")
 	}
 	norm := inbound.NormalizeTarget(raw)
 	if norm == "" || !st.Targets[norm] {
-		return chatTarget{}, fail(ErrBadInput, "target %q is not a chat of this site", clip(raw, 64))
+		return chatTarget{}, httperr.Fail(httperr.ErrBadInput, "target %q is not a chat of this site", httperr.Clip(raw, 64))
 	}
 	kind, id, _ := strings.Cut(norm, ":")
 	if kind == "whatsapp" {
@@ -193,11 +182,11 @@ func encodeText(s string) string {
 func SourceURL(cfg *config.Config, siteName, source string) (string, error) {
 	sc := cfg.Site(siteName)
 	if sc == nil {
-		return "", fail(ErrUnknownSite, "unknown site %q", clip(siteName, 64))
+		return "", httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(siteName, 64))
 	}
 	src := sc.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", sc.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", sc.Name, httperr.Clip(source, 64))
 	}
 	if _, ok := sourceChat(sc, src); !ok {
 		return "", noChat(sc.Name, src.Name)
@@ -206,7 +195,7 @@ func SourceURL(cfg *config.Config, siteName, source string) (string, error) {
 }
 
 func noChat(siteName, source string) error {
-	return fail(ErrNotFound, "source %q of site %q has no chat to open: give it a number, bot or user, or give the site one", source, siteName)
+	return httperr.Fail(httperr.ErrNotFound, "source %q of site %q has no chat to open: give it a number, bot or user, or give the site one", source, siteName)
 }
 
 // StaticLink returns the chat link a source's static QR holds: the chat
@@ -220,7 +209,7 @@ func (h *Handler) StaticLink(ctx context.Context, siteName, source string) (stri
 	}
 	src := st.Config.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", st.Config.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(source, 64))
 	}
 	return staticLink(ctx, h.opt.Redis, h.opt.Clock, st, src)
 }
@@ -231,7 +220,7 @@ func (h *Handler) StaticLink(ctx context.Context, siteName, source string) (stri
 func StaticSourceLink(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, clock store.Clock, siteName, source string) (string, error) {
 	sc, ok := cfg.Sites[siteName]
 	if !ok {
-		return "", fail(ErrUnknownSite, "unknown site %q", clip(siteName, 64))
+		return "", httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(siteName, 64))
 	}
 	st, err := sites.New(ctx, rdb, sc)
 	if err != nil {
@@ -239,7 +228,7 @@ func StaticSourceLink(ctx context.Context, cfg *config.Config, rdb redis.Univers
 	}
 	src := st.Config.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", st.Config.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(source, 64))
 	}
 	return staticLink(ctx, rdb, clock, st, src)
 }
@@ -278,7 +267,7 @@ func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clo
 	}
 	n, err := strconv.ParseUint(raw, 36, 64)
 	if err != nil {
-		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, clip(raw, 32), err)
+		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, httperr.Clip(raw, 32), err)
 	}
 	v := &visit.Visit{N: n, Time: clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
 	b, err := visit.Encode(v)
@@ -305,11 +294,11 @@ func (h *Handler) handleScan(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
 	st, err := h.opt.Site(c.Params("site"))
 	if err != nil {
-		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", clip(c.Params("site"), 64)))
+		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", httperr.Clip(c.Params("site"), 64)))
 	}
 	src := st.Config.Sources[c.Params("source")]
 	if src == nil {
-		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", clip(c.Params("source"), 64)))
+		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", httperr.Clip(c.Params("source"), 64)))
 	}
 	t, ok := sourceChat(st.Config, src)
 	if !ok {
@@ -440,11 +429,11 @@ func (h *Handler) handleSourceQR(c *fiber.Ctx) error {
 	st := h.opt.SiteOf(c)
 	name, ext := splitImageName(c.Params("file"))
 	if ext != "png" && ext != "svg" {
-		return fail(ErrNotFound, "no QR image %q: ask for SOURCE.png or SOURCE.svg", clip(c.Params("file"), 64))
+		return httperr.Fail(httperr.ErrNotFound, "no QR image %q: ask for SOURCE.png or SOURCE.svg", httperr.Clip(c.Params("file"), 64))
 	}
 	src := st.Config.Sources[name]
 	if src == nil {
-		return fail(ErrNotFound, "site %q has no source %q", st.Config.Name, clip(name, 64))
+		return httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(name, 64))
 	}
 	opt, err := qrQueryOptions(c, ext)
 	if err != nil {
@@ -452,7 +441,7 @@ func (h *Handler) handleSourceQR(c *fiber.Ctx) error {
 	}
 	static, err := strconv.ParseBool(c.Query("static", "0"))
 	if err != nil {
-		return fail(ErrBadInput, "static %q is not 1, 0, true or false", clip(c.Query("static"), 16))
+		return httperr.Fail(httperr.ErrBadInput, "static %q is not 1, 0, true or false", httperr.Clip(c.Query("static"), 16))
 	}
 	var content string
 	if static {
@@ -485,7 +474,7 @@ func (h *Handler) handleVisitQR(c *fiber.Ctx) error {
 	}
 	id, ext := splitImageName(c.Params("file"))
 	if ext != "svg" {
-		return fail(ErrNotFound, "no QR image %q: ask for VISIT.svg", clip(c.Params("file"), 64))
+		return httperr.Fail(httperr.ErrNotFound, "no QR image %q: ask for VISIT.svg", httperr.Clip(c.Params("file"), 64))
 	}
 	t, err := parseTarget(st, c.Query("target"))
 	if err != nil {
@@ -497,11 +486,11 @@ func (h *Handler) handleVisitQR(c *fiber.Ctx) error {
 	}
 	n, err := st.Codec.ParseVisitID(id)
 	if err != nil {
-		return fail(ErrBadInput, "visit %q is not a visit ID", clip(id, 32))
+		return httperr.Fail(httperr.ErrBadInput, "visit %q is not a visit ID", httperr.Clip(id, 32))
 	}
 	if _, err := h.opt.Visits.LoadVisit(c.UserContext(), st, n); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return fail(ErrNotFound, "visit %s is unknown or expired", st.Codec.VisitID(n))
+		if errors.Is(err, httperr.ErrNotFound) {
+			return httperr.Fail(httperr.ErrNotFound, "visit %s is unknown or expired", st.Codec.VisitID(n))
 		}
 		return err
 	}
@@ -538,11 +527,11 @@ func (h *Handler) Limited(c *fiber.Ctx, retryAfter int) error {
 	source = strings.TrimSuffix(source, "/")
 	st, err := h.opt.Site(siteName)
 	if err != nil {
-		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", clip(siteName, 64)))
+		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", httperr.Clip(siteName, 64)))
 	}
 	src := st.Config.Sources[source]
 	if src == nil {
-		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", clip(source, 64)))
+		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", httperr.Clip(source, 64)))
 	}
 	t, ok := sourceChat(st.Config, src)
 	if !ok {
