@@ -19,6 +19,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
 	"github.com/messtrack/messtrack/collector/httperr"
@@ -32,7 +33,7 @@ import (
 )
 
 // phoneUA is a phone's browser, as a QR scan comes from.
-const phoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+const phoneUA = collectortest.PhoneUA
 
 // scanIP is the phone's address in the test City database (Linköping).
 const scanIP = "89.160.20.112"
@@ -41,7 +42,7 @@ const scanIP = "89.160.20.112"
 // in-process peer as a trusted proxy so that scans come from scanIP.
 func newQRWorld(t testing.TB) *testWorld {
 	t.Helper()
-	return newTestWorld(t, "geoip: "+geotest.WriteDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+qrConfigYAML)
+	return newTestWorld(t, "geoip: "+geotest.WriteDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+collectortest.QRConfigYAML)
 }
 
 // getQR asks the owner's API for a source's QR image and returns its body.
@@ -128,7 +129,7 @@ func TestSourceQRScanToChat(t *testing.T) {
 			if strings.Contains(link, "+") {
 				t.Errorf("chat link %q holds '+', which wa.me reads as a space", link)
 			}
-			n := linkVisit(t, st, link)
+			n := collectortest.LinkVisit(t, st.codec, link)
 			v, err := w.srv.loadVisit(context.Background(), st, n)
 			if err != nil {
 				t.Fatalf("the code in %q names no stored visit: %v", link, err)
@@ -158,8 +159,8 @@ func TestSourceQRScanToChat(t *testing.T) {
 func TestScanEachScanIsAVisit(t *testing.T) {
 	w := newTestWorld(t)
 	st := w.srv.sites["demo"]
-	first := linkVisit(t, st, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
-	second := linkVisit(t, st, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
+	first := collectortest.LinkVisit(t, st.codec, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
+	second := collectortest.LinkVisit(t, st.codec, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
 	if first == second {
 		t.Fatalf("two scans share visit %d", first)
 	}
@@ -172,7 +173,7 @@ func TestScanCarriesPrintedUTMTags(t *testing.T) {
 	w := newTestWorld(t)
 	st := w.srv.sites["demo"]
 	scanned := w.cfg.PublicURL + "/q/demo/flyer?utm_source=print&utm_campaign=spring%20sale"
-	v, err := w.srv.loadVisit(context.Background(), st, linkVisit(t, st, w.scan(t, scanned)))
+	v, err := w.srv.loadVisit(context.Background(), st, collectortest.LinkVisit(t, st.codec, w.scan(t, scanned)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +411,7 @@ func TestSourceQRBadInput(t *testing.T) {
 }
 
 func TestStaticSourceQR(t *testing.T) {
-	w := newTestWorld(t, qrConfigYAML)
+	w := newTestWorld(t, collectortest.QRConfigYAML)
 	st := w.srv.sites["demo"]
 	ctx := context.Background()
 
@@ -418,7 +419,7 @@ func TestStaticSourceQR(t *testing.T) {
 	if !strings.HasPrefix(link, "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20") {
 		t.Fatalf("static QR holds %q, want the chat link itself", link)
 	}
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	v, err := w.srv.loadVisit(ctx, st, n)
 	if err != nil {
 		t.Fatalf("static code names no visit: %v", err)
@@ -455,7 +456,7 @@ func TestStaticSourceQR(t *testing.T) {
 		if !strings.HasPrefix(desk, "https://t.me/demo_bot?start=") {
 			t.Fatalf("static bot QR holds %q", desk)
 		}
-		dn := linkVisit(t, st, desk)
+		dn := collectortest.LinkVisit(t, st.codec, desk)
 		if dn == n {
 			t.Fatalf("desk and flyer share static visit %d", n)
 		}
@@ -504,7 +505,7 @@ func TestStaticSourceLinkConcurrentFirstUse(t *testing.T) {
 }
 
 func TestVisitQR(t *testing.T) {
-	w := newTestWorld(t, qrConfigYAML)
+	w := newTestWorld(t, collectortest.QRConfigYAML)
 	st := w.srv.sites["demo"]
 	visit := w.registerVisit(t, "https://shop.test/pricing?utm_source=newsletter")
 	wantN, err := st.codec.ParseVisitID(visit.Visit)
@@ -549,7 +550,7 @@ func TestVisitQR(t *testing.T) {
 			if !strings.HasPrefix(link, tt.wantLink) {
 				t.Fatalf("QR holds %q, want a link starting %q", link, tt.wantLink)
 			}
-			if got := linkVisit(t, st, link); got != wantN {
+			if got := collectortest.LinkVisit(t, st.codec, link); got != wantN {
 				t.Errorf("QR carries visit %d, want %d (%s)", got, wantN, visit.Visit)
 			}
 		})
@@ -645,7 +646,7 @@ func TestStaticVisitViewHasNoExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := w.srv.sites["demo"]
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	resp, body := w.do(t, request("GET", "/v1/sites/demo/visits/"+st.codec.VisitID(n), nil, "Authorization", "Bearer demo-key-123"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)

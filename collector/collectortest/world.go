@@ -10,7 +10,9 @@ package collectortest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -111,4 +113,36 @@ func LinkVisit(t testing.TB, codec *ids.Codec, link string) uint64 {
 		t.Fatalf("text of %q holds %d codes, want 1", link, len(found))
 	}
 	return found[0].N
+}
+
+// Server is a collector as the tests serve it.
+type Server interface {
+	Serve(ctx context.Context, ln net.Listener, grace time.Duration) error
+}
+
+// Listen serves srv on a loopback port until the test ends and returns its
+// base URL.
+func Listen(t testing.TB, srv Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ServeOn(t, srv, ln)
+	return "http://" + ln.Addr().String()
+}
+
+// ServeOn serves srv on ln until the test ends, then shuts it down and
+// fails the test if serving failed.
+func ServeOn(t testing.TB, srv Server, ln net.Listener) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, 5*time.Second) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 }
