@@ -20,7 +20,15 @@ func TestVisitRequestDecodeFast(t *testing.T) {
 		{name: "duplicate key, last wins", body: `{"site":"a","site":"b"}`, fast: true, want: visitRequest{Site: "b"}},
 		{name: "non-ASCII", body: `{"site":"demo","lang":"ру-RU 😀"}`, fast: true, want: visitRequest{Site: "demo", Lang: "ру-RU 😀"}},
 		{name: "markup kept as text", body: `{"site":"<script>alert(1)</script>","screen":"=1+1"}`, fast: true, want: visitRequest{Site: "<script>alert(1)</script>", Screen: "=1+1"}},
-		{name: "escapes", body: `{"site":"de\u006do","url":"a\"b"}`, want: visitRequest{Site: "demo", URL: `a"b`}},
+		{name: "escapes", body: `{"site":"de\u006do","url":"a\"b"}`, fast: true, want: visitRequest{Site: "demo", URL: `a"b`}},
+		{name: "escapes json.Marshal writes", body: `{"url":"https://a.test/?a=1\u0026b=\u003cc\u003e","lang":"\u2028\t\/"}`, fast: true,
+			want: visitRequest{URL: "https://a.test/?a=1&b=<c>", Lang: "\u2028\t/"}},
+		{name: "a surrogate pair", body: `{"site":"\ud83d\ude00","tz":"\u00e9"}`, fast: true, want: visitRequest{Site: "😀", TZ: "é"}},
+		{name: "an escaped key", body: `{"sit\u0065":"demo"}`, fast: true, want: visitRequest{Site: "demo"}},
+		{name: "a lone surrogate", body: `{"site":"a\ud83db"}`, want: visitRequest{Site: "a\ufffdb"}},
+		{name: "a reversed pair", body: `{"site":"\ude00\ud83d"}`, want: visitRequest{Site: "\ufffd\ufffd"}},
+		{name: "an unknown escape", body: `{"site":"a\xb"}`},
+		{name: "a short \\u", body: `{"site":"a\u12"}`},
 		{name: "upper-case key", body: `{"SITE":"demo"}`, want: visitRequest{Site: "demo"}},
 		{name: "unknown key", body: `{"site":"demo","extra":[1,2]}`, want: visitRequest{Site: "demo"}},
 		{name: "null", body: `{"site":null,"url":"u"}`, want: visitRequest{URL: "u"}},
@@ -60,6 +68,7 @@ func FuzzVisitRequestDecodeFast(f *testing.F) {
 		`{"site":"demo","url":"https://shop.test/","tz":"Europe/London"}`,
 		`{}`, ` { "lang" : "ру" } `, `{"site":"a","site":"b"}`, `{"site":"a\u0062"}`, `{"Site":"a"}`,
 		`{"site":null}`, "{\"site\":\"\xff\"}", `{"site":"a",}`,
+		`{"url":"a\u0026b","lang":"\ud83d\ude00\n"}`, `{"site":"\ud800"}`, `{"si\u0074e":"x\\y"}`,
 	} {
 		f.Add([]byte(s))
 	}

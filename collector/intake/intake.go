@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
@@ -316,9 +317,9 @@ func (r *clickRequest) fromItems(items []any) error {
 
 // decodeFast reads a flat JSON object of string fields with the exact
 // lower-case names of visitRequest, the plain shape the snippet sends, and
-// reports false, having changed nothing, for anything else (escapes, null,
-// unknown keys, other types, invalid UTF-8), which encoding/json then
-// decodes with its usual answers and errors. The body is copied into one string that
+// reports false, having changed nothing, for anything else (null, unknown
+// keys, other types, invalid UTF-8, an escaped lone surrogate), which
+// encoding/json then decodes with its usual answers and errors. The body is copied into one string that
 // the fields share, instead of one allocation per field.
 func (r *visitRequest) decodeFast(body []byte) bool {
 	var out visitRequest
@@ -332,7 +333,7 @@ func (r *visitRequest) decodeFast(body []byte) bool {
 		i++
 	} else {
 		for {
-			key, j, ok := plainString(s, i)
+			key, j, ok := readString(s, i)
 			if !ok {
 				return false
 			}
@@ -340,7 +341,7 @@ func (r *visitRequest) decodeFast(body []byte) bool {
 			if j >= len(s) || s[j] != ':' {
 				return false
 			}
-			val, j, ok := plainString(s, skipSpace(s, j+1))
+			val, j, ok := readString(s, skipSpace(s, j+1))
 			if !ok {
 				return false
 			}
@@ -397,6 +398,101 @@ func skipSpace(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// readString reads a JSON string at i with its escapes decoded, as
+// encoding/json reads it, and returns the contents and the index after the
+// closing quote. It reports false for what it leaves to encoding/json: a
+// control character, invalid UTF-8, an escaped lone surrogate (which
+// encoding/json turns into U+FFFD) or a malformed escape.
+func readString(s string, i int) (string, int, bool) {
+	if v, j, ok := plainString(s, i); ok {
+		return v, j, true
+	}
+	if i >= len(s) || s[i] != '"' {
+		return "", i, false
+	}
+	var b []byte
+	run := i + 1
+	for j := run; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case c == '"':
+			b = append(b, s[run:j]...)
+			// An escape adds whole runes, never a continuation byte, so
+			// the result is valid UTF-8 only if every raw run is.
+			if !utf8.Valid(b) {
+				return "", i, false
+			}
+			return string(b), j + 1, true
+		case c < 0x20:
+			return "", i, false
+		case c != '\\':
+			continue
+		}
+		b = append(b, s[run:j]...)
+		if j+1 >= len(s) {
+			return "", i, false
+		}
+		j++
+		switch s[j] {
+		case '"', '\\', '/':
+			b = append(b, s[j])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(s, j+1)
+			if !ok {
+				return "", i, false
+			}
+			j += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), false
+				if j+2 < len(s) && s[j+1] == '\\' && s[j+2] == 'u' {
+					r2, ok = hex4(s, j+3)
+				}
+				if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
+					return "", i, false
+				}
+				j += 6
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", i, false
+		}
+		run = j + 1
+	}
+	return "", i, false
+}
+
+// hex4 reads the four hex digits of a \u escape at i.
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // plainString reads a JSON string at i that needs no unescaping: no
