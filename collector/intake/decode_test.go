@@ -89,3 +89,20 @@ func FuzzVisitRequestDecodeFast(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVisitAnswerJSON: the visit answer is written byte for byte as
+// encoding/json writes it.
+func FuzzVisitAnswerJSON(f *testing.F) {
+	f.Add("Hello! My request code: #K7Q2M9\n", "#K7Q2M9", int64(1793000000000))
+	f.Add("<b>&\"\\\x01\x7f\b\f\t\r \u2028\u2029 \xff\xfe ру 😀", "", int64(-1))
+	f.Fuzz(func(t *testing.T, text, code string, until int64) {
+		r := VisitResponse{Visit: "A1B2C3D", Code: code, Text: text, Visitor: text + code, Start: code, Expires: "2027-02-07T09:00:00Z", Until: until}
+		want, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("appendJSON %s, encoding/json %s", got, want)
+		}
+	})
+}

@@ -612,8 +612,10 @@ func (h *Intake) handleVisit(c *fiber.Ctx) error {
 	if in.Landing == "" {
 		in.Landing = in.URL
 	}
-	if err := validURL(in.Landing, "landing"); err != nil {
-		return err
+	if in.Landing != in.URL {
+		if err := validURL(in.Landing, "landing"); err != nil {
+			return err
+		}
 	}
 	if in.Referrer != "" {
 		if err := validURL(in.Referrer, "referrer"); err != nil {
@@ -651,7 +653,10 @@ func (h *Intake) handleVisit(c *fiber.Ctx) error {
 	if err := h.opt.Visits.SaveVisit(c.UserContext(), st, v); err != nil {
 		return err
 	}
-	return c.JSON(visitAnswer(st, v))
+	ans := visitAnswer(st, v)
+	c.Response().SetBodyRaw(ans.appendJSON(make([]byte, 0, 256)))
+	c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return nil
 }
 
 // header reads a request header.
@@ -672,6 +677,69 @@ func visitAnswer(st *sites.Site, v *visit.Visit) VisitResponse {
 		Expires: end.Format(time.RFC3339),
 		Until:   end.UnixMilli(),
 	}
+}
+
+// appendJSON appends the answer as encoding/json writes it, without
+// reflection: the same keys in the same order, and strings escaped alike
+// (HTML characters, U+2028 and U+2029 included; invalid UTF-8 as U+FFFD).
+func (r *VisitResponse) appendJSON(b []byte) []byte {
+	for _, f := range []struct{ key, val string }{
+		{`{"visit":`, r.Visit}, {`,"code":`, r.Code}, {`,"text":`, r.Text}, {`,"visitor":`, r.Visitor},
+		{`,"start":`, r.Start}, {`,"expires":`, r.Expires},
+	} {
+		b = appendString(append(b, f.key...), f.val)
+	}
+	b = strconv.AppendInt(append(b, `,"until":`...), r.Until, 10)
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(append(b, s[start:]...), '"')
 }
 
 // visitorID is the visitor ID a snippet sent, or a new random one: not a
