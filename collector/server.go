@@ -19,6 +19,7 @@ import (
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/intake"
+	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/collector/qrhttp"
@@ -87,6 +88,8 @@ type Server struct {
 	qr *qrhttp.Handler
 	// chats answers the operators' chat API.
 	chats *chatsapi.API
+	// learn keeps the learned heuristic's examples, models and proof.
+	learn *learn.Store
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -126,6 +129,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
 	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
+	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
 	for _, name := range opt.Config.SiteNames() {
@@ -175,6 +179,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		},
 		Reports: reportsAdapter{st: s.reports},
 		Chats:   chatsAdapter{s: s},
+
+		Heuristic: heuristicAdapter{s: s}, // learned_api.go
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
@@ -265,6 +271,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.chats.Register,  // collector/chatsapi: the operators' chat API
 		s.qr.Register,     // collector/qrhttp: scans and QR images
 		s.routesPeople,    // collector/person: export and erasure
+		s.routesLearned,   // learned_api.go: the learned heuristic and its proof
 		s.dash.Routes,     // collector/dashboard
 		s.routesDemo,      // demo_routes.go: the demo phone, for a demo site only
 		s.routesStatic,    // ops.go, last: it must not shadow any route above

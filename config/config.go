@@ -100,6 +100,9 @@ type Site struct {
 	// MatchWindowMinutes is how far before a message the heuristic matcher
 	// looks for clicks.
 	MatchWindowMinutes int `yaml:"match_window_minutes"`
+	// MatchPrecision is the precision the learned heuristic answers at:
+	// it takes a visit only when its probability is at least this.
+	MatchPrecision float64 `yaml:"match_precision"`
 	// Sources are offline sources (QR codes) and dedicated numbers.
 	Sources map[string]*Source `yaml:"sources"`
 	// DesktopQR makes the snippet fill the page's data-messtrack-qr
@@ -230,6 +233,10 @@ const (
 	DefaultIPv6Prefix  = 64
 	DefaultStoreFile   = "var/messtrack-store.gob"
 )
+
+// DefaultMatchPrecision is the learned heuristic's precision target when a
+// site sets no match_precision.
+const DefaultMatchPrecision = 0.95
 
 // The values of forwarded_header, as the collector reads them.
 const (
@@ -439,6 +446,12 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	if s.MatchWindowMinutes < 1 || s.MatchWindowMinutes > 24*60 {
 		return c.fieldError(at+".match_window_minutes", "%d is outside 1..1440", s.MatchWindowMinutes)
+	}
+	if s.MatchPrecision == 0 {
+		s.MatchPrecision = DefaultMatchPrecision
+	}
+	if s.MatchPrecision < 0.5 || s.MatchPrecision > 0.999 {
+		return c.fieldError(at+".match_precision", "%g is outside 0.5..0.999", s.MatchPrecision)
 	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"

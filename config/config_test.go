@@ -57,8 +57,8 @@ func TestParseGood(t *testing.T) {
 	if cfg.IPv6Prefix != 64 || cfg.ForwardedHeader != config.ForwardedXFF {
 		t.Errorf("defaults: ipv6_prefix %d, forwarded_header %q", cfg.IPv6Prefix, cfg.ForwardedHeader)
 	}
-	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 {
-		t.Errorf("defaults: session_days %d, match window %d", s.SessionDays, s.MatchWindowMinutes)
+	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 || s.MatchPrecision != 0.95 {
+		t.Errorf("defaults: session_days %d, match window %d, match precision %g", s.SessionDays, s.MatchWindowMinutes, s.MatchPrecision)
 	}
 }
 
@@ -88,6 +88,8 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "bad telegram secret", yaml: site("    telegram_secret_token: \"a b\"\n"), want: "telegram_secret_token"},
 		{name: "shared key", yaml: site("  shop:\n    api_key: demo-key-1\n"), want: "the same key as site"},
 		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
+		{name: "precision too low", yaml: site("    match_precision: 0.3\n"), want: "sites.demo.match_precision: 0.3 is outside 0.5..0.999"},
+		{name: "precision of one", yaml: site("    match_precision: 1\n"), want: "sites.demo.match_precision: 1 is outside 0.5..0.999"},
 		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
 		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
 		{name: "store file folder", yaml: "store_file: /\n" + site(""), want: "m.yaml: store_file: / is a folder"},

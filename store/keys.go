@@ -368,3 +368,54 @@ func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", p
 // Written by collector/codes on a conversation's first message; deleted
 // with the chat by collector/person.
 func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }
+
+// --- collector/learn: the learned matcher -----------------------------------
+
+// LearnLabelled is a LIST of one messenger's labelled first messages (a
+// message whose code named its visit), newest first, each as JSON: the
+// message's features (time, target, phone country and offsets, language,
+// the target's clicks in the hour before), the clicked visit's (click time,
+// IP country, UTC offset, browser language) and those of the other
+// candidates in the match window. No phone number, chat or visit ID.
+// Capped at learn.MaxExamples entries by LTRIM on every push; TTL
+// learn.ExampleTTL, renewed on every push. Written by the collector after
+// the message is stored; read in batches by learn.Store.Refit.
+func LearnLabelled(site, messenger string) string {
+	return siteKey(site, "learn", "lab", part(messenger))
+}
+
+// LearnUnlabelled is a LIST of one messenger's code-less first messages
+// that reached the time-and-geo matcher, with their candidates' features,
+// newest first, as LearnLabelled. Cap, TTL, writer and reader as
+// LearnLabelled's.
+func LearnUnlabelled(site, messenger string) string {
+	return siteKey(site, "learn", "unl", part(messenger))
+}
+
+// LearnMessengers is a SET of the messengers that have examples
+// (LearnLabelled, LearnUnlabelled). TTL learn.ExampleTTL, renewed on every
+// push. Written with the examples; read by learn.Store.Refit.
+func LearnMessengers(site string) string { return siteKey(site, "learn", "ms") }
+
+// LearnModel is a HASH holding the site's fitted matcher model: "version"
+// (an integer, one more on every fit), "model" (posterior.Model as JSON).
+// No TTL: the model is small (tens of KB) and is what the matcher uses
+// until the next fit. Written by learn.Store.Refit; read by the matcher,
+// which checks "version" at most once a minute and reloads "model" when it
+// changed.
+func LearnModel(site string) string { return siteKey(site, "learn", "model") }
+
+// LearnProof is a STRING holding the site's live proof as JSON: per
+// messenger and month, what each fitted model would have answered for the
+// labelled first messages that arrived after its fit had their codes been
+// lost (counts, precision and recall with intervals, reliability table).
+// No TTL; one row per messenger and month, so it grows by a few rows a
+// month. Written by learn.Store.Refit (read, added to, written back under
+// LearnLock).
+func LearnProof(site string) string { return siteKey(site, "learn", "proof") }
+
+// LearnLock is a STRING held by the collector that is refitting the site's
+// model, so that several collectors do not fit at once. TTL: learn.LockTTL
+// (a fit that dies frees it then). Written with SET NX by
+// learn.Store.Refit, deleted by it when it finishes.
+func LearnLock(site string) string { return siteKey(site, "learn", "lock") }
