@@ -114,7 +114,7 @@ func learnedAnswer(m *posterior.Model, ex *posterior.Unlabelled, raw []score.Can
 // target known) with its clicked visit and the other candidates of that
 // moment. A failure loses one example, never the message: it is logged.
 func (s *Server) learnFrom(ctx context.Context, st *site, in *inbound.Message, conv *conversation) {
-	if !st.targets[in.Target] {
+	if !st.Targets[in.Target] {
 		// Only the site's chat links are clicked: a message to anything
 		// else has no candidates to learn from, and its messenger or
 		// target name may be anything a client sent.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/collector/visit"
@@ -142,7 +143,7 @@ func (w *testWorld) drive(t *testing.T, events []learnEvent, people []*learnPers
 			if resp.StatusCode != 200 {
 				t.Fatalf("visit: %d %s", resp.StatusCode, b)
 			}
-			var v visitResponse
+			var v intake.VisitResponse
 			if err := json.Unmarshal(b, &v); err != nil {
 				t.Fatal(err)
 			}
