@@ -232,6 +232,19 @@ func TestChatTags(t *testing.T) {
 		strings.Join(export.Record.Tags, "|") != "Sofa|<img src=x onerror=alert(1)>|lead: hot" || len(export.Tags) != 3 {
 		t.Fatalf("export after a later message: %d %s", resp.StatusCode, ex)
 	}
+	resp, rb := w.do(t, request("GET", "/v1/sites/demo/chats/whatsapp:16505551234", nil, auth...))
+	var rec struct{ Tags []string }
+	if err := json.Unmarshal(rb, &rec); err != nil || resp.StatusCode != 200 ||
+		strings.Join(rec.Tags, "|") != "Sofa|<img src=x onerror=alert(1)>|lead: hot" {
+		t.Fatalf("chat record's tags: %d %s", resp.StatusCode, rb)
+	}
+	for tag, want := range map[string]int{"sofa": 1, "LEAD:%20HOT": 1, "armchair": 0} {
+		resp, lb := w.do(t, request("GET", "/v1/sites/demo/chats?tag="+tag, nil, auth...))
+		var list struct{ Chats []struct{ Chat string } }
+		if err := json.Unmarshal(lb, &list); err != nil || resp.StatusCode != 200 || len(list.Chats) != want {
+			t.Errorf("chats with tag %s: %d %s, want %d", tag, resp.StatusCode, lb, want)
+		}
+	}
 	for _, tc := range []struct {
 		body string
 		h    []string

@@ -83,6 +83,8 @@ type Record struct {
 	// OtherChats are the other chats the current visit's code (or an
 	// operator's confirmation) matched: one page view may start several.
 	OtherChats []string `json:"other_chats"`
+	// Tags are the operators' tags on the chat (PUT .../chats/{chat}/tags).
+	Tags []string `json:"tags"`
 
 	// The record's times as instants, for the dashboard; zero when unknown.
 	FirstAt time.Time `json:"-"`
@@ -116,6 +118,7 @@ func (a *API) Record(ctx context.Context, site, chat string) (*Record, error) {
 	if rec.Candidates == nil {
 		rec.Candidates = []score.Candidate{}
 	}
+	rec.Tags = append([]string{}, cs.Tags...)
 	rec.OtherChats = []string{}
 	if cs.VisitN != 0 {
 		chats, err := a.opt.Ledger.VisitChats(ctx, site, cs.VisitN)
@@ -168,7 +171,7 @@ type Filter struct {
 	Channel  string
 	// Campaign matches the source's utm_campaign, ad ID or ad title.
 	Campaign string
-	// Tag matches any of the source's UTM tags.
+	// Tag matches any of the source's UTM tags or the operators' tags.
 	Tag       string
 	Messenger string
 	// Query is a case-insensitive substring of the name, phone, username,
@@ -234,7 +237,7 @@ func (f *Filter) matches(cs *ledger.Record) bool {
 	}
 	if f.Tag != "" {
 		hit := false
-		for _, tag := range []string{cs.Source.UTMSource, cs.Source.UTMMedium, cs.Source.UTMCampaign, cs.Source.UTMContent, cs.Source.UTMTerm} {
+		for _, tag := range append([]string{cs.Source.UTMSource, cs.Source.UTMMedium, cs.Source.UTMCampaign, cs.Source.UTMContent, cs.Source.UTMTerm}, cs.Tags...) {
 			hit = hit || strings.EqualFold(tag, f.Tag)
 		}
 		if !hit {
@@ -395,7 +398,7 @@ func (a *API) handleListChats(c *fiber.Ctx) error {
 	st := a.opt.SiteOf(c)
 	f := Filter{
 		Method: c.Query("method"), Channel: c.Query("channel"), Campaign: c.Query("campaign"),
-		Messenger: c.Query("messenger"), Query: c.Query("q"), Cursor: c.Query("cursor"),
+		Messenger: c.Query("messenger"), Query: c.Query("q"), Cursor: c.Query("cursor"), Tag: c.Query("tag"),
 	}
 	var err error
 	if f.From, err = parseDay(st, "from", c.Query("from"), false); err != nil {
