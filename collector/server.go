@@ -82,6 +82,8 @@ type Server struct {
 	dash   *dashboard.Dashboard
 	// people answers export and erasure requests.
 	people *person.Service
+	// exchange sends chats and conversions out (exchange.go).
+	exchange *exchange
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -99,6 +101,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	var err error
 	rdb, owned := ownClient(opt.Redis)
 	if opt.Reports == nil {
 		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
@@ -121,7 +124,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
-	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
+	if s.exchange, err = s.newExchange(); err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.ledger = ledger.New(s.rdb, s.conversationSink())
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
 	for _, name := range opt.Config.SiteNames() {
@@ -242,18 +248,19 @@ func (s *Server) close() error {
 // only composes them and maps their errors (errors.go).
 func (s *Server) features() []func(fiber.Router) {
 	return []func(fiber.Router){
-		s.routesOps,     // ops.go: /healthz
-		s.routesMetrics, // metrics.go: /metrics
-		s.routesIntake,  // intake.go: visits and clicks
-		s.routesReports, // reports_http.go: events, costs, reports
-		s.routesSnippet, // snippet.go: the browser script
-		s.routesHooks,   // hooks.go: webhooks and the messages API
-		s.routesChats,   // chats_api.go: the operators' chat API
-		s.routesQR,      // qr.go: scans and QR images
-		s.routesPeople,  // collector/person: export and erasure
-		s.dash.Routes,   // collector/dashboard
-		s.routesDemo,    // demo_routes.go: the demo phone, for a demo site only
-		s.routesStatic,  // ops.go, last: it must not shadow any route above
+		s.routesOps,        // ops.go: /healthz
+		s.routesMetrics,    // metrics.go: /metrics
+		s.routesIntake,     // intake.go: visits and clicks
+		s.routesReports,    // reports_http.go: events, costs, reports
+		s.routesSnippet,    // snippet.go: the browser script
+		s.routesHooks,      // hooks.go: webhooks and the messages API
+		s.routesChats,      // chats_api.go: the operators' chat API
+		s.routesQR,         // qr.go: scans and QR images
+		s.routesPeople,     // collector/person: export and erasure
+		s.routesDeliveries, // exchange.go: outbound deliveries
+		s.dash.Routes,      // collector/dashboard
+		s.routesDemo,       // demo_routes.go: the demo phone, for a demo site only
+		s.routesStatic,     // ops.go, last: it must not shadow any route above
 	}
 }
 
@@ -275,6 +282,10 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
+	// The outbound dispatcher runs while the server does.
+	exCtx, stopExchange := context.WithCancel(ctx)
+	waitExchange := s.startExchange(exCtx)
+	defer func() { stopExchange(); waitExchange() }()
 	select {
 	case err := <-errc:
 		if err != nil {

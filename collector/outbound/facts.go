@@ -121,6 +121,9 @@ func (f *Facts) OnEvent(ctx context.Context, e reports.Event, res reports.EventR
 		return nil
 	}
 	at := e.Time.UTC()
+	if cat, err := reports.NormalizeCategory(e.Category); err == nil {
+		e.Category = cat
+	}
 	key := []string{e.Site, e.Chat, "i", e.ID}
 	if e.ID == "" {
 		key = []string{e.Site, e.Chat, "h", e.Category, ms(at), strconv.FormatFloat(e.Value, 'f', 3, 64)}

@@ -1,0 +1,149 @@
+package collector
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/messtrack/messtrack/collector/visit"
+)
+
+// crmReceiver is a CRM's webhook endpoint that checks each delivery's
+// signature with the shared secret.
+type crmReceiver struct {
+	mu     sync.Mutex
+	bodies []map[string]any
+	keys   []string
+}
+
+const crmSecret = "crm-shared-secret-0123456789"
+
+func (c *crmReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	sig := r.Header.Get("X-Messtrack-Signature")
+	ts, hexSig, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
+	mac := hmac.New(sha256.New, []byte(crmSecret))
+	mac.Write([]byte(ts + "." + string(body)))
+	if want := hex.EncodeToString(mac.Sum(nil)); !hmac.Equal([]byte(want), []byte(hexSig)) {
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		http.Error(w, "bad json", http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	c.bodies = append(c.bodies, m)
+	c.keys = append(c.keys, r.Header.Get("X-Messtrack-Id"))
+	c.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func newExchangeWorld(t *testing.T) (*testWorld, *crmReceiver) {
+	crm := &crmReceiver{}
+	srv := httptest.NewServer(crm)
+	t.Cleanup(srv.Close)
+	raw := strings.Replace(testConfigYAML, "    conversion_event: purchase\n",
+		"    conversion_event: purchase\n    webhooks:\n      - url: "+srv.URL+"/hooks/messtrack\n        secret: "+crmSecret+"\n", 1)
+	return newTestWorld(t, raw), crm
+}
+
+func TestAnAttributedChatReachesTheCRMAsTheChatsAPIShowsIt(t *testing.T) {
+	w, crm := newExchangeWorld(t)
+	v := w.addVisit(t, func(v *visit.Visit) {
+		v.UTMSource, v.UTMMedium, v.UTMCampaign, v.Channel = "google", "cpc", "spring", "paid_search"
+	})
+	w.clickOn(t, v, "whatsapp:15551234567", "https://shop.test/")
+	w.clock.Advance(time.Minute)
+	m := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550001111", "to": "15551234567",
+		"text": "Hello! My request code: " + w.code(v), "time": w.clock.Now().Format(time.RFC3339)})
+	if m.Method != "id" {
+		t.Fatalf("method %s", m.Method)
+	}
+	w.clock.Advance(time.Hour)
+	resp, b := w.do(t, request("POST", "/v1/sites/demo/events",
+		[]byte(`{"chat":"whatsapp:15550001111","category":"purchase","value":12.5,"id":"order-1"}`),
+		"Authorization", demoAuth, "Content-Type", "application/json"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	for range 10 {
+		n, err := w.srv.Deliveries().Step(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	crm.mu.Lock()
+	bodies := crm.bodies
+	crm.mu.Unlock()
+	var typesSeen []string
+	for _, b := range bodies {
+		typesSeen = append(typesSeen, b["type"].(string))
+	}
+	want := []string{"conversation.started", "chat.attributed", "event.received", "session.converted"}
+	if !reflect.DeepEqual(typesSeen, want) {
+		t.Fatalf("the CRM got %v, want %v", typesSeen, want)
+	}
+	_, rec := w.do(t, request("GET", "/v1/sites/demo/chats/"+url.PathEscape("whatsapp:15550001111"), nil, "Authorization", demoAuth))
+	var api any
+	if err := json.Unmarshal(rec, &api); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(bodies[1]["data"], api) {
+		t.Errorf("chat.attributed data\n%v\nis not the chat's record\n%v", bodies[1]["data"], api)
+	}
+	if bodies[1]["site"] != "demo" || crm.keys[1] != bodies[1]["id"] {
+		t.Errorf("envelope %v, key %s", bodies[1], crm.keys[1])
+	}
+
+	// The deliveries' API: listed, replayed, guarded by the site's key.
+	resp, b = w.do(t, request("GET", "/v1/sites/demo/deliveries?state=delivered", nil, "Authorization", demoAuth))
+	var list struct {
+		Deliveries []struct {
+			ID, Type, State string
+		} `json:"deliveries"`
+	}
+	if err := json.Unmarshal(b, &list); resp.StatusCode != 200 || err != nil || len(list.Deliveries) != 4 {
+		t.Fatalf("list: %d %s", resp.StatusCode, b)
+	}
+	for _, c := range []struct {
+		method, path, auth string
+		status             int
+	}{
+		{"GET", "/v1/sites/demo/deliveries", "Bearer shop-key-456", 401},
+		{"GET", "/v1/sites/demo/deliveries?state=lost", demoAuth, 400},
+		{"GET", "/v1/sites/demo/deliveries?limit=0", demoAuth, 400},
+		{"POST", "/v1/sites/demo/deliveries/nothing.webhook-1/replay", demoAuth, 404},
+		{"POST", "/v1/sites/demo/deliveries/" + list.Deliveries[0].ID + "/replay", demoAuth, 200},
+	} {
+		resp, b := w.do(t, request(c.method, c.path, nil, "Authorization", c.auth))
+		if resp.StatusCode != c.status {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, resp.StatusCode, b, c.status)
+		}
+	}
+	if _, err := w.srv.Deliveries().Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	crm.mu.Lock()
+	if n := len(crm.bodies); n != 5 || !strings.HasPrefix(list.Deliveries[0].ID, crm.keys[4]+".") {
+		t.Errorf("after replay: %d deliveries, key %v", n, crm.keys)
+	}
+	crm.mu.Unlock()
+	if m := w.scrape(t); !strings.Contains(m, `messtrack_outbound_delivered_total{site="demo",target="webhook-`) {
+		t.Errorf("metrics lack the delivered counter")
+	}
+}
