@@ -40,6 +40,7 @@ Usage:
   messtrack costs   import --site S FILE | sync --site S --from D --to D
   messtrack recount --site S
   messtrack person  export|erase --site S --chat C | sweep|audit --site S [--limit N]
+  messtrack deliveries list --site S [--state pending|delivered|dead] | replay --site S --id ID|--dead
   messtrack check                              check Redis, GeoIP, secrets and public_url
   messtrack demo    seed [--site demo] [--days 30]   fill the demo site with a month of demo data
   messtrack version
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdRecount(ctx, rest, stdout, stderr, getenv)
 	case "person":
 		return cmdPerson(ctx, rest, stdout, stderr, getenv)
+	case "deliveries":
+		return cmdDeliveries(ctx, rest, stdout, stderr, getenv)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "demo":
