@@ -28,7 +28,7 @@ func (s *Server) newExchange() (*exchange, error) {
 	d, err := outbound.New(outbound.Options{
 		Redis: s.rdb, Config: s.cfg, Clock: s.clock, Log: s.log, Registry: s.metrics.registry,
 		ChatRecord: s.chatJSON,
-		Targets:    outbound.TargetsWith(&http.Client{}, s.clock),
+		Targets:    outbound.TargetsWith(outbound.TargetOptions{Client: &http.Client{}, Clock: s.clock, ChatRecord: s.chatJSON}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -145,5 +146,87 @@ func TestAnAttributedChatReachesTheCRMAsTheChatsAPIShowsIt(t *testing.T) {
 	crm.mu.Unlock()
 	if m := w.scrape(t); !strings.Contains(m, `messtrack_outbound_delivered_total{site="demo",target="webhook-`) {
 		t.Errorf("metrics lack the delivered counter")
+	}
+}
+
+// metaDataset is Meta's Conversions API for one dataset: it checks each
+// request's shape as documented and answers as Graph does.
+type metaDataset struct {
+	t      *testing.T
+	mu     sync.Mutex
+	events []map[string]any
+}
+
+func (m *metaDataset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != "POST" || r.URL.Path != "/v21.0/1234567890/events" || r.Header.Get("Content-Type") != "application/json" {
+		m.t.Errorf("Meta got %s %s (%s)", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		http.Error(w, `{"error":{"message":"Unknown path","type":"GraphMethodException","code":100}}`, 400)
+		return
+	}
+	var body struct {
+		Data         []map[string]any `json:"data"`
+		PartnerAgent string           `json:"partner_agent"`
+		AccessToken  string           `json:"access_token"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.AccessToken != "EAAB-token" || body.PartnerAgent == "" || len(body.Data) == 0 {
+		m.t.Errorf("Meta got a body %+v (%v)", body, err)
+		http.Error(w, `{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190,"fbtrace_id":"A"}}`, 400)
+		return
+	}
+	m.mu.Lock()
+	m.events = append(m.events, body.Data...)
+	m.mu.Unlock()
+	fmt.Fprintf(w, `{"events_received":%d,"messages":[],"fbtrace_id":"AbCdEf"}`, len(body.Data))
+}
+
+func TestAChatFromAWhatsAppAdAndItsPurchaseReachMeta(t *testing.T) {
+	meta := &metaDataset{t: t}
+	srv := httptest.NewServer(meta)
+	t.Cleanup(srv.Close)
+	raw := strings.Replace(testConfigYAML, "    conversion_event: purchase\n",
+		"    conversion_event: purchase\n    meta_capi: {dataset_id: \"1234567890\", access_token: EAAB-token, whatsapp_business_account_id: \"102290129340398\", base_url: "+srv.URL+"/v21.0}\n", 1)
+	sent := time.Unix(1739321024, 0).UTC() // the sample message's time
+	w := newWorld(t, raw, sent.Add(time.Minute))
+	if status, _, b := w.postWhatsApp(t, sample(t, "whatsapp_referral.json")); status != 200 {
+		t.Fatalf("%d %s", status, b)
+	}
+	// A web chat without an ad click goes to no Meta dataset.
+	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550001111", "to": "15551234567", "text": "hi"})
+	w.clock.Advance(time.Hour)
+	resp, b := w.do(t, request("POST", "/v1/sites/demo/events",
+		[]byte(`{"chat":"whatsapp:16505551234","category":"purchase","value":123,"id":"order-77","time":"`+sent.Add(30*time.Minute).Format(time.RFC3339)+`"}`),
+		"Authorization", demoAuth, "Content-Type", "application/json"))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"converted":true`) {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	for range 5 {
+		if _, err := w.srv.Deliveries().Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meta.mu.Lock()
+	defer meta.mu.Unlock()
+	if len(meta.events) != 2 {
+		t.Fatalf("Meta got %d events: %v", len(meta.events), meta.events)
+	}
+	const clid = "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0NiNhEgpGo0AHemvuSoifXaytfTzcchptiErTKCqTrJ5nW1h7IHYeYymGb5K5J5iTROpBhWAGaIAeUzHL50"
+	user := map[string]any{"whatsapp_business_account_id": "102290129340398", "ctwa_clid": clid}
+	lead, purchase := meta.events[0], meta.events[1]
+	if id, _ := lead["event_id"].(string); id == "" {
+		t.Error("LeadSubmitted has no event_id")
+	}
+	delete(lead, "event_id")
+	wantLead := map[string]any{"event_name": "LeadSubmitted", "event_time": float64(1739321024), "action_source": "business_messaging",
+		"messaging_channel": "whatsapp", "user_data": user}
+	if !reflect.DeepEqual(lead, wantLead) {
+		t.Errorf("LeadSubmitted\n%v\nwant\n%v", lead, wantLead)
+	}
+	delete(purchase, "event_id")
+	wantPurchase := map[string]any{"event_name": "Purchase", "event_time": float64(sent.Add(30 * time.Minute).Unix()), "action_source": "business_messaging",
+		"messaging_channel": "whatsapp", "user_data": user, "custom_data": map[string]any{"currency": "USD", "value": float64(123)}}
+	if !reflect.DeepEqual(purchase, wantPurchase) {
+		t.Errorf("Purchase\n%v\nwant\n%v", purchase, wantPurchase)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,7 +108,7 @@ func New(opt Options) (*Dispatcher, error) {
 		opt.Log = slog.Default()
 	}
 	if opt.Targets == nil {
-		opt.Targets = TargetsWith(&http.Client{}, opt.Clock)
+		opt.Targets = TargetsWith(TargetOptions{Clock: opt.Clock, ChatRecord: opt.ChatRecord})
 	}
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 16
@@ -185,14 +184,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				d.opt.Log.Warn("outbound: claim", "site", site, "err", err)
 			}
-			for _, c := range claimed {
+			for _, g := range d.batchesOf(site, claimed) {
 				busy = true
 				slots <- struct{}{}
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					defer func() { <-slots }()
-					d.attempt(context.WithoutCancel(ctx), site, c)
+					d.attemptGroup(context.WithoutCancel(ctx), site, g)
 				}()
 			}
 		}
@@ -350,6 +349,9 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 		if !tg.Wants(typ) {
 			continue
 		}
+		if f, ok := tg.(Filter); ok && !f.Accepts(&ev) {
+			continue
+		}
 		id := ev.ID + "." + name
 		lane := store.OutboundLaneName(name, ev.Chat)
 		keys = append(keys, store.OutboundDelivery(site, id), store.OutboundLane(site, lane))
@@ -363,6 +365,7 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 
 // Delivery is one event on its way to one target.
 type Delivery struct {
+	Site     string
 	ID       string
 	Lane     string
 	Type     string
@@ -392,7 +395,7 @@ func (d *Dispatcher) claim(ctx context.Context, site string, limit int) ([]Deliv
 		s := func(i int) string { v, _ := f[i].(string); return v }
 		n := func(i int) int64 { v, _ := strconv.ParseInt(s(i), 10, 64); return v }
 		out = append(out, Delivery{
-			Lane: s(0), ID: s(1), Type: s(2), Event: s(3), Target: s(4), Chat: s(5),
+			Site: site, Lane: s(0), ID: s(1), Type: s(2), Event: s(3), Target: s(4), Chat: s(5),
 			Time: time.UnixMilli(n(6)).UTC(), Created: time.UnixMilli(n(7)).UTC(), Body: []byte(s(8)), Attempts: int(n(9)),
 		})
 	}
@@ -401,24 +404,78 @@ func (d *Dispatcher) claim(ctx context.Context, site string, limit int) ([]Deliv
 
 // attempt delivers one claimed delivery and records the outcome.
 func (d *Dispatcher) attempt(ctx context.Context, site string, dl Delivery) {
-	st := d.opt.Config.Site(site)
-	tg := d.targets[site][dl.Target]
-	start := time.Now()
-	var res Result
-	if tg == nil {
-		res = Result{Err: &PermanentError{Reason: fmt.Sprintf("target %q is no longer configured", dl.Target)}}
-	} else {
-		actx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
-		res = tg.Send(actx, &dl)
-		cancel()
+	d.attemptGroup(ctx, site, []Delivery{dl})
+}
+
+// batchesOf splits claimed deliveries into what one attempt sends: a batch
+// target's deliveries together (at most its batch size), any other's one
+// by one.
+func (d *Dispatcher) batchesOf(site string, claimed []Delivery) [][]Delivery {
+	var out [][]Delivery
+	batches := map[string]int{} // target -> index in out of its open batch
+	for _, c := range claimed {
+		bt, ok := d.targets[site][c.Target].(BatchTarget)
+		if !ok {
+			out = append(out, []Delivery{c})
+			continue
+		}
+		i, open := batches[c.Target]
+		if !open || len(out[i]) >= bt.BatchSize() {
+			out = append(out, nil)
+			i = len(out) - 1
+			batches[c.Target] = i
+		}
+		out[i] = append(out[i], c)
 	}
+	return out
+}
+
+// attemptGroup sends a group (one delivery, or a batch for one target)
+// and records the outcome of each.
+func (d *Dispatcher) attemptGroup(ctx context.Context, site string, group []Delivery) {
+	tg := d.targets[site][group[0].Target]
+	start := time.Now()
+	results := make([]Result, len(group))
+	actx, cancel := context.WithTimeout(ctx, d.opt.Timeout)
+	switch t := tg.(type) {
+	case nil:
+		for i := range results {
+			results[i] = Result{Err: &PermanentError{Reason: fmt.Sprintf("target %q is no longer configured", group[0].Target)}}
+		}
+	case BatchTarget:
+		ptrs := make([]*Delivery, len(group))
+		for i := range group {
+			ptrs[i] = &group[i]
+		}
+		rs := t.SendBatch(actx, ptrs)
+		for i := range results {
+			if i < len(rs) {
+				results[i] = rs[i]
+			} else {
+				results[i] = Result{Err: fmt.Errorf("target %s answered no result for a batched delivery", group[0].Target)}
+			}
+		}
+	default:
+		results[0] = t.Send(actx, &group[0])
+	}
+	cancel()
 	elapsed := time.Since(start)
+	for i, dl := range group {
+		d.record(ctx, site, dl, results[i], elapsed)
+	}
+}
+
+// record stores one delivery's outcome: delivered, retried after a
+// backoff, or dead.
+func (d *Dispatcher) record(ctx context.Context, site string, dl Delivery, res Result, elapsed time.Duration) {
+	st := d.opt.Config.Site(site)
 	now := d.opt.Clock.Now()
 	dl.Attempts++
 	outcome, next, errText := "delivered", now, ""
 	var perm *PermanentError
 	switch {
 	case res.Err == nil:
+		errText = res.Note
 		d.metrics.delivered.WithLabelValues(site, dl.Target).Inc()
 		d.metrics.latency.WithLabelValues(site, dl.Target).Observe(elapsed.Seconds())
 		d.metrics.age.WithLabelValues(site, dl.Target).Observe(now.Sub(dl.Created).Seconds())
@@ -456,6 +513,10 @@ type Result struct {
 	// Err is nil on success; a *PermanentError sends the delivery to the
 	// dead letters at once, any other error is retried.
 	Err error
+	// Note says why a success sent nothing (an event the platform cannot
+	// take, such as one older than it accepts); it is listed with the
+	// delivery.
+	Note string
 }
 
 // PermanentError is a failure that no retry can mend (a rejected token, an
@@ -473,6 +534,22 @@ type Target interface {
 	Wants(typ string) bool
 	// Send makes one attempt.
 	Send(ctx context.Context, d *Delivery) Result
+}
+
+// BatchTarget is a target that takes several deliveries in one request;
+// the request's outcome is each one's.
+type BatchTarget interface {
+	Target
+	BatchSize() int
+	// SendBatch answers one result per delivery, in order.
+	SendBatch(ctx context.Context, ds []*Delivery) []Result
+}
+
+// Filter is a target that takes only some events of the types it wants
+// (a chat from an ad, a visit with an analytics client ID); it is asked at
+// routing, with the event's data.
+type Filter interface {
+	Accepts(ev *Event) bool
 }
 
 func sortedTargets(m map[string]Target) []string {
@@ -507,11 +584,11 @@ func (d *Dispatcher) Step(ctx context.Context) (int, error) {
 			continue
 		}
 		var wg sync.WaitGroup
-		for _, c := range claimed {
+		for _, g := range d.batchesOf(site, claimed) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				d.attempt(ctx, site, c)
+				d.attemptGroup(ctx, site, g)
 			}()
 		}
 		wg.Wait()
