@@ -230,3 +230,30 @@ func TestAChatFromAWhatsAppAdAndItsPurchaseReachMeta(t *testing.T) {
 		t.Errorf("Purchase\n%v\nwant\n%v", purchase, wantPurchase)
 	}
 }
+
+func TestAVisitKeepsTheAnalyticsClientIDsThePageHad(t *testing.T) {
+	w := newTestWorld(t)
+	for _, c := range []struct{ body, ga, ym string }{
+		{`["demo","http://shop.test/","",1920,1080,180,null,"GA1.1.1234567890.1700000000","1700000000123456789"]`, "1234567890.1700000000", "1700000000123456789"},
+		{`{"site":"demo","url":"http://shop.test/","ga":"GA1.2.42.1700000001","ym":"17000000001"}`, "42.1700000001", "17000000001"},
+		{`["demo","http://shop.test/","",1920,1080,180,null,"<script>","1e9"]`, "", ""},
+		{`["demo","http://shop.test/","",1920,1080,180,null]`, "", ""},
+	} {
+		resp, b := w.do(t, request("POST", "/v1/visits", []byte(c.body), "Origin", testOrigin, "Content-Type", "text/plain", "User-Agent", uaChromeWindows))
+		var v visitResponse
+		if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
+			t.Fatalf("%s: %d %s", c.body, resp.StatusCode, b)
+		}
+		_, b = w.do(t, request("GET", "/v1/sites/demo/visits/"+v.Visit, nil, "Authorization", demoAuth))
+		var view struct {
+			GA string `json:"ga_client_id"`
+			YM string `json:"ym_client_id"`
+		}
+		if err := json.Unmarshal(b, &view); err != nil || view.GA != c.ga || view.YM != c.ym {
+			t.Errorf("%s: stored visit %s", c.body, b)
+		}
+	}
+	if resp, b := w.do(t, request("POST", "/v1/visits", []byte(`["demo","http://shop.test/","",1,1,0,null,7]`), "Origin", testOrigin, "Content-Type", "text/plain", "User-Agent", uaChromeWindows)); resp.StatusCode != 400 {
+		t.Errorf("a number for the GA cookie: %d %s", resp.StatusCode, b)
+	}
+}

@@ -28,16 +28,17 @@ const Target = api.ES2020
 // define over a const/let block in messtrack.js, so a site without
 // Telegram carries no Telegram code at all.
 type features struct {
-	whatsapp, telegram, consent, qr bool
+	whatsapp, telegram, consent, qr, analytics bool
 }
 
 // defines turns the features into esbuild defines.
 func (f features) defines() map[string]string {
 	return map[string]string{
-		"WHATSAPP": fmt.Sprint(f.whatsapp),
-		"TELEGRAM": fmt.Sprint(f.telegram),
-		"CONSENT":  fmt.Sprint(f.consent),
-		"QR":       fmt.Sprint(f.qr),
+		"WHATSAPP":  fmt.Sprint(f.whatsapp),
+		"TELEGRAM":  fmt.Sprint(f.telegram),
+		"CONSENT":   fmt.Sprint(f.consent),
+		"QR":        fmt.Sprint(f.qr),
+		"ANALYTICS": fmt.Sprint(f.analytics),
 	}
 }
 
@@ -51,20 +52,14 @@ type Builder struct {
 // with esbuild. It fails if esbuild reports anything, since a warning in the
 // snippet is a bug every visitor would run.
 func NewBuilder() (*Builder, error) {
-	b := &Builder{builds: make(map[features]string, 16)}
-	for _, wa := range []bool{false, true} {
-		for _, tg := range []bool{false, true} {
-			for _, consent := range []bool{false, true} {
-				for _, qr := range []bool{false, true} {
-					f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr}
-					code, err := build(f)
-					if err != nil {
-						return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
-					}
-					b.builds[f] = code
-				}
-			}
+	b := &Builder{builds: make(map[features]string, 32)}
+	for i := range 32 {
+		f := features{whatsapp: i&1 != 0, telegram: i&2 != 0, consent: i&4 != 0, qr: i&8 != 0, analytics: i&16 != 0}
+		code, err := build(f)
+		if err != nil {
+			return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
 		}
+		b.builds[f] = code
 	}
 	return b, nil
 }

@@ -35,6 +35,10 @@ type Settings struct {
 	// DesktopQR makes the script fill data-messtrack-qr elements, on
 	// desktops, with the QR code of a chat link carrying the visit's code.
 	DesktopQR bool
+	// Analytics makes the script send the page's Google Analytics and
+	// Yandex Metrica client IDs (_ga, _ym_uid) with the visit, for a site
+	// that sends its chats to GA4 or Metrica.
+	Analytics bool
 }
 
 // Script is the snippet rendered for one site.
@@ -110,7 +114,7 @@ func (b *Builder) Render(s Settings) (Script, error) {
 	if err != nil {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
-	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR}
+	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR, analytics: s.Analytics}
 	code, ok := b.builds[f]
 	if !ok {
 		return Script{}, fmt.Errorf("snippet.Render %q: no build for %+v", s.Site, f)
