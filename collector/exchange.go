@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -28,7 +29,8 @@ func (s *Server) newExchange() (*exchange, error) {
 	d, err := outbound.New(outbound.Options{
 		Redis: s.rdb, Config: s.cfg, Clock: s.clock, Log: s.log, Registry: s.metrics.registry,
 		ChatRecord: s.chatJSON,
-		Targets:    outbound.TargetsWith(outbound.TargetOptions{Client: &http.Client{}, Clock: s.clock, ChatRecord: s.chatJSON}),
+		Targets: outbound.TargetsWith(outbound.TargetOptions{Client: &http.Client{}, Clock: s.clock,
+			ChatRecord: s.chatJSON, Visit: s.visitAnalytics}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)
@@ -59,6 +61,36 @@ func (s *Server) chatJSON(ctx context.Context, site, chat string) (json.RawMessa
 		return nil, fmt.Errorf("chatJSON %s: %w", chat, err)
 	}
 	return b, nil
+}
+
+// visitAnalytics reads the web analytics identifiers of the visit that
+// started the chat's conversation at at; zero when that conversation had no
+// visit (or another conversation began since) or the visit has expired.
+func (s *Server) visitAnalytics(ctx context.Context, site, chat string, at time.Time) (outbound.Analytics, error) {
+	st, err := s.lookupSite(site)
+	if err != nil {
+		return outbound.Analytics{}, err
+	}
+	sc, err := s.ledger.Load(ctx, site, chat)
+	if err != nil {
+		return outbound.Analytics{}, fmt.Errorf("visitAnalytics: %w", err)
+	}
+	rec := sc.Record
+	if rec == nil || rec.VisitN == 0 || rec.ConvAt != at.UnixMilli() {
+		return outbound.Analytics{}, nil
+	}
+	v, err := s.loadVisit(ctx, st, rec.VisitN)
+	if errors.Is(err, ErrNotFound) {
+		return outbound.Analytics{}, nil
+	}
+	if err != nil {
+		return outbound.Analytics{}, fmt.Errorf("visitAnalytics: %w", err)
+	}
+	a := outbound.Analytics{Time: v.Time, GAClientID: v.GAClientID, YMClientID: v.YMClientID}
+	if v.ClickIDKind == "yclid" {
+		a.Yclid = v.ClickID
+	}
+	return a, nil
 }
 
 // conversationSink is what the ledger hands conversation facts to: the

@@ -257,3 +257,134 @@ func TestAVisitKeepsTheAnalyticsClientIDsThePageHad(t *testing.T) {
 		t.Errorf("a number for the GA cookie: %d %s", resp.StatusCode, b)
 	}
 }
+
+// ga4Collect is GA4's Measurement Protocol endpoint; it checks each
+// request's shape and answers as the validation endpoint does.
+type ga4Collect struct {
+	t      *testing.T
+	mu     sync.Mutex
+	bodies []map[string]any
+}
+
+func (g *ga4Collect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if r.Method != "POST" || r.URL.Path != "/mp/collect" || q.Get("measurement_id") != "G-TEST123" || q.Get("api_secret") != "ga-secret" ||
+		r.Header.Get("Content-Type") != "application/json" {
+		g.t.Errorf("GA4 got %s %s (%s)", r.Method, r.URL, r.Header.Get("Content-Type"))
+	}
+	var body map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		fmt.Fprint(w, `{"validationMessages":[{"fieldPath":"","description":"Unable to parse Measurement Protocol JSON payload.","validationCode":"VALUE_INVALID"}]}`)
+		return
+	}
+	g.mu.Lock()
+	g.bodies = append(g.bodies, body)
+	g.mu.Unlock()
+	fmt.Fprint(w, `{"validationMessages":[]}`)
+}
+
+// metricaUpload is Metrica's offline-conversion upload; it checks each
+// request's shape and keeps each file with its type.
+type metricaUpload struct {
+	t     *testing.T
+	mu    sync.Mutex
+	files []string
+}
+
+func (m *metricaUpload) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != "POST" || r.URL.Path != "/management/v1/counter/44147844/offline_conversions/upload" ||
+		r.Header.Get("Authorization") != "OAuth y0-token" || r.URL.Query().Get("comment") == "" {
+		m.t.Errorf("Metrica got %s %s (%s)", r.Method, r.URL, r.Header.Get("Authorization"))
+		http.Error(w, `{"errors":[{"error_type":"invalid_token","message":"Invalid oauth_token"}],"code":403,"message":"Invalid oauth_token"}`, 403)
+		return
+	}
+	f, hdr, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, `{"errors":[{"error_type":"invalid_parameter","message":"no file"}],"code":400,"message":"no file"}`, 400)
+		return
+	}
+	b, _ := io.ReadAll(f)
+	m.mu.Lock()
+	m.files = append(m.files, r.URL.Query().Get("type")+"|"+hdr.Filename+"\n"+string(b))
+	m.mu.Unlock()
+	fmt.Fprint(w, `{"uploading":{"id":1,"source_quantity":1,"line_quantity":1,"client_id_type":"CLIENT_ID","status":"UPLOADED"}}`)
+}
+
+func TestAWebChatAndItsConversionReachGA4AndMetricaAsTheVisitor(t *testing.T) {
+	ga := &ga4Collect{t: t}
+	gaSrv := httptest.NewServer(ga)
+	t.Cleanup(gaSrv.Close)
+	ym := &metricaUpload{t: t}
+	ymSrv := httptest.NewServer(ym)
+	t.Cleanup(ymSrv.Close)
+	raw := strings.Replace(testConfigYAML, "    conversion_event: purchase\n", "    conversion_event: purchase\n"+
+		"    ga4: {measurement_id: G-TEST123, api_secret: ga-secret, base_url: "+gaSrv.URL+"}\n"+
+		"    metrica: {counter_id: \"44147844\", token: y0-token, goal_chat: chat, goal_conversion: purchase, base_url: "+ymSrv.URL+"}\n", 1)
+	w := newTestWorld(t, raw)
+	if js := w.get(t, "/s/demo.js"); !strings.Contains(js, "_ym_uid") {
+		t.Error("the snippet of a site sending to GA4 and Metrica does not read their cookies")
+	}
+	if js := newTestWorld(t).get(t, "/s/demo.js"); strings.Contains(js, "_ym_uid") {
+		t.Error("the snippet of a site without analytics reads their cookies")
+	}
+	resp, b := w.do(t, request("POST", "/v1/visits",
+		[]byte(`["demo","http://shop.test/?utm_source=google","",1920,1080,180,null,"GA1.1.1234567890.1700000000","1700000000123456789"]`),
+		"Origin", testOrigin, "Content-Type", "text/plain", "User-Agent", uaChromeWindows))
+	var v visitResponse
+	if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
+		t.Fatalf("visit: %d %s", resp.StatusCode, b)
+	}
+	w.clock.Advance(2 * time.Minute)
+	sent := w.clock.Now()
+	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550001111", "to": "15551234567",
+		"text": v.Text, "time": sent.Format(time.RFC3339)})
+	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550002222", "to": "15551234567", "text": "no code"})
+	w.clock.Advance(time.Hour)
+	resp, b = w.do(t, request("POST", "/v1/sites/demo/events",
+		[]byte(`{"chat":"whatsapp:15550001111","category":"purchase","value":12.5,"id":"order-9"}`),
+		"Authorization", demoAuth, "Content-Type", "application/json"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("event: %d %s", resp.StatusCode, b)
+	}
+	converted := w.clock.Now()
+	for range 5 {
+		if _, err := w.srv.Deliveries().Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ga.mu.Lock()
+	defer ga.mu.Unlock()
+	if len(ga.bodies) != 2 {
+		t.Fatalf("GA4 got %d bodies: %v", len(ga.bodies), ga.bodies)
+	}
+	wantLead := map[string]any{"client_id": "1234567890.1700000000", "timestamp_micros": float64(sent.UnixMicro()),
+		"events": []any{map[string]any{"name": "generate_lead", "params": map[string]any{"lead_source": "whatsapp", "method": "id", "engagement_time_msec": float64(1)}}}}
+	if !reflect.DeepEqual(ga.bodies[0], wantLead) {
+		t.Errorf("GA4 lead\n%v\nwant\n%v", ga.bodies[0], wantLead)
+	}
+	purchase := ga.bodies[1]["events"].([]any)[0].(map[string]any)
+	params := purchase["params"].(map[string]any)
+	if purchase["name"] != "purchase" || params["value"] != 12.5 || params["currency"] != "USD" || params["transaction_id"] == "" ||
+		ga.bodies[1]["timestamp_micros"] != float64(converted.UnixMicro()) {
+		t.Errorf("GA4 purchase %v", ga.bodies[1])
+	}
+	ym.mu.Lock()
+	defer ym.mu.Unlock()
+	want := []string{
+		fmt.Sprintf("CHATS|messtrack.csv\nClientId,Target,DateTime\n1700000000123456789,chat,%d\n", sent.Unix()),
+		fmt.Sprintf("BASIC|messtrack.csv\nClientId,Target,DateTime,Price,Currency\n1700000000123456789,purchase,%d,12.50,USD\n", converted.Unix()),
+	}
+	if !reflect.DeepEqual(ym.files, want) {
+		t.Errorf("Metrica got\n%q\nwant\n%q", ym.files, want)
+	}
+}
+
+// get fetches path and fails the test unless it answers 200.
+func (w *testWorld) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, b := w.do(t, request("GET", path, nil))
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return string(b)
+}

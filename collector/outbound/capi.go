@@ -50,7 +50,7 @@ func (c *CAPI) Wants(typ string) bool {
 // Accepts implements Filter: conversations from a click-to-WhatsApp ad
 // (method referral, with the ad's click ID), and conversions of sessions
 // such a conversation opened.
-func (c *CAPI) Accepts(ev *Event) bool {
+func (c *CAPI) Accepts(_ context.Context, ev *Event) bool {
 	switch ev.Type {
 	case TypeConversationStarted:
 		var d conversationData

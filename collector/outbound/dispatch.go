@@ -349,7 +349,7 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 		if !tg.Wants(typ) {
 			continue
 		}
-		if f, ok := tg.(Filter); ok && !f.Accepts(&ev) {
+		if f, ok := tg.(Filter); ok && !f.Accepts(ctx, &ev) {
 			continue
 		}
 		id := ev.ID + "." + name
@@ -547,9 +547,11 @@ type BatchTarget interface {
 
 // Filter is a target that takes only some events of the types it wants
 // (a chat from an ad, a visit with an analytics client ID); it is asked at
-// routing, with the event's data.
+// routing, with the event's data, and may look things up (an error to look
+// up counts as taking the event, which then fails or is reported at
+// sending).
 type Filter interface {
-	Accepts(ev *Event) bool
+	Accepts(ctx context.Context, ev *Event) bool
 }
 
 func sortedTargets(m map[string]Target) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -17,6 +18,20 @@ type TargetOptions struct {
 	// ChatRecord reads a chat's record as the chats API shows it (for a
 	// conversion's ad click ID and the analytics client IDs).
 	ChatRecord func(ctx context.Context, site, chat string) (json.RawMessage, error)
+	// Visit reads what the visit of the chat's conversation that started
+	// at the given time says for web analytics; the zero Analytics when
+	// that conversation had no visit or it has expired.
+	Visit func(ctx context.Context, site, chat string, at time.Time) (Analytics, error)
+}
+
+// Analytics are a visit's web analytics identifiers.
+type Analytics struct {
+	// Time is the visit's time.
+	Time       time.Time
+	GAClientID string
+	YMClientID string
+	// Yclid is the Yandex Direct click ID the landing URL carried.
+	Yclid string
 }
 
 // TargetsWith builds a site's targets from its config: its webhooks, and
@@ -35,6 +50,12 @@ func TargetsWith(opt TargetOptions) func(st *config.Site) []Target {
 		}
 		if st.MetaCAPI.Enabled() {
 			out = append(out, NewCAPI(st.MetaCAPI, st.Currency, opt))
+		}
+		if st.GA4.Enabled() {
+			out = append(out, NewGA4(st.GA4, st.Currency, opt))
+		}
+		if st.Metrica.Enabled() {
+			out = append(out, NewMetrica(st.Metrica, st.Currency, opt))
 		}
 		return out
 	}
