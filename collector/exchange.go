@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -125,3 +126,85 @@ func (s *Server) startExchange(ctx context.Context) (wait func()) {
 // Deliveries is the outbound dispatcher, for tests that step it and for
 // embedding.
 func (s *Server) Deliveries() *outbound.Dispatcher { return s.exchange.dispatcher }
+
+// MetricaRows are the site's chats and conversions between from and to as
+// Metrica offline conversions, for `messtrack export metrica`: each chat's
+// current conversation that started in the range and came from a visit
+// with a Metrica ClientID or a yclid (goal_chat), and that conversation's
+// conversion when it happened in the range (goal_conversion). The chat
+// index is read in bounded batches.
+func (s *Server) MetricaRows(ctx context.Context, site string, from, to time.Time) ([]outbound.MetricaRow, error) {
+	st, err := s.lookupSite(site)
+	if err != nil {
+		return nil, err
+	}
+	m := st.cfg.Metrica
+	var rows []outbound.MetricaRow
+	top := "+inf"
+	seen := map[string]bool{}
+	const batch = 500
+	for {
+		chats, err := s.ledger.Index(ctx, site, top, "-inf", batch)
+		if err != nil {
+			return nil, fmt.Errorf("MetricaRows: %w", err)
+		}
+		fresh := 0
+		for _, c := range chats {
+			if seen[c.Chat] {
+				continue
+			}
+			fresh++
+			more, err := s.metricaRowsOf(ctx, st, c.Chat, from, to, m.GoalChat, m.GoalConversion)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, more...)
+		}
+		if len(chats) < batch || fresh == 0 {
+			break
+		}
+		// The next batch starts at the last score again, so chats sharing
+		// it are not skipped; those already read are left out.
+		last := chats[len(chats)-1].Score
+		seen = map[string]bool{}
+		for _, c := range chats {
+			if c.Score == last {
+				seen[c.Chat] = true
+			}
+		}
+		top = fmt.Sprint(last)
+	}
+	slices.SortStableFunc(rows, func(a, b outbound.MetricaRow) int { return a.Time.Compare(b.Time) })
+	return rows, nil
+}
+
+func (s *Server) metricaRowsOf(ctx context.Context, st *site, chat string, from, to time.Time, goalChat, goalConv string) ([]outbound.MetricaRow, error) {
+	sc, err := s.ledger.Load(ctx, st.cfg.Name, chat)
+	if err != nil || sc.Record == nil || sc.Record.VisitN == 0 {
+		return nil, err
+	}
+	start := time.UnixMilli(sc.Record.ConvAt).UTC()
+	a, err := s.visitAnalytics(ctx, st.cfg.Name, chat, start)
+	if err != nil || (a.YMClientID == "" && a.Yclid == "") {
+		return nil, err
+	}
+	in := func(t time.Time) bool { return !t.Before(from) && t.Before(to) }
+	var rows []outbound.MetricaRow
+	if goalChat != "" && in(start) {
+		rows = append(rows, outbound.MetricaRow{ClientID: a.YMClientID, Yclid: a.Yclid, Goal: goalChat, Time: start})
+	}
+	if goalConv == "" {
+		return rows, nil
+	}
+	sessions, err := s.reports.ChatSessions(ctx, st.cfg.Name, chat)
+	if err != nil {
+		return nil, fmt.Errorf("MetricaRows: %w", err)
+	}
+	for _, ss := range sessions {
+		if c := ss.Conversion; c != nil && ss.StartedAt.Equal(start) && in(c.At) {
+			rows = append(rows, outbound.MetricaRow{ClientID: a.YMClientID, Yclid: a.Yclid, Goal: goalConv, Time: c.At,
+				Conversion: true, Price: c.Value, Currency: st.cfg.Currency})
+		}
+	}
+	return rows, nil
+}

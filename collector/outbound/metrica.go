@@ -160,9 +160,18 @@ func (m *Metrica) row(ctx context.Context, d *Delivery, now time.Time) (MetricaR
 // or Yclid when no row has a ClientId; Price and Currency are there when a
 // row is a conversion.
 func WriteMetricaCSV(w io.Writer, rows []MetricaRow) error {
-	yclid, priced := len(rows) > 0, false
+	yclid := len(rows) > 0
 	for _, r := range rows {
 		yclid = yclid && r.ClientID == ""
+	}
+	return WriteMetricaCSVBy(w, rows, yclid)
+}
+
+// WriteMetricaCSVBy is WriteMetricaCSV with the identifier column chosen:
+// Yclid when yclid is set, else ClientId.
+func WriteMetricaCSVBy(w io.Writer, rows []MetricaRow, yclid bool) error {
+	priced := false
+	for _, r := range rows {
 		priced = priced || r.Conversion
 	}
 	header := []string{"ClientId", "Target", "DateTime"}
