@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -29,15 +28,15 @@ type exchange struct {
 func (s *Server) newExchange() (*exchange, error) {
 	d, err := outbound.New(outbound.Options{
 		Redis: s.rdb, Config: s.cfg, Clock: s.clock, Log: s.log, Registry: s.metrics.registry,
-		ChatRecord: s.chatJSON,
-		Targets: outbound.TargetsWith(outbound.TargetOptions{Client: &http.Client{}, Clock: s.clock,
+		ChatRecord: s.chatJSON, Sessions: s.reports.ChatSessions,
+		Targets: outbound.TargetsWith(outbound.TargetOptions{Clock: s.clock,
 			ChatRecord: s.chatJSON, Visit: s.visitAnalytics}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("exchange: %w", err)
 	}
 	return &exchange{
-		facts:      outbound.NewFacts(outbound.NewEnqueuer(s.rdb, s.cfg), s.reports.ChatSessions),
+		facts:      outbound.NewFacts(outbound.NewEnqueuer(s.rdb, s.cfg)),
 		dispatcher: d,
 		admin:      outbound.NewAdmin(s.rdb, s.cfg, s.clock),
 	}, nil

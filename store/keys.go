@@ -376,13 +376,15 @@ func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)
 // "route" (collector/outbound) reads it and turns each entry into one
 // delivery per target, acknowledging and deleting the entry in the same
 // script; entries a stopped collector had read are claimed with XAUTOCLAIM.
-// No TTL; entries live until routed. Written by collector/outbound's
-// enqueue script.
+// No TTL; entries live until routed. Written (XADD) by
+// collector/outbound's Enqueue.
 func OutboundEvents(site string) string { return siteKey(site, "out", "in") }
 
-// OutboundEventSeen is a STRING marking an event already enqueued, so a fact
-// handed over again enqueues nothing. TTL: the site's delivery_days.
-// Written with SET NX by collector/outbound's enqueue script.
+// OutboundEventSeen is a STRING marking an event the router derived from a
+// chat's sessions (session.converted, session.closed) as routed, so that it
+// goes once however often it is derived again. TTL: the site's
+// delivery_days (at least two days). Written with SET NX by
+// collector/outbound's route script.
 func OutboundEventSeen(site, id string) string { return siteKey(site, "out", "seen", part(id)) }
 
 // OutboundDelivery is a HASH, one delivery of an event to one target:

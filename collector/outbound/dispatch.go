@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/config"
+	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -32,6 +33,9 @@ type Options struct {
 	Log    *slog.Logger
 	// Registry takes the per-target metrics; nil registers nothing.
 	Registry prometheus.Registerer
+	// Sessions reads a chat's sessions (reports.Store.ChatSessions), for
+	// session.converted and session.closed; nil sends none.
+	Sessions func(ctx context.Context, site, chat string) ([]reports.Session, error)
 	// ChatRecord answers a chat's record as the chats API shows it, the
 	// data of chat.attributed; nil sends the conversation fact instead.
 	ChatRecord func(ctx context.Context, site, chat string) (json.RawMessage, error)
@@ -163,9 +167,11 @@ func New(opt Options) (*Dispatcher, error) {
 }
 
 // Run routes and delivers until ctx ends, then waits for the deliveries
-// under way (each bounded by Timeout).
+// under way (each bounded by Timeout). It looks again as soon as an
+// attempt finishes, and every Poll when idle.
 func (d *Dispatcher) Run(ctx context.Context) {
 	slots := make(chan struct{}, d.opt.Concurrency)
+	freed := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -190,18 +196,25 @@ func (d *Dispatcher) Run(ctx context.Context) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					defer func() { <-slots }()
 					d.attemptGroup(context.WithoutCancel(ctx), site, g)
+					<-slots
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
 				}()
 			}
 		}
 		if busy && len(slots) < cap(slots) {
 			continue
 		}
+		timer := time.NewTimer(d.opt.Poll)
 		select {
 		case <-ctx.Done():
-		case <-time.After(d.opt.Poll):
+		case <-freed:
+		case <-timer.C:
 		}
+		timer.Stop()
 	}
 }
 
@@ -260,10 +273,21 @@ func (d *Dispatcher) Route(ctx context.Context, site string, count int64) (int, 
 			msgs = append(msgs, r.Messages...)
 		}
 	}
+	var calls []routeCall
 	for _, m := range msgs {
-		if err := d.routeOne(ctx, site, m); err != nil {
+		c, err := d.routeOne(ctx, site, m)
+		if err != nil {
+			// What was prepared goes; the entry that failed stays pending
+			// and is routed at the next round.
+			if rerr := d.runRoutes(ctx, site, calls); rerr != nil {
+				return 0, errors.Join(err, rerr)
+			}
 			return 0, err
 		}
+		calls = append(calls, c...)
+	}
+	if err := d.runRoutes(ctx, site, calls); err != nil {
+		return 0, err
 	}
 	return len(msgs), nil
 }
@@ -307,13 +331,24 @@ type envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
-func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage) error {
+// routeCall is one run of routeScript.
+type routeCall struct {
+	keys []string
+	args []any
+}
+
+// routeOne prepares the calls that route one stream entry: the entry's
+// event and the events it implies for the chat's sessions (a conversation
+// that began closes the session before it; a business event may convert
+// one), in the order a receiver should see them. The last call
+// acknowledges the entry.
+func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage) ([]routeCall, error) {
 	str := func(k string) string { v, _ := m.Values[k].(string); return v }
 	ev := Event{ID: str("id"), Type: str("type"), Site: site, Chat: str("chat"), Data: json.RawMessage(str("data"))}
 	t, err := strconv.ParseInt(str("time"), 10, 64)
 	if err != nil || ev.ID == "" || !json.Valid(ev.Data) {
 		d.opt.Log.Error("outbound: unreadable stream entry dropped", "site", site, "entry", m.ID)
-		return d.opt.Redis.XAck(ctx, store.OutboundEvents(site), group, m.ID).Err()
+		return []routeCall{d.routeCall(ctx, site, m.ID, nil, false, false)}, nil
 	}
 	ev.Time = time.UnixMilli(t).UTC()
 	confirmed := false
@@ -329,17 +364,79 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 				confirmed = c.Confirmed
 			}
 		case err != nil:
-			return fmt.Errorf("route %s: chat record %s: %w", site, ev.Chat, err)
+			return nil, fmt.Errorf("route %s: chat record %s: %w", site, ev.Chat, err)
 		}
+	}
+	var derived []Event
+	if (ev.Type == TypeConversationStarted || ev.Type == TypeEventReceived) && d.opt.Sessions != nil && d.wantsSessions(site) {
+		ss, err := d.opt.Sessions(ctx, site, ev.Chat)
+		if err != nil {
+			return nil, fmt.Errorf("route %s: sessions of %s: %w", site, ev.Chat, err)
+		}
+		all, err := sessionEvents(d.opt.Config.Site(site), ev.Chat, ss, d.opt.Clock.Now())
+		if err != nil {
+			return nil, fmt.Errorf("route %s: %w", site, err)
+		}
+		// The sessions are read as they stand now, which may be ahead of
+		// this entry: what happened after it waits for the entry of its
+		// own fact, so that the chat's events keep their order.
+		for _, e := range all {
+			if !e.Time.After(ev.Time) {
+				derived = append(derived, e)
+			}
+		}
+	}
+	var calls []routeCall
+	if ev.Type == TypeConversationStarted {
+		for i := range derived {
+			calls = append(calls, d.routeCall(ctx, site, "", &derived[i], false, true))
+		}
+	}
+	if ev.Type == TypeEventReceived {
+		calls = append(calls, d.routeCall(ctx, site, "", &ev, confirmed, false))
+		for i := range derived {
+			calls = append(calls, d.routeCall(ctx, site, "", &derived[i], false, true))
+		}
+		return append(calls, d.routeCall(ctx, site, m.ID, nil, false, false)), nil
+	}
+	return append(calls, d.routeCall(ctx, site, m.ID, &ev, confirmed, false)), nil
+}
+
+// wantsSessions tells whether any of the site's targets takes session
+// events, which are worth a read of the chat's sessions.
+func (d *Dispatcher) wantsSessions(site string) bool {
+	for _, tg := range d.targets[site] {
+		if tg.Wants(TypeSessionConverted) || tg.Wants(TypeSessionClosed) {
+			return true
+		}
+	}
+	return false
+}
+
+// routeCall prepares one run of routeScript: ev's deliveries (none when ev
+// is nil), and the acknowledgement of stream entry entry (none when "").
+// A derived event (not from the stream) is routed only the first time its
+// marker is set.
+func (d *Dispatcher) routeCall(ctx context.Context, site, entry string, ev *Event, confirmed, derived bool) routeCall {
+	now := d.opt.Clock.Now()
+	st := d.opt.Config.Site(site)
+	marker := store.OutboundEvents(site) // a key of the slot; unused
+	check := 0
+	if derived {
+		marker, check = store.OutboundEventSeen(site, ev.ID), 1
+	}
+	keys := []string{store.OutboundEvents(site), store.OutboundDue(site), store.OutboundIndex(site), marker}
+	args := []any{group, entry, now.UnixMilli(), now.Add(-keepFor(st)).UnixMilli(), "", "", "", 0, check, int64(keepFor(st) / time.Second)}
+	if ev == nil {
+		return routeCall{keys: keys, args: args}
 	}
 	body, err := json.Marshal(envelope{ID: ev.ID, Type: ev.Type, Site: site, Time: ev.Time.Format(time.RFC3339Nano), Data: ev.Data})
 	if err != nil {
-		return fmt.Errorf("route %s: %w", site, err)
+		// Data is valid JSON, so this cannot fail; the event goes nowhere.
+		d.opt.Log.Error("outbound: event unencodable", "site", site, "event", ev.ID, "err", err)
+		return routeCall{keys: keys, args: args}
 	}
-	now := d.opt.Clock.Now()
-	st := d.opt.Config.Site(site)
-	keys := []string{store.OutboundEvents(site), store.OutboundDue(site), store.OutboundIndex(site)}
-	args := []any{group, m.ID, now.UnixMilli(), now.Add(-keepFor(st)).UnixMilli(), string(body), ev.ID, ev.Chat, t}
+	args[4], args[5], args[6], args[7] = string(body), ev.ID, ev.Chat, ev.Time.UnixMilli()
 	for _, name := range sortedTargets(d.targets[site]) {
 		tg := d.targets[site][name]
 		typ := ev.Type
@@ -349,7 +446,7 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 		if !tg.Wants(typ) {
 			continue
 		}
-		if f, ok := tg.(Filter); ok && !f.Accepts(ctx, &ev) {
+		if f, ok := tg.(Filter); ok && !f.Accepts(ctx, ev) {
 			continue
 		}
 		id := ev.ID + "." + name
@@ -357,10 +454,32 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 		keys = append(keys, store.OutboundDelivery(site, id), store.OutboundLane(site, lane))
 		args = append(args, id, lane, name, typ)
 	}
-	if err := routeScript.Run(ctx, d.opt.Redis, keys, args...).Err(); err != nil {
-		return fmt.Errorf("route %s: %w", site, err)
+	return routeCall{keys: keys, args: args}
+}
+
+// runRoutes runs the calls in order in one pipeline.
+func (d *Dispatcher) runRoutes(ctx context.Context, site string, calls []routeCall) error {
+	if len(calls) == 0 {
+		return nil
 	}
-	return nil
+	for try := 0; ; try++ {
+		pipe := d.opt.Redis.Pipeline()
+		for _, c := range calls {
+			routeScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		}
+		_, err := pipe.Exec(ctx)
+		if err == nil {
+			return nil
+		}
+		if try > 0 || !strings.Contains(err.Error(), "NOSCRIPT") {
+			return fmt.Errorf("route %s: %w", site, err)
+		}
+		// Routing twice is safe: a delivery already made is left alone
+		// and an entry already acknowledged is gone.
+		if err := routeScript.Load(ctx, d.opt.Redis).Err(); err != nil {
+			return fmt.Errorf("route %s: load script: %w", site, err)
+		}
+	}
 }
 
 // Delivery is one event on its way to one target.

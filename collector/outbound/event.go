@@ -5,7 +5,7 @@
 //
 // Facts become events (Enqueue, OnConversation, OnEvent), which go to a
 // Redis stream in the same step as, or right after, the fact that causes
-// them, identified so that a fact handed over twice enqueues once. A
+// them, identified so that a fact handed over twice is delivered once. A
 // Dispatcher routes each event to one delivery per target, keeps one lane
 // per target and chat so a chat's deliveries arrive in order, and delivers
 // them at least once with exponential backoff and jitter, for a day and
@@ -82,59 +82,34 @@ func Active(st *config.Site) bool {
 	return st != nil && (len(st.Webhooks) > 0 || st.MetaCAPI.Enabled() || st.GA4.Enabled() || st.Metrica.Enabled())
 }
 
-// enqueueScript adds an event to the stream unless its ID was enqueued
-// before. KEYS: seen marker, stream. ARGV: id, type, chat, time (ms), data,
-// marker TTL (s). Returns 1 when added, 0 for a duplicate.
-var enqueueScript = redis.NewScript(`
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then
-  redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'type', ARGV[2], 'chat', ARGV[3], 'time', ARGV[4], 'data', ARGV[5])
-  return 1
-end
-return 0
-`)
-
-// Enqueue adds events to their sites' streams in one round trip; an event
-// whose ID was enqueued before is left out. It answers how many were new.
-func (q *Enqueuer) Enqueue(ctx context.Context, events ...Event) (int, error) {
+// Enqueue adds events to their sites' streams in one round trip, plain
+// XADDs so that the fact's own request pays as little as it can. An event
+// enqueued again (a fact handed over twice) is routed again and makes no
+// new delivery: a delivery's ID is its event's and its target's, and the
+// router leaves one that exists alone.
+func (q *Enqueuer) Enqueue(ctx context.Context, events ...Event) error {
 	if len(events) == 0 {
-		return 0, nil
+		return nil
 	}
 	pipe := q.rdb.Pipeline()
-	cmds := make([]*redis.Cmd, 0, len(events))
 	for _, e := range events {
-		st := q.cfg.Site(e.Site)
-		if st == nil {
-			return 0, fmt.Errorf("outbound.Enqueue: unknown site %q", e.Site)
+		if q.cfg.Site(e.Site) == nil {
+			return fmt.Errorf("outbound.Enqueue: unknown site %q", e.Site)
 		}
 		if e.ID == "" || strings.ContainsAny(e.ID, "{}: ") {
-			return 0, fmt.Errorf("outbound.Enqueue: event ID %q is empty or not plain", e.ID)
+			return fmt.Errorf("outbound.Enqueue: event ID %q is empty or not plain", e.ID)
 		}
 		data := e.Data
 		if len(data) == 0 {
 			data = json.RawMessage("{}")
 		}
-		cmds = append(cmds, enqueueScript.Run(ctx, pipe,
-			[]string{store.OutboundEventSeen(e.Site, e.ID), store.OutboundEvents(e.Site)},
-			e.ID, e.Type, e.Chat, e.Time.UnixMilli(), string(data), int64(keepFor(st)/time.Second)))
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: store.OutboundEvents(e.Site), Values: []any{
+			"id", e.ID, "type", e.Type, "chat", e.Chat, "time", e.Time.UnixMilli(), "data", string(data)}})
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		// A script not yet cached answers NOSCRIPT in a pipeline; load it
-		// and run the batch once more (the markers make that safe).
-		if !strings.Contains(err.Error(), "NOSCRIPT") {
-			return 0, fmt.Errorf("outbound.Enqueue: %w", err)
-		}
-		if err := enqueueScript.Load(ctx, q.rdb).Err(); err != nil {
-			return 0, fmt.Errorf("outbound.Enqueue: load script: %w", err)
-		}
-		return q.Enqueue(ctx, events...)
+		return fmt.Errorf("outbound.Enqueue: %w", err)
 	}
-	n := 0
-	for _, c := range cmds {
-		if v, _ := c.Int(); v == 1 {
-			n++
-		}
-	}
-	return n, nil
+	return nil
 }
 
 // keepFor is how long finished deliveries and enqueue markers are kept:

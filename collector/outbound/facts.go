@@ -7,22 +7,22 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 )
 
-// Facts turns the collector's facts into events and enqueues them.
+// Facts turns the collector's facts into events and enqueues them. It
+// does as little as it can, since it runs while a platform waits for its
+// webhook's answer: one round trip to Redis per fact; what the chat's
+// sessions imply is worked out when the event is routed.
 type Facts struct {
 	q   *Enqueuer
 	cfg func(site string) bool
-	// sessions reads a chat's sessions, for session.converted and
-	// session.closed.
-	sessions func(ctx context.Context, site, chat string) ([]reports.Session, error)
 }
 
-// NewFacts returns the fact hand-over on q; sessions reads a chat's
-// sessions (reports.Store.ChatSessions).
-func NewFacts(q *Enqueuer, sessions func(ctx context.Context, site, chat string) ([]reports.Session, error)) *Facts {
-	return &Facts{q: q, sessions: sessions, cfg: func(site string) bool { return Active(q.cfg.Site(site)) }}
+// NewFacts returns the fact hand-over on q.
+func NewFacts(q *Enqueuer) *Facts {
+	return &Facts{q: q, cfg: func(site string) bool { return Active(q.cfg.Site(site)) }}
 }
 
 // Sink wraps a ledger sink (the reports store's RecordConversation): a
@@ -65,9 +65,8 @@ type conversationFrom struct {
 }
 
 // OnConversation enqueues conversation.started for a conversation fact,
-// chat.attributed when it has a source (again when its source changes, as
-// when an operator confirms a candidate), and the chat's sessions that
-// converted or closed.
+// and chat.attributed when it has a source (again when its source changes,
+// as when an operator confirms a candidate).
 func (f *Facts) OnConversation(ctx context.Context, c reports.Conversation) error {
 	if !f.cfg(c.Site) || c.Retract {
 		return nil
@@ -90,12 +89,7 @@ func (f *Facts) OnConversation(ctx context.Context, c reports.Conversation) erro
 			Type: TypeChatAttributed, Site: c.Site, Chat: c.Chat, Time: at, Data: data,
 		})
 	}
-	more, err := f.sessionEvents(ctx, c.Site, c.Chat)
-	if err != nil {
-		return err
-	}
-	// The chat's earlier session closed before this conversation began.
-	if _, err := f.q.Enqueue(ctx, append(more, events...)...); err != nil {
+	if err := f.q.Enqueue(ctx, events...); err != nil {
 		return fmt.Errorf("outbound: conversation %s: %w", c.Chat, err)
 	}
 	return nil
@@ -113,7 +107,7 @@ type eventData struct {
 }
 
 // OnEvent enqueues event.received for a business event the reports store
-// judged, and the chat's sessions that converted or closed. The event is
+// judged. The event is
 // identified as the reports store identifies it (its ID, else its chat,
 // category, time and value), so a redelivered event enqueues once.
 func (f *Facts) OnEvent(ctx context.Context, e reports.Event, res reports.EventResult) error {
@@ -134,11 +128,7 @@ func (f *Facts) OnEvent(ctx context.Context, e reports.Event, res reports.EventR
 		return fmt.Errorf("outbound: event %s: %w", e.Chat, err)
 	}
 	events := []Event{{ID: EventID(TypeEventReceived, key...), Type: TypeEventReceived, Site: e.Site, Chat: e.Chat, Time: at, Data: data}}
-	more, err := f.sessionEvents(ctx, e.Site, e.Chat)
-	if err != nil {
-		return err
-	}
-	if _, err := f.q.Enqueue(ctx, append(events, more...)...); err != nil {
+	if err := f.q.Enqueue(ctx, events...); err != nil {
 		return fmt.Errorf("outbound: event %s: %w", e.Chat, err)
 	}
 	return nil
@@ -151,20 +141,14 @@ type sessionData struct {
 	reports.Session
 }
 
-// sessionEvents are the events of the chat's sessions as they now stand:
+// sessionEvents are the events of a chat's sessions as they now stand:
 // session.converted for each converted one, session.closed for each closed
 // without a conversion (replaced by a new conversation, or expired, which
-// shows at the chat's next fact). Their IDs make each enqueue once.
-func (f *Facts) sessionEvents(ctx context.Context, site, chat string) ([]Event, error) {
-	if f.sessions == nil {
-		return nil, nil
-	}
-	ss, err := f.sessions(ctx, site, chat)
-	if err != nil {
-		return nil, fmt.Errorf("outbound: sessions of %s: %w", chat, err)
-	}
+// shows at the chat's next fact). Their IDs make each go once; sessions
+// whose fact is older than the enqueue markers live are left out, so that
+// none goes twice.
+func sessionEvents(st *config.Site, chat string, ss []reports.Session, now time.Time) ([]Event, error) {
 	var out []Event
-	cur := f.q.cfg.Site(site).Currency
 	for _, s := range ss {
 		var typ string
 		var at time.Time
@@ -172,18 +156,21 @@ func (f *Facts) sessionEvents(ctx context.Context, site, chat string) ([]Event, 
 		switch {
 		case s.Conversion != nil:
 			typ, at = TypeSessionConverted, s.Conversion.At
-			key = []string{site, chat, ms(s.StartedAt), ms(s.Conversion.At), s.Conversion.Category, s.Conversion.EventID}
+			key = []string{st.Name, chat, ms(s.StartedAt), ms(s.Conversion.At), s.Conversion.Category, s.Conversion.EventID}
 		case s.ClosedAt != nil:
 			typ, at = TypeSessionClosed, *s.ClosedAt
-			key = []string{site, chat, ms(s.StartedAt), s.Status}
+			key = []string{st.Name, chat, ms(s.StartedAt), s.Status}
 		default:
 			continue
 		}
-		data, err := json.Marshal(sessionData{Chat: chat, Currency: cur, Session: s})
-		if err != nil {
-			return nil, fmt.Errorf("outbound: session of %s: %w", chat, err)
+		if now.Sub(at) > keepFor(st)-24*time.Hour {
+			continue
 		}
-		out = append(out, Event{ID: EventID(typ, key...), Type: typ, Site: site, Chat: chat, Time: at.UTC(), Data: data})
+		data, err := json.Marshal(sessionData{Chat: chat, Currency: st.Currency, Session: s})
+		if err != nil {
+			return nil, fmt.Errorf("session of %s: %w", chat, err)
+		}
+		out = append(out, Event{ID: EventID(typ, key...), Type: typ, Site: st.Name, Chat: chat, Time: at.UTC(), Data: data})
 	}
 	return out, nil
 }

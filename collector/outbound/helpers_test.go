@@ -179,7 +179,7 @@ sites:
 		t.Fatal(err)
 	}
 	return &world{t: t, rdb: rdb, cfg: cfg, clock: clock, reports: rs,
-		facts: NewFacts(NewEnqueuer(rdb, cfg), rs.ChatSessions), admin: NewAdmin(rdb, cfg, clock)}
+		facts: NewFacts(NewEnqueuer(rdb, cfg)), admin: NewAdmin(rdb, cfg, clock)}
 }
 
 func hook(url string, events ...string) string {
@@ -192,7 +192,7 @@ func hook(url string, events ...string) string {
 
 func (w *world) dispatcher(name string, opt Options) *Dispatcher {
 	w.t.Helper()
-	opt.Redis, opt.Config, opt.Clock, opt.Name = w.rdb, w.cfg, w.clock, name
+	opt.Redis, opt.Config, opt.Clock, opt.Name, opt.Sessions = w.rdb, w.cfg, w.clock, name, w.reports.ChatSessions
 	if opt.Backoff.Rand == nil {
 		opt.Backoff.Rand = func() float64 { return 0.5 }
 	}

@@ -2,19 +2,22 @@ package outbound
 
 import "github.com/redis/go-redis/v9"
 
-// routeScript turns one stream entry into its deliveries, acknowledges and
-// deletes the entry, all at once, so an entry is routed exactly once even
-// when two collectors claimed it. KEYS: stream, due, index, then for each
-// delivery its hash and its lane. ARGV: group, entry ID, now (ms), index
-// cutoff (ms), body, event ID, chat, time (ms), then for each delivery: ID,
-// lane name, target, type. Returns the number of new deliveries.
+// routeScript makes an event's deliveries and acknowledges and deletes a
+// stream entry, all at once, so an entry is routed exactly once even when
+// two collectors claimed it. KEYS: stream, due, index, the event's enqueue
+// marker, then for each delivery its hash and its lane. ARGV: group, entry
+// ID ("" for none), now (ms), index cutoff (ms), body, event ID, chat, time
+// (ms), check (1: route only if the marker was not set, and set it),
+// marker TTL (s), then for each delivery: ID, lane name, target, type.
+// Returns the number of new deliveries.
 var routeScript = redis.NewScript(`
 local now = tonumber(ARGV[3])
-local n = (#KEYS - 3) / 2
+local n = (#KEYS - 4) / 2
 local added = 0
+if ARGV[9] == '1' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[10]) then n = 0 end
 for i = 1, n do
-  local dk, lk = KEYS[2 + 2 * i], KEYS[3 + 2 * i]
-  local b = 8 + (i - 1) * 4
+  local dk, lk = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
+  local b = 10 + (i - 1) * 4
   local id, lane = ARGV[b + 1], ARGV[b + 2]
   if redis.call('EXISTS', dk) == 0 then
     redis.call('HSET', dk, 'type', ARGV[b + 4], 'event', ARGV[6], 'target', ARGV[b + 3], 'lane', lane,
@@ -25,9 +28,11 @@ for i = 1, n do
     added = added + 1
   end
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+if added > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4]) end
+if ARGV[2] ~= '' then
+  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[1], ARGV[2])
+end
 return added
 `)
 

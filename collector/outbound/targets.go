@@ -24,6 +24,16 @@ type TargetOptions struct {
 	Visit func(ctx context.Context, site, chat string, at time.Time) (Analytics, error)
 }
 
+// NewClient is the HTTP client deliveries go through: it keeps enough idle
+// connections to each host for every delivery under way to reuse one (the
+// default keeps two, and a busy endpoint would pay a new connection, and
+// its TLS handshake, per delivery).
+func NewClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr}
+}
+
 // Analytics are a visit's web analytics identifiers.
 type Analytics struct {
 	// Time is the visit's time.
@@ -38,7 +48,7 @@ type Analytics struct {
 // Meta's Conversions API, GA4 and Metrica when configured.
 func TargetsWith(opt TargetOptions) func(st *config.Site) []Target {
 	if opt.Client == nil {
-		opt.Client = &http.Client{}
+		opt.Client = NewClient()
 	}
 	if opt.Clock == nil {
 		opt.Clock = store.SystemClock{}
