@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/outbound"
 	"github.com/messtrack/messtrack/reports"
 )
@@ -206,4 +207,32 @@ func (s *Server) metricaRowsOf(ctx context.Context, st *site, chat string, from,
 		}
 	}
 	return rows, nil
+}
+
+// deliveriesAdapter gives the dashboard the site's deliveries.
+type deliveriesAdapter struct{ admin *outbound.Admin }
+
+func (a deliveriesAdapter) Deliveries(ctx context.Context, site, state string, limit int) ([]dashboard.Delivery, error) {
+	list, err := a.admin.List(ctx, site, state, limit)
+	if err != nil {
+		return nil, err
+	}
+	at := func(s string) time.Time {
+		t, _ := time.Parse(time.RFC3339Nano, s) // "" (never) is the zero time
+		return t
+	}
+	out := make([]dashboard.Delivery, len(list))
+	for i, l := range list {
+		out[i] = dashboard.Delivery{ID: l.ID, Type: l.Type, Target: l.Target, Chat: l.Chat, State: l.State, Error: l.Error,
+			Attempts: l.Attempts, Status: l.Status, Created: at(l.Created), Last: at(l.Last), Next: at(l.Next), Done: at(l.Done)}
+	}
+	return out, nil
+}
+
+func (a deliveriesAdapter) Replay(ctx context.Context, site, id string) error {
+	_, err := a.admin.Replay(ctx, site, id)
+	if errors.Is(err, outbound.ErrNoDelivery) {
+		return fail(ErrNotFound, "no delivery %q is kept", clip(id, 64))
+	}
+	return err
 }

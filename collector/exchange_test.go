@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,4 +389,52 @@ func (w *testWorld) get(t *testing.T, path string) string {
 		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+func TestTheDashboardShowsDeadLettersAndSendsThemAgain(t *testing.T) {
+	var up atomic.Bool
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(crm.Close)
+	raw := strings.Replace(testConfigYAML, "    conversion_event: purchase\n",
+		"    conversion_event: purchase\n    webhooks:\n      - url: "+crm.URL+"\n        secret: "+crmSecret+"\n        events: [conversation.started]\n", 1)
+	w := newTestWorld(t, raw)
+	w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "15550003333", "to": "15551234567", "text": "<b>hi</b>"})
+	for range 30 {
+		if _, err := w.srv.Deliveries().Step(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(time.Hour)
+	}
+	d := newDashClient(w)
+	d.signIn(t, "demo", "demo-key-123")
+	resp, page := d.get(t, "/dashboard/deliveries")
+	if resp.StatusCode != 200 || !strings.Contains(page, "failing") || !strings.Contains(page, "answered 503: maintenance") ||
+		!strings.Contains(page, "whatsapp:15550003333") || !strings.Contains(page, "Send again") {
+		t.Fatalf("deliveries page: %d\n%s", resp.StatusCode, clip(page, 3000))
+	}
+	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(page)
+	if id == nil {
+		t.Fatal("no replay form")
+	}
+	if resp, _ := d.post(t, "/dashboard/deliveries/replay", url.Values{"id": {id[1]}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a replay without the CSRF token: %d", resp.StatusCode)
+	}
+	up.Store(true)
+	resp, _ = d.post(t, "/dashboard/deliveries/replay", url.Values{"id": {id[1]}, "csrf": {csrfOf(t, page)}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard/deliveries?replayed=1" {
+		t.Fatalf("replay: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, err := w.srv.Deliveries().Step(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, page = d.get(t, "/dashboard/deliveries?replayed=1")
+	if !strings.Contains(page, "queued again") || !strings.Contains(page, "No dead letters") || !strings.Contains(page, "healthy") {
+		t.Errorf("after the replay:\n%s", clip(page, 3000))
+	}
 }

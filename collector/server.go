@@ -172,8 +172,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 			status, msg, _ := s.explain(c, err, internal)
 			return status, msg
 		},
-		Reports: reportsAdapter{st: s.reports},
-		Chats:   chatsAdapter{s: s},
+		Reports:    reportsAdapter{st: s.reports},
+		Chats:      chatsAdapter{s: s},
+		Deliveries: deliveriesAdapter{admin: s.exchange.admin},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)

@@ -30,7 +30,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "deliveries"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -55,6 +55,9 @@ type Options struct {
 	// and chat pages answer 404.
 	Reports ReportSource
 	Chats   ChatSource
+	// Deliveries are the outbound deliveries; without it the deliveries
+	// page answers 404.
+	Deliveries DeliverySource
 }
 
 // Dashboard is the operator dashboard at /dashboard/: server-rendered
@@ -65,8 +68,9 @@ type Dashboard struct {
 	pages map[string]*template.Template
 	chart *template.Template
 	// reports and chats are what the pages show.
-	reports ReportSource
-	chats   ChatSource
+	reports    ReportSource
+	chats      ChatSource
+	deliveries DeliverySource
 
 	rdb       redis.UniversalClient
 	clock     store.Clock
@@ -114,7 +118,7 @@ func New(opt Options) (*Dashboard, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	d.reports, d.chats = opt.Reports, opt.Chats
+	d.reports, d.chats, d.deliveries = opt.Reports, opt.Chats, opt.Deliveries
 	d.rdb, d.clock, d.log, d.publicURL = opt.Redis, opt.Clock, opt.Log, opt.PublicURL
 	d.site, d.clientIP, d.clientKey, d.explain = opt.Site, opt.ClientIP, opt.ClientKey, opt.Explain
 	return d, nil
