@@ -367,7 +367,15 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 			return nil, fmt.Errorf("route %s: chat record %s: %w", site, ev.Chat, err)
 		}
 	}
-	var derived []Event
+	// The sessions are read as they stand now, which may be ahead of this
+	// entry: what happened after it (a session closed by a later
+	// conversation, a conversion by a later event) waits for the entry of
+	// its own fact, so that the chat's events keep their order. A
+	// conversation's entry brings the closings up to its time, before it;
+	// an event's entry the conversions and closings up to its time, after
+	// it. (A conversion that a late-delivered conversation gives an
+	// earlier event goes with the chat's next event.)
+	var before, after []Event
 	if (ev.Type == TypeConversationStarted || ev.Type == TypeEventReceived) && d.opt.Sessions != nil && d.wantsSessions(site) {
 		ss, err := d.opt.Sessions(ctx, site, ev.Chat)
 		if err != nil {
@@ -377,29 +385,25 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", site, err)
 		}
-		// The sessions are read as they stand now, which may be ahead of
-		// this entry: what happened after it waits for the entry of its
-		// own fact, so that the chat's events keep their order.
 		for _, e := range all {
-			if !e.Time.After(ev.Time) {
-				derived = append(derived, e)
+			switch {
+			case e.Type == TypeSessionClosed && !e.Time.After(ev.Time) && ev.Type == TypeConversationStarted:
+				before = append(before, e)
+			case ev.Type == TypeEventReceived && !e.Time.After(ev.Time):
+				after = append(after, e)
 			}
 		}
 	}
 	var calls []routeCall
-	if ev.Type == TypeConversationStarted {
-		for i := range derived {
-			calls = append(calls, d.routeCall(ctx, site, "", &derived[i], false, true))
-		}
+	for i := range before {
+		calls = append(calls, d.routeCall(ctx, site, "", &before[i], false, true))
 	}
-	if ev.Type == TypeEventReceived {
-		calls = append(calls, d.routeCall(ctx, site, "", &ev, confirmed, false))
-		for i := range derived {
-			calls = append(calls, d.routeCall(ctx, site, "", &derived[i], false, true))
-		}
-		return append(calls, d.routeCall(ctx, site, m.ID, nil, false, false)), nil
+	calls = append(calls, d.routeCall(ctx, site, "", &ev, confirmed, false))
+	for i := range after {
+		calls = append(calls, d.routeCall(ctx, site, "", &after[i], false, true))
 	}
-	return append(calls, d.routeCall(ctx, site, m.ID, &ev, confirmed, false)), nil
+	// The entry is acknowledged last, with everything it brought routed.
+	return append(calls, d.routeCall(ctx, site, m.ID, nil, false, false)), nil
 }
 
 // wantsSessions tells whether any of the site's targets takes session
