@@ -147,7 +147,7 @@ func TestAReceiverFailingFiveTimesGetsTheEventOnceWithTheSameKey(t *testing.T) {
 	target := l[0].Target
 	for name, want := range map[string]float64{
 		"messtrack_outbound_retried_total": 5, "messtrack_outbound_delivered_total": 1, "messtrack_outbound_dead_total": 0,
-		"messtrack_outbound_latency_seconds": 1, "messtrack_outbound_queue_age_seconds": 1,
+		"messtrack_outbound_latency_seconds": 1, "messtrack_outbound_queue_age_seconds": 6,
 	} {
 		if v := metricValue(t, reg, name, target); v != want {
 			t.Errorf("%s{target=%s} = %v, want %v", name, target, v, want)

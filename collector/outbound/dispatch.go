@@ -596,12 +596,12 @@ func (d *Dispatcher) record(ctx context.Context, site string, dl Delivery, res R
 	dl.Attempts++
 	outcome, next, errText := "delivered", now, ""
 	var perm *PermanentError
+	d.metrics.age.WithLabelValues(site, dl.Target).Observe(now.Sub(dl.Created).Seconds())
 	switch {
 	case res.Err == nil:
 		errText = res.Note
 		d.metrics.delivered.WithLabelValues(site, dl.Target).Inc()
 		d.metrics.latency.WithLabelValues(site, dl.Target).Observe(elapsed.Seconds())
-		d.metrics.age.WithLabelValues(site, dl.Target).Observe(now.Sub(dl.Created).Seconds())
 	case errors.As(res.Err, &perm) || now.Sub(dl.Created) >= d.opt.Backoff.MaxAge:
 		outcome, errText = "dead", res.Err.Error()
 		d.metrics.dead.WithLabelValues(site, dl.Target).Inc()

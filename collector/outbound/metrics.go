@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, labels),
 		age: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "messtrack_outbound_queue_age_seconds", Help: "Time from an event's queueing to its delivery, by site and target.",
+			Name: "messtrack_outbound_queue_age_seconds", Help: "How long deliveries had waited since queueing when attempted (a stuck endpoint's grow with each retry), by site and target.",
 			Buckets: []float64{.01, .05, .25, 1, 5, 30, 120, 600, 3600, 6 * 3600, 26 * 3600},
 		}, labels),
 	}
