@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/evanw/esbuild/pkg/api"
 )
@@ -43,18 +44,21 @@ func (f features) defines() map[string]string {
 }
 
 // Builder holds the minified snippet for every combination of features,
-// built once when the collector starts.
+// built once when the collector starts; the builds with ANALYTICS, which
+// only sites sending chats to GA4 or Metrica use, are built the first time
+// such a site is rendered.
 type Builder struct {
+	mu     sync.Mutex
 	builds map[features]string
 }
 
 // NewBuilder minifies the embedded source for every feature combination
-// with esbuild. It fails if esbuild reports anything, since a warning in the
-// snippet is a bug every visitor would run.
+// (but ANALYTICS) with esbuild. It fails if esbuild reports anything,
+// since a warning in the snippet is a bug every visitor would run.
 func NewBuilder() (*Builder, error) {
 	b := &Builder{builds: make(map[features]string, 32)}
-	for i := range 32 {
-		f := features{whatsapp: i&1 != 0, telegram: i&2 != 0, consent: i&4 != 0, qr: i&8 != 0, analytics: i&16 != 0}
+	for i := range 16 {
+		f := features{whatsapp: i&1 != 0, telegram: i&2 != 0, consent: i&4 != 0, qr: i&8 != 0}
 		code, err := build(f)
 		if err != nil {
 			return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
@@ -62,6 +66,24 @@ func NewBuilder() (*Builder, error) {
 		b.builds[f] = code
 	}
 	return b, nil
+}
+
+// code returns the build for f, building an ANALYTICS one on first use.
+func (b *Builder) code(f features) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if code, ok := b.builds[f]; ok {
+		return code, nil
+	}
+	if !f.analytics {
+		return "", fmt.Errorf("no build for %+v", f)
+	}
+	code, err := build(f)
+	if err != nil {
+		return "", fmt.Errorf("build %+v: %w", f, err)
+	}
+	b.builds[f] = code
+	return code, nil
 }
 
 // build runs esbuild over the source for one feature combination.

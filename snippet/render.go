@@ -115,9 +115,9 @@ func (b *Builder) Render(s Settings) (Script, error) {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR, analytics: s.Analytics}
-	code, ok := b.builds[f]
-	if !ok {
-		return Script{}, fmt.Errorf("snippet.Render %q: no build for %+v", s.Site, f)
+	code, err := b.code(f)
+	if err != nil {
+		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	body := []byte(strings.Replace(code, settingsPlaceholder, string(js), 1) + "\n")
 	sum := sha256.Sum256(body)
