@@ -160,6 +160,10 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
     api_key: short-key
     whatsapp: [{number: "15557654321"}]
     sources: {flyer: {bot: other_bot}}
+    webhooks:
+      - {url: "http://crm.example/hooks", secret: 0123456789abcdef}
+      - {url: "http://127.0.0.1:9000/hooks", secret: 0123456789abcdef}
+      - {url: "https://crm.example/hooks", secret: 0123456789abcdef}
 `)
 	w.documented(t)
 	w.fw.rdb.Set(context.Background(), "mt:format", 9, 0)
@@ -175,6 +179,7 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
 		"fail site other: Telegram bots or users but no telegram_secret_token",
 		"warn site other: api_key is 9 characters",
 		"warn site other: no origins",
+		"warn site other: webhook http://crm.example/hooks is plain http",
 		"warn geoip: " + geo + " was built ",
 		"fail data format: Redis holds format 9, newer than this messtrack",
 		"fail public_url: http://",
@@ -183,6 +188,9 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if n := strings.Count(out, "is plain http"); n != 1 {
+		t.Errorf("%d plain-http findings; a loopback or https webhook is fine:\n%s", n, out)
 	}
 	writeMMDB(t, geo, "GeoLite2-Country", time.Now())
 	out, _ = w.check(t)
