@@ -113,6 +113,7 @@ func (g *GA4) Send(ctx context.Context, d *Delivery) Result {
 		return Result{Err: fmt.Errorf("ga4: %w", err)}
 	}
 	defer resp.Body.Close()
+	// The body only explains the status; one cut short leaves the status.
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
 		err := fmt.Errorf("ga4: answered %d: %s", resp.StatusCode, clip(string(bytes.TrimSpace(raw)), 200))

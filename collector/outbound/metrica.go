@@ -244,6 +244,7 @@ func (m *Metrica) upload(ctx context.Context, chats bool, rows []MetricaRow) Res
 		return Result{Err: fmt.Errorf("metrica: %w", err)}
 	}
 	defer resp.Body.Close()
+	// The body only explains the status; one cut short leaves the status.
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 == 2 {
 		var ok struct {

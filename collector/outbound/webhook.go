@@ -80,6 +80,7 @@ func do(client *http.Client, req *http.Request) Result {
 		return Result{Err: fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)}
 	}
 	defer resp.Body.Close()
+	// The body only explains the status; one cut short leaves the status.
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode/100 != 2 {
 		return Result{Status: resp.StatusCode, Err: fmt.Errorf("%s answered %d: %s", req.URL.Host, resp.StatusCode, bytes.TrimSpace(snippet))}
