@@ -83,6 +83,9 @@ func (st *site) parseTarget(raw string) (chatTarget, error) {
 		return chatTarget{}, fail(ErrBadInput, "target %q is not a chat of this site", clip(raw, 64))
 	}
 	kind, id, _ := strings.Cut(norm, ":")
+	if kind != "whatsapp" && kind != "telegram" {
+		return chatTarget{}, fail(ErrBadInput, "target %q: QR codes open WhatsApp and Telegram chats only", clip(raw, 64))
+	}
 	if kind == "whatsapp" {
 		return chatTarget{kind: chatWhatsApp, id: id}, nil
 	}

@@ -17,8 +17,10 @@ import (
 
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/person"
+	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/snippet"
@@ -82,6 +84,10 @@ type Server struct {
 	dash   *dashboard.Dashboard
 	// people answers export and erasure requests.
 	people *person.Service
+	// learn keeps the learned heuristic's examples, models and proof.
+	learn *learn.Store
+	// wabiz keeps WhatsApp statuses, spend and templates.
+	wabiz *wabiz.Service
 	// exchange sends chats and conversions out (exchange.go).
 	exchange *exchange
 }
@@ -128,8 +134,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.ledger = ledger.New(s.rdb, s.conversationSink())
+	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
+	s.wabiz = wabiz.New(wabiz.Options{Redis: s.rdb, Config: opt.Config, Ledger: s.ledger, Clock: opt.Clock, Log: opt.Log, Reports: s.reports})
 	for _, name := range opt.Config.SiteNames() {
 		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
@@ -175,6 +183,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		Reports:    reportsAdapter{st: s.reports},
 		Chats:      chatsAdapter{s: s},
 		Deliveries: deliveriesAdapter{admin: s.exchange.admin},
+
+		Heuristic: heuristicAdapter{s: s}, // learned_api.go
+		WhatsApp:  wabizAdapter{svc: s.wabiz},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
@@ -252,12 +263,15 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesOps,        // ops.go: /healthz
 		s.routesMetrics,    // metrics.go: /metrics
 		s.routesIntake,     // intake.go: visits and clicks
+		s.routesWABiz,      // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
 		s.routesReports,    // reports_http.go: events, costs, reports
 		s.routesSnippet,    // snippet.go: the browser script
 		s.routesHooks,      // hooks.go: webhooks and the messages API
 		s.routesChats,      // chats_api.go: the operators' chat API
 		s.routesQR,         // qr.go: scans and QR images
 		s.routesPeople,     // collector/person: export and erasure
+		s.routesLearned,    // learned_api.go: the learned heuristic and its proof
+		s.routesTags,       // collector/chattags: operators' tags on a chat
 		s.routesDeliveries, // exchange.go: outbound deliveries
 		s.dash.Routes,      // collector/dashboard
 		s.routesDemo,       // demo_routes.go: the demo phone, for a demo site only

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/messengers"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/ids"
 	"github.com/messtrack/messtrack/store"
@@ -25,6 +26,9 @@ type site struct {
 	// "whatsapp:<digits>" and "telegram:<username>".
 	targets map[string]bool
 	alloc   *allocator
+	// messengers are the site's messengers beyond WhatsApp and Telegram,
+	// by their webhook's path segment (messengers.go).
+	messengers map[string]messengers.Site
 }
 
 // visitTTL is how long a visit record lives: retention.visit_days, by
@@ -77,6 +81,12 @@ func newSite(ctx context.Context, rdb redis.UniversalClient, cfg *config.Site) (
 		if src.User != "" {
 			st.targets["telegram:"+src.User] = true
 		}
+	}
+	if st.messengers, err = openMessengers(cfg); err != nil {
+		return nil, err
+	}
+	for t := range messengerTargets(st.messengers) {
+		st.targets[t] = true
 	}
 	return st, nil
 }

@@ -195,10 +195,10 @@ func TestWhatsAppReferral(t *testing.T) {
 	})
 }
 
-func TestWhatsAppStatusesAreIgnored(t *testing.T) {
+func TestWhatsAppStatusesMakeNoChats(t *testing.T) {
 	w := newTestWorld(t)
 	status, ans, b := w.postWhatsApp(t, sample(t, "whatsapp_status.json"))
-	if status != 200 || ans.Ignored != 1 || ans.Received != 0 {
+	if status != 200 || ans.Statuses != 1 || ans.Ignored != 0 || ans.Received != 0 {
 		t.Fatalf("%d %s", status, b)
 	}
 	if n := w.rdb.ZCard(context.Background(), store.Chats("demo")).Val(); n != 0 {

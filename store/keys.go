@@ -3,6 +3,7 @@ package store
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every Redis key messtrack uses is built here, so that the whole keyspace can
@@ -132,6 +133,16 @@ func Chats(site string) string { return siteKey(site, "chats") }
 // the matcher in the same script that stores the message's effect, so a
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
+
+// HeldCode is a STRING holding a hidden code that arrived before its chat's
+// first message (Viber's conversation_started context), for that chat's
+// next message. TTL: HeldCodeTTL. Written by the collector's messenger
+// webhooks before they answer; read and deleted when the chat's next
+// message is stored; deleted by collector/person when the chat is erased.
+func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
+
+// HeldCodeTTL is how long a held code waits for the chat's next message.
+const HeldCodeTTL = 7 * 24 * time.Hour
 
 // VisitMatched is a STRING "<kind>|<chat>": the first chat a visit was
 // attributed to and how (f a code, c an operator's confirmation, h a
@@ -436,3 +447,91 @@ func OutboundDead(site string) string { return siteKey(site, "out", "dead") }
 // order). TTL: the routing lease (30 s), renewed at each round. Written by
 // collector/outbound's route lock script.
 func OutboundRouter(site string) string { return siteKey(site, "out", "router") }
+
+// --- collector/learn: the learned matcher -----------------------------------
+
+// LearnLabelled is a LIST of one messenger's labelled first messages (a
+// message whose code named its visit), newest first, each as JSON: the
+// message's features (time, target, phone country and offsets, language,
+// the target's clicks in the hour before), the clicked visit's (click time,
+// IP country, UTC offset, browser language) and those of the other
+// candidates in the match window. No phone number, chat or visit ID.
+// Capped at learn.MaxExamples entries by LTRIM on every push; TTL
+// learn.ExampleTTL, renewed on every push. Written by the collector after
+// the message is stored; read in batches by learn.Store.Refit.
+func LearnLabelled(site, messenger string) string {
+	return siteKey(site, "learn", "lab", part(messenger))
+}
+
+// LearnUnlabelled is a LIST of one messenger's code-less first messages
+// that reached the time-and-geo matcher, with their candidates' features,
+// newest first, as LearnLabelled. Cap, TTL, writer and reader as
+// LearnLabelled's.
+func LearnUnlabelled(site, messenger string) string {
+	return siteKey(site, "learn", "unl", part(messenger))
+}
+
+// LearnMessengers is a SET of the messengers that have examples
+// (LearnLabelled, LearnUnlabelled). TTL learn.ExampleTTL, renewed on every
+// push. Written with the examples; read by learn.Store.Refit.
+func LearnMessengers(site string) string { return siteKey(site, "learn", "ms") }
+
+// LearnModel is a HASH holding the site's fitted matcher model: "version"
+// (an integer, one more on every fit), "model" (posterior.Model as JSON).
+// No TTL: the model is small (tens of KB) and is what the matcher uses
+// until the next fit. Written by learn.Store.Refit; read by the matcher,
+// which checks "version" at most once a minute and reloads "model" when it
+// changed.
+func LearnModel(site string) string { return siteKey(site, "learn", "model") }
+
+// LearnProof is a STRING holding the site's live proof as JSON: per
+// messenger and month, what each fitted model would have answered for the
+// labelled first messages that arrived after its fit had their codes been
+// lost (counts, precision and recall with intervals, reliability table).
+// No TTL; one row per messenger and month, so it grows by a few rows a
+// month. Written by learn.Store.Refit (read, added to, written back under
+// LearnLock).
+func LearnProof(site string) string { return siteKey(site, "learn", "proof") }
+
+// LearnLock is a STRING held by the collector that is refitting the site's
+// model, so that several collectors do not fit at once. TTL: learn.LockTTL
+// (a fit that dies frees it then). Written with SET NX by
+// learn.Store.Refit, deleted by it when it finishes.
+func LearnLock(site string) string { return siteKey(site, "learn", "lock") }
+
+// --- WhatsApp Business: statuses, spend, templates --------------------------
+
+// WAMessage is a HASH of one outbound WhatsApp message (by its Cloud API ID):
+// "s" what is known of it as JSON (its statuses' times, pricing, template,
+// the recipient's country, replies, the chat's source; never the number or
+// the chat key), "c" what it adds to the WADay and
+// WATemplateDay counters now as JSON, "v" a version that makes concurrent
+// updates retry. TTL 35 days, renewed on each write: longer than statuses
+// and retries come. Written by collector/wabiz's update script.
+func WAMessage(site, id string) string { return siteKey(site, "wa", "m", part(id)) }
+
+// WAConversation is a STRING naming the message that counts a
+// conversation-priced conversation (by its conversation ID), so that a
+// conversation is counted and priced once whichever of its messages come
+// first. TTL 35 days. Written with SET NX by collector/wabiz.
+func WAConversation(site, id string) string { return siteKey(site, "wa", "conv", part(id)) }
+
+// WAChatOutbound is a ZSET of a chat's recent template messages: member the
+// message ID, score its send time (Unix ms); replies within 24 hours count
+// for them. TTL 2 days, renewed on each write, members older than that
+// trimmed. Written by collector/wabiz when a template message is recorded.
+func WAChatOutbound(site, chat string) string { return siteKey(site, "wa", "out", part(chat)) }
+
+// WADay is a HASH of one site-local day's WhatsApp pricing counters (by the
+// day a message was sent): "free|<category>", "paid|<category>",
+// "fep|<category>" (free entry points), "spend|<category>" and
+// "nocard|<category>" (paid units without a rate) in millionths of the
+// currency, and "src|<channel>\x1f<campaign>\x1f<ad>|<free|paid|spend>". No
+// TTL. Written by collector/wabiz's update script.
+func WADay(site, day string) string { return siteKey(site, "wa", "d", day) }
+
+// WATemplateDay is a HASH of one site-local day's template counters (by the
+// day a template message was sent): "<template>\x1f<sent|delivered|read|
+// failed|replied|clicked|paid|cost>", cost in millionths of the currency.
+// No TTL. Written by collector/wabiz's update script.
+func WATemplateDay(site, day string) string { return siteKey(site, "wa", "t", day) }

@@ -18,6 +18,7 @@ import (
 	"github.com/oschwald/geoip2-golang"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -228,6 +229,13 @@ func (c *checker) checkSite(s *config.Site) {
 		} else {
 			c.add(checkOK, subject, "Telegram secret token set")
 		}
+	}
+	problems, err := collector.MessengerProblems(s)
+	if err != nil {
+		c.add(checkFail, subject, "%v", err)
+	}
+	for _, p := range problems {
+		c.add(checkFail, subject, "%s", p)
 	}
 }
 
