@@ -93,6 +93,8 @@ type Server struct {
 	learn *learn.Store
 	// wabiz keeps WhatsApp statuses, spend and templates.
 	wabiz *wabiz.Service
+	// exchange sends chats and conversions out (exchange.go).
+	exchange *exchange
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -110,6 +112,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	var err error
 	rdb, owned := ownClient(opt.Redis)
 	if opt.Reports == nil {
 		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
@@ -131,7 +134,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
-	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
+	if s.exchange, err = s.newExchange(); err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.ledger = ledger.New(s.rdb, s.conversationSink())
 	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
@@ -184,8 +190,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 			status, msg, _ := s.explain(c, err, internal)
 			return status, msg
 		},
-		Reports: reportsAdapter{st: s.reports},
-		Chats:   chatsAdapter{s: s},
+		Reports:    reportsAdapter{st: s.reports},
+		Chats:      chatsAdapter{s: s},
+		Deliveries: deliveriesAdapter{admin: s.exchange.admin},
 
 		Heuristic: heuristicAdapter{s: s}, // learned_api.go
 		WhatsApp:  wabizAdapter{svc: s.wabiz},
@@ -269,22 +276,23 @@ func (s *Server) close() error {
 // only composes them and maps their errors (errors.go).
 func (s *Server) features() []func(fiber.Router) {
 	return []func(fiber.Router){
-		s.routesOps,       // ops.go: /healthz
-		s.routesMetrics,   // metrics.go: /metrics
-		s.intake.Register, // collector/intake: the snippet's visits and clicks
-		s.routesWABiz,     // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
-		s.routesVisits,    // visit.go: a stored visit, for operators
-		s.routesReports,   // reports_http.go: events, costs, reports
-		s.routesSnippet,   // snippet.go: the browser script
-		s.routesHooks,     // hooks.go: webhooks and the messages API
-		s.chats.Register,  // collector/chatsapi: the operators' chat API
-		s.qr.Register,     // collector/qrhttp: scans and QR images
-		s.routesPeople,    // collector/person: export and erasure
-		s.routesLearned,   // learned_api.go: the learned heuristic and its proof
-		s.routesTags,      // collector/chattags: operators' tags on a chat
-		s.dash.Routes,     // collector/dashboard
-		s.routesDemo,      // demo_routes.go: the demo phone, for a demo site only
-		s.routesStatic,    // ops.go, last: it must not shadow any route above
+		s.routesOps,        // ops.go: /healthz
+		s.routesMetrics,    // metrics.go: /metrics
+		s.intake.Register,  // collector/intake: the snippet's visits and clicks
+		s.routesWABiz,      // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
+		s.routesVisits,     // visit.go: a stored visit, for operators
+		s.routesReports,    // reports_http.go: events, costs, reports
+		s.routesSnippet,    // snippet.go: the browser script
+		s.routesHooks,      // hooks.go: webhooks and the messages API
+		s.chats.Register,   // collector/chatsapi: the operators' chat API
+		s.qr.Register,      // collector/qrhttp: scans and QR images
+		s.routesPeople,     // collector/person: export and erasure
+		s.routesLearned,    // learned_api.go: the learned heuristic and its proof
+		s.routesTags,       // collector/chattags: operators' tags on a chat
+		s.routesDeliveries, // exchange.go: outbound deliveries
+		s.dash.Routes,      // collector/dashboard
+		s.routesDemo,       // demo_routes.go: the demo phone, for a demo site only
+		s.routesStatic,     // ops.go, last: it must not shadow any route above
 	}
 }
 
@@ -306,6 +314,10 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
+	// The outbound dispatcher runs while the server does.
+	exCtx, stopExchange := context.WithCancel(ctx)
+	waitExchange := s.startExchange(exCtx)
+	defer func() { stopExchange(); waitExchange() }()
 	select {
 	case err := <-errc:
 		if err != nil {

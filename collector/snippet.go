@@ -50,6 +50,7 @@ func snippetSettings(cfg *config.Config, st *config.Site) snippet.Settings {
 		IDFormat:        st.IDFormat,
 		ConsentRequired: st.ConsentRequired,
 		DesktopQR:       st.DesktopQR,
+		Analytics:       st.GA4.Enabled() || st.Metrica.Enabled(),
 		LinkExtras:      st.LinkExtras,
 	}
 	for _, w := range st.WhatsApp {

@@ -126,6 +126,12 @@ type Site struct {
 	// edits' texts) and the contact's name and username for operators'
 	// review; false keeps only what matching needs. Nil means true.
 	KeepMessageText *bool `yaml:"keep_message_text"`
+	// Webhooks, MetaCAPI, GA4 and Metrica are where the site's chats and
+	// conversions are sent (config/exchange.go).
+	Webhooks []Webhook `yaml:"webhooks"`
+	MetaCAPI MetaCAPI  `yaml:"meta_capi"`
+	GA4      GA4       `yaml:"ga4"`
+	Metrica  Metrica   `yaml:"metrica"`
 
 	// Messengers are the settings of the messengers beyond WhatsApp and
 	// Telegram, each under its own site key (MessengerKeys; messengers.go).
@@ -488,6 +494,9 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	s.Currency = strings.ToUpper(s.Currency)
 	if err := c.normalizeRetention(s, at+".retention"); err != nil {
+		return err
+	}
+	if err := c.normalizeExchange(s, at); err != nil {
 		return err
 	}
 	if err := c.normalizeMessengers(s, at); err != nil {

@@ -47,21 +47,25 @@ type features struct {
 	// (MAX, VK, Messenger, Instagram, Viber, LINE): their link forms are
 	// code of their own, which other sites never download.
 	more bool
+	// analytics is set for a site that sends its chats to GA4 or Metrica:
+	// the page's _ga and _ym_uid cookies go with the visit.
+	analytics bool
 }
 
 // defines turns the features into esbuild defines.
 func (f features) defines() map[string]string {
 	return map[string]string{
-		"WHATSAPP": fmt.Sprint(f.whatsapp),
-		"TELEGRAM": fmt.Sprint(f.telegram),
-		"CONSENT":  fmt.Sprint(f.consent),
-		"QR":       fmt.Sprint(f.qr),
-		"EXTRAS":   fmt.Sprint(f.extras),
+		"WHATSAPP":  fmt.Sprint(f.whatsapp),
+		"TELEGRAM":  fmt.Sprint(f.telegram),
+		"CONSENT":   fmt.Sprint(f.consent),
+		"QR":        fmt.Sprint(f.qr),
+		"EXTRAS":    fmt.Sprint(f.extras),
+		"ANALYTICS": fmt.Sprint(f.analytics),
 	}
 }
 
 // Builder holds the minified snippet for the feature combinations the
-// sites use. With six flags there are 64 combinations, and a collector
+// sites use. With seven flags there are 128 combinations, and a collector
 // serves a handful, so each is built the first time a site needs it (the
 // collector renders every site when it starts, so a build error still stops
 // it there) and kept.

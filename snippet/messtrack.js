@@ -2,12 +2,14 @@
 // visit's code into the site's own WhatsApp and Telegram links.
 //
 // This file is the one readable source. snippet.Builder minifies it with
-// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR (desktop_qr) and
+// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR (desktop_qr),
 // EXTRAS (link_extras: forms, inline onclick handlers, same-origin iframes,
-// popups opened empty) are build-time defines (true/false) so that a site
-// gets only the code it needs, and the free name MESSTRACK_SETTINGS is
+// popups opened empty) and ANALYTICS (GA4 or Metrica: the _ga and _ym_uid
+// cookies go with the visit) are build-time defines (true/false) so that a
+// site gets only the code it needs, and the free name MESSTRACK_SETTINGS is
 // replaced with the site's settings when it is served. A build without QR
-// is byte for byte what it was before QR.
+// is byte for byte what it was before QR, and one without ANALYTICS what it
+// was before the analytics client IDs.
 //
 // Rules this code keeps:
 //   - a link is never broken: while the code is unknown the original link
@@ -33,12 +35,13 @@
 /**
  * Body of POST /v1/visits (sent as text/plain, so no CORS preflight), an
  * array because it is shorter to write: [site, url, referrer, width,
- * height, tz, visitor] where url is the current page URL (the landing URL),
- * width and height the screen's, tz minutes east of UTC and visitor the
- * first-party visitor ID (null on a first visit). The collector takes the
- * documented object too ({site, url, referrer, screen: "1920x1080", tz,
- * visitor}).
- * @typedef {[string, string, string, number, number, number, string|undefined]} VisitRequest
+ * height, tz, visitor, ga, ym] where url is the current page URL (the
+ * landing URL), width and height the screen's, tz minutes east of UTC,
+ * visitor the first-party visitor ID (null on a first visit), ga and ym the
+ * page's _ga and _ym_uid cookies (null without them). The collector takes
+ * the documented object too ({site, url, referrer, screen: "1920x1080", tz,
+ * visitor, ga, ym}).
+ * @typedef {[string, string, string, number, number, number, string|undefined, string|undefined, string|undefined]} VisitRequest
  */
 
 /**
@@ -337,7 +340,19 @@ if (!window.messtrack?.loaded) {
           // collector mints the visitor ID on a first visit and answers
           // it with every visit.
           body: JSON.stringify(
-            /** @type {VisitRequest} */ ([site, loc.href, doc.referrer, screen.width, screen.height, -new Date().getTimezoneOffset(), stored.visitor]),
+            /** @type {VisitRequest} */ ([
+              site,
+              loc.href,
+              doc.referrer,
+              screen.width,
+              screen.height,
+              -new Date().getTimezoneOffset(),
+              stored.visitor,
+              // Google Analytics' and Yandex Metrica's client IDs, when
+              // the page has them and the site sends chats there, so the
+              // chat reaches them as this visitor's.
+              ...(ANALYTICS ? ["_ga", "_ym_uid"].map((name) => doc.cookie.match("(^|; )" + name + "=([^;]*)")?.[2]) : []),
+            ]),
           ),
         })
           .then((response) => response.json())

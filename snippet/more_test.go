@@ -50,6 +50,9 @@ func TestOtherMessengersCostOnlyTheSitesThatUseThem(t *testing.T) {
 		if s.LinkExtras {
 			budget += SizeBudgetExtras
 		}
+		if s.Analytics {
+			budget += SizeBudgetAnalytics
+		}
 		if size > budget {
 			t.Errorf("%s: %d bytes gzipped, budget %d", name, size, budget)
 		}

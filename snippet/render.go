@@ -45,6 +45,10 @@ type Settings struct {
 	// for the hidden code, "text" for the prefilled text. A site without
 	// any gets a build without their link forms.
 	More map[string]string
+	// Analytics makes the script send the page's Google Analytics and
+	// Yandex Metrica client IDs (_ga, _ym_uid) with the visit, for a site
+	// that sends its chats to GA4 or Metrica.
+	Analytics bool
 }
 
 // Script is the snippet rendered for one site.
@@ -128,7 +132,7 @@ func (b *Builder) Render(s Settings) (Script, error) {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR,
-		extras: s.LinkExtras, more: len(cfg.More) > 0}
+		extras: s.LinkExtras, more: len(cfg.More) > 0, analytics: s.Analytics}
 	code, err := b.code(f)
 	if err != nil {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)

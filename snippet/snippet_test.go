@@ -26,6 +26,11 @@ const SizeBudgetQR = 1750
 // has to spare, so only the sites that ask for them pay it.
 const SizeBudgetExtras = 350
 
+// SizeBudgetAnalytics is what reading the analytics client IDs may add, for
+// a site that sends its chats to GA4 or Metrica; other sites carry none of
+// it.
+const SizeBudgetAnalytics = 60
+
 // demoSettings is a realistic site: the demo site of examples/messtrack.yaml
 // with a public collector address.
 func demoSettings() Settings {
@@ -72,6 +77,11 @@ func variants() map[string]Settings {
 	wild := demoSettings()
 	wild.WhatsApp = []string{"79991234567", "79997654321"}
 	out := map[string]Settings{"two numbers, a bot and a user": wild}
+	analytics := demoSettings()
+	analytics.Analytics = true
+	out["whatsapp=true,telegram=true,consent=false,analytics=true"] = analytics
+	analytics.DesktopQR, analytics.ConsentRequired = true, true
+	out["whatsapp=true,telegram=true,consent=true,qr=true,analytics=true"] = analytics
 	for _, consent := range []bool{false, true} {
 		for _, wa := range []bool{false, true} {
 			for _, tg := range []bool{false, true} {
@@ -121,6 +131,9 @@ func TestSizeBudget(t *testing.T) {
 			}
 			if s.LinkExtras {
 				budget += SizeBudgetExtras
+			}
+			if s.Analytics {
+				budget += SizeBudgetAnalytics
 			}
 			if size > budget {
 				t.Errorf("snippet is %d bytes gzipped, budget %d", size, budget)

@@ -380,6 +380,74 @@ func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", p
 // with the chat by collector/person.
 func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }
 
+// --- data exchange: outbound deliveries --------------------------------------
+
+// OutboundEvents is a STREAM, the inbox of a site's outbound events: fields
+// "id", "type", "chat", "time" (Unix ms), "data" (JSON). Consumer group
+// "route" (collector/outbound) reads it and turns each entry into one
+// delivery per target, acknowledging and deleting the entry in the same
+// script; entries a stopped collector had read are claimed with XAUTOCLAIM.
+// No TTL; entries live until routed. Written (XADD) by
+// collector/outbound's Enqueue.
+func OutboundEvents(site string) string { return siteKey(site, "out", "in") }
+
+// OutboundEventSeen is a STRING marking an event the router derived from a
+// chat's sessions (session.converted, session.closed) as routed, so that it
+// goes once however often it is derived again. TTL: the site's
+// delivery_days (at least two days). Written with SET NX by
+// collector/outbound's route script.
+func OutboundEventSeen(site, id string) string { return siteKey(site, "out", "seen", part(id)) }
+
+// OutboundDelivery is a HASH, one delivery of an event to one target:
+// "type", "event", "target", "lane", "chat", "time", "created", "body",
+// "state" (pending, delivered, dead), "attempts", "next", "error",
+// "status", "done". TTL: none while pending; the site's delivery_days once
+// delivered or dead. Written by collector/outbound's route, finish and
+// replay scripts.
+func OutboundDelivery(site, id string) string { return siteKey(site, "out", "d", part(id)) }
+
+// OutboundLanePrefix is the prefix of a site's OutboundLane keys; Lua
+// scripts append a lane name (OutboundLaneName) to it.
+func OutboundLanePrefix(site string) string { return siteKey(site, "out", "lane") + ":" }
+
+// OutboundLaneName is the name of one target's lane for one chat:
+// "<target>:<chat escaped>". It is the member of OutboundDue.
+func OutboundLaneName(target, chat string) string { return part(target) + ":" + part(chat) }
+
+// OutboundLane is a LIST of the delivery IDs of one target and one chat,
+// oldest first: only its head is attempted, so one chat's deliveries
+// arrive in order. No TTL; emptied as deliveries finish. Written by
+// collector/outbound's route, finish and replay scripts.
+func OutboundLane(site, lane string) string { return OutboundLanePrefix(site) + lane }
+
+// OutboundDue is a ZSET of a site's lanes with work: member the lane name,
+// score the Unix ms its head is due (a claimed lane is pushed a lease
+// ahead, so a stopped collector's lanes come due again). No TTL. Written by
+// collector/outbound's scripts.
+func OutboundDue(site string) string { return siteKey(site, "out", "due") }
+
+// OutboundLeases is a HASH of claimed lanes: lane name -> the claiming
+// worker's token, so a late finish of a lease another worker took over
+// changes nothing. No TTL; fields removed on finish. Written by
+// collector/outbound's claim and finish scripts.
+func OutboundLeases(site string) string { return siteKey(site, "out", "lease") }
+
+// OutboundIndex is a ZSET of a site's deliveries by creation (Unix ms), for
+// listing; trimmed past delivery_days by the route script. No TTL. Written
+// by collector/outbound's route script.
+func OutboundIndex(site string) string { return siteKey(site, "out", "idx") }
+
+// OutboundDead is a ZSET of a site's dead deliveries by the time they died
+// (Unix ms); replay removes them. No TTL; trimmed past delivery_days.
+// Written by collector/outbound's finish and replay scripts.
+func OutboundDead(site string) string { return siteKey(site, "out", "dead") }
+
+// OutboundRouter is a STRING, the token of the collector that routes the
+// site's OutboundEvents now (one at a time, so a chat's events keep their
+// order). TTL: the routing lease (30 s), renewed at each round. Written by
+// collector/outbound's route lock script.
+func OutboundRouter(site string) string { return siteKey(site, "out", "router") }
+
 // --- collector/learn: the learned matcher -----------------------------------
 
 // LearnLabelled is a LIST of one messenger's labelled first messages (a

@@ -41,6 +41,8 @@ Usage:
   messtrack recount --site S
   messtrack heuristic show|refit --site S       the learned heuristic, its live proof; refit now
   messtrack person  export|erase --site S --chat C | sweep|audit --site S [--limit N]
+  messtrack deliveries list --site S [--state pending|delivered|dead] | replay --site S --id ID|--dead
+  messtrack export  metrica --site S --from D --to D [--id clientid|yclid]
   messtrack check                              check Redis, GeoIP, secrets and public_url
   messtrack demo    seed [--site demo] [--days 30]   fill the demo site with a month of demo data
   messtrack version
@@ -73,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdHeuristic(ctx, rest, stdout, stderr, getenv)
 	case "person":
 		return cmdPerson(ctx, rest, stdout, stderr, getenv)
+	case "deliveries":
+		return cmdDeliveries(ctx, rest, stdout, stderr, getenv)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr, getenv)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "demo":

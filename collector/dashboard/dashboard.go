@@ -32,7 +32,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "heuristic", "whatsapp"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "heuristic", "whatsapp", "deliveries"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -63,6 +63,9 @@ type Options struct {
 	// WhatsApp feeds the WhatsApp and templates pages; without it they
 	// answer 404.
 	WhatsApp WhatsAppSource
+	// Deliveries are the outbound deliveries; without it the deliveries
+	// page answers 404.
+	Deliveries DeliverySource
 }
 
 // Dashboard is the operator dashboard at /dashboard/: server-rendered
@@ -80,6 +83,8 @@ type Dashboard struct {
 
 	// heuristic is the learned heuristic's page's data.
 	heuristic HeuristicSource
+	// deliveries feeds the deliveries page (deliveries.go).
+	deliveries DeliverySource
 
 	rdb       redis.UniversalClient
 	clock     store.Clock
@@ -129,6 +134,7 @@ func New(opt Options) (*Dashboard, error) {
 	}
 	d.reports, d.chats, d.heuristic = opt.Reports, opt.Chats, opt.Heuristic
 	d.whatsapp = opt.WhatsApp
+	d.deliveries = opt.Deliveries
 	d.rdb, d.clock, d.log, d.publicURL = opt.Redis, opt.Clock, opt.Log, opt.PublicURL
 	d.site, d.clientIP, d.clientKey, d.explain = opt.Site, opt.ClientIP, opt.ClientKey, opt.Explain
 	return d, nil

@@ -107,6 +107,9 @@ type visitRequest struct {
 	Lang     string `json:"lang"`
 	TZ       string `json:"tz"`
 	Visitor  string `json:"visitor"`
+	// GA and YM are the page's _ga and _ym_uid cookies, when it has them.
+	GA string `json:"ga"`
+	YM string `json:"ym"`
 }
 
 // VisitResponse gives the snippet the codes for its links. Text is the
@@ -264,8 +267,9 @@ func itemInt(items []any, n int) (v int64, ok bool, err error) {
 }
 
 // fromItems reads the snippet's visit array: [site, url, referrer, width,
-// height, tz, visitor], width and height the screen's in CSS pixels, tz
-// minutes east of UTC, visitor null on a first visit.
+// height, tz, visitor, ga, ym], width and height the screen's in CSS
+// pixels, tz minutes east of UTC, visitor null on a first visit, ga and ym
+// the page's _ga and _ym_uid cookies (absent or null without them).
 func (r *visitRequest) fromItems(items []any) error {
 	var out visitRequest
 	for n, f := range []*string{&out.Site, &out.URL, &out.Referrer} {
@@ -294,6 +298,12 @@ func (r *visitRequest) fromItems(items []any) error {
 		out.TZ = strconv.FormatInt(tz, 10)
 	}
 	if out.Visitor, err = itemString(items, 6); err != nil {
+		return err
+	}
+	if out.GA, err = itemString(items, 7); err != nil {
+		return err
+	}
+	if out.YM, err = itemString(items, 8); err != nil {
 		return err
 	}
 	*r = out
@@ -388,6 +398,10 @@ func (r *visitRequest) field(key string) *string {
 		return &r.TZ
 	case "visitor":
 		return &r.Visitor
+	case "ga":
+		return &r.GA
+	case "ym":
+		return &r.YM
 	}
 	return nil
 }
@@ -636,6 +650,10 @@ func (h *Intake) handleVisit(c *fiber.Ctx) error {
 		Screen:    visit.CleanShort(in.Screen),
 		Language:  visit.CleanShort(in.Lang),
 		TimeZone:  browserZone(in.TZ),
+		// Malformed analytics IDs are dropped, not refused: the visit
+		// still counts.
+		GAClientID: visit.GAClientID(in.GA),
+		YMClientID: visit.YMClientID(in.YM),
 	}
 	if err := h.opt.Enrich.Enrich(v, enrich.RequestHit(h.opt.ClientIP(c), header(c))); err != nil {
 		if reason, ok := enrich.DropReason(err); ok {
