@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/messtrack/messtrack/collector/intake"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -242,7 +243,7 @@ func TestAVisitKeepsTheAnalyticsClientIDsThePageHad(t *testing.T) {
 		{`["demo","http://shop.test/","",1920,1080,180,null]`, "", ""},
 	} {
 		resp, b := w.do(t, request("POST", "/v1/visits", []byte(c.body), "Origin", testOrigin, "Content-Type", "text/plain", "User-Agent", uaChromeWindows))
-		var v visitResponse
+		var v intake.VisitResponse
 		if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
 			t.Fatalf("%s: %d %s", c.body, resp.StatusCode, b)
 		}
@@ -332,7 +333,7 @@ func TestAWebChatAndItsConversionReachGA4AndMetricaAsTheVisitor(t *testing.T) {
 	resp, b := w.do(t, request("POST", "/v1/visits",
 		[]byte(`["demo","http://shop.test/?utm_source=google","",1920,1080,180,null,"GA1.1.1234567890.1700000000","1700000000123456789"]`),
 		"Origin", testOrigin, "Content-Type", "text/plain", "User-Agent", uaChromeWindows))
-	var v visitResponse
+	var v intake.VisitResponse
 	if resp.StatusCode != 200 || json.Unmarshal(b, &v) != nil {
 		t.Fatalf("visit: %d %s", resp.StatusCode, b)
 	}
