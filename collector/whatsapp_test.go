@@ -70,7 +70,7 @@ func TestWhatsAppVerifyHandshake(t *testing.T) {
 }
 
 func TestWhatsAppSignature(t *testing.T) {
-	// The signatures PROTOCOLS.md gives for the samples' exact bytes.
+	// The samples' signatures under the test app secret, computed once over their exact bytes.
 	documented := map[string]string{
 		"whatsapp_text.json":                 "sha256=250b7c5590257e091ed620f506982f78fe3b7e1a5dd81923c02d9efcdfe288ad",
 		"whatsapp_text_unicode_escaped.json": "sha256=0928b4bbc9001d7433194629f65aeef7c31ccbf982c0fb086ea59e52abc3be9d",
