@@ -442,6 +442,24 @@ func OutboundIndex(site string) string { return siteKey(site, "out", "idx") }
 // Written by collector/outbound's finish and replay scripts.
 func OutboundDead(site string) string { return siteKey(site, "out", "dead") }
 
+// OutboundChat is a ZSET of the deliveries of one chat's events: member the
+// delivery ID, score its creation (Unix ms), so that a person's export and
+// erasure find them without a scan. TTL: the site's delivery_days (at least
+// two days) plus the retry window, renewed whenever a delivery of the chat
+// is made, finished or replayed; members older than that are trimmed when
+// one is added. Written by collector/outbound's route, finish and replay
+// scripts; deleted by collector/outbound's EraseChat (collector/person's
+// erasure).
+func OutboundChat(site, chat string) string { return siteKey(site, "out", "chat", part(chat)) }
+
+// OutboundErased is a STRING marking a chat erased while stream entries
+// could still name it: the ID of the newest OutboundEvents entry at the
+// erasure. The route script makes no delivery for an entry of the chat at or
+// before that ID. Named by the chat's salted hash (collector/person's Hash),
+// never by the chat key. TTL: the site's delivery_days (at least two days).
+// Written by collector/outbound's EraseChat.
+func OutboundErased(site, hash string) string { return siteKey(site, "out", "erased", part(hash)) }
+
 // OutboundRouter is a STRING, the token of the collector that routes the
 // site's OutboundEvents now (one at a time, so a chat's events keep their
 // order). TTL: the routing lease (30 s), renewed at each round. Written by
