@@ -28,6 +28,12 @@ import (
 // chatBatch bounds the deliveries one export read or erasure step handles.
 const chatBatch = 100
 
+// maxStreamScan bounds how much of a site's stream an export or erasure
+// reads for a chat's waiting entries; the stream is routed every poll, so
+// it is short unless no collector runs (entries past the bound are still
+// dropped unsent when routed, by the erasure marker).
+const maxStreamScan = 10000
+
 // maxChatDeliveries bounds a chat's export and erasure (a chat's deliveries
 // over delivery_days are far fewer).
 const maxChatDeliveries = 100000
@@ -114,11 +120,37 @@ func ChatDeliveries(ctx context.Context, rdb redis.UniversalClient, site, chat s
 	return out, nil
 }
 
+// ChatWaiting answers the IDs of the chat's events in the site's stream,
+// not yet routed, read in bounded batches.
+func ChatWaiting(ctx context.Context, rdb redis.UniversalClient, site, chat string) ([]string, error) {
+	var out []string
+	start := "-"
+	for read := 0; read < maxStreamScan; read += chatBatch {
+		msgs, err := rdb.XRangeN(ctx, store.OutboundEvents(site), start, "+", chatBatch).Result()
+		if err != nil {
+			return nil, fmt.Errorf("chat waiting: %w", err)
+		}
+		for _, m := range msgs {
+			if c, _ := m.Values["chat"].(string); c == chat {
+				out = append(out, m.ID)
+			}
+		}
+		if len(msgs) < chatBatch {
+			break
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+	return out, nil
+}
+
 // ErasedDeliveries is what EraseChat removed.
 type ErasedDeliveries struct {
 	Deliveries  int
 	DeadLetters int
 	Lanes       int
+	// Waiting are the chat's events removed from the stream before they
+	// were routed.
+	Waiting int
 	// Marked says the chat was marked erased for entries still in the
 	// stream.
 	Marked bool
@@ -129,7 +161,8 @@ type ErasedDeliveries struct {
 // the chat's lanes with their place in the due set and their leases, in
 // batches of at most 100 deliveries. First it marks the chat erased (named
 // by hash, the chat's PersonHash) up to the newest stream entry, so that
-// an entry of the chat not yet routed makes no delivery; an attempt in
+// an entry of the chat not yet routed makes no delivery, and deletes the
+// chat's entries from the stream (the first 10,000 entries looked at); an attempt in
 // flight finds its lease gone and records nothing, so its delivery is not
 // made again (the request it already sent cannot be called back).
 func EraseChat(ctx context.Context, rdb redis.UniversalClient, st *config.Site, chat, hash string) (ErasedDeliveries, error) {
@@ -141,6 +174,23 @@ func EraseChat(ctx context.Context, rdb redis.UniversalClient, st *config.Site, 
 		return out, fmt.Errorf("erase deliveries: mark: %w", err)
 	}
 	out.Marked = marked == 1
+	if out.Marked {
+		// An entry being routed meanwhile is stopped by the marker; XDEL
+		// of one already gone counts nothing.
+		ids, err := ChatWaiting(ctx, rdb, site, chat)
+		if err != nil {
+			return out, fmt.Errorf("erase deliveries: %w", err)
+		}
+		for len(ids) > 0 {
+			n := min(len(ids), chatBatch)
+			k, err := rdb.XDel(ctx, store.OutboundEvents(site), ids[:n]...).Result()
+			if err != nil {
+				return out, fmt.Errorf("erase deliveries: waiting events: %w", err)
+			}
+			out.Waiting += int(k)
+			ids = ids[n:]
+		}
+	}
 	idx := store.OutboundChat(site, chat)
 	for n := 0; n < maxChatDeliveries; n += chatBatch {
 		ids, err := rdb.ZRange(ctx, idx, 0, chatBatch-1).Result()

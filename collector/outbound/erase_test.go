@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
@@ -37,10 +39,19 @@ func TestEraseChatStopsAttemptsInFlightAndUnroutedEntries(t *testing.T) {
 	if err != nil || len(claimed) != 2 {
 		t.Fatalf("claimed %+v, %v; want both chats' heads", claimed, err)
 	}
-	// Chat A writes again; its entry waits in the stream when the erasure
-	// comes.
+	// Chat A writes again; a router has read its entry and is routing it
+	// when the erasure comes.
 	w.clock.Advance(time.Minute)
 	w.conversation(chatA, w.clock.Now(), reports.MethodNone)
+	read, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: "c1",
+		Streams: []string{store.OutboundEvents("demo"), ">"}, Count: 10, Block: -1}).Result()
+	if err != nil || len(read) != 1 || len(read[0].Messages) != 1 {
+		t.Fatalf("read %v, %v; want chat A's entry", read, err)
+	}
+	calls, err := d.routeOne(ctx, "demo", read[0].Messages[0])
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	salt, err := PersonSalt(ctx, rdb, "demo")
 	if err != nil {
@@ -50,8 +61,11 @@ func TestEraseChatStopsAttemptsInFlightAndUnroutedEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != (ErasedDeliveries{Deliveries: 1, Lanes: 1, Marked: true}) {
-		t.Errorf("erased %+v; want 1 delivery, 1 lane, marked", got)
+	if got != (ErasedDeliveries{Deliveries: 1, Lanes: 1, Waiting: 1, Marked: true}) {
+		t.Errorf("erased %+v; want 1 delivery, 1 lane, 1 waiting event, marked", got)
+	}
+	if err := d.runRoutes(ctx, "demo", calls); err != nil {
+		t.Fatal(err)
 	}
 	for _, dl := range claimed {
 		d.attempt(ctx, "demo", dl)
