@@ -49,9 +49,10 @@ const (
 //	[4] the number of markers
 //	[5] the audit entry's time (RFC 3339), [6] the chat's salted hash,
 //	[7] the reason, [8] the audit cap
-//	[9] deliveries, [10] dead letters, [11] lanes erased just before
-//	(collector/outbound's EraseChat), counted in the audit entry
-//	[12…] each visit's number in base 36 (its member in the click index)
+//	[9] deliveries, [10] dead letters, [11] lanes, [12] waiting events
+//	erased just before (collector/outbound's EraseChat), counted in the
+//	audit entry
+//	[13…] each visit's number in base 36 (its member in the click index)
 //
 // Returns "conflict" (the chat changed; nothing erased) or the JSON of what
 // was erased, which is also the audit entry's "erased".
@@ -60,7 +61,8 @@ local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
 if ver ~= ARGV[1] then return 'conflict' end
 local chat = ARGV[2]
 local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = 0, claims = 0, markers = 0,
-  deliveries = tonumber(ARGV[9]), dead_letters = tonumber(ARGV[10]), lanes = tonumber(ARGV[11])}
+  deliveries = tonumber(ARGV[9]), dead_letters = tonumber(ARGV[10]), lanes = tonumber(ARGV[11]),
+  waiting_events = tonumber(ARGV[12])}
 e.chat = redis.call('DEL', KEYS[1])
 e.history = redis.call('DEL', KEYS[2])
 e.index = redis.call('ZREM', KEYS[3], chat)
@@ -76,7 +78,7 @@ for i = 0, nv - 1 do
     e.claims = e.claims + redis.call('DEL', KEYS[b + 2])
   end
   e.claims = e.claims + redis.call('SREM', KEYS[b + 3], chat)
-  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[12 + i]) end
+  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[13 + i]) end
   e.visits = e.visits + redis.call('DEL', KEYS[b], KEYS[b + 1])
 end
 for i = 0, nm - 1 do
@@ -103,10 +105,12 @@ type Erased struct {
 	Markers     int `json:"markers"`
 	// Deliveries are the outbound deliveries of the chat's events,
 	// DeadLetters those of them that were dead letters, Lanes the chat's
-	// delivery lanes.
-	Deliveries  int `json:"deliveries"`
-	DeadLetters int `json:"dead_letters"`
-	Lanes       int `json:"lanes"`
+	// delivery lanes, WaitingEvents its events removed from the outbound
+	// stream before they were routed.
+	Deliveries    int `json:"deliveries"`
+	DeadLetters   int `json:"dead_letters"`
+	Lanes         int `json:"lanes"`
+	WaitingEvents int `json:"waiting_events"`
 }
 
 // Nothing tells an erasure that found nothing to erase.
@@ -152,6 +156,7 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 		dels.Deliveries += d.Deliveries
 		dels.DeadLetters += d.DeadLetters
 		dels.Lanes += d.Lanes
+		dels.Waiting += d.Waiting
 		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c, dels)
 	})
 	if err != nil {
@@ -214,7 +219,7 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 	}
 	nm := (len(keys) - 6 - 5*len(visits)) / 2
 	args := []any{c.Ver, chat, len(visits), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
-		dels.Deliveries, dels.DeadLetters, dels.Lanes}
+		dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting}
 	args = append(args, nums...)
 	res, err := eraseScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {

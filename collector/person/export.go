@@ -183,6 +183,14 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 // exportDeliveries adds the deliveries of the chat's events and the keys
 // that hold them.
 func (s *Service) exportDeliveries(ctx context.Context, site, chat string, out *Export) error {
+	waiting, err := outbound.ChatWaiting(ctx, s.rdb, site, chat)
+	if err != nil {
+		return err
+	}
+	if len(waiting) > 0 {
+		out.Keys = append(out.Keys, Key{Key: store.OutboundEvents(site),
+			What: fmt.Sprintf("%d of the chat's events waiting to be sent out (their payload as the deliveries')", len(waiting)), Erased: true})
+	}
 	ds, err := outbound.ChatDeliveries(ctx, s.rdb, site, chat)
 	if err != nil {
 		return err
