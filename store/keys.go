@@ -277,8 +277,9 @@ func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen"
 
 // PersonSalt is a STRING holding the site's random salt for the hashes that
 // name an erased person in the audit list and in the reports state kept
-// after an erasure. No TTL. Written once with SETNX by collector/person at
-// the first erasure.
+// after an erasure, and the chat's OutboundErased marker. No TTL. Written
+// once with SETNX by collector/outbound's PersonSalt, at a site's first
+// erasure (collector/person) or first routing of outbound events.
 func PersonSalt(site string) string { return siteKey(site, "ps", "salt") }
 
 // PersonAudit is a LIST of the site's erasures, oldest first, each a JSON
