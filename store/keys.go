@@ -277,8 +277,9 @@ func ReportSeen(site, kind, id string) string { return siteKey(site, "r", "seen"
 
 // PersonSalt is a STRING holding the site's random salt for the hashes that
 // name an erased person in the audit list and in the reports state kept
-// after an erasure. No TTL. Written once with SETNX by collector/person at
-// the first erasure.
+// after an erasure, and the chat's OutboundErased marker. No TTL. Written
+// once with SETNX by collector/outbound's PersonSalt, at a site's first
+// erasure (collector/person) or first routing of outbound events.
 func PersonSalt(site string) string { return siteKey(site, "ps", "salt") }
 
 // PersonAudit is a LIST of the site's erasures, oldest first, each a JSON
@@ -441,6 +442,24 @@ func OutboundIndex(site string) string { return siteKey(site, "out", "idx") }
 // (Unix ms); replay removes them. No TTL; trimmed past delivery_days.
 // Written by collector/outbound's finish and replay scripts.
 func OutboundDead(site string) string { return siteKey(site, "out", "dead") }
+
+// OutboundChat is a ZSET of the deliveries of one chat's events: member the
+// delivery ID, score its creation (Unix ms), so that a person's export and
+// erasure find them without a scan. TTL: the site's delivery_days (at least
+// two days) plus the retry window, renewed whenever a delivery of the chat
+// is made, finished or replayed; members older than that are trimmed when
+// one is added. Written by collector/outbound's route, finish and replay
+// scripts; deleted by collector/outbound's EraseChat (collector/person's
+// erasure).
+func OutboundChat(site, chat string) string { return siteKey(site, "out", "chat", part(chat)) }
+
+// OutboundErased is a STRING marking a chat erased while stream entries
+// could still name it: the ID of the newest OutboundEvents entry at the
+// erasure. The route script makes no delivery for an entry of the chat at or
+// before that ID. Named by the chat's salted hash (collector/person's Hash),
+// never by the chat key. TTL: the site's delivery_days (at least two days).
+// Written by collector/outbound's EraseChat.
+func OutboundErased(site, hash string) string { return siteKey(site, "out", "erased", part(hash)) }
 
 // OutboundRouter is a STRING, the token of the collector that routes the
 // site's OutboundEvents now (one at a time, so a chat's events keep their

@@ -123,15 +123,18 @@ func (a *Admin) Replay(ctx context.Context, site, id string) (string, error) {
 		return "", fmt.Errorf("outbound.Replay %q: %w", site, ErrUnknownSite)
 	}
 	dk := store.OutboundDelivery(site, id)
-	lane, err := a.rdb.HGet(ctx, dk, "lane").Result()
-	if errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("outbound.Replay %s: %w", id, ErrNoDelivery)
-	}
+	h, err := a.rdb.HMGet(ctx, dk, "lane", "chat").Result()
 	if err != nil {
 		return "", fmt.Errorf("outbound.Replay %s: %w", id, err)
 	}
-	res, err := replayScript.Run(ctx, a.rdb, []string{dk, store.OutboundLane(site, lane), store.OutboundDue(site), store.OutboundDead(site)},
-		id, a.clock.Now().UnixMilli(), lane).Text()
+	lane, _ := h[0].(string)
+	chat, _ := h[1].(string)
+	if lane == "" {
+		return "", fmt.Errorf("outbound.Replay %s: %w", id, ErrNoDelivery)
+	}
+	keys := []string{dk, store.OutboundLane(site, lane), store.OutboundDue(site), store.OutboundDead(site), store.OutboundChat(site, chat)}
+	res, err := replayScript.Run(ctx, a.rdb, keys, id, a.clock.Now().UnixMilli(), lane,
+		int64(chatIndexFor(a.cfg.Site(site), DefaultMaxAge)/time.Second)).Text()
 	if err != nil {
 		return "", fmt.Errorf("outbound.Replay %s: %w", id, err)
 	}

@@ -98,6 +98,7 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	targets map[string]map[string]Target // site -> target name -> target
 	groups  map[string]bool              // sites whose group exists
+	salts   map[string][]byte            // site -> its person salt (names erasure markers)
 }
 
 // New returns a Dispatcher; Run starts it.
@@ -143,7 +144,7 @@ func New(opt Options) (*Dispatcher, error) {
 	if _, err := crand.Read(tok[:]); err != nil {
 		return nil, fmt.Errorf("outbound.New: token: %w", err)
 	}
-	d := &Dispatcher{opt: opt, token: hex.EncodeToString(tok[:]), targets: map[string]map[string]Target{}, groups: map[string]bool{}}
+	d := &Dispatcher{opt: opt, token: hex.EncodeToString(tok[:]), targets: map[string]map[string]Target{}, groups: map[string]bool{}, salts: map[string][]byte{}}
 	if d.opt.Name == "" {
 		d.opt.Name = "c-" + d.token
 	}
@@ -274,6 +275,11 @@ func (d *Dispatcher) Route(ctx context.Context, site string, count int64) (int, 
 		}
 	}
 	var calls []routeCall
+	if len(msgs) > 0 {
+		if err := d.loadSalt(ctx, site); err != nil {
+			return 0, err
+		}
+	}
 	for _, m := range msgs {
 		c, err := d.routeOne(ctx, site, m)
 		if err != nil {
@@ -307,6 +313,25 @@ func (d *Dispatcher) ensureGroup(ctx context.Context, site string) error {
 	}
 	d.mu.Lock()
 	d.groups[site] = true
+	d.mu.Unlock()
+	return nil
+}
+
+// loadSalt reads the site's person salt once (making it if no erasure has
+// yet), so routing can name a chat's erasure marker.
+func (d *Dispatcher) loadSalt(ctx context.Context, site string) error {
+	d.mu.Lock()
+	ok := d.salts[site] != nil
+	d.mu.Unlock()
+	if ok {
+		return nil
+	}
+	salt, err := PersonSalt(ctx, d.opt.Redis, site)
+	if err != nil {
+		return fmt.Errorf("route %s: %w", site, err)
+	}
+	d.mu.Lock()
+	d.salts[site] = salt
 	d.mu.Unlock()
 	return nil
 }
@@ -348,7 +373,7 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 	t, err := strconv.ParseInt(str("time"), 10, 64)
 	if err != nil || ev.ID == "" || !json.Valid(ev.Data) {
 		d.opt.Log.Error("outbound: unreadable stream entry dropped", "site", site, "entry", m.ID)
-		return []routeCall{d.routeCall(ctx, site, m.ID, nil, false, false)}, nil
+		return []routeCall{d.routeCall(ctx, site, m.ID, "", nil, false, false)}, nil
 	}
 	ev.Time = time.UnixMilli(t).UTC()
 	confirmed := false
@@ -396,14 +421,14 @@ func (d *Dispatcher) routeOne(ctx context.Context, site string, m redis.XMessage
 	}
 	var calls []routeCall
 	for i := range before {
-		calls = append(calls, d.routeCall(ctx, site, "", &before[i], false, true))
+		calls = append(calls, d.routeCall(ctx, site, "", m.ID, &before[i], false, true))
 	}
-	calls = append(calls, d.routeCall(ctx, site, "", &ev, confirmed, false))
+	calls = append(calls, d.routeCall(ctx, site, "", m.ID, &ev, confirmed, false))
 	for i := range after {
-		calls = append(calls, d.routeCall(ctx, site, "", &after[i], false, true))
+		calls = append(calls, d.routeCall(ctx, site, "", m.ID, &after[i], false, true))
 	}
 	// The entry is acknowledged last, with everything it brought routed.
-	return append(calls, d.routeCall(ctx, site, m.ID, nil, false, false)), nil
+	return append(calls, d.routeCall(ctx, site, m.ID, "", nil, false, false)), nil
 }
 
 // wantsSessions tells whether any of the site's targets takes session
@@ -420,17 +445,28 @@ func (d *Dispatcher) wantsSessions(site string) bool {
 // routeCall prepares one run of routeScript: ev's deliveries (none when ev
 // is nil), and the acknowledgement of stream entry entry (none when "").
 // A derived event (not from the stream) is routed only the first time its
-// marker is set.
-func (d *Dispatcher) routeCall(ctx context.Context, site, entry string, ev *Event, confirmed, derived bool) routeCall {
+// marker is set. src is the stream entry ev comes from: none is made when
+// the chat was erased after that entry was added.
+func (d *Dispatcher) routeCall(ctx context.Context, site, entry, src string, ev *Event, confirmed, derived bool) routeCall {
 	now := d.opt.Clock.Now()
 	st := d.opt.Config.Site(site)
-	marker := store.OutboundEvents(site) // a key of the slot; unused
+	unused := store.OutboundEvents(site) // a key of the slot, for keys a call does not use
+	marker, chatIdx, erased := unused, unused, unused
 	check := 0
 	if derived {
 		marker, check = store.OutboundEventSeen(site, ev.ID), 1
 	}
-	keys := []string{store.OutboundEvents(site), store.OutboundDue(site), store.OutboundIndex(site), marker}
-	args := []any{group, entry, now.UnixMilli(), now.Add(-keepFor(st)).UnixMilli(), "", "", "", 0, check, int64(keepFor(st) / time.Second)}
+	idxTTL := chatIndexFor(st, d.opt.Backoff.MaxAge)
+	if ev != nil {
+		chatIdx = store.OutboundChat(site, ev.Chat)
+		d.mu.Lock()
+		salt := d.salts[site]
+		d.mu.Unlock()
+		erased = store.OutboundErased(site, PersonHash(salt, ev.Chat))
+	}
+	keys := []string{store.OutboundEvents(site), store.OutboundDue(site), store.OutboundIndex(site), marker, chatIdx, erased}
+	args := []any{group, entry, now.UnixMilli(), now.Add(-keepFor(st)).UnixMilli(), "", "", "", 0, check, int64(keepFor(st) / time.Second),
+		src, int64(idxTTL / time.Second), now.Add(-idxTTL).UnixMilli()}
 	if ev == nil {
 		return routeCall{keys: keys, args: args}
 	}
@@ -612,9 +648,10 @@ func (d *Dispatcher) record(ctx context.Context, site string, dl Delivery, res R
 		d.metrics.retried.WithLabelValues(site, dl.Target).Inc()
 	}
 	keys := []string{store.OutboundDue(site), store.OutboundLeases(site), store.OutboundLane(site, dl.Lane),
-		store.OutboundDelivery(site, dl.ID), store.OutboundDead(site)}
+		store.OutboundDelivery(site, dl.ID), store.OutboundDead(site), store.OutboundChat(site, dl.Chat)}
 	err := finishScript.Run(ctx, d.opt.Redis, keys, d.token, dl.Lane, dl.ID, outcome, now.UnixMilli(), next.UnixMilli(),
-		clip(errText, 500), res.Status, int64(keepFor(st)/time.Second), dl.Attempts, now.Add(-keepFor(st)).UnixMilli()).Err()
+		clip(errText, 500), res.Status, int64(keepFor(st)/time.Second), dl.Attempts, now.Add(-keepFor(st)).UnixMilli(),
+		int64(chatIndexFor(st, d.opt.Backoff.MaxAge)/time.Second)).Err()
 	if err != nil {
 		// The lease runs out and the delivery is attempted again: at
 		// least once.

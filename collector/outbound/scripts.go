@@ -5,19 +5,33 @@ import "github.com/redis/go-redis/v9"
 // routeScript makes an event's deliveries and acknowledges and deletes a
 // stream entry, all at once, so an entry is routed exactly once even when
 // two collectors claimed it. KEYS: stream, due, index, the event's enqueue
-// marker, then for each delivery its hash and its lane. ARGV: group, entry
-// ID ("" for none), now (ms), index cutoff (ms), body, event ID, chat, time
-// (ms), check (1: route only if the marker was not set, and set it),
-// marker TTL (s), then for each delivery: ID, lane name, target, type.
-// Returns the number of new deliveries.
+// marker, the chat's delivery index, the chat's erasure marker, then for
+// each delivery its hash and its lane. ARGV: group, entry ID ("" for
+// none), now (ms), index cutoff (ms), body, event ID, chat, time (ms),
+// check (1: route only if the marker was not set, and set it), marker TTL
+// (s), the stream entry the event comes from ("" for none), the chat index's
+// TTL (s) and cutoff (ms), then for each delivery: ID, lane name, target,
+// type. An event whose entry is at or before the chat's erasure marker
+// makes no delivery. Returns the number of new deliveries.
 var routeScript = redis.NewScript(`
+local function le(a, b)
+  local a1, a2 = string.match(a, '^(%d+)-(%d+)$')
+  local b1, b2 = string.match(b, '^(%d+)-(%d+)$')
+  if not a1 or not b1 then return false end
+  a1, a2, b1, b2 = tonumber(a1), tonumber(a2), tonumber(b1), tonumber(b2)
+  return a1 < b1 or (a1 == b1 and a2 <= b2)
+end
 local now = tonumber(ARGV[3])
-local n = (#KEYS - 4) / 2
+local n = (#KEYS - 6) / 2
 local added = 0
 if ARGV[9] == '1' and not redis.call('SET', KEYS[4], '1', 'NX', 'EX', ARGV[10]) then n = 0 end
+if n > 0 and ARGV[11] ~= '' then
+  local erased = redis.call('GET', KEYS[6])
+  if erased and le(ARGV[11], erased) then n = 0 end
+end
 for i = 1, n do
-  local dk, lk = KEYS[3 + 2 * i], KEYS[4 + 2 * i]
-  local b = 10 + (i - 1) * 4
+  local dk, lk = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+  local b = 13 + (i - 1) * 4
   local id, lane = ARGV[b + 1], ARGV[b + 2]
   if redis.call('EXISTS', dk) == 0 then
     redis.call('HSET', dk, 'type', ARGV[b + 4], 'event', ARGV[6], 'target', ARGV[b + 3], 'lane', lane,
@@ -25,10 +39,15 @@ for i = 1, n do
     redis.call('RPUSH', lk, id)
     redis.call('ZADD', KEYS[2], 'NX', now, lane)
     redis.call('ZADD', KEYS[3], now, id)
+    redis.call('ZADD', KEYS[5], now, id)
     added = added + 1
   end
 end
-if added > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4]) end
+if added > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[13])
+  if redis.call('TTL', KEYS[5]) < tonumber(ARGV[12]) then redis.call('EXPIRE', KEYS[5], ARGV[12]) end
+end
 if ARGV[2] ~= '' then
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
   redis.call('XDEL', KEYS[1], ARGV[2])
@@ -70,10 +89,12 @@ return out
 
 // finishScript records an attempt's outcome, unless the lease has passed
 // to another worker meanwhile (then that worker's attempt counts). KEYS:
-// due, leases, lane, delivery, dead. ARGV: token, lane name, delivery ID,
-// outcome (delivered | retry | dead), now (ms), next attempt (ms), error,
-// HTTP status, TTL of a finished delivery (s), attempts, dead cutoff (ms).
-// Returns 1 when recorded, 0 when the lease was lost.
+// due, leases, lane, delivery, dead, the chat's delivery index. ARGV: token,
+// lane name, delivery ID, outcome (delivered | retry | dead), now (ms), next
+// attempt (ms), error, HTTP status, TTL of a finished delivery (s),
+// attempts, dead cutoff (ms), the chat index's TTL (s). Returns 1 when
+// recorded, 0 when the lease was lost (also when an erasure took the lane:
+// an erased delivery is not made again).
 var finishScript = redis.NewScript(`
 if redis.call('HGET', KEYS[2], ARGV[2]) ~= ARGV[1] then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[2])
@@ -87,6 +108,7 @@ if redis.call('LINDEX', KEYS[3], 0) == ARGV[3] then redis.call('LPOP', KEYS[3]) 
 redis.call('HSET', KEYS[4], 'state', ARGV[4], 'done', ARGV[5])
 redis.call('HDEL', KEYS[4], 'next')
 redis.call('EXPIRE', KEYS[4], ARGV[9])
+if redis.call('TTL', KEYS[6]) < tonumber(ARGV[12]) then redis.call('EXPIRE', KEYS[6], ARGV[12]) end
 if ARGV[4] == 'dead' then redis.call('ZADD', KEYS[5], ARGV[5], ARGV[3]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[11])
 if redis.call('LLEN', KEYS[3]) > 0 then
@@ -98,9 +120,9 @@ return 1
 `)
 
 // replayScript queues a finished delivery again at the end of its lane,
-// with a fresh retry window. KEYS: delivery, lane, due, dead. ARGV:
-// delivery ID, now (ms), lane name. Returns "queued", "pending" (already
-// queued) or "missing".
+// with a fresh retry window. KEYS: delivery, lane, due, dead, the chat's
+// delivery index. ARGV: delivery ID, now (ms), lane name, the chat index's
+// TTL (s). Returns "queued", "pending" (already queued) or "missing".
 var replayScript = redis.NewScript(`
 local st = redis.call('HGET', KEYS[1], 'state')
 if not st then return 'missing' end
@@ -111,5 +133,43 @@ redis.call('HDEL', KEYS[1], 'done', 'next')
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], 'NX', ARGV[2], ARGV[3])
 redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+if redis.call('TTL', KEYS[5]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[5], ARGV[4]) end
 return 'queued'
+`)
+
+// eraseMarkScript marks a chat erased while the stream may still hold its
+// entries: the marker takes the ID of the newest entry. KEYS: stream,
+// marker. ARGV: marker TTL (s). Returns 1 when marked (0: the stream is
+// empty, nothing of the chat is waiting).
+var eraseMarkScript = redis.NewScript(`
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last == 0 then return 0 end
+redis.call('SET', KEYS[2], last[1][1], 'EX', ARGV[1])
+return 1
+`)
+
+// eraseBatchScript erases a batch of a chat's deliveries and the chat's
+// lanes they sit on. KEYS: the chat's delivery index, the site's delivery
+// index, dead letters, due, leases, then each delivery's hash, then each
+// lane. ARGV: the number of deliveries, their IDs, then the lanes' names.
+// Dropping a lane's lease makes the finish of an attempt in flight record
+// nothing. Returns {deliveries, dead letters, lanes} erased.
+var eraseBatchScript = redis.NewScript(`
+local nd = tonumber(ARGV[1])
+local e = {0, 0, 0}
+for i = 1, nd do
+  local id = ARGV[1 + i]
+  e[1] = e[1] + redis.call('DEL', KEYS[5 + i])
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+  e[2] = e[2] + redis.call('ZREM', KEYS[3], id)
+end
+for j = 6 + nd, #KEYS do
+  local lane = ARGV[1 + nd + (j - 5 - nd)]
+  e[3] = e[3] + redis.call('DEL', KEYS[j])
+  redis.call('ZREM', KEYS[4], lane)
+  redis.call('HDEL', KEYS[5], lane)
+end
+return e
 `)

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/outbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/store"
 )
@@ -48,7 +49,10 @@ const (
 //	[4] the number of markers
 //	[5] the audit entry's time (RFC 3339), [6] the chat's salted hash,
 //	[7] the reason, [8] the audit cap
-//	[9…] each visit's number in base 36 (its member in the click index)
+//	[9] deliveries, [10] dead letters, [11] lanes, [12] waiting events
+//	erased just before (collector/outbound's EraseChat), counted in the
+//	audit entry
+//	[13…] each visit's number in base 36 (its member in the click index)
 //
 // Returns "conflict" (the chat changed; nothing erased) or the JSON of what
 // was erased, which is also the audit entry's "erased".
@@ -56,7 +60,9 @@ var eraseScript = redis.NewScript(`
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
 if ver ~= ARGV[1] then return 'conflict' end
 local chat = ARGV[2]
-local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = 0, claims = 0, markers = 0}
+local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = 0, claims = 0, markers = 0,
+  deliveries = tonumber(ARGV[9]), dead_letters = tonumber(ARGV[10]), lanes = tonumber(ARGV[11]),
+  waiting_events = tonumber(ARGV[12])}
 e.chat = redis.call('DEL', KEYS[1])
 e.history = redis.call('DEL', KEYS[2])
 e.index = redis.call('ZREM', KEYS[3], chat)
@@ -72,7 +78,7 @@ for i = 0, nv - 1 do
     e.claims = e.claims + redis.call('DEL', KEYS[b + 2])
   end
   e.claims = e.claims + redis.call('SREM', KEYS[b + 3], chat)
-  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[9 + i]) end
+  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[13 + i]) end
   e.visits = e.visits + redis.call('DEL', KEYS[b], KEYS[b + 1])
 end
 for i = 0, nm - 1 do
@@ -97,6 +103,14 @@ type Erased struct {
 	Visits      int `json:"visits"`
 	Claims      int `json:"claims"`
 	Markers     int `json:"markers"`
+	// Deliveries are the outbound deliveries of the chat's events,
+	// DeadLetters those of them that were dead letters, Lanes the chat's
+	// delivery lanes, WaitingEvents its events removed from the outbound
+	// stream before they were routed.
+	Deliveries    int `json:"deliveries"`
+	DeadLetters   int `json:"dead_letters"`
+	Lanes         int `json:"lanes"`
+	WaitingEvents int `json:"waiting_events"`
 }
 
 // Nothing tells an erasure that found nothing to erase.
@@ -112,7 +126,9 @@ type AuditEntry struct {
 
 // Erase removes what the site keeps about the chat's person: the chat's
 // record, history and index entry, the visits matched to it and their
-// claims; the reports' per-chat state is renamed to a salted hash, so every
+// claims, the outbound deliveries of its events with its lanes and dead
+// letters (and its events still waiting in the outbound stream make none);
+// the reports' per-chat state is renamed to a salted hash, so every
 // report stays as it was. Facts the chat left pending are handed to reports
 // first. It is idempotent: erasing a chat that holds nothing erases nothing
 // and is still recorded in the audit list. A message stored while it runs
@@ -126,11 +142,22 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	if err != nil {
 		return Erased{}, fmt.Errorf("erase: %w", err)
 	}
+	// Deliveries erased by a run that then met a changed chat still count
+	// in the run that succeeds.
+	var dels outbound.ErasedDeliveries
 	out, err := ledger.Update(ctx, s.ledger, st.Name, chat, "erase", func(c *ledger.Chat) (Erased, error) {
 		if err := s.ledger.HandOver(ctx, st.Name, chat, c.Pending); err != nil {
 			return Erased{}, fmt.Errorf("erase: %w", err)
 		}
-		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c)
+		d, err := outbound.EraseChat(ctx, s.rdb, st, chat, hash)
+		if err != nil {
+			return Erased{}, fmt.Errorf("erase: %w", err)
+		}
+		dels.Deliveries += d.Deliveries
+		dels.DeadLetters += d.DeadLetters
+		dels.Lanes += d.Lanes
+		dels.Waiting += d.Waiting
+		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c, dels)
 	})
 	if err != nil {
 		return Erased{}, err
@@ -155,7 +182,7 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 }
 
 // eraseOnce is one run of eraseScript on the chat as loaded.
-func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat) (Erased, error) {
+func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat, dels outbound.ErasedDeliveries) (Erased, error) {
 	suffix, err := randomSuffix()
 	if err != nil {
 		return Erased{}, fmt.Errorf("erase: %w", err)
@@ -191,7 +218,8 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 		keys = append(keys, m, store.ReportSeen(site, "u", erased+"@"+ms))
 	}
 	nm := (len(keys) - 6 - 5*len(visits)) / 2
-	args := []any{c.Ver, chat, len(visits), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap}
+	args := []any{c.Ver, chat, len(visits), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
+		dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting}
 	args = append(args, nums...)
 	res, err := eraseScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/outbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -37,10 +38,11 @@ type Export struct {
 	// Visits are the visits matched to the chat that are still kept.
 	Visits []Visit `json:"visits"`
 	// Tags are the operators' tags on the chat (also in Record).
-	// Deliveries: messtrack sends no deliveries about a chat; always an
-	// empty list.
-	Tags       []string `json:"tags"`
-	Deliveries []any    `json:"deliveries"`
+	Tags []string `json:"tags"`
+	// Deliveries are the outbound deliveries of the chat's events that
+	// are kept (pending, delivered or dead), oldest first, each with what
+	// it sent.
+	Deliveries []outbound.ChatDelivery `json:"deliveries"`
 	// Keys are the Redis keys that hold the above, and what each holds.
 	Keys []Key `json:"keys"`
 }
@@ -83,7 +85,7 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	}
 	site = st.Name
 	out := &Export{Site: site, Chat: chat, ExportedAt: s.clock.Now().UTC(),
-		History: []ledger.HistoryEntry{}, Visits: []Visit{}, Tags: []string{}, Deliveries: []any{}, Keys: []Key{}}
+		History: []ledger.HistoryEntry{}, Visits: []Visit{}, Tags: []string{}, Deliveries: []outbound.ChatDelivery{}, Keys: []Key{}}
 	c, err := s.ledger.Load(ctx, site, chat)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -162,6 +164,9 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 		out.Keys = append(out.Keys, Key{Key: store.CodeOpen(site, chat),
 			What: "how the code-survival report counted the chat's latest first message (time, outcome, code format; for a guessed visit its number and counted language, device, channel and page)", Erased: true})
 	}
+	if err := s.exportDeliveries(ctx, site, chat, out); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	for _, id := range seen {
 		n, err := s.rdb.Exists(ctx, store.MessageSeen(site, id)).Result()
 		if err != nil {
@@ -173,6 +178,52 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 		}
 	}
 	return out, nil
+}
+
+// exportDeliveries adds the deliveries of the chat's events and the keys
+// that hold them.
+func (s *Service) exportDeliveries(ctx context.Context, site, chat string, out *Export) error {
+	waiting, err := outbound.ChatWaiting(ctx, s.rdb, site, chat)
+	if err != nil {
+		return err
+	}
+	if len(waiting) > 0 {
+		out.Keys = append(out.Keys, Key{Key: store.OutboundEvents(site),
+			What: fmt.Sprintf("%d of the chat's events waiting to be sent out (their payload as the deliveries')", len(waiting)), Erased: true})
+	}
+	ds, err := outbound.ChatDeliveries(ctx, s.rdb, site, chat)
+	if err != nil {
+		return err
+	}
+	out.Deliveries = ds
+	if len(ds) == 0 {
+		return nil
+	}
+	out.Keys = append(out.Keys, Key{Key: store.OutboundChat(site, chat), What: "the IDs of the chat's outbound deliveries", Erased: true})
+	var lanes []string
+	dead := false
+	for _, d := range ds {
+		out.Keys = append(out.Keys, Key{Key: store.OutboundDelivery(site, d.ID),
+			What: "an outbound delivery of the chat's event (" + d.Type + " to " + d.Target + ", " + d.State + "), with its payload", Erased: true})
+		dead = dead || d.State == "dead"
+		if d.Lane != "" && !slices.Contains(lanes, d.Lane) {
+			lanes = append(lanes, d.Lane)
+		}
+	}
+	for _, l := range lanes {
+		n, err := s.rdb.Exists(ctx, store.OutboundLane(site, l)).Result()
+		if err != nil {
+			return fmt.Errorf("delivery lane: %w", err)
+		}
+		if n > 0 {
+			out.Keys = append(out.Keys, Key{Key: store.OutboundLane(site, l), What: "the chat's queue of pending deliveries to one target", Erased: true})
+		}
+	}
+	out.Keys = append(out.Keys, Key{Key: store.OutboundIndex(site), What: "the delivery IDs in the site's delivery list", Erased: true})
+	if dead {
+		out.Keys = append(out.Keys, Key{Key: store.OutboundDead(site), What: "the dead deliveries' IDs in the site's dead letters", Erased: true})
+	}
+	return nil
 }
 
 // exportVisits adds the visits the record names that are still kept.

@@ -5,7 +5,8 @@
 // and history entries older than retention.history_days are trimmed.
 //
 // An erasure removes the chat's record, history and index entry, the visits
-// matched to it (IP, location, device, pages) with their claims, and renames
+// matched to it (IP, location, device, pages) with their claims, the
+// outbound deliveries of its events (collector/outbound's EraseChat), and renames
 // the reports' per-chat state to a salted hash, so that every report figure
 // stays as it was and a recount counts the same. It runs as one Lua script
 // on the site's slot, checked against the chat's version like every ledger
@@ -14,10 +15,6 @@ package person
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/outbound"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -85,32 +83,20 @@ func (s *Service) site(name string) (*config.Site, error) {
 
 // salt returns the site's salt for person hashes, making it at first use.
 func (s *Service) salt(ctx context.Context, site string) ([]byte, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return nil, fmt.Errorf("salt: %w", err)
-	}
-	if err := s.rdb.SetNX(ctx, store.PersonSalt(site), hex.EncodeToString(b), 0).Err(); err != nil {
-		return nil, fmt.Errorf("salt: %w", err)
-	}
-	v, err := s.rdb.Get(ctx, store.PersonSalt(site)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("salt: %w", err)
-	}
-	return []byte(v), nil
+	return outbound.PersonSalt(ctx, s.rdb, site)
 }
 
 // Hash is the salted hash that names a chat in the audit list and in the
 // reports state kept after its erasure. Someone who holds the Redis data
 // and a chat key can recompute it (to show that chat's erasure); it cannot
-// be turned back into the chat key.
+// be turned back into the chat key. The outbound router names the chat's
+// erasure marker by it too.
 func (s *Service) Hash(ctx context.Context, site, chat string) (string, error) {
 	salt, err := s.salt(ctx, site)
 	if err != nil {
 		return "", fmt.Errorf("hash: %w", err)
 	}
-	m := hmac.New(sha256.New, salt)
-	m.Write([]byte(chat))
-	return hex.EncodeToString(m.Sum(nil)[:16]), nil
+	return outbound.PersonHash(salt, chat), nil
 }
 
 // visitNumbers are the visits the chat's record names: its current visit

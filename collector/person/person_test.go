@@ -65,7 +65,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	cfg, err := config.Parse("test.yaml", []byte(configYAML), nil)
+	return newWorldYAML(t, configYAML)
+}
+
+func newWorldYAML(t *testing.T, yaml string) *world {
+	t.Helper()
+	cfg, err := config.Parse("test.yaml", []byte(yaml), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +214,12 @@ func scan(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[string
 				vals = rdb.SMembers(ctx, k).Val()
 			case "zset":
 				vals = rdb.ZRange(ctx, k, 0, -1).Val()
+			case "stream":
+				for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
+					for f, v := range m.Values {
+						vals = append(vals, f, fmt.Sprint(v))
+					}
+				}
 			case "none":
 				continue
 			default:
