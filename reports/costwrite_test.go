@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // bigCostCSV is an upload of ads×days rows from 2026-05-01, each row
@@ -125,5 +126,37 @@ func TestCostCommitRefusesChangedPeriods(t *testing.T) {
 	stale.cur["2026-03-06"] = w.rdb.HGet(w.ctx, store.ReportCostVersions("demo"), "2026-03-06").Val()
 	if err := stale.commit(w.ctx, []string{"2026-03-06"}, []string{"2026-03-06"}); !errors.Is(err, errCostConflict) {
 		t.Fatalf("commit without the lock: %v, want errCostConflict", err)
+	}
+}
+
+// On a real cluster the upload's scripts run on the site's slot, and the
+// report reads back what was uploaded; a second site on another node is
+// untouched.
+func TestCostUploadOnCluster(t *testing.T) {
+	cc := redistest.NewCluster(t)
+	w := newWorld(t)
+	st := New(cc, w.clock, w.cfg)
+	rows, err := ParseCostRows(strings.NewReader(bigCostCSV(600, 12, "0.25")), w.cfg.Site("demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddCosts(w.ctx, "demo", rows); err != nil {
+		t.Fatalf("AddCosts on the cluster: %v", err)
+	}
+	rep, err := st.Ads(w.ctx, "demo", Range{From: "2026-05-01", To: "2026-05-31"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != 600 {
+		t.Fatalf("%d ads on the cluster, want 600", len(rep.Rows))
+	}
+	for _, r := range rep.Rows {
+		if r.Cost == nil || *r.Cost != 3 {
+			t.Fatalf("ad %s costs %v, want 3 (12 days at 0.25)", r.AdID, r.Cost)
+		}
+	}
+	other, err := st.Ads(w.ctx, "east", Range{From: "2026-05-01", To: "2026-05-31"})
+	if err != nil || len(other.Rows) != 0 {
+		t.Errorf("site east after demo's upload: %+v, %v", other, err)
 	}
 }
