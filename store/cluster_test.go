@@ -72,3 +72,81 @@ func TestOpenClusterAndReadIt(t *testing.T) {
 		}
 	}
 }
+
+// A master killed mid-traffic: its replica takes over, the client Open made
+// finds it within seconds and writes go on; every write acknowledged after WAIT saw it on the
+// replica survives the failover.
+func TestClusterFailoverKeepsReplicatedWrites(t *testing.T) {
+	c := redistest.PrivateCluster(t)
+	_ = c.Client(t) // flushed
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := store.Open(ctx, c.URL(), quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cc := db.Client.(*redis.ClusterClient)
+	const key = "{visitor A}:n"
+	master, err := c.MasterOf(ctx, key)
+	start := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ok counts the acknowledged increments. Before the failover an
+	// increment counts once WAIT saw it on the replica; the promoted replica
+	// has no replica of its own, so afterwards the reply is the ack.
+	ok, wait := 0, true
+	write := func() error {
+		if err := cc.Incr(ctx, key).Err(); err != nil {
+			return err
+		}
+		if wait {
+			m, err := cc.MasterForKey(ctx, key)
+			if err != nil {
+				return err
+			}
+			if got, err := m.Do(ctx, "WAIT", 1, 2000).Int64(); err != nil || got < 1 {
+				return fmt.Errorf("WAIT: %d replicas, %v", got, err)
+			}
+		}
+		ok++
+		return nil
+	}
+	for i := 0; i < 50; i++ {
+		if err := write(); err != nil {
+			t.Fatalf("write %d before the failover: %v", i, err)
+		}
+	}
+	master.Kill()
+	wait = false
+	// Writes fail until the replica is promoted (node timeout 2 s), then
+	// succeed again through the same client once it reloads the slots.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if err := write(); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			other := c.Nodes[0]
+			if other == master {
+				other = c.Nodes[1]
+			}
+			nodes, _ := redis.NewClient(&redis.Options{Addr: other.Addr}).ClusterNodes(ctx).Result()
+			t.Fatalf("no write succeeded within 30 s of the master's death: %v\n%s", err, nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("writes resumed %v after the master's death", time.Since(start).Round(100*time.Millisecond))
+	for i := 0; i < 50; i++ {
+		if err := write(); err != nil {
+			t.Fatalf("write %d after the failover: %v", i, err)
+		}
+	}
+	got, err := cc.Get(ctx, key).Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != ok {
+		t.Fatalf("counter %d after %d acknowledged increments", got, ok)
+	}
+}

@@ -216,3 +216,28 @@ func (c *Cluster) Stop() {
 		}
 	})
 }
+
+// Kill ends the server with SIGKILL, as a crash would: nothing is flushed
+// and its directory stays (Stop removes it).
+func (s *Server) Kill() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// MasterOf returns the node serving key's slot.
+func (c *Cluster) MasterOf(ctx context.Context, key string) (*Server, error) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	defer cc.Close()
+	m, err := cc.MasterForKey(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("master of %q: %w", key, err)
+	}
+	for _, n := range c.Nodes {
+		if n.Addr == m.Options().Addr {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("master of %q is %s, not one of this cluster's started nodes", key, m.Options().Addr)
+}
