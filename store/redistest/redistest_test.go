@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -51,7 +52,8 @@ func TestPrivateServerStops(t *testing.T) {
 func TestClusterHasThreeMastersWithReplicas(t *testing.T) {
 	ctx := context.Background()
 	cc := redistest.NewCluster(t)
-	var masters int
+	// ForEachMaster calls its function concurrently.
+	var masters, holding atomic.Int32
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		repl, err := m.Info(ctx, "replication").Result()
 		if err != nil {
@@ -60,14 +62,14 @@ func TestClusterHasThreeMastersWithReplicas(t *testing.T) {
 		if !strings.Contains(repl, "connected_slaves:1") {
 			t.Errorf("master %s: %q, want one replica", m.Options().Addr, repl)
 		}
-		masters++
+		masters.Add(1)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if masters != 3 {
-		t.Fatalf("%d masters, want 3", masters)
+	if n := masters.Load(); n != 3 {
+		t.Fatalf("%d masters, want 3", n)
 	}
 	// Keys of different hash tags land on different masters.
 	for i := 0; i < 30; i++ {
@@ -75,15 +77,14 @@ func TestClusterHasThreeMastersWithReplicas(t *testing.T) {
 			t.Fatalf("set on the cluster: %v", err)
 		}
 	}
-	holding := 0
 	_ = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 		if n := m.DBSize(ctx).Val(); n > 0 {
-			holding++
+			holding.Add(1)
 		}
 		return nil
 	})
-	if holding != 3 {
-		t.Errorf("30 hash tags landed on %d masters, want 3", holding)
+	if n := holding.Load(); n != 3 {
+		t.Errorf("30 hash tags landed on %d masters, want 3", n)
 	}
 	// The next test's client starts empty.
 	if n := redistest.NewCluster(t).DBSize(ctx).Val(); n != 0 {
