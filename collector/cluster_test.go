@@ -41,7 +41,9 @@ func TestTwoCollectorsOnOneCluster(t *testing.T) {
 		if resp.StatusCode != 200 {
 			return resp.StatusCode, string(b)
 		}
-		var v visitResponse
+		var v struct {
+			Visit string `json:"visit"`
+		}
 		if err := json.Unmarshal(b, &v); err != nil || v.Visit == "" {
 			t.Fatalf("visit answer %s: %v", b, err)
 		}
