@@ -173,6 +173,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message,
 	}
 	if conv != nil {
 		s.countFirstMessage(ctx, st, in, conv)
+		s.learnFrom(ctx, st, in, conv)
 	}
 	out := &MatchResult{Chat: in.Chat, Method: state.Method, Confidence: state.Confidence,
 		NewChat: sc.Record == nil, NewConversation: conv != nil}
@@ -321,8 +322,14 @@ func (s *Server) attribute(st *site, next *ledger.Record, conv *conversation) {
 		if title == "" {
 			title = r.Body
 		}
+		// The ad's link may carry UTM tags: they fill the chat's as a web
+		// visit's landing page would.
+		tags := visit.Visit{Landing: r.SourceURL}
+		visit.ReadLandingTags(&tags)
 		next.Source = ledger.Source{Channel: "messenger_ad", Referrer: r.SourceURL, AdID: r.SourceID,
-			AdTitle: title, AdType: r.SourceType, ClickID: r.CtwaClid}
+			AdTitle: title, AdType: r.SourceType, ClickID: r.CtwaClid,
+			UTMSource: tags.UTMSource, UTMMedium: tags.UTMMedium, UTMCampaign: tags.UTMCampaign,
+			UTMContent: tags.UTMContent, UTMTerm: tags.UTMTerm}
 	case conv.Source != nil:
 		next.Source = ledger.Source{Channel: conv.Source.Channel, AdTitle: conv.Source.Title, OfflineSource: conv.Source.Name}
 	}

@@ -38,6 +38,8 @@ type hookAnswer struct {
 	Received   int `json:"received"`
 	Duplicates int `json:"duplicates"`
 	Ignored    int `json:"ignored"`
+	// Statuses counts the WhatsApp statuses of the business's messages.
+	Statuses int `json:"statuses,omitempty"`
 }
 
 func (s *Server) handleWhatsApp(c *fiber.Ctx) error {
@@ -76,6 +78,15 @@ func (s *Server) handleWhatsApp(c *fiber.Ctx) error {
 		} else {
 			ans.Received++
 		}
+		// A redelivered message is offered again: counting a reply is
+		// idempotent, and it may be what failed the first time.
+		if err := s.wabiz.TakeReply(c.UserContext(), st.cfg.Name, e.Message); err != nil {
+			return err
+		}
 	}
+	if err := s.wabiz.TakeStatuses(c.UserContext(), st.cfg.Name, p.Statuses); err != nil {
+		return err
+	}
+	ans.Statuses = len(p.Statuses)
 	return c.JSON(ans)
 }

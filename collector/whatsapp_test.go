@@ -70,7 +70,7 @@ func TestWhatsAppVerifyHandshake(t *testing.T) {
 }
 
 func TestWhatsAppSignature(t *testing.T) {
-	// The signatures PROTOCOLS.md gives for the samples' exact bytes.
+	// The samples' signatures under the test app secret, computed once over their exact bytes.
 	documented := map[string]string{
 		"whatsapp_text.json":                 "sha256=250b7c5590257e091ed620f506982f78fe3b7e1a5dd81923c02d9efcdfe288ad",
 		"whatsapp_text_unicode_escaped.json": "sha256=0928b4bbc9001d7433194629f65aeef7c31ccbf982c0fb086ea59e52abc3be9d",
@@ -195,10 +195,10 @@ func TestWhatsAppReferral(t *testing.T) {
 	})
 }
 
-func TestWhatsAppStatusesAreIgnored(t *testing.T) {
+func TestWhatsAppStatusesMakeNoChats(t *testing.T) {
 	w := newTestWorld(t)
 	status, ans, b := w.postWhatsApp(t, sample(t, "whatsapp_status.json"))
-	if status != 200 || ans.Ignored != 1 || ans.Received != 0 {
+	if status != 200 || ans.Statuses != 1 || ans.Ignored != 0 || ans.Received != 0 {
 		t.Fatalf("%d %s", status, b)
 	}
 	if n := w.rdb.ZCard(context.Background(), store.Chats("demo")).Val(); n != 0 {

@@ -186,3 +186,45 @@ func yesNo(b bool) string {
 	}
 	return "no"
 }
+
+// WhatsAppColumns are the WhatsApp report's columns by day and category.
+var WhatsAppColumns = []Column[WhatsAppRow]{
+	{Key: "date", Title: "Date", Kind: KindText, Cell: func(r *WhatsAppRow) any { return r.Date }},
+	{Key: "category", Title: "Category", Kind: KindText, Cell: func(r *WhatsAppRow) any { return r.Category }},
+	{Key: "free", Title: "Free", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.Free }},
+	{Key: "paid", Title: "Paid", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.Paid }},
+	{Key: "free_entry_points", Title: "Free entry points", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.FreeEntryPoints }},
+	{Key: "spend", Title: "Spend", Kind: KindMoney, Cell: func(r *WhatsAppRow) any { return r.Spend }},
+	{Key: "unpriced", Title: "Paid without a rate", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.Unpriced }},
+}
+
+// WhatsAppSourceColumns are the WhatsApp report's columns by chat source.
+var WhatsAppSourceColumns = []Column[WhatsAppRow]{
+	{Key: "channel", Title: "Channel", Kind: KindText, Cell: func(r *WhatsAppRow) any { return r.Channel }},
+	{Key: "campaign", Title: "Campaign", Kind: KindText, Cell: func(r *WhatsAppRow) any { return r.Campaign }},
+	{Key: "ad_id", Title: "Ad ID", Kind: KindText, Cell: func(r *WhatsAppRow) any { return r.AdID }},
+	{Key: "free", Title: "Free", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.Free }},
+	{Key: "paid", Title: "Paid", Kind: KindCount, Cell: func(r *WhatsAppRow) any { return r.Paid }},
+	{Key: "spend", Title: "Spend", Kind: KindMoney, Cell: func(r *WhatsAppRow) any { return r.Spend }},
+}
+
+// TemplateColumns are the templates report's columns, a row per
+// template; TemplateDayColumns the report of one template, a row per day.
+var TemplateColumns = []Column[TemplateRow]{
+	{Key: "template", Title: "Template", Kind: KindText, Cell: func(r *TemplateRow) any { return r.Template }},
+	{Key: "sent", Title: "Sent", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Sent }},
+	{Key: "delivered", Title: "Delivered", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Delivered }},
+	{Key: "read", Title: "Read", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Read }},
+	{Key: "failed", Title: "Failed", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Failed }},
+	{Key: "replied", Title: "Replied", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Replied }},
+	{Key: "clicked", Title: "Clicked", Kind: KindCount, Cell: func(r *TemplateRow) any { return r.Clicked }},
+	{Key: "delivery_rate", Title: "Delivered %", Kind: KindPercent, Cell: func(r *TemplateRow) any { return optFloat(r.DeliveryRate) }},
+	{Key: "read_rate", Title: "Read %", Kind: KindPercent, Cell: func(r *TemplateRow) any { return optFloat(r.ReadRate) }},
+	{Key: "reply_rate", Title: "Replied %", Kind: KindPercent, Cell: func(r *TemplateRow) any { return optFloat(r.ReplyRate) }},
+	{Key: "cost", Title: "Cost", Kind: KindMoney, Cell: func(r *TemplateRow) any { return r.Cost }},
+}
+
+// TemplateDayColumns are the columns of one template's report.
+var TemplateDayColumns = append([]Column[TemplateRow]{
+	{Key: "date", Title: "Date", Kind: KindText, Cell: func(r *TemplateRow) any { return r.Date }},
+}, TemplateColumns...)

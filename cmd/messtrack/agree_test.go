@@ -268,6 +268,26 @@ func TestReportsAgreeAcrossSurfaces(t *testing.T) {
 		}
 	}
 
+	// The WhatsApp reports: a template message recorded by a platform that
+	// sends itself, the same on both surfaces.
+	w.call(t, "POST", "/v1/sites/demo/whatsapp/outbound", map[string]string{"message_id": "wamid.agree1", "template": "spring_sale",
+		"language": "en_US", "category": "marketing", "to": "16505550000", "time": clock.Now().Add(-time.Hour).Format(time.RFC3339)})
+	for _, rep := range []string{"whatsapp", "templates"} {
+		api := w.call(t, "GET", "/v1/sites/demo/reports/"+rep+"?"+q+"&format=json", nil)
+		cli := w.cli(t, "report", "--site", "demo", rep, "--from", from, "--to", to, "--format", "json")
+		if a, b := rowsAndTotals(t, api), rowsAndTotals(t, []byte(cli)); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: the API and the command line differ:\n%v\n%v", rep, a, b)
+		}
+		apiCSV := w.call(t, "GET", "/v1/sites/demo/reports/"+rep+"?"+q+"&format=csv", nil)
+		cliCSV := w.cli(t, "report", "--site", "demo", rep, "--from", from, "--to", to, "--format", "csv")
+		if string(apiCSV) != cliCSV {
+			t.Errorf("%s CSV differs:\n%s\n%s", rep, apiCSV, cliCSV)
+		}
+	}
+	if !strings.Contains(w.cli(t, "report", "--site", "demo", "templates", "--from", from, "--to", to), "spring_sale") {
+		t.Error("the templates table lacks the recorded template")
+	}
+
 	// The dashboard's CSV downloads hold the same numbers in every column
 	// both have (the API's adds the notes and the split by category).
 	session := w.signIn(t)

@@ -10,19 +10,22 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
-const reportUsage = `Usage: messtrack report --site S ads|channels|pages|new-repeat|dynamics|codes|experiments
+const reportUsage = `Usage: messtrack report --site S ads|channels|pages|new-repeat|dynamics|codes|experiments|whatsapp|templates
          [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--format table|json|csv] [--by day|week|month|quarter]
          [--config messtrack.yaml]
 Dates are days in the site's time zone; without them, the 30 days ending today.
+whatsapp takes --by category (the default) or source; templates takes --template NAME for one
+template's days.
 `
 
 // reportKinds are the reports the command prints, as in reportUsage.
-var reportKinds = []string{"ads", "channels", "pages", "new-repeat", "dynamics", "codes", "experiments"}
+var reportKinds = []string{"ads", "channels", "pages", "new-repeat", "dynamics", "codes", "experiments", "whatsapp", "templates"}
 
 // openReports loads the config, checks the site and opens the same Redis as
 // serve.
@@ -73,7 +76,8 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	from := fs.String("from", "", "first day, YYYY-MM-DD")
 	to := fs.String("to", "", "last day, YYYY-MM-DD")
 	format := fs.String("format", "table", "table, json or csv")
-	by := fs.String("by", "day", "dynamics: day, week, month or quarter")
+	by := fs.String("by", "day", "dynamics: day, week, month or quarter; whatsapp: category or source")
+	template := fs.String("template", "", "templates: one template's days")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -91,8 +95,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return fmt.Errorf("report: --format %q is not table, json or csv", *format)
 	}
-	if !slices.Contains(reports.Groupings, *by) {
-		return fmt.Errorf("report: --by=%q is not one of %s", *by, strings.Join(reports.Groupings, ", "))
+	waBy, err := whatsAppBy(pos[0], *by)
+	if err != nil {
+		return err
 	}
 	cfg, err := readConfig(fs, *cfgPath, getenv)
 	if err != nil {
@@ -123,6 +128,13 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		rep, err = st.Experiments(ctx, *site, r)
 	case "dynamics":
 		rep, err = st.Dynamics(ctx, *site, r, *by)
+	case "whatsapp", "templates":
+		wa := wabiz.New(wabiz.Options{Redis: db.Client, Config: cfg, Reports: st})
+		if pos[0] == "whatsapp" {
+			rep, err = wa.WhatsApp(ctx, *site, r, waBy)
+		} else {
+			rep, err = wa.Templates(ctx, *site, r, *template)
+		}
 	default:
 		fmt.Fprintf(stderr, "messtrack report: unknown report %q\n\n%s", pos[0], reportUsage)
 		return errUsage
@@ -145,4 +157,22 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
+}
+
+// whatsAppBy checks --by for the report: the whatsapp report groups by
+// category (the default) or source, the others by a period.
+func whatsAppBy(report, by string) (string, error) {
+	if report == "whatsapp" {
+		switch by {
+		case "day", "category":
+			return "category", nil
+		case "source":
+			return "source", nil
+		}
+		return "", fmt.Errorf("report: --by=%q is not category or source", by)
+	}
+	if !slices.Contains(reports.Groupings, by) {
+		return "", fmt.Errorf("report: --by=%q is not one of %s", by, strings.Join(reports.Groupings, ", "))
+	}
+	return "", nil
 }

@@ -39,6 +39,11 @@ type Message struct {
 	// Language is the Telegram user's language_code.
 	Language string
 	Referral *Referral
+	// ReplyTo is the platform's ID of the business message this one
+	// answers (WhatsApp's context.id), "" when it answers none;
+	// ButtonReply tells a tapped button or list row from typed text.
+	ReplyTo     string
+	ButtonReply bool
 }
 
 // NoticeRef is how notices name the message: Ref, else its MessageID.

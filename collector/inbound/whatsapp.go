@@ -26,6 +26,9 @@ type WhatsApp struct {
 	// NoSender are the IDs of messages that were ignored because they name
 	// no sender; they count in Ignored too.
 	NoSender []string
+	// Statuses are the statuses of the business's own messages
+	// (whatsapp_status.go); statuses of no one-to-one chat count in Ignored.
+	Statuses []Status
 }
 
 // Event is one message of a notification: a person writing (Message) or
@@ -49,7 +52,13 @@ func ReadWhatsApp(body []byte, received time.Time) (*WhatsApp, error) {
 				out.Ignored++
 				continue
 			}
-			out.Ignored += len(ch.Value.Statuses)
+			for i := range ch.Value.Statuses {
+				if st := whatsAppStatus(&ch.Value.Statuses[i], received); st != nil {
+					out.Statuses = append(out.Statuses, *st)
+				} else {
+					out.Ignored++
+				}
+			}
 			for i := range ch.Value.Messages {
 				m := &ch.Value.Messages[i]
 				in, noSender := whatsAppMessage(&ch.Value, m, received)
@@ -89,9 +98,9 @@ type waValue struct {
 		DisplayPhoneNumber string `json:"display_phone_number"`
 		PhoneNumberID      string `json:"phone_number_id"`
 	} `json:"metadata"`
-	Contacts []waContact      `json:"contacts"`
-	Messages []waMessage      `json:"messages"`
-	Statuses []map[string]any `json:"statuses"`
+	Contacts []waContact `json:"contacts"`
+	Messages []waMessage `json:"messages"`
+	Statuses []waStatus  `json:"statuses"`
 }
 
 // waContact is the sender: wa_id is the phone in digits, user_id the
@@ -120,7 +129,14 @@ type waMessage struct {
 	Button     *waButton     `json:"button"`
 	Inter      *waInteractiv `json:"interactive"`
 	Referral   *Referral     `json:"referral"`
+	Context    *waContext    `json:"context"`
 	waNoticeFields
+}
+
+// waContext is the business message a reply answers (a template's quick
+// reply button, an interactive button, a quoted reply).
+type waContext struct {
+	ID string `json:"id"`
 }
 
 type waText struct {
@@ -256,6 +272,10 @@ func whatsAppMessage(val *waValue, m *waMessage, received time.Time) (in *Messag
 		in.Target = "whatsapp:" + d
 	}
 	in.Time, in.PlatformTime = Time(time.Unix(int64(m.Timestamp), 0), received)
+	if m.Context != nil && ValidMessageID(m.Context.ID) {
+		in.ReplyTo = m.Context.ID
+		in.ButtonReply = m.Button != nil || (m.Inter != nil && (m.Inter.ButtonReply != nil || m.Inter.ListReply != nil))
+	}
 	return in, false
 }
 

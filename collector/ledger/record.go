@@ -70,6 +70,8 @@ type Record struct {
 	// ConvMsg names the message that began the current conversation (in
 	// the form notices refer to it), so an edit of it can be told apart.
 	ConvMsg string `json:"conv_msg,omitempty"`
+	// Tags are the operators' free-form tags (collector/chattags).
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Start is one conversation start of a chat.

@@ -36,8 +36,9 @@ type Export struct {
 	ReportState json.RawMessage `json:"report_state,omitempty"`
 	// Visits are the visits matched to the chat that are still kept.
 	Visits []Visit `json:"visits"`
-	// Tags and Deliveries: messtrack keeps no tags on chats and sends no
-	// deliveries about them; both are always empty lists.
+	// Tags are the operators' tags on the chat (also in Record).
+	// Deliveries: messtrack sends no deliveries about a chat; always an
+	// empty list.
 	Tags       []string `json:"tags"`
 	Deliveries []any    `json:"deliveries"`
 	// Keys are the Redis keys that hold the above, and what each holds.
@@ -88,6 +89,9 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	out.Record, out.Messages = c.Record, c.Msgs
+	if c.Record != nil && len(c.Record.Tags) > 0 {
+		out.Tags = c.Record.Tags
+	}
 	if c.Last != 0 {
 		t := time.UnixMilli(c.Last).UTC()
 		out.LastMessageAt = &t
@@ -115,6 +119,11 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	}
 	if len(raw) > 0 {
 		out.Keys = append(out.Keys, Key{Key: store.ChatHistory(site, chat), What: "chat history", Erased: true})
+	}
+	if n, err := s.rdb.Exists(ctx, store.HeldCode(site, chat)).Result(); err != nil {
+		return nil, fmt.Errorf("export: held code: %w", err)
+	} else if n > 0 {
+		out.Keys = append(out.Keys, Key{Key: store.HeldCode(site, chat), What: "a link code held for the chat's next message", Erased: true})
 	}
 	if _, err := s.rdb.ZScore(ctx, store.Chats(site), chat).Result(); err == nil {
 		out.Keys = append(out.Keys, Key{Key: store.Chats(site), What: "the chat key in the site's chat index", Erased: true})
