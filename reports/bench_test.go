@@ -147,11 +147,11 @@ func fullScan(ctx context.Context, w *testWorld, site string, r Range) (map[stri
 	f, _ := time.Parse(dateLayout, r.From)
 	t, _ := time.Parse(dateLayout, r.To)
 	for d := f; !d.After(t); d = d.AddDate(0, 0, 1) {
-		h, err := w.rdb.HGetAll(ctx, store.ReportCost(site, d.Format(dateLayout))).Result()
+		hs, err := w.st.costHashes(ctx, site, []string{d.Format(dateLayout)})
 		if err != nil {
 			return nil, err
 		}
-		for field, v := range h {
+		for field, v := range hs[0] {
 			if ad, ok := strings.CutPrefix(field, "c:"); ok {
 				n, _ := strconv.ParseInt(v, 10, 64)
 				get(ad).cost += n

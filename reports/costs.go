@@ -285,8 +285,9 @@ func checkCost(f map[string]string, st *config.Site) (CostRow, string) {
 
 // AddCosts stores cost rows. Each day present in rows is replaced whole (an
 // upload is the full statement of its days, so importing it again changes
-// nothing). Rows are checked first; a bad row stores nothing, and all days are
-// written in one atomic step.
+// nothing). Rows are checked first; a bad row stores nothing, and all days
+// become visible in one atomic step, after being written in bounded batches
+// (see writeCosts).
 func (s *Store) AddCosts(ctx context.Context, site string, rows []CostRow) error {
 	if err := s.replaceCosts(ctx, site, nil, rows); err != nil {
 		return fmt.Errorf("reports.AddCosts: %w", err)
@@ -346,19 +347,13 @@ func (s *Store) replaceCosts(ctx context.Context, site string, r *Range, rows []
 	if len(byDay) == 0 {
 		return invalid("no cost rows")
 	}
-	days := sortedMembers(byDay)
-	args := []any{store.ReportCostPrefix(st.Name), store.ReportDeliveryPrefix(st.Name), len(days)}
-	for _, day := range days {
-		dr := byDay[day]
+	dayStart := make(map[string]int64, len(byDay))
+	for day, dr := range byDay {
 		sort.Slice(dr, func(i, j int) bool { return dr[i].AdID < dr[j].AdID })
 		d, _ := time.ParseInLocation(dateLayout, day, st.Location)
-		args = append(args, day, len(dr))
-		for _, row := range dr {
-			args = append(args, row.AdID, int64(math.Round(row.Cost*1000)), row.Reach, row.Impressions, row.Clicks,
-				row.Title, d.UnixMilli())
-		}
+		dayStart[day] = d.UnixMilli()
 	}
-	if err := costScript.Run(ctx, s.rdb, []string{store.ReportAdInfo(st.Name)}, args...).Err(); err != nil {
+	if err := s.writeCosts(ctx, st.Name, byDay, dayStart); err != nil {
 		return fmt.Errorf("store costs: %w", err)
 	}
 	return nil

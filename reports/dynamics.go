@@ -121,16 +121,21 @@ func (s *Store) Dynamics(ctx context.Context, site string, r Range, by string) (
 	all := append(rows, prev)
 	// One pipeline for every bucket: each reads its channel aggregates (all
 	// conversations) and its costs.
-	var keys []string
+	var keys, costPeriods []string
 	spans := make([][2]int, len(all))
 	for i, b := range all {
 		ps := periods(Range{From: b.From, To: b.To})
 		spans[i] = [2]int{len(keys), len(ps)}
 		for _, p := range ps {
-			keys = append(keys, store.ReportAgg(st.Name, dimChannel, p), store.ReportCost(st.Name, p))
+			keys = append(keys, store.ReportAgg(st.Name, dimChannel, p))
+			costPeriods = append(costPeriods, p)
 		}
 	}
 	hs, err := s.hgetall(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("reports.Dynamics: %w", err)
+	}
+	ch, err := s.costHashes(ctx, st.Name, costPeriods)
 	if err != nil {
 		return nil, fmt.Errorf("reports.Dynamics: %w", err)
 	}
@@ -139,8 +144,8 @@ func (s *Store) Dynamics(ctx context.Context, site string, r Range, by string) (
 		agg, cs := map[string]*counts{}, map[string]*costs{}
 		start, count := spans[i][0], spans[i][1]
 		for j := 0; j < count; j++ {
-			addAgg(agg, hs[start+2*j])
-			addCosts(cs, hs[start+2*j+1])
+			addAgg(agg, hs[start+j])
+			addCosts(cs, ch[start+j])
 		}
 		b := &all[i]
 		for m, c := range agg {

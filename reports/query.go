@@ -206,21 +206,16 @@ func addCosts(into map[string]*costs, h map[string]string) {
 // over a range, in one pipeline.
 func (s *Store) aggregate(ctx context.Context, st *config.Site, dim string, r Range, withCosts bool) (map[string]*counts, map[string]*costs, error) {
 	ps := periods(r)
-	keys := make([]string, 0, 2*len(ps))
+	keys := make([]string, 0, len(ps))
 	for _, p := range ps {
 		keys = append(keys, store.ReportAgg(st.Name, dim, p))
-	}
-	if withCosts {
-		for _, p := range ps {
-			keys = append(keys, store.ReportCost(st.Name, p))
-		}
 	}
 	hs, err := s.hgetall(ctx, keys)
 	if err != nil {
 		return nil, nil, err
 	}
 	agg := map[string]*counts{}
-	for _, h := range hs[:len(ps)] {
+	for _, h := range hs {
 		addAgg(agg, h)
 	}
 	// A member whose counts all moved elsewhere (a guess revoked, a
@@ -232,8 +227,12 @@ func (s *Store) aggregate(ctx context.Context, st *config.Site, dim string, r Ra
 	}
 	var cs map[string]*costs
 	if withCosts {
+		ch, err := s.costHashes(ctx, st.Name, ps)
+		if err != nil {
+			return nil, nil, err
+		}
 		cs = map[string]*costs{}
-		for _, h := range hs[len(ps):] {
+		for _, h := range ch {
 			addCosts(cs, h)
 		}
 	}

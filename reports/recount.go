@@ -65,7 +65,7 @@ func (s *Store) Recount(ctx context.Context, site string, progress func(done int
 		return res, fmt.Errorf("reports.Recount: markers: %w", err)
 	}
 	if err := store.ScanSite(ctx, s.rdb, st.Name, store.ReportAggPrefix(st.Name)+"*", func(keys []string) error {
-		return s.rdb.Del(ctx, keys...).Err()
+		return s.rdb.Unlink(ctx, keys...).Err()
 	}); err != nil {
 		return res, fmt.Errorf("reports.Recount: empty aggregates: %w", err)
 	}

@@ -203,9 +203,40 @@ func ReportCostPrefix(site string) string { return siteKey(site, "r", "cost") + 
 // YYYY-MM-bN or a month YYYY-MM, as for ReportAgg): fields "c:<ad>" cost in
 // thousandths of the currency, "r:<ad>" reach (a block or month holds the
 // sum of daily reach), "n:<ad>" the number of days with a row (1 in a day).
-// No TTL. Written by reports' cost script, which replaces a day whole and
-// moves its block and month by the difference.
+// No TTL. This unversioned name is the period's data only while
+// ReportCostVersions holds no version for it (data written before cost
+// uploads were versioned); readers go through ReportCostAt.
 func ReportCost(site, period string) string { return ReportCostPrefix(site) + period }
+
+// ReportCostAt is the ReportCost HASH of one period at version ver ("" is
+// the unversioned ReportCost key): "<ReportCost>@<ver>". A cost upload
+// writes new versions in bounded batches with a TTL of an hour (staging: a
+// crashed upload leaves nothing behind), then its commit script points
+// ReportCostVersions at them all at once, removes their TTL and unlinks the
+// versions they replace. Readers resolve versions and read the hashes in one
+// read-only script, so a report sees an upload whole or not at all.
+func ReportCostAt(site, period, ver string) string {
+	if ver == "" {
+		return ReportCost(site, period)
+	}
+	return ReportCost(site, period) + "@" + ver
+}
+
+// ReportCostVersions is a HASH of the current version of each cost period:
+// "<period>" -> version (base 36) of its ReportCostAt and, for a day, of its
+// ReportDeliveryAt. A period without a field is read from its unversioned
+// keys. No TTL. Written only by reports' cost commit script.
+func ReportCostVersions(site string) string { return siteKey(site, "r", "costv") }
+
+// ReportCostSeq is a STRING counter handing out cost versions (INCR). No
+// TTL. Written by reports' cost upload.
+func ReportCostSeq(site string) string { return siteKey(site, "r", "costseq") }
+
+// ReportCostLock is a STRING holding the random token of the cost upload
+// running for the site (SET NX PX, one minute, renewed by each batch), so
+// that uploads of one site run one after another; the commit script checks
+// versions too, so an upload that lost its lock cannot overwrite another's.
+func ReportCostLock(site string) string { return siteKey(site, "r", "costlock") }
 
 // ReportDeliveryPrefix is the common prefix of ReportDelivery keys; reports'
 // cost script appends the day.
@@ -214,8 +245,18 @@ func ReportDeliveryPrefix(site string) string { return siteKey(site, "r", "dlv")
 // ReportDelivery is a HASH of one day's ad delivery beside its cost:
 // "i:<ad>" impressions, "k:<ad>" clicks. Kept apart from ReportCost so that
 // the ads report reads only what it shows. No TTL. Written by reports' cost
-// script with the day's costs.
+// upload with the day's costs, versioned with them (ReportDeliveryAt).
 func ReportDelivery(site, day string) string { return ReportDeliveryPrefix(site) + day }
+
+// ReportDeliveryAt is the ReportDelivery HASH of one day at version ver (""
+// is the unversioned key), with the same version, TTL and commit as the
+// day's ReportCostAt.
+func ReportDeliveryAt(site, day, ver string) string {
+	if ver == "" {
+		return ReportDelivery(site, day)
+	}
+	return ReportDelivery(site, day) + "@" + ver
+}
 
 // ReportRangeReach is a HASH of each ad's deduplicated reach over exactly the
 // range from..to (YYYY-MM-DD), as the ad platform counts it: ad ID -> reach.

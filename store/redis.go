@@ -18,6 +18,13 @@ import (
 // pingTimeout bounds the check that the server answers at start-up.
 const pingTimeout = 5 * time.Second
 
+// clusterReload is how often a cluster client reads the slot map again.
+// A dead master's slots move to its replica within seconds of the cluster
+// node timeout, but a refused connection does not make the client look
+// (its own default is a minute): until it reloads, every write for those
+// slots fails. One CLUSTER SLOTS a second per collector is cheap.
+const clusterReload = time.Second
+
 // DB is an open Redis connection: a server, a cluster, or the embedded
 // in-memory store used for trying messtrack out.
 type DB struct {
@@ -87,7 +94,7 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 			}
 			addrs = append(addrs, node)
 		}
-		copt := &redis.ClusterOptions{Addrs: addrs}
+		copt := &redis.ClusterOptions{Addrs: addrs, ClusterStateReloadInterval: clusterReload}
 		if base != nil {
 			copt.Username, copt.Password, copt.TLSConfig = base.Username, base.Password, base.TLSConfig
 		}

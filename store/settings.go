@@ -128,15 +128,19 @@ func RefuseEviction(ctx context.Context, rdb redis.UniversalClient) error {
 	return nil
 }
 
-// SlotsCovered returns how many of a cluster's 16384 slots a master serves.
+// SlotsCovered returns how many of a cluster's 16384 slots a master serves,
+// from CLUSTER SHARDS (Redis 7): each shard lists its slot ranges once,
+// whatever its number of replicas.
 func SlotsCovered(ctx context.Context, cc *redis.ClusterClient) (int, error) {
-	slots, err := cc.ClusterSlots(ctx).Result()
+	shards, err := cc.ClusterShards(ctx).Result()
 	if err != nil {
-		return 0, fmt.Errorf("store.SlotsCovered: %w", err)
+		return 0, fmt.Errorf("store.SlotsCovered: cluster shards: %w", err)
 	}
 	n := 0
-	for _, s := range slots {
-		n += s.End - s.Start + 1
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			n += int(r.End - r.Start + 1)
+		}
 	}
 	return n, nil
 }

@@ -44,8 +44,10 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan error
-	next atomic.Int64
-	stop sync.Once
+	// exited is closed when the process has ended.
+	exited chan struct{}
+	next   atomic.Int64
+	stop   sync.Once
 }
 
 // URL returns a redis:// URL for database db of the server.
@@ -66,6 +68,9 @@ func Main(m *testing.M) int {
 	shared.Store(srv)
 	code := m.Run()
 	srv.Stop()
+	if c := sharedCluster.Load(); c != nil {
+		c.Stop()
+	}
 	return code
 }
 
@@ -145,7 +150,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func startOnce(bin string) (*Server, error) {
+func startOnce(bin string, extra ...string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -154,12 +159,13 @@ func startOnce(bin string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make temp dir: %w", err)
 	}
-	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, done: make(chan error, 1)}
+	srv := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), dir: dir, done: make(chan error, 1), exited: make(chan struct{})}
 	srv.cmd = exec.Command(bin,
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--dir", dir, "--save", "", "--appendonly", "no",
 		"--databases", strconv.Itoa(databases), "--daemonize", "no",
 		"--logfile", filepath.Join(dir, "redis.log"))
+	srv.cmd.Args = append(srv.cmd.Args, extra...)
 	// The server must die with the test binary even when the binary is
 	// killed; Pdeathsig fires when the thread that forked it exits, so the
 	// fork happens on a thread kept locked for the life of the process.
@@ -172,7 +178,9 @@ func startOnce(bin string) (*Server, error) {
 			return
 		}
 		started <- nil
-		srv.done <- srv.cmd.Wait()
+		err := srv.cmd.Wait()
+		close(srv.exited)
+		srv.done <- err
 		select {} // keep the thread, and so the death signal, for the process's life
 	}()
 	if err := <-started; err != nil {

@@ -2,8 +2,13 @@ package redistest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/store/redistest"
 )
@@ -41,5 +46,48 @@ func TestPrivateServerStops(t *testing.T) {
 	srv.Stop()
 	if err := c.Ping(context.Background()).Err(); err == nil {
 		t.Fatal("ping after Stop succeeded, want an error")
+	}
+}
+
+func TestClusterHasThreeMastersWithReplicas(t *testing.T) {
+	ctx := context.Background()
+	cc := redistest.NewCluster(t)
+	// ForEachMaster calls its function concurrently.
+	var masters, holding atomic.Int32
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		repl, err := m.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(repl, "connected_slaves:1") {
+			t.Errorf("master %s: %q, want one replica", m.Options().Addr, repl)
+		}
+		masters.Add(1)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := masters.Load(); n != 3 {
+		t.Fatalf("%d masters, want 3", n)
+	}
+	// Keys of different hash tags land on different masters.
+	for i := 0; i < 30; i++ {
+		if err := cc.Set(ctx, fmt.Sprintf("{visitor %d}", i), "1", 0).Err(); err != nil {
+			t.Fatalf("set on the cluster: %v", err)
+		}
+	}
+	_ = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if n := m.DBSize(ctx).Val(); n > 0 {
+			holding.Add(1)
+		}
+		return nil
+	})
+	if n := holding.Load(); n != 3 {
+		t.Errorf("30 hash tags landed on %d masters, want 3", n)
+	}
+	// The next test's client starts empty.
+	if n := redistest.NewCluster(t).DBSize(ctx).Val(); n != 0 {
+		t.Errorf("a fresh cluster client sees %d keys", n)
 	}
 }
