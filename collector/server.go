@@ -252,6 +252,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesMetrics, // metrics.go: /metrics
 		s.routesIntake,  // intake.go: visits and clicks
 		s.routesWABiz,   // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
+		s.routesSendBk,  // collector/sendback: the send-back widget
 		s.routesReports, // reports_http.go: events, costs, reports
 		s.routesSnippet, // snippet.go: the browser script
 		s.routesHooks,   // hooks.go: webhooks and the messages API
