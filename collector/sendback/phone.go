@@ -40,6 +40,20 @@ func Normalize(raw, region string) (Phone, error) {
 			return Phone{}, &PhoneError{"Use only digits, spaces and + ( ) - in the number."}
 		}
 	}
+	digits := 0
+	for _, r := range raw {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	// E.164 numbers have at most 15 digits; none in use has fewer than 7
+	// with its country code.
+	if digits > 17 {
+		return Phone{}, &PhoneError{"The number is too long."}
+	}
+	if digits < 6 {
+		return Phone{}, &PhoneError{"The number is too short."}
+	}
 	if strings.HasPrefix(raw, "00") {
 		raw = "+" + raw[2:]
 	}
