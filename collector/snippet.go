@@ -44,6 +44,7 @@ func snippetSettings(cfg *config.Config, st *config.Site) snippet.Settings {
 		IDFormat:        st.IDFormat,
 		ConsentRequired: st.ConsentRequired,
 		DesktopQR:       st.DesktopQR,
+		SendBack:        st.SendBack != nil,
 	}
 	for _, w := range st.WhatsApp {
 		s.WhatsApp = append(s.WhatsApp, w.Number)

@@ -29,6 +29,9 @@ const Target = api.ES2020
 // Telegram carries no Telegram code at all.
 type features struct {
 	whatsapp, telegram, consent, qr bool
+	// sendback is the send-back widget, its own build so that sites
+	// without it carry none of its code.
+	sendback bool
 }
 
 // defines turns the features into esbuild defines.
@@ -38,6 +41,7 @@ func (f features) defines() map[string]string {
 		"TELEGRAM": fmt.Sprint(f.telegram),
 		"CONSENT":  fmt.Sprint(f.consent),
 		"QR":       fmt.Sprint(f.qr),
+		"SENDBACK": fmt.Sprint(f.sendback),
 	}
 }
 
@@ -51,17 +55,19 @@ type Builder struct {
 // with esbuild. It fails if esbuild reports anything, since a warning in the
 // snippet is a bug every visitor would run.
 func NewBuilder() (*Builder, error) {
-	b := &Builder{builds: make(map[features]string, 16)}
+	b := &Builder{builds: make(map[features]string, 32)}
 	for _, wa := range []bool{false, true} {
 		for _, tg := range []bool{false, true} {
 			for _, consent := range []bool{false, true} {
 				for _, qr := range []bool{false, true} {
-					f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr}
-					code, err := build(f)
-					if err != nil {
-						return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
+					for _, sb := range []bool{false, true} {
+						f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr, sendback: sb}
+						code, err := build(f)
+						if err != nil {
+							return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
+						}
+						b.builds[f] = code
 					}
-					b.builds[f] = code
 				}
 			}
 		}

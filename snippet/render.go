@@ -35,6 +35,9 @@ type Settings struct {
 	// DesktopQR makes the script fill data-messtrack-qr elements, on
 	// desktops, with the QR code of a chat link carrying the visit's code.
 	DesktopQR bool
+	// SendBack makes the script render the send-back widget in
+	// data-messtrack-sendback elements and on messtrack('sendback', el).
+	SendBack bool
 }
 
 // Script is the snippet rendered for one site.
@@ -110,7 +113,8 @@ func (b *Builder) Render(s Settings) (Script, error) {
 	if err != nil {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
-	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR}
+	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR,
+		sendback: s.SendBack}
 	code, ok := b.builds[f]
 	if !ok {
 		return Script{}, fmt.Errorf("snippet.Render %q: no build for %+v", s.Site, f)
