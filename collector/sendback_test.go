@@ -355,6 +355,16 @@ func TestSendBackLimits(t *testing.T) {
 	if n := len(api.got()); n != 5 {
 		t.Fatalf("%d templates sent, want 5", n)
 	}
+	// The limits' keys never hold a number.
+	keys, err := w.rdb.Keys(t.Context(), "*:sb:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("limit keys %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, "15123456") {
+			t.Errorf("limit key %q holds a number", k)
+		}
+	}
 }
 
 // The widget's check reads the number as typed with the same rules, and

@@ -320,7 +320,7 @@ func RateLimit(group, client string, window int64) string {
 // SendBackCount is a STRING counter of send-back requests of one kind in one
 // fixed window: kind "v" per visit (subject the visit number, window 0, TTL
 // the visit's life), "ip" per client address an hour, "n" per number a day
-// (subject a hash of the number, never the number), "s" per site an hour
+// (subject a keyed hash of the number, never the number), "s" per site an hour
 // (subject ""), "chk" number checks per client address a minute. TTL: the
 // window. Written by collector/sendback in one script over a site's keys.
 func SendBackCount(site, kind, subject string, window int64) string {

@@ -2,6 +2,7 @@ package sendback
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -63,20 +64,23 @@ func fixed(now time.Time, d time.Duration) (int64, time.Duration) {
 	return n, time.Duration((n+1)*d.Milliseconds()-now.UnixMilli()) * time.Millisecond
 }
 
-// numberHash names a number in a key without keeping it.
-func numberHash(site, digits string) string {
-	sum := sha256.Sum256([]byte(site + "\x00" + digits))
-	return hex.EncodeToString(sum[:12])
+// numberHash names a number in a key without keeping it: an HMAC keyed
+// with the site's API key, so the key's name cannot be turned back into
+// the number by trying every number.
+func numberHash(key, digits string) string {
+	m := hmac.New(sha256.New, []byte("messtrack sendback\x00"+key))
+	m.Write([]byte(digits))
+	return hex.EncodeToString(m.Sum(nil)[:12])
 }
 
 // sendWindows are the windows one send counts in.
-func sendWindows(site string, l config.SendBackLimits, visitN uint64, visitTTL time.Duration, client, digits string, now time.Time) []window {
+func sendWindows(site, secret string, l config.SendBackLimits, visitN uint64, visitTTL time.Duration, client, digits string, now time.Time) []window {
 	hour, hourLeft := fixed(now, time.Hour)
 	day, dayLeft := fixed(now, 24*time.Hour)
 	return []window{
 		{LimitVisit, store.SendBackCount(site, "v", strconv.FormatUint(visitN, 10), 0), l.PerVisit, visitTTL},
 		{LimitIP, store.SendBackCount(site, "ip", client, hour), l.PerIPHour, hourLeft},
-		{LimitNumber, store.SendBackCount(site, "n", numberHash(site, digits), day), l.PerNumberDay, dayLeft},
+		{LimitNumber, store.SendBackCount(site, "n", numberHash(secret, digits), day), l.PerNumberDay, dayLeft},
 		{LimitSite, store.SendBackCount(site, "s", "", hour), l.PerSiteHour, hourLeft},
 	}
 }

@@ -227,7 +227,7 @@ func (s *Service) handleSend(c *fiber.Ctx) error {
 	if s.opt.VisitTTL != nil {
 		ttl = s.opt.VisitTTL(st.Name)
 	}
-	if err := take(ctx, s.opt.Redis, sendWindows(st.Name, sb.Limits, v.N, ttl, s.opt.ClientKey(c), p.Digits, now)); err != nil {
+	if err := take(ctx, s.opt.Redis, sendWindows(st.Name, st.APIKey, sb.Limits, v.N, ttl, s.opt.ClientKey(c), p.Digits, now)); err != nil {
 		var r *Refused
 		if errors.As(err, &r) {
 			s.opt.Log.Info("send-back refused by a limit", "site", st.Name, "limit", r.Limit)
