@@ -45,3 +45,26 @@ func TestCallingCode(t *testing.T) {
 		t.Fatal(CallingCode("de"), CallingCode("US"), CallingCode(""), CallingCode("XX"))
 	}
 }
+
+// FuzzNormalize: whatever a page sends, Normalize answers a number or a
+// reason, and a number it gives reads back as itself.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"+49 1512 3456789", "01512 3456789", "0049 (1512) 345-6789", "+1 800 253 0000", "+", "00", "((((", "+999 1234567"} {
+		f.Add(s, "DE")
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		p, err := Normalize(raw, region)
+		var pe *PhoneError
+		if err != nil {
+			if !errors.As(err, &pe) || pe.Reason == "" {
+				t.Fatalf("%q in %q: %v is not a reason for the visitor", raw, region, err)
+			}
+			return
+		}
+		again, err := Normalize(p.E164, "")
+		if err != nil || again != p || "+"+p.Digits != p.E164 {
+			t.Fatalf("%q in %q gave %+v, which reads back as %+v %v", raw, region, p, again, err)
+		}
+	})
+}
