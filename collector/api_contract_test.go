@@ -31,6 +31,8 @@ var siteRoutes = []struct {
 	{name: "dynamics report", method: "GET", path: "/v1/sites/SITE/reports/dynamics"},
 	{name: "QR PNG", method: "GET", path: "/v1/sites/SITE/qr/flyer.png"},
 	{name: "QR SVG", method: "GET", path: "/v1/sites/SITE/qr/flyer.svg"},
+	{name: "heuristic", method: "GET", path: "/v1/sites/SITE/heuristic"},
+	{name: "heuristic refit", method: "POST", path: "/v1/sites/SITE/heuristic/refit"},
 }
 
 // TestEverySiteRouteNeedsThatSitesKey tries each /v1/sites route of site

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/messtrack/messtrack/collector/intake"
 )
 
 // The attribution model: the rules as the README states them, written
@@ -369,7 +371,7 @@ func (m *modelStream) prepare(t *testing.T, w *testWorld, until time.Time, visit
 			if resp.StatusCode != 200 {
 				t.Fatalf("register visit: %d %s", resp.StatusCode, b)
 			}
-			var out visitResponse
+			var out intake.VisitResponse
 			if err := json.Unmarshal(b, &out); err != nil {
 				t.Fatal(err)
 			}

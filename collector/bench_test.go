@@ -16,6 +16,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/intake"
 )
 
 // loadConns is how many keep-alive connections the load generator holds
@@ -168,7 +169,7 @@ func BenchmarkIntakeLoad(b *testing.B) {
 	}
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
 	app.Post("/v1/visits", func(c *fiber.Ctx) error {
-		return c.JSON(visitResponse{Visit: "A1B2C3D", Code: "#A1B2C3D", Start: "vA1B2C3D", Expires: "2027-02-07T09:00:00Z"})
+		return c.JSON(intake.VisitResponse{Visit: "A1B2C3D", Code: "#A1B2C3D", Start: "vA1B2C3D", Expires: "2027-02-07T09:00:00Z"})
 	})
 	bare := newLoadRun(serveBench(b, app) + "/v1/visits")
 	w := newTestWorld(b, "geoip: "+benchGeoDB(b)+"\ntrusted_proxies: [127.0.0.1]\nrate_limit_per_minute: -1\n"+testConfigYAML)

@@ -173,6 +173,7 @@ func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message,
 	}
 	if conv != nil {
 		s.countFirstMessage(ctx, st, in, conv)
+		s.learnFrom(ctx, st, in, conv)
 	}
 	out := &MatchResult{Chat: in.Chat, Method: state.Method, Confidence: state.Confidence,
 		NewChat: sc.Record == nil, NewConversation: conv != nil}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/messtrack/messtrack/collector/dashboard"
+	"github.com/messtrack/messtrack/collector/intake"
 	"net/http"
 	"net/url"
 	"testing"
@@ -50,7 +51,7 @@ func TestClientIPFromForwardingHeaders(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("visit: %d %s", resp.StatusCode, b)
 			}
-			var ans visitResponse
+			var ans intake.VisitResponse
 			if err := json.Unmarshal(b, &ans); err != nil {
 				t.Fatal(err)
 			}

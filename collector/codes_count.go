@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,16 +21,9 @@ import (
 // message of each conversation. Counting never fails what it counts: a
 // click or a message is stored first, and a failed count is logged.
 
-// botTarget tells a Telegram bot's chat target, whose links carry a start
-// payload instead of a text.
-func (st *site) botTarget(target string) bool {
-	name, ok := strings.CutPrefix(target, "telegram:")
-	return ok && st.isBot(name)
-}
-
 // countClick counts a visit's first click on a chat link.
 func (s *Server) countClick(ctx context.Context, st *site, v *visit.Visit, target, page string, at time.Time) {
-	f := reports.CodeFact{Site: st.cfg.Name, Time: at, Click: true, Dims: codes.Dims(st.cfg, v, st.botTarget(target), page)}
+	f := reports.CodeFact{Site: st.cfg.Name, Time: at, Click: true, Dims: codes.Dims(st.cfg, v, st.BotTarget(target), page)}
 	if err := s.reports.RecordCodes(ctx, f); err != nil {
 		s.log.Warn("code survival: click not counted", "site", st.cfg.Name, "err", err)
 	}
@@ -52,7 +44,7 @@ func (s *Server) countFirst(ctx context.Context, st *site, in *inbound.Message, 
 	if conv.Method == reports.MethodReferral || conv.Method == reports.MethodDedicatedNumber {
 		return nil // no link carried a code
 	}
-	bot := st.botTarget(in.Target)
+	bot := st.BotTarget(in.Target)
 	if conv.Method == reports.MethodID {
 		if conv.Click == nil {
 			return nil // a code typed or scanned without a chat click

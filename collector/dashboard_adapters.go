@@ -170,7 +170,7 @@ func (a chatsAdapter) List(ctx context.Context, siteName string, f dashboard.Cha
 	for _, c := range page.Chats {
 		rows = append(rows, dashboard.ChatRow{
 			Chat: c.Chat, Name: c.Name, Phone: c.Phone, Messenger: c.Messenger,
-			FirstMessageAt: c.firstAt, Dialog: c.Dialog, Method: c.Method,
+			FirstMessageAt: c.FirstAt, Dialog: c.Dialog, Method: c.Method,
 			Confidence: c.Confidence, Confirmed: c.Confirmed, Visit: c.Visit, Channel: c.Channel,
 			Campaign: c.UTMCampaign, AdID: c.AdID, AdTitle: c.AdTitle, Candidates: c.Candidates,
 		})
@@ -198,7 +198,7 @@ func (a chatsAdapter) Card(ctx context.Context, siteName, chat string) (*dashboa
 	}
 	card := &dashboard.ChatCard{
 		Chat: rec.Chat, Name: rec.Name, Phone: rec.Phone, Username: rec.Username, Messenger: rec.Messenger,
-		Language: rec.Language, FirstMessageAt: rec.firstAt, ConversationAt: rec.convAt, LastMessageAt: rec.lastAt,
+		Language: rec.Language, FirstMessageAt: rec.FirstAt, ConversationAt: rec.ConvAt, LastMessageAt: rec.LastAt,
 		Messages: rec.Messages, Dialog: rec.Dialog, Method: rec.Method, Confidence: rec.Confidence,
 		Confirmed: rec.Confirmed, Visit: rec.Visit,
 	}

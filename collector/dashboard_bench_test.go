@@ -3,6 +3,8 @@ package collector
 import (
 	"net/http"
 	"testing"
+
+	"github.com/messtrack/messtrack/collector/collectortest"
 )
 
 // BenchmarkDashboardAds measures the ads report as a dashboard page and as
@@ -12,7 +14,7 @@ func BenchmarkDashboardAds(b *testing.B) {
 	w := newDashWorld(b)
 	d := newDashClient(w.testWorld)
 	d.signIn(b, "demo", "demo-key-123")
-	q := fixtureQuery()
+	q := collectortest.FixtureQuery()
 	cases := []struct {
 		name string
 		req  func() *http.Request

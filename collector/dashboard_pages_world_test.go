@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,60 +15,32 @@ import (
 	"github.com/messtrack/messtrack/reports"
 )
 
-// goldenAdsTotals reads the totals of the reports' golden ads report, the
-// numbers the dashboard must show for the fixture's range.
-func goldenAdsTotals(t *testing.T) (conversations, conversions int64) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "reports", "testdata", "ads.json.golden"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep struct {
-		Totals struct {
-			Conversations int64 `json:"conversations"`
-			Conversions   int64 `json:"conversions"`
-		} `json:"totals"`
-	}
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	return rep.Totals.Conversations, rep.Totals.Conversions
-}
-
-func fixtureQuery(extra ...string) string {
-	q := url.Values{"from": {dashFixtureRange.From}, "to": {dashFixtureRange.To}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
-	}
-	return "?" + q.Encode()
-}
-
 func TestDashboardReportPages(t *testing.T) {
 	w := newDashWorld(t)
 	d := newDashClient(w.testWorld)
 	d.signIn(t, "demo", "demo-key-123")
-	conversations, conversions := goldenAdsTotals(t)
+	conversations, conversions := collectortest.GoldenAdsTotals(t)
 	f := dashboard.NewNumberFormat("USD", time.UTC)
 	tests := []struct {
 		name string
 		path string
 		want []string
 	}{
-		{name: "ads", path: "/dashboard/ads" + fixtureQuery(), want: []string{
+		{name: "ads", path: "/dashboard/ads" + collectortest.FixtureQuery(), want: []string{
 			"<th scope=\"col\">Ad ID</th>", "Cost per conversation", "Conversion rate", "Revenue",
 			"Succulents - image A", "120000000000000001",
 			`<tfoot><tr><td>Totals</td>`,
 			">" + f.Count(conversations) + "<", ">" + f.Count(conversions) + "<",
 			`value="2026-03-16"`, `href="/dashboard/ads?format=csv&amp;from=2026-03-16&amp;to=2026-04-12"`,
 		}},
-		{name: "channels", path: "/dashboard/channels" + fixtureQuery(), want: []string{"messenger_ad", "paid_search", "offline", "flyer", "Totals"}},
-		{name: "pages", path: "/dashboard/pages" + fixtureQuery(), want: []string{"https://shop.example/cacti", "landing", "Totals"}},
-		{name: "new vs repeat", path: "/dashboard/new-repeat" + fixtureQuery(), want: []string{">new<", ">repeat<", "Totals"}},
-		{name: "dynamics by week", path: "/dashboard/dynamics" + fixtureQuery("by", "week"), want: []string{
+		{name: "channels", path: "/dashboard/channels" + collectortest.FixtureQuery(), want: []string{"messenger_ad", "paid_search", "offline", "flyer", "Totals"}},
+		{name: "pages", path: "/dashboard/pages" + collectortest.FixtureQuery(), want: []string{"https://shop.example/cacti", "landing", "Totals"}},
+		{name: "new vs repeat", path: "/dashboard/new-repeat" + collectortest.FixtureQuery(), want: []string{">new<", ">repeat<", "Totals"}},
+		{name: "dynamics by week", path: "/dashboard/dynamics" + collectortest.FixtureQuery("by", "week"), want: []string{
 			`<svg class="chart"`, `class="series s0"`, `class="series s1 prev"`, "2026-W12", "2026-W15",
 			"previous period, 2026-02-16 – 2026-03-15",
 		}},
-		{name: "dynamics of revenue by month", path: "/dashboard/dynamics" + fixtureQuery("by", "month", "metric", "revenue"), want: []string{
+		{name: "dynamics of revenue by month", path: "/dashboard/dynamics" + collectortest.FixtureQuery("by", "month", "metric", "revenue"), want: []string{
 			"2026-03", "2026-04", "$",
 		}},
 		{name: "chats", path: "/dashboard/chats", want: []string{"Visitor A", "Visitor C", dashboard.ChatLink(w.matchedChat)}},
@@ -104,7 +75,7 @@ func TestDashboardAdsCSV(t *testing.T) {
 	w := newDashWorld(t)
 	d := newDashClient(w.testWorld)
 	d.signIn(t, "demo", "demo-key-123")
-	resp, body := d.get(t, "/dashboard/ads"+fixtureQuery("format", "csv"))
+	resp, body := d.get(t, "/dashboard/ads"+collectortest.FixtureQuery("format", "csv"))
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -119,7 +90,7 @@ func TestDashboardAdsCSV(t *testing.T) {
 	if strings.Join(recs[0], ",") != wantHeader {
 		t.Errorf("header = %v", recs[0])
 	}
-	conversations, conversions := goldenAdsTotals(t)
+	conversations, conversions := collectortest.GoldenAdsTotals(t)
 	last := recs[len(recs)-1]
 	if last[0] != "totals" || last[5] != jsonInt(conversations) || last[7] != jsonInt(conversions) {
 		t.Errorf("totals row %v, want %d conversations and %d conversions", last, conversations, conversions)

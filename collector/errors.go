@@ -30,6 +30,12 @@ func fail(kind error, format string, args ...any) error {
 	return httperr.Fail(kind, format, args...)
 }
 
+// readJSON decodes a small JSON object body of at most limit bytes into v
+// (httperr.DecodeJSON).
+func readJSON(c *fiber.Ctx, limit int, v any) error {
+	return httperr.DecodeJSON(c.Body(), limit, v)
+}
+
 // clip shortens a client-supplied string before it is echoed in an error.
 func clip(s string, n int) string { return httperr.Clip(s, n) }
 
@@ -43,7 +49,7 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		case errors.Is(ce.Kind, ErrUnauthorized):
 			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="messtrack"`)
 		case errors.Is(ce.Kind, ErrDropped):
-			c.Set(headerDropped, ce.Reason)
+			c.Set(httperr.HeaderDropped, ce.Reason)
 		}
 	}
 	return c.Status(status).JSON(fiber.Map{"error": msg})

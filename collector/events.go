@@ -60,12 +60,18 @@ func (s *Server) handleEvent(c *fiber.Ctx) error {
 		}
 		at = t
 	}
-	res, err := s.reports.RecordEvent(c.UserContext(), reports.Event{
+	ev := reports.Event{
 		Site: st.cfg.Name, Chat: strings.Clone(chat), Category: strings.Clone(req.Category), Time: at,
 		Value: req.Value, ID: strings.Clone(req.ID),
-	})
+	}
+	res, err := s.reports.RecordEvent(c.UserContext(), ev)
 	if err != nil {
 		return reportsError(err)
+	}
+	// Sent out before the answer: a failure here makes the sender retry,
+	// and the retry enqueues what this one did not.
+	if err := s.recordedEvent(c.UserContext(), ev, res); err != nil {
+		return err
 	}
 	return c.JSON(eventResponse{Chat: chat, EventResult: res})
 }

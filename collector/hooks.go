@@ -3,7 +3,8 @@ package collector
 import "github.com/gofiber/fiber/v2"
 
 // routesHooks registers the inbound messages: the messengers' webhooks
-// (whatsapp.go, telegram.go) and the generic messages API (messages.go).
+// (whatsapp.go, telegram.go, and every other messenger's through
+// messengers.go) and the generic messages API (messages.go).
 // Each handler checks the signature or key, hands the body to its
 // translator in collector/inbound, and receives the result (chats.go).
 func (s *Server) routesHooks(r fiber.Router) {
@@ -11,4 +12,5 @@ func (s *Server) routesHooks(r fiber.Router) {
 	r.Post("/hooks/whatsapp/:site", s.handleWhatsApp)
 	r.Post("/hooks/telegram/:site", s.handleTelegram)
 	r.Post("/v1/sites/:site/messages", s.requireKey, s.handleMessage)
+	s.routesMessengers(r)
 }

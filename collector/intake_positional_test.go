@@ -3,11 +3,11 @@ package collector
 import (
 	"context"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/collector/visit"
 )
 
@@ -17,14 +17,14 @@ import (
 func TestPositionalVisit(t *testing.T) {
 	w := newTestWorld(t)
 	st := w.srv.sites["demo"]
-	post := func(t *testing.T, body string) visitResponse {
+	post := func(t *testing.T, body string) intake.VisitResponse {
 		t.Helper()
 		resp, b := w.do(t, request("POST", "/v1/visits", []byte(body), "Origin", testOrigin, "Content-Type", "text/plain",
 			"Accept-Language", "ru-RU,ru;q=0.9,en;q=0.8"))
 		if resp.StatusCode != 200 {
 			t.Fatalf("visit %s: %d %s", body, resp.StatusCode, b)
 		}
-		var out visitResponse
+		var out intake.VisitResponse
 		if err := json.Unmarshal(b, &out); err != nil {
 			t.Fatalf("answer %s: %v", b, err)
 		}
@@ -126,47 +126,5 @@ func TestPositionalRejects(t *testing.T) {
 				t.Errorf("%s: %d %s, want 400 mentioning %q", tt.body, resp.StatusCode, b, tt.errPart)
 			}
 		})
-	}
-}
-
-// TestPlainItems: the direct reading of an array gives what encoding/json
-// gives, and leaves everything else to it.
-func TestPlainItems(t *testing.T) {
-	tests := []struct {
-		body  string
-		plain bool
-	}{
-		{body: `["demo","https://shop.test/?a=1&b=2","",1920,1080,-300,null]`, plain: true},
-		{body: " [ \"a\" , null ,0 ] \n", plain: true},
-		{body: `[]`, plain: true},
-		{body: `["ру 😀"]`, plain: true},
-		{body: `["de\u006do"]`},
-		{body: `[1.5]`},
-		{body: `[01]`},
-		{body: `[true]`},
-		{body: `["a",]`},
-		{body: `["a"] x`},
-	}
-	for _, tt := range tests {
-		got, ok := plainItems(tt.body)
-		if ok != tt.plain {
-			t.Errorf("plainItems(%s) ok = %v, want %v", tt.body, ok, tt.plain)
-			continue
-		}
-		if !ok {
-			continue
-		}
-		dec := json.NewDecoder(strings.NewReader(tt.body))
-		dec.UseNumber()
-		var want []any
-		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("encoding/json refuses %s: %v", tt.body, err)
-		}
-		if len(want) == 0 {
-			want = []any{}
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("plainItems(%s) = %#v, encoding/json %#v", tt.body, got, want)
-		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
@@ -43,7 +44,7 @@ func visitHeaders(extra ...string) []string {
 }
 
 // postTypicalVisit registers the typical ad visit from visitor 81.2.69.160.
-func (w *testWorld) postTypicalVisit(t testing.TB) visitResponse {
+func (w *testWorld) postTypicalVisit(t testing.TB) intake.VisitResponse {
 	t.Helper()
 	body := jsonBody(t, map[string]string{
 		"site": "demo", "url": typicalLanding, "landing": typicalLanding, "referrer": "https://www.google.com/",
@@ -53,7 +54,7 @@ func (w *testWorld) postTypicalVisit(t testing.TB) visitResponse {
 	if resp.StatusCode != 200 {
 		t.Fatalf("typical visit: %d %s", resp.StatusCode, b)
 	}
-	var out visitResponse
+	var out intake.VisitResponse
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func TestClientIPFromForwardedFor(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("visit: %d %s", resp.StatusCode, b)
 			}
-			var ans visitResponse
+			var ans intake.VisitResponse
 			if err := json.Unmarshal(b, &ans); err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +160,7 @@ func TestClientIPOverLoopback(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("visit: %d %s", resp.StatusCode, b)
 			}
-			var ans visitResponse
+			var ans intake.VisitResponse
 			if err := json.Unmarshal(b, &ans); err != nil {
 				t.Fatal(err)
 			}
@@ -351,14 +352,14 @@ func TestRateLimitOffForBench(t *testing.T) {
 }
 
 // registerVisitFrom registers a plain visit from a client address.
-func (w *testWorld) registerVisitFrom(t testing.TB, ip string) visitResponse {
+func (w *testWorld) registerVisitFrom(t testing.TB, ip string) intake.VisitResponse {
 	t.Helper()
 	body := jsonBody(t, map[string]string{"site": "demo", "url": "https://shop.test/"})
 	resp, b := w.do(t, request("POST", "/v1/visits", body, visitHeaders("X-Forwarded-For", ip)...))
 	if resp.StatusCode != 200 {
 		t.Fatalf("visit: %d %s", resp.StatusCode, b)
 	}
-	var out visitResponse
+	var out intake.VisitResponse
 	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -38,7 +39,7 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	}
 	body := jsonBody(t, map[string]string{"site": "demo", "url": landing, "visitor": got.Visitor})
 	resp, b := w.do(t, request("POST", "/v1/visits", body, "Origin", testOrigin, "Content-Type", "text/plain"))
-	var again visitResponse
+	var again intake.VisitResponse
 	if resp.StatusCode != 200 || json.Unmarshal(b, &again) != nil || again.Visitor != got.Visitor {
 		t.Errorf("visit sending visitor %q answered %d %s", got.Visitor, resp.StatusCode, b)
 	}
@@ -183,7 +184,7 @@ func TestVisitLanguageFromHeader(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("register visit: %d %s", resp.StatusCode, b)
 			}
-			var got visitResponse
+			var got intake.VisitResponse
 			if err := json.Unmarshal(b, &got); err != nil {
 				t.Fatalf("visit answer %s: %v", b, err)
 			}

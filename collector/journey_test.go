@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/messtrack/messtrack/collector/intake"
 )
 
 // TestJourneyFromAdClickToReport follows visitor A from a paid-search
@@ -24,7 +26,7 @@ func TestJourneyFromAdClickToReport(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("visit: %d %s", resp.StatusCode, b)
 	}
-	var visit visitResponse
+	var visit intake.VisitResponse
 	if err := json.Unmarshal(b, &visit); err != nil {
 		t.Fatal(err)
 	}

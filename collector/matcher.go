@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/ledger"
+	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
@@ -34,6 +37,9 @@ type conversation struct {
 	// decide.
 	Candidates []score.Candidate
 	Confirmed  bool
+	// Example is what the time-and-geo step saw (the message's and the
+	// candidates' features), kept as a code-less example for learning.
+	Example *posterior.Unlabelled
 }
 
 // foundCode is a live visit found through a code in a message.
@@ -85,12 +91,13 @@ func (s *Server) match(ctx context.Context, st *site, in *inbound.Message) (*con
 		conv.Method, conv.Confidence, conv.Source = reports.MethodDedicatedNumber, 1, src
 		return conv, nil
 	}
-	cands, err := s.candidates(ctx, st, in)
+	raw, ex, err := s.candidates(ctx, st, in, 0)
 	if err != nil {
 		return nil, fmt.Errorf("match: %w", err)
 	}
+	conv.Example = ex
+	cands, best, ok := s.weigh(ctx, st, ex, raw)
 	conv.Candidates = cands
-	best, ok := score.Decide(cands)
 	if !ok {
 		return conv, nil
 	}
@@ -147,21 +154,20 @@ func (s *Server) visitClick(ctx context.Context, st *site, n uint64) (*clickInfo
 // --- the time-and-geo heuristic ---------------------------------------------
 
 // candidates loads the visits that clicked the message's target in the
-// match window before it, leaves out visits already matched, and scores
-// them.
-func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message) ([]score.Candidate, error) {
+// match window before it, leaves out visits already matched (and visit
+// except, when not 0), and scores them with today's formula, unnormalised;
+// ex holds the message's and the same candidates' features, in the same
+// order, for the learned model (nil when the message names no target).
+func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message, except uint64) ([]score.Candidate, *posterior.Unlabelled, error) {
 	if in.Target == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	clicks, err := s.recentClicks(ctx, st, in.Target, in.Time.Add(-st.matchWindow()), in.Time.Add(score.ClickSkew))
 	if err != nil {
-		return nil, fmt.Errorf("candidates: %w", err)
+		return nil, nil, fmt.Errorf("candidates: %w", err)
 	}
 	if len(clicks) > score.MaxCandidates {
 		clicks = clicks[:score.MaxCandidates]
-	}
-	if len(clicks) == 0 {
-		return nil, nil
 	}
 	pipe := s.rdb.Pipeline()
 	visits := make([]*redis.StringCmd, len(clicks))
@@ -170,13 +176,16 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message) 
 		visits[i] = pipe.Get(ctx, store.Visit(st.cfg.Name, c.N))
 		held[i] = pipe.Exists(ctx, store.VisitMatched(st.cfg.Name, c.N))
 	}
+	hour := pipe.ZCount(ctx, store.Clicks(st.cfg.Name, in.Target),
+		strconv.FormatInt(in.Time.Add(-time.Hour).UnixMilli(), 10), strconv.FormatInt(in.Time.UnixMilli(), 10))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("candidates: load: %w", err)
+		return nil, nil, fmt.Errorf("candidates: load: %w", err)
 	}
+	ex := &posterior.Unlabelled{Message: learn.MessageOf(in.Time, in.Messenger, in.Target, in.Phone, in.Country, in.Language, float64(hour.Val()))}
 	sig := score.SignalsOf(in.Country, in.Phone, in.Language)
 	out := make([]score.Candidate, 0, len(clicks))
 	for i, c := range clicks {
-		if held[i].Val() > 0 {
+		if held[i].Val() > 0 || c.N == except {
 			continue
 		}
 		b, err := visits[i].Bytes()
@@ -191,6 +200,8 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message) 
 		cand := score.Score(sig, v, in.Time.Sub(c.At), in.Time)
 		cand.Visit, cand.ClickAt = st.codec.VisitID(c.N), c.At
 		out = append(out, cand)
+		ex.Candidates = append(ex.Candidates, s.learn.ClickOf(v, c.At, in.Time))
 	}
-	return score.Normalize(out), nil
+	markOtherVisits(out, ex.Candidates, "")
+	return out, ex, nil
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
@@ -211,33 +210,5 @@ func TestConfirmCandidate(t *testing.T) {
 	}
 	if got := w.chatRecordOf(t, "whatsapp:16505551234"); got.Method != reports.MethodHeuristic || !got.Confirmed || got.Visit != w.visitID(a) {
 		t.Errorf("the confirmed chat lost its visit: %+v", got)
-	}
-}
-
-// TestBrowserZoneOffsets: the snippet's offset in minutes is stored as a
-// fixed zone that the matcher compares by offset like any IANA zone.
-func TestBrowserZoneOffsets(t *testing.T) {
-	at := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		tz, stored string
-		zones      []string
-		same       bool
-	}{
-		{tz: "180", stored: "UTC+03:00", zones: []string{"Europe/Moscow"}, same: true},
-		{tz: "330", stored: "UTC+05:30", zones: []string{"Asia/Kolkata"}, same: true},
-		{tz: "-240", stored: "UTC-04:00", zones: []string{"America/New_York"}, same: true},
-		{tz: "-300", stored: "UTC-05:00", zones: []string{"America/New_York"}, same: false},
-		{tz: "0", stored: "UTC+00:00", zones: []string{"Europe/London"}, same: false},
-		{tz: "Europe/Berlin", stored: "Europe/Berlin", zones: []string{"Europe/Paris"}, same: true},
-		{tz: "99999", stored: "", zones: []string{"Europe/Moscow"}, same: false},
-	}
-	for _, tt := range tests {
-		stored := browserZone(tt.tz)
-		if stored != tt.stored {
-			t.Errorf("browserZone(%q) = %q, want %q", tt.tz, stored, tt.stored)
-		}
-		if got := score.SameOffset(tt.zones, stored, at); got != tt.same {
-			t.Errorf("score.SameOffset(%v, %q) = %v, want %v", tt.zones, stored, got, tt.same)
-		}
 	}
 }

@@ -50,6 +50,8 @@ type visitView struct {
 	OS            string `json:"os,omitempty"`
 	Browser       string `json:"browser,omitempty"`
 	Device        string `json:"device,omitempty"`
+	GAClientID    string `json:"ga_client_id,omitempty"`
+	YMClientID    string `json:"ym_client_id,omitempty"`
 	// Expires is set where the view answers for a live visit.
 	Expires string `json:"expires,omitempty"`
 }
@@ -64,6 +66,7 @@ func viewVisit(st *site, v *visit.Visit) *visitView {
 		UTMCampaign: v.UTMCampaign, UTMContent: v.UTMContent, UTMTerm: v.UTMTerm, ClickIDKind: v.ClickIDKind,
 		ClickID: v.ClickID, OfflineSource: v.Source, Country: v.Country, Region: v.Region, City: v.City,
 		Language: v.Language, TimeZone: v.TimeZone, Screen: v.Screen, OS: v.OS, Browser: v.Browser, Device: v.Device,
+		GAClientID: v.GAClientID, YMClientID: v.YMClientID,
 	}
 }
 

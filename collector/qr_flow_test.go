@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/collector/qr/qrtest"
 	"github.com/messtrack/messtrack/reports"
@@ -65,7 +66,7 @@ func TestQRScanMatchesTheChat(t *testing.T) {
 				size = 256
 			}
 			link := w.scan(t, qrtest.DecodeImage(t, format, img, size))
-			n := linkVisit(t, st, link)
+			n := collectortest.LinkVisit(t, st.codec, link)
 
 			w.clock.Advance(40 * time.Second)
 			got := w.postMessage(t, firstMessage(t, link, tt.from))
@@ -90,7 +91,7 @@ func TestQRScanWithoutTheCodeFallsBackToTheScan(t *testing.T) {
 	w := newQRWorld(t)
 	st := w.srv.sites["demo"]
 	link := w.scan(t, w.cfg.PublicURL+"/q/demo/flyer")
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	// The person deleted the prefilled text and wrote their own: the scan
 	// was the only click on the number, moments before, from the same
 	// country as the phone number.
@@ -105,7 +106,7 @@ func TestStaticQRMatchesManyPeople(t *testing.T) {
 	w := newQRWorld(t)
 	st := w.srv.sites["demo"]
 	link := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	for i, from := range []string{"46701110001", "46701110002", "447700900777"} {
 		w.clock.Advance(time.Hour)
 		got := w.postMessage(t, firstMessage(t, link, from))

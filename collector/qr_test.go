@@ -17,10 +17,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
+	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/collector/qr/qrtest"
+	"github.com/messtrack/messtrack/collector/qrhttp"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -28,7 +33,7 @@ import (
 )
 
 // phoneUA is a phone's browser, as a QR scan comes from.
-const phoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+const phoneUA = collectortest.PhoneUA
 
 // scanIP is the phone's address in the test City database (Linköping).
 const scanIP = "89.160.20.112"
@@ -37,7 +42,7 @@ const scanIP = "89.160.20.112"
 // in-process peer as a trusted proxy so that scans come from scanIP.
 func newQRWorld(t testing.TB) *testWorld {
 	t.Helper()
-	return newTestWorld(t, "geoip: "+geotest.WriteDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+qrConfigYAML)
+	return newTestWorld(t, "geoip: "+geotest.WriteDB(t)+"\ntrusted_proxies: [0.0.0.0]\n"+collectortest.QRConfigYAML)
 }
 
 // getQR asks the owner's API for a source's QR image and returns its body.
@@ -69,7 +74,7 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 	if got := resp.Header.Get("Referrer-Policy"); got != "no-referrer" {
 		t.Errorf("Referrer-Policy = %q, want no-referrer", got)
 	}
-	if d := resp.Header.Get(headerDropped); d != "" {
+	if d := resp.Header.Get(httperr.HeaderDropped); d != "" {
 		t.Errorf("a person's scan was dropped: %q", d)
 	}
 	return resp.Header.Get("Location")
@@ -124,7 +129,7 @@ func TestSourceQRScanToChat(t *testing.T) {
 			if strings.Contains(link, "+") {
 				t.Errorf("chat link %q holds '+', which wa.me reads as a space", link)
 			}
-			n := linkVisit(t, st, link)
+			n := collectortest.LinkVisit(t, st.codec, link)
 			v, err := w.srv.loadVisit(context.Background(), st, n)
 			if err != nil {
 				t.Fatalf("the code in %q names no stored visit: %v", link, err)
@@ -154,8 +159,8 @@ func TestSourceQRScanToChat(t *testing.T) {
 func TestScanEachScanIsAVisit(t *testing.T) {
 	w := newTestWorld(t)
 	st := w.srv.sites["demo"]
-	first := linkVisit(t, st, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
-	second := linkVisit(t, st, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
+	first := collectortest.LinkVisit(t, st.codec, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
+	second := collectortest.LinkVisit(t, st.codec, w.scan(t, w.cfg.PublicURL+"/q/demo/flyer"))
 	if first == second {
 		t.Fatalf("two scans share visit %d", first)
 	}
@@ -168,7 +173,7 @@ func TestScanCarriesPrintedUTMTags(t *testing.T) {
 	w := newTestWorld(t)
 	st := w.srv.sites["demo"]
 	scanned := w.cfg.PublicURL + "/q/demo/flyer?utm_source=print&utm_campaign=spring%20sale"
-	v, err := w.srv.loadVisit(context.Background(), st, linkVisit(t, st, w.scan(t, scanned)))
+	v, err := w.srv.loadVisit(context.Background(), st, collectortest.LinkVisit(t, st.codec, w.scan(t, scanned)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,8 +277,8 @@ func TestScanDroppedHitsStillReachTheChat(t *testing.T) {
 			if resp.StatusCode != 302 || resp.Header.Get("Location") != "https://wa.me/15551234567" {
 				t.Fatalf("status %d to %q, want 302 to the plain chat", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			if got := resp.Header.Get(headerDropped); got != tt.wantWhy {
-				t.Errorf("%s = %q, want %q", headerDropped, got, tt.wantWhy)
+			if got := resp.Header.Get(httperr.HeaderDropped); got != tt.wantWhy {
+				t.Errorf("%s = %q, want %q", httperr.HeaderDropped, got, tt.wantWhy)
 			}
 			if got := resp.Header.Get("Cache-Control"); got != "no-store" {
 				t.Errorf("Cache-Control = %q: a cached redirect would skip the next person's scan", got)
@@ -285,11 +290,10 @@ func TestScanDroppedHitsStillReachTheChat(t *testing.T) {
 	}
 }
 
+// TestScanLinkWhenEnrichmentDrops: a scan whose enrichment drops the hit
+// or fails still reaches the chat, without a code, and stores no visit.
 func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 	w := newTestWorld(t)
-	st := w.srv.sites["demo"]
-	src := st.cfg.Sources["flyer"]
-	target, _ := sourceChat(st.cfg, src)
 	tests := []struct {
 		name     string
 		step     enrich.Step
@@ -308,10 +312,20 @@ func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := &visit.Visit{Time: testStart}
-			link, why := w.srv.scanLink(context.Background(), st, src, target, v, &enrich.Hit{UserAgent: phoneUA}, tt.step)
-			if link != tt.wantLink || why != tt.wantWhy {
-				t.Errorf("scanLink = %q, %q; want %q, %q", link, why, tt.wantLink, tt.wantWhy)
+			// The collector's QR handlers with this enrichment step.
+			s := w.srv
+			h := qrhttp.New(qrhttp.Options{Config: s.cfg, Site: s.prepared, Guard: s.requireKey, SiteOf: authedPrepared,
+				Visits: port{s}, Redis: s.rdb, Enrich: tt.step, ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log})
+			app := fiber.New()
+			h.Register(app)
+			resp, err := app.Test(request("GET", "/q/demo/flyer", nil, "User-Agent", phoneUA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			link, why := resp.Header.Get("Location"), resp.Header.Get(httperr.HeaderDropped)
+			if resp.StatusCode != 302 || link != tt.wantLink || why != tt.wantWhy {
+				t.Errorf("scan: %d to %q, %q; want 302 to %q, %q", resp.StatusCode, link, why, tt.wantLink, tt.wantWhy)
 			}
 			if n := w.visitKeys(t, "demo"); n != 0 {
 				t.Errorf("%d visits stored for a dropped hit", n)
@@ -397,7 +411,7 @@ func TestSourceQRBadInput(t *testing.T) {
 }
 
 func TestStaticSourceQR(t *testing.T) {
-	w := newTestWorld(t, qrConfigYAML)
+	w := newTestWorld(t, collectortest.QRConfigYAML)
 	st := w.srv.sites["demo"]
 	ctx := context.Background()
 
@@ -405,7 +419,7 @@ func TestStaticSourceQR(t *testing.T) {
 	if !strings.HasPrefix(link, "https://wa.me/15551234567?text=Hello%21%20My%20request%20code%3A%20") {
 		t.Fatalf("static QR holds %q, want the chat link itself", link)
 	}
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	v, err := w.srv.loadVisit(ctx, st, n)
 	if err != nil {
 		t.Fatalf("static code names no visit: %v", err)
@@ -442,7 +456,7 @@ func TestStaticSourceQR(t *testing.T) {
 		if !strings.HasPrefix(desk, "https://t.me/demo_bot?start=") {
 			t.Fatalf("static bot QR holds %q", desk)
 		}
-		dn := linkVisit(t, st, desk)
+		dn := collectortest.LinkVisit(t, st.codec, desk)
 		if dn == n {
 			t.Fatalf("desk and flyer share static visit %d", n)
 		}
@@ -491,7 +505,7 @@ func TestStaticSourceLinkConcurrentFirstUse(t *testing.T) {
 }
 
 func TestVisitQR(t *testing.T) {
-	w := newTestWorld(t, qrConfigYAML)
+	w := newTestWorld(t, collectortest.QRConfigYAML)
 	st := w.srv.sites["demo"]
 	visit := w.registerVisit(t, "https://shop.test/pricing?utm_source=newsletter")
 	wantN, err := st.codec.ParseVisitID(visit.Visit)
@@ -536,7 +550,7 @@ func TestVisitQR(t *testing.T) {
 			if !strings.HasPrefix(link, tt.wantLink) {
 				t.Fatalf("QR holds %q, want a link starting %q", link, tt.wantLink)
 			}
-			if got := linkVisit(t, st, link); got != wantN {
+			if got := collectortest.LinkVisit(t, st.codec, link); got != wantN {
 				t.Errorf("QR carries visit %d, want %d (%s)", got, wantN, visit.Visit)
 			}
 		})
@@ -581,61 +595,6 @@ func TestVisitQRBadInput(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestChatLinkText(t *testing.T) {
-	const hostile = `A&B #1 100% +more=yes?x
-line two 🎉 {id}`
-	tests := []struct {
-		name     string
-		message  string
-		target   chatTarget
-		wantText string // the decoded text before the code
-		wantRaw  []string
-	}{
-		{name: "reserved characters are escaped", message: hostile, target: chatTarget{kind: chatWhatsApp, id: "15551234567"},
-			wantText: "A&B #1 100% +more=yes?x\nline two 🎉 ",
-			wantRaw:  []string{"A%26B%20%231%20100%25%20%2Bmore%3Dyes%3Fx%0Aline%20two%20%F0%9F%8E%89%20"}},
-		{name: "a draft starting with @ gets a space", message: "@shop hi {id}", target: chatTarget{kind: chatTelegramUser, id: "demo_manager"},
-			wantText: " @shop hi ", wantRaw: []string{"?text=%20%40shop%20hi%20"}},
-		{name: "a second {id} is removed", message: "{id} and {id}", target: chatTarget{kind: chatWhatsApp, id: "15551234567"},
-			wantText: "", wantRaw: []string{"%20and%20"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			yaml := strings.Replace(testConfigYAML, `message: "Hello! My request code: {id}"`, "message: "+jsonString(t, tt.message), 1)
-			w := newTestWorld(t, yaml)
-			st := w.srv.sites["demo"]
-			link := st.chatLink(tt.target, 77)
-			for _, raw := range tt.wantRaw {
-				if !strings.Contains(link, raw) {
-					t.Errorf("link %q lacks %q", link, raw)
-				}
-			}
-			if strings.Contains(link, "+") {
-				t.Errorf("link %q holds a '+'", link)
-			}
-			u, err := url.Parse(link)
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := u.Query().Get("text")
-			code := st.codec.Code(77, st.style)
-			if !strings.HasPrefix(text, tt.wantText+code) || strings.Count(text, code) != 1 {
-				t.Errorf("text %q, want %q then the code %q once", text, tt.wantText, code)
-			}
-		})
-	}
-}
-
-// jsonString quotes s for YAML (JSON strings are YAML strings).
-func jsonString(t testing.TB, s string) string {
-	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // BenchmarkScan measures a QR scan (register the offline visit, redirect)
@@ -687,7 +646,7 @@ func TestStaticVisitViewHasNoExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := w.srv.sites["demo"]
-	n := linkVisit(t, st, link)
+	n := collectortest.LinkVisit(t, st.codec, link)
 	resp, body := w.do(t, request("GET", "/v1/sites/demo/visits/"+st.codec.VisitID(n), nil, "Authorization", "Bearer demo-key-123"))
 	if resp.StatusCode != 200 {
 		t.Fatalf("%d %s", resp.StatusCode, body)

@@ -78,7 +78,7 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 		secs := int((remaining + time.Second - 1) / time.Second)
 		if group == "qr" {
 			// A person with a phone, not a program: a page, not JSON.
-			return s.scanLimited(c, max(secs, 1))
+			return s.qr.Limited(c, max(secs, 1))
 		}
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(secs, 1)))
 		return fail(ErrRateLimited, "more than %d requests a minute from this address; retry after %d s", limit, max(secs, 1))

@@ -14,23 +14,15 @@ import (
 	"github.com/messtrack/messtrack/reports"
 )
 
-// routesSendBk registers the send-back widget's endpoints
+// routesSendBack registers the send-back widget's endpoints
 // (collector/sendback): the template goes through collector/wabiz's send,
 // and the chat is recorded here, through the ledger, as the visit's.
-func (s *Server) routesSendBk(r fiber.Router) {
+func (s *Server) routesSendBack(r fiber.Router) {
 	sendback.New(sendback.Options{
 		Redis: s.rdb, Config: s.cfg, Clock: s.clock, Log: s.log,
 		Send:      s.wabiz.Send,
 		Visit:     s.sendBackVisit,
 		Attribute: s.sendBackAttribute,
-		CheckOrigin: func(c *fiber.Ctx, site string) error {
-			st, err := s.lookupSite(site)
-			if err != nil {
-				return err
-			}
-			return s.checkOrigin(c, st)
-		},
-		Preflight: s.preflight,
 		ClientKey: func(c *fiber.Ctx) string { return s.clientKey(s.clientIP(c)) },
 		VisitTTL: func(site string) time.Duration {
 			if st, err := s.lookupSite(site); err == nil {

@@ -15,10 +15,15 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector/chatsapi"
 	"github.com/messtrack/messtrack/collector/dashboard"
 	"github.com/messtrack/messtrack/collector/enrich"
+	"github.com/messtrack/messtrack/collector/intake"
+	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/person"
+	"github.com/messtrack/messtrack/collector/qrhttp"
+	"github.com/messtrack/messtrack/collector/sites"
 	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
@@ -70,11 +75,6 @@ type Server struct {
 	visits *visitWriter
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
 	proxies trustedProxies
-	// origins are every site's origins, for CORS preflights, which do not
-	// say which site they are for.
-	origins map[string]bool
-	// anyOrigin is set when a site lists no origins and so takes any.
-	anyOrigin bool
 
 	// ledger keeps the chats; it hands the matcher's conversation facts to
 	// the reports store's RecordConversation, unless a test watches them
@@ -83,8 +83,18 @@ type Server struct {
 	dash   *dashboard.Dashboard
 	// people answers export and erasure requests.
 	people *person.Service
+	// intake answers the snippet's visits and clicks.
+	intake *intake.Intake
+	// qr answers scans and QR images.
+	qr *qrhttp.Handler
+	// chats answers the operators' chat API.
+	chats *chatsapi.API
+	// learn keeps the learned heuristic's examples, models and proof.
+	learn *learn.Store
 	// wabiz keeps WhatsApp statuses, spend and templates.
 	wabiz *wabiz.Service
+	// exchange sends chats and conversions out (exchange.go).
+	exchange *exchange
 }
 
 // maxBody caps every request body; endpoints that take small bodies check a
@@ -102,6 +112,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	var err error
 	rdb, owned := ownClient(opt.Redis)
 	if opt.Reports == nil {
 		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
@@ -117,30 +128,30 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		reports: opt.Reports,
 		metrics: newMetrics(),
 		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
-		origins: map[string]bool{},
 	}
 	if owned {
 		s.rdb.AddHook(redisHook{m: s.metrics})
 	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
-	s.ledger = ledger.New(s.rdb, s.reports.RecordConversation)
+	if s.exchange, err = s.newExchange(); err != nil {
+		return nil, fmt.Errorf("collector.New: %w", err)
+	}
+	s.ledger = ledger.New(s.rdb, s.conversationSink())
+	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
 	s.wabiz = wabiz.New(wabiz.Options{Redis: s.rdb, Config: opt.Config, Ledger: s.ledger, Clock: opt.Clock, Log: opt.Log, Reports: s.reports})
 	for _, name := range opt.Config.SiteNames() {
-		st, err := newSite(ctx, s.rdb, opt.Config.Sites[name])
+		prepared, err := sites.New(ctx, s.rdb, opt.Config.Sites[name])
+		if err != nil {
+			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
+		}
+		st, err := newSite(prepared)
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
 		s.sites[name] = st
-		for _, o := range st.cfg.Origins {
-			s.origins[o] = true
-		}
-		if len(st.cfg.Origins) == 0 {
-			s.anyOrigin = true
-			s.log.Warn("site lists no origins: any page may register its visits", "site", name)
-		}
 	}
 	scripts, err := renderSnippets(opt.Config)
 	if err != nil {
@@ -156,6 +167,15 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
 	s.visits = newVisitWriter(s.rdb)
+	s.intake = intake.New(intake.Options{
+		Config: s.cfg, Site: s.prepared, Visits: port{s}, Enrich: s.pipeline,
+		ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log,
+	})
+	s.qr = qrhttp.New(qrhttp.Options{
+		Config: s.cfg, Site: s.prepared, Guard: s.requireKey, SiteOf: authedPrepared, Visits: port{s},
+		Redis: s.rdb, Enrich: s.pipeline, ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log,
+	})
+	s.chats = s.newChatsAPI()
 	dash, err := dashboard.New(dashboard.Options{
 		Redis: s.rdb, Clock: s.clock, Log: s.log, PublicURL: s.cfg.PublicURL,
 		Site: func(name string) (*config.Site, error) {
@@ -170,10 +190,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 			status, msg, _ := s.explain(c, err, internal)
 			return status, msg
 		},
-		Reports: reportsAdapter{st: s.reports},
-		Chats:   chatsAdapter{s: s},
+		Reports:    reportsAdapter{st: s.reports},
+		Chats:      chatsAdapter{s: s},
+		Deliveries: deliveriesAdapter{admin: s.exchange.admin},
 
-		WhatsApp: wabizAdapter{svc: s.wabiz},
+		Heuristic: heuristicAdapter{s: s}, // learned_api.go
+		WhatsApp:  wabizAdapter{svc: s.wabiz},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector.New: %w", err)
@@ -196,6 +218,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	})
 	s.routes()
 	return s, nil
+}
+
+// StaticSourceLink returns the chat link a source's static QR holds
+// (qrhttp.Handler.StaticLink).
+func (s *Server) StaticSourceLink(ctx context.Context, siteName, source string) (string, error) {
+	return s.qr.StaticLink(ctx, siteName, source)
 }
 
 // ownClient returns a client of the collector's own with c's options, so
@@ -248,21 +276,24 @@ func (s *Server) close() error {
 // only composes them and maps their errors (errors.go).
 func (s *Server) features() []func(fiber.Router) {
 	return []func(fiber.Router){
-		s.routesOps,     // ops.go: /healthz
-		s.routesMetrics, // metrics.go: /metrics
-		s.routesIntake,  // intake.go: visits and clicks
-		s.routesWABiz,   // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
-		s.routesSendBk,  // collector/sendback: the send-back widget
-		s.routesReports, // reports_http.go: events, costs, reports
-		s.routesSnippet, // snippet.go: the browser script
-		s.routesHooks,   // hooks.go: webhooks and the messages API
-		s.routesChats,   // chats_api.go: the operators' chat API
-		s.routesQR,      // qr.go: scans and QR images
-		s.routesPeople,  // collector/person: export and erasure
-		s.routesTags,    // collector/chattags: operators' tags on a chat
-		s.dash.Routes,   // collector/dashboard
-		s.routesDemo,    // demo_routes.go: the demo phone, for a demo site only
-		s.routesStatic,  // ops.go, last: it must not shadow any route above
+		s.routesOps,        // ops.go: /healthz
+		s.routesMetrics,    // metrics.go: /metrics
+		s.intake.Register,  // collector/intake: the snippet's visits and clicks
+		s.routesWABiz,      // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
+		s.routesSendBack,   // collector/sendback: the send-back widget
+		s.routesVisits,     // visit.go: a stored visit, for operators
+		s.routesReports,    // reports_http.go: events, costs, reports
+		s.routesSnippet,    // snippet.go: the browser script
+		s.routesHooks,      // hooks.go: webhooks and the messages API
+		s.chats.Register,   // collector/chatsapi: the operators' chat API
+		s.qr.Register,      // collector/qrhttp: scans and QR images
+		s.routesPeople,     // collector/person: export and erasure
+		s.routesLearned,    // learned_api.go: the learned heuristic and its proof
+		s.routesTags,       // collector/chattags: operators' tags on a chat
+		s.routesDeliveries, // exchange.go: outbound deliveries
+		s.dash.Routes,      // collector/dashboard
+		s.routesDemo,       // demo_routes.go: the demo phone, for a demo site only
+		s.routesStatic,     // ops.go, last: it must not shadow any route above
 	}
 }
 
@@ -284,6 +315,10 @@ func (s *Server) App() *fiber.App { return s.app }
 func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.app.Listener(ln) }()
+	// The outbound dispatcher runs while the server does.
+	exCtx, stopExchange := context.WithCancel(ctx)
+	waitExchange := s.startExchange(exCtx)
+	defer func() { stopExchange(); waitExchange() }()
 	select {
 	case err := <-errc:
 		if err != nil {

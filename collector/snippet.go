@@ -23,7 +23,13 @@ func renderSnippets(cfg *config.Config) (map[string]snippet.Script, error) {
 	}
 	out := make(map[string]snippet.Script, len(cfg.Sites))
 	for _, name := range cfg.SiteNames() {
-		script, err := b.Render(snippetSettings(cfg, cfg.Sites[name]))
+		set := snippetSettings(cfg, cfg.Sites[name])
+		ms, err := openMessengers(cfg.Sites[name])
+		if err != nil {
+			return nil, fmt.Errorf("renderSnippets: %w", err)
+		}
+		set.More = messengerTargets(ms)
+		script, err := b.Render(set)
 		if err != nil {
 			return nil, fmt.Errorf("renderSnippets: %w", err)
 		}
@@ -44,6 +50,8 @@ func snippetSettings(cfg *config.Config, st *config.Site) snippet.Settings {
 		IDFormat:        st.IDFormat,
 		ConsentRequired: st.ConsentRequired,
 		DesktopQR:       st.DesktopQR,
+		Analytics:       st.GA4.Enabled() || st.Metrica.Enabled(),
+		LinkExtras:      st.LinkExtras,
 		SendBack:        st.SendBack != nil,
 	}
 	for _, w := range st.WhatsApp {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
 
 	"github.com/redis/go-redis/v9"
 
@@ -12,49 +14,43 @@ import (
 	"github.com/messtrack/messtrack/store"
 )
 
-// allocator hands out visit numbers. It reserves counter values from Redis
-// in blocks, so that registering a visit usually costs a single SET; values
-// of a block left unused when the process stops are simply skipped.
-type allocator struct {
-	rdb    redis.UniversalClient
-	key    string
-	number func(counter uint64) uint64
-
-	mu   sync.Mutex
-	next uint64 // next counter value to hand out
-	end  uint64 // last counter value of the reserved block
+// routesVisits registers the operators' read of a stored visit.
+func (s *Server) routesVisits(r fiber.Router) {
+	r.Get("/v1/sites/:site/visits/:visit", s.requireKey, s.handleGetVisit)
 }
 
-// allocBlock is how many counter values one INCRBY reserves. Requests wait
-// on the reservation, so a larger block means fewer waits; the values a
-// stopped process leaves unused are skipped, which costs nothing next to the
-// code space's 762 million (ids.Cycle).
-const allocBlock = 256
-
-func newAllocator(rdb redis.UniversalClient, key string, number func(uint64) uint64) *allocator {
-	return &allocator{rdb: rdb, key: key, number: number}
-}
-
-// Next returns a fresh visit number.
-func (a *allocator) Next(ctx context.Context) (uint64, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.next == 0 || a.next > a.end {
-		end, err := a.rdb.IncrBy(ctx, a.key, allocBlock).Result()
-		if err != nil {
-			return 0, fmt.Errorf("allocator.Next: incrby: %w", err)
-		}
-		a.end = uint64(end)
-		a.next = a.end - allocBlock + 1
+// handleGetVisit answers GET /v1/sites/{site}/visits/{visit}: the stored
+// visit, for operators and for checking what the snippet registered.
+func (s *Server) handleGetVisit(c *fiber.Ctx) error {
+	st := authedSite(c)
+	id := c.Params("visit")
+	n, err := st.codec.ParseVisitID(id)
+	if err != nil {
+		return fail(ErrBadInput, "%q is not a visit ID", clip(id, 32))
 	}
-	c := a.next
-	a.next++
-	return a.number(c), nil
+	ctx := c.UserContext()
+	v, err := s.loadVisit(ctx, st, n)
+	if errors.Is(err, ErrNotFound) {
+		return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
+	}
+	if err != nil {
+		return err
+	}
+	ttl, err := s.rdb.PTTL(ctx, store.Visit(st.cfg.Name, n)).Result()
+	if err != nil {
+		return fmt.Errorf("handleGetVisit: pttl: %w", err)
+	}
+	view := viewVisit(st, v)
+	if ttl > 0 {
+		// A static source's visit never expires and has no end to show.
+		view.Expires = s.clock.Now().Add(ttl).UTC().Format(time.RFC3339)
+	}
+	return c.JSON(view)
 }
 
 // saveVisit allocates the visit's number and stores it with the site's TTL.
 func (s *Server) saveVisit(ctx context.Context, st *site, v *visit.Visit) error {
-	n, err := st.alloc.Next(ctx)
+	n, err := st.Alloc.Next(ctx)
 	if err != nil {
 		return fmt.Errorf("saveVisit: %w", err)
 	}

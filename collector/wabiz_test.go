@@ -232,6 +232,19 @@ func TestChatTags(t *testing.T) {
 		strings.Join(export.Record.Tags, "|") != "Sofa|<img src=x onerror=alert(1)>|lead: hot" || len(export.Tags) != 3 {
 		t.Fatalf("export after a later message: %d %s", resp.StatusCode, ex)
 	}
+	resp, rb := w.do(t, request("GET", "/v1/sites/demo/chats/whatsapp:16505551234", nil, auth...))
+	var rec struct{ Tags []string }
+	if err := json.Unmarshal(rb, &rec); err != nil || resp.StatusCode != 200 ||
+		strings.Join(rec.Tags, "|") != "Sofa|<img src=x onerror=alert(1)>|lead: hot" {
+		t.Fatalf("chat record's tags: %d %s", resp.StatusCode, rb)
+	}
+	for tag, want := range map[string]int{"sofa": 1, "LEAD:%20HOT": 1, "armchair": 0} {
+		resp, lb := w.do(t, request("GET", "/v1/sites/demo/chats?tag="+tag, nil, auth...))
+		var list struct{ Chats []struct{ Chat string } }
+		if err := json.Unmarshal(lb, &list); err != nil || resp.StatusCode != 200 || len(list.Chats) != want {
+			t.Errorf("chats with tag %s: %d %s, want %d", tag, resp.StatusCode, lb, want)
+		}
+	}
 	for _, tc := range []struct {
 		body string
 		h    []string
@@ -247,5 +260,37 @@ func TestChatTags(t *testing.T) {
 		if status, b := put("whatsapp:16505551234", tc.body, tc.h...); status != tc.want {
 			t.Errorf("%.40s: %d %s, want %d", tc.body, status, b, tc.want)
 		}
+	}
+}
+
+// A person's message within 24 hours after a template message counts as
+// its reply, also without quoting it and also when the template is
+// recorded after the reply came; one a day and more later does not.
+func TestTemplateRepliesWithinADay(t *testing.T) {
+	w := newWABizWorld(t, "http://127.0.0.1:9")
+	auth := []string{"Authorization", "Bearer demo-key-123", "Content-Type", "application/json"}
+	record := func(id, to string, at time.Time) {
+		t.Helper()
+		body := fmt.Sprintf(`{"message_id":%q,"template":"reminder","language":"en","category":"utility","to":%q,"time":%q}`, id, to, at.Format(time.RFC3339))
+		if resp, b := w.do(t, request("POST", "/v1/sites/demo/whatsapp/outbound", []byte(body), auth...)); resp.StatusCode != 200 {
+			t.Fatalf("record: %d %s", resp.StatusCode, b)
+		}
+	}
+	write := func(from, id string, at time.Time) {
+		t.Helper()
+		if status, _, b := w.postWhatsApp(t, waNotification("15551234567", waContactJSON("Visitor", from), waTextJSON(from, id, at, "ok"))); status != 200 {
+			t.Fatalf("%d %s", status, b)
+		}
+	}
+	sent := testStart.Add(-30 * time.Hour)
+	record("wamid.r1", "16505550001", sent) // answered 23 hours later: replied
+	write("16505550001", "wamid.a1", sent.Add(23*time.Hour))
+	record("wamid.r2", "16505550002", sent) // answered 25 hours later: not
+	write("16505550002", "wamid.a2", sent.Add(25*time.Hour))
+	write("16505550003", "wamid.a3", sent.Add(2*time.Hour)) // the reply came first
+	record("wamid.r3", "16505550003", sent)
+	resp, b := w.do(t, request("GET", "/v1/sites/demo/reports/templates?from=2026-10-31&to=2026-11-02", nil, auth...))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"template":"reminder","sent":3,"delivered":0,"read":0,"failed":0,"replied":2,"clicked":0`) {
+		t.Fatalf("replies: %d %s", resp.StatusCode, b)
 	}
 }

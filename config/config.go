@@ -100,12 +100,19 @@ type Site struct {
 	// MatchWindowMinutes is how far before a message the heuristic matcher
 	// looks for clicks.
 	MatchWindowMinutes int `yaml:"match_window_minutes"`
+	// MatchPrecision is the precision the learned heuristic answers at:
+	// it takes a visit only when its probability is at least this.
+	MatchPrecision float64 `yaml:"match_precision"`
 	// Sources are offline sources (QR codes) and dedicated numbers.
 	Sources map[string]*Source `yaml:"sources"`
 	// DesktopQR makes the snippet fill the page's data-messtrack-qr
 	// elements, on desktops, with a QR code of a chat link carrying the
 	// visit's code, so that a phone's camera takes the visit along.
 	DesktopQR bool `yaml:"desktop_qr"`
+	// LinkExtras gives the site the snippet build that also reaches chats
+	// opened by forms, inline onclick handlers, links in same-origin
+	// iframes and popups opened empty and pointed at a chat later.
+	LinkExtras bool `yaml:"link_extras"`
 	// Demo marks the demo site (examples/messtrack.yaml): its pages get
 	// the simulated phone's endpoints (/demo/SITE/…), and `messtrack demo
 	// seed` fills it with a month of made-up data. No other site takes
@@ -119,7 +126,22 @@ type Site struct {
 	// edits' texts) and the contact's name and username for operators'
 	// review; false keeps only what matching needs. Nil means true.
 	KeepMessageText *bool `yaml:"keep_message_text"`
+	// Webhooks, MetaCAPI, GA4 and Metrica are where the site's chats and
+	// conversions are sent (config/exchange.go).
+	Webhooks []Webhook `yaml:"webhooks"`
+	MetaCAPI MetaCAPI  `yaml:"meta_capi"`
+	GA4      GA4       `yaml:"ga4"`
+	Metrica  Metrica   `yaml:"metrica"`
 
+	// Messengers are the settings of the messengers beyond WhatsApp and
+	// Telegram, each under its own site key (MessengerKeys; messengers.go).
+	Messengers map[string]*MessengerSettings `yaml:",inline"`
+	// MetaAppSecret checks the Messenger and Instagram webhooks'
+	// X-Hub-Signature-256; empty: WhatsAppAppSecret.
+	MetaAppSecret string `yaml:"meta_app_secret"`
+	// MetaVerifyToken answers their subscription handshake; empty:
+	// WhatsAppVerifyToken.
+	MetaVerifyToken string `yaml:"meta_verify_token"`
 	// WhatsAppAPI is the Cloud API the template send endpoint calls, and
 	// WhatsAppRates the rate card that prices delivered messages and
 	// opened conversations in Currency (whatsapp_business.go).
@@ -239,6 +261,10 @@ const (
 	DefaultIPv6Prefix  = 64
 	DefaultStoreFile   = "var/messtrack-store.gob"
 )
+
+// DefaultMatchPrecision is the learned heuristic's precision target when a
+// site sets no match_precision.
+const DefaultMatchPrecision = 0.95
 
 // The values of forwarded_header, as the collector reads them.
 const (
@@ -449,6 +475,12 @@ func (c *Config) normalizeSite(s *Site) error {
 	if s.MatchWindowMinutes < 1 || s.MatchWindowMinutes > 24*60 {
 		return c.fieldError(at+".match_window_minutes", "%d is outside 1..1440", s.MatchWindowMinutes)
 	}
+	if s.MatchPrecision == 0 {
+		s.MatchPrecision = DefaultMatchPrecision
+	}
+	if s.MatchPrecision < 0.5 || s.MatchPrecision > 0.999 {
+		return c.fieldError(at+".match_precision", "%g is outside 0.5..0.999", s.MatchPrecision)
+	}
 	if s.Timezone == "" {
 		s.Timezone = "UTC"
 	}
@@ -465,6 +497,12 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	s.Currency = strings.ToUpper(s.Currency)
 	if err := c.normalizeRetention(s, at+".retention"); err != nil {
+		return err
+	}
+	if err := c.normalizeExchange(s, at); err != nil {
+		return err
+	}
+	if err := c.normalizeMessengers(s, at); err != nil {
 		return err
 	}
 	if s.Meta.BaseURL == "" {

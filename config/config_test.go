@@ -57,8 +57,8 @@ func TestParseGood(t *testing.T) {
 	if cfg.IPv6Prefix != 64 || cfg.ForwardedHeader != config.ForwardedXFF {
 		t.Errorf("defaults: ipv6_prefix %d, forwarded_header %q", cfg.IPv6Prefix, cfg.ForwardedHeader)
 	}
-	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 {
-		t.Errorf("defaults: session_days %d, match window %d", s.SessionDays, s.MatchWindowMinutes)
+	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 || s.MatchPrecision != 0.95 {
+		t.Errorf("defaults: session_days %d, match window %d, match precision %g", s.SessionDays, s.MatchWindowMinutes, s.MatchPrecision)
 	}
 }
 
@@ -72,7 +72,12 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		want string
 	}{
 		{name: "no sites", yaml: "listen: 127.0.0.1:1\n", want: "m.yaml: sites: no site is configured"},
-		{name: "unknown key", yaml: site("    colour: red\n"), want: "field colour not found"},
+		{name: "unknown key", yaml: site("    colour: red\n"), want: "sites.demo.colour: not a site key"},
+		{name: "unknown messenger key", yaml: site("    vk: {groups: [a]}\n"), want: "field groups not found"},
+		{name: "unknown account key", yaml: site("    vk: {communities: [{name: a, colour: red}]}\n"), want: "field colour not found"},
+		{name: "messenger not a mapping", yaml: site("    max: demo_bot\n"), want: "sites.demo.max: the messenger has no settings"},
+		{name: "two account lists", yaml: site("    line: {bots: [a], accounts: [{id: \"@b\"}]}\n"), want: "sites.demo.line: give its accounts in one list"},
+		{name: "control character", yaml: site("    viber: {bots: [{uri: \"a\\tb\"}]}\n"), want: "sites.demo.viber.bots[0].uri: holds control characters"},
 		{name: "bad format", yaml: site("    id_format: morse\n"), want: "sites.demo.id_format: \"morse\" is not one of"},
 		{name: "short key", yaml: "sites:\n  demo:\n    api_key: x\n", want: "sites.demo.api_key"},
 		{name: "bad number", yaml: site("    whatsapp:\n      - number: \"call me\"\n"), want: "sites.demo.whatsapp[0].number"},
@@ -88,6 +93,8 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "bad telegram secret", yaml: site("    telegram_secret_token: \"a b\"\n"), want: "telegram_secret_token"},
 		{name: "shared key", yaml: site("  shop:\n    api_key: demo-key-1\n"), want: "the same key as site"},
 		{name: "dedicated twice", yaml: site("    sources:\n      a: {dedicated_number: \"15557654321\"}\n      b: {dedicated_number: \"15557654321\"}\n"), want: "already dedicated"},
+		{name: "precision too low", yaml: site("    match_precision: 0.3\n"), want: "sites.demo.match_precision: 0.3 is outside 0.5..0.999"},
+		{name: "precision of one", yaml: site("    match_precision: 1\n"), want: "sites.demo.match_precision: 1 is outside 0.5..0.999"},
 		{name: "not yaml", yaml: "sites: [\n", want: "m.yaml:"},
 		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
 		{name: "store file folder", yaml: "store_file: /\n" + site(""), want: "m.yaml: store_file: / is a folder"},
@@ -211,6 +218,24 @@ func TestDesktopQR(t *testing.T) {
 				t.Errorf("DesktopQR = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLinkExtras: link_extras is a per-site boolean, off unless set.
+func TestLinkExtras(t *testing.T) {
+	for line, want := range map[string]bool{"": false, "    link_extras: true\n": true, "    link_extras: false\n": false} {
+		raw := strings.Replace(good, "    sources:\n", line+"    sources:\n", 1)
+		cfg, err := config.Parse("messtrack.yaml", []byte(raw), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if got := cfg.Site("demo").LinkExtras; got != want {
+			t.Errorf("%q: LinkExtras = %v, want %v", line, got, want)
+		}
+	}
+	raw := strings.Replace(good, "    sources:\n", "    link_extras: sometimes\n    sources:\n", 1)
+	if _, err := config.Parse("messtrack.yaml", []byte(raw), nil); err == nil || !strings.Contains(err.Error(), "cannot unmarshal !!str `sometimes` into bool") {
+		t.Errorf("link_extras: sometimes: err = %v, want a type error", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/evanw/esbuild/pkg/api"
 )
@@ -13,6 +14,19 @@ import (
 //
 //go:embed messtrack.js
 var source string
+
+// moreSource is the link forms of the messengers beyond WhatsApp and
+// Telegram, which the builds with features.more put into chat() after
+// moreAnchor. A separate file rather than a define over a block of
+// messtrack.js: esbuild's minifier names identifiers by the frequencies of
+// the whole source, so even dead code would change every other build.
+//
+//go:embed more.js
+var moreSource string
+
+// moreAnchor is the line of messtrack.js that moreSource follows: chat()'s
+// first, whose parameters target and param are the variables it sets.
+const moreAnchor = "  const chat = (href, target, param) => {\n"
 
 // settingsPlaceholder is the free name in messtrack.js that Render replaces
 // with the site's settings. The minifier never renames a free name and never
@@ -28,7 +42,14 @@ const Target = api.ES2020
 // define over a const/let block in messtrack.js, so a site without
 // Telegram carries no Telegram code at all.
 type features struct {
-	whatsapp, telegram, consent, qr bool
+	whatsapp, telegram, consent, qr, extras bool
+	// more is set for a site with messengers beyond WhatsApp and Telegram
+	// (MAX, VK, Messenger, Instagram, Viber, LINE): their link forms are
+	// code of their own, which other sites never download.
+	more bool
+	// analytics is set for a site that sends its chats to GA4 or Metrica:
+	// the page's _ga and _ym_uid cookies go with the visit.
+	analytics bool
 	// sendback is the send-back widget, its own build so that sites
 	// without it carry none of its code.
 	sendback bool
@@ -37,47 +58,63 @@ type features struct {
 // defines turns the features into esbuild defines.
 func (f features) defines() map[string]string {
 	return map[string]string{
-		"WHATSAPP": fmt.Sprint(f.whatsapp),
-		"TELEGRAM": fmt.Sprint(f.telegram),
-		"CONSENT":  fmt.Sprint(f.consent),
-		"QR":       fmt.Sprint(f.qr),
-		"SENDBACK": fmt.Sprint(f.sendback),
+		"WHATSAPP":  fmt.Sprint(f.whatsapp),
+		"TELEGRAM":  fmt.Sprint(f.telegram),
+		"CONSENT":   fmt.Sprint(f.consent),
+		"QR":        fmt.Sprint(f.qr),
+		"EXTRAS":    fmt.Sprint(f.extras),
+		"ANALYTICS": fmt.Sprint(f.analytics),
+		"SENDBACK":  fmt.Sprint(f.sendback),
 	}
 }
 
-// Builder holds the minified snippet for every combination of features,
-// built once when the collector starts.
+// Builder holds the minified snippet for the feature combinations the
+// sites use. With seven flags there are 128 combinations, and a collector
+// serves a handful, so each is built the first time a site needs it (the
+// collector renders every site when it starts, so a build error still stops
+// it there) and kept.
 type Builder struct {
+	mu     sync.Mutex
 	builds map[features]string
 }
 
-// NewBuilder minifies the embedded source for every feature combination
-// with esbuild. It fails if esbuild reports anything, since a warning in the
-// snippet is a bug every visitor would run.
+// NewBuilder returns a Builder and minifies the most common build (WhatsApp
+// and Telegram) with esbuild, so that a broken source fails here. Any build
+// fails if esbuild reports anything, since a warning in the snippet is a bug
+// every visitor would run.
 func NewBuilder() (*Builder, error) {
-	b := &Builder{builds: make(map[features]string, 32)}
-	for _, wa := range []bool{false, true} {
-		for _, tg := range []bool{false, true} {
-			for _, consent := range []bool{false, true} {
-				for _, qr := range []bool{false, true} {
-					for _, sb := range []bool{false, true} {
-						f := features{whatsapp: wa, telegram: tg, consent: consent, qr: qr, sendback: sb}
-						code, err := build(f)
-						if err != nil {
-							return nil, fmt.Errorf("snippet.NewBuilder %+v: %w", f, err)
-						}
-						b.builds[f] = code
-					}
-				}
-			}
-		}
+	b := &Builder{builds: make(map[features]string, 4)}
+	if _, err := b.code(features{whatsapp: true, telegram: true}); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
 
+// code is the build for f, minified on first use.
+func (b *Builder) code(f features) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if code, ok := b.builds[f]; ok {
+		return code, nil
+	}
+	code, err := build(f)
+	if err != nil {
+		return "", fmt.Errorf("snippet build %+v: %w", f, err)
+	}
+	b.builds[f] = code
+	return code, nil
+}
+
 // build runs esbuild over the source for one feature combination.
 func build(f features) (string, error) {
-	result := api.Transform(source, api.TransformOptions{
+	src := source
+	if f.more {
+		if strings.Count(src, moreAnchor) != 1 {
+			return "", fmt.Errorf("messtrack.js: the line more.js follows (%q) is not there exactly once", moreAnchor)
+		}
+		src = strings.Replace(src, moreAnchor, moreAnchor+moreSource, 1)
+	}
+	result := api.Transform(src, api.TransformOptions{
 		Loader:            api.LoaderJS,
 		Sourcefile:        "messtrack.js",
 		Format:            api.FormatDefault,

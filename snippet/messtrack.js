@@ -2,10 +2,15 @@
 // visit's code into the site's own WhatsApp and Telegram links.
 //
 // This file is the one readable source. snippet.Builder minifies it with
-// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR and SENDBACK are build-time
-// defines (true/false) so that a site gets only the code it needs, and the
-// free name MESSTRACK_SETTINGS is replaced with the site's settings when it
-// is served. A build without QR is byte for byte what it was before QR.
+// esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR (desktop_qr),
+// EXTRAS (link_extras: forms, inline onclick handlers, same-origin iframes,
+// popups opened empty), ANALYTICS (GA4 or Metrica: the _ga and _ym_uid
+// cookies go with the visit) and SENDBACK (the send-back widget) are
+// build-time defines (true/false) so that a site gets only the code it
+// needs, and the free name MESSTRACK_SETTINGS is replaced with the site's
+// settings when it is served. A build without QR
+// is byte for byte what it was before QR, and one without ANALYTICS what it
+// was before the analytics client IDs.
 //
 // Rules this code keeps:
 //   - a link is never broken: while the code is unknown the original link
@@ -31,12 +36,13 @@
 /**
  * Body of POST /v1/visits (sent as text/plain, so no CORS preflight), an
  * array because it is shorter to write: [site, url, referrer, width,
- * height, tz, visitor] where url is the current page URL (the landing URL),
- * width and height the screen's, tz minutes east of UTC and visitor the
- * first-party visitor ID (null on a first visit). The collector takes the
- * documented object too ({site, url, referrer, screen: "1920x1080", tz,
- * visitor}).
- * @typedef {[string, string, string, number, number, number, string|undefined]} VisitRequest
+ * height, tz, visitor, ga, ym] where url is the current page URL (the
+ * landing URL), width and height the screen's, tz minutes east of UTC,
+ * visitor the first-party visitor ID (null on a first visit), ga and ym the
+ * page's _ga and _ym_uid cookies (null without them). The collector takes
+ * the documented object too ({site, url, referrer, screen: "1920x1080", tz,
+ * visitor, ga, ym}).
+ * @typedef {[string, string, string, number, number, number, string|undefined, string|undefined, string|undefined]} VisitRequest
  */
 
 /**
@@ -128,11 +134,13 @@ if (!window.messtrack?.loaded) {
    * it back with the code; anything else gives undefined and is left alone.
    * Strings that cannot be a chat link are turned away before any parsing.
    * Only the messengers the site uses are looked for (WHATSAPP, TELEGRAM).
+   * target and param are locals, declared as parameters to save a
+   * declaration: callers pass only href (find() passes an index and the
+   * array, which are overwritten before they are read).
    * @param {string} href
    * @returns {Chat|undefined}
    */
-  const chat = (href) => {
-    let target, param;
+  const chat = (href, target, param) => {
     // The name is in the path ([www.]wa.me/N, [www.]t.me/NAME,
     // telegram.me/NAME, telegram.dog/NAME, Android's
     // intent://send/N#Intent;scheme=whatsapp;…) or in a parameter
@@ -149,15 +157,19 @@ if (!window.messtrack?.loaded) {
         : /^(tg:\/*resolve|https?:\/\/(www\.)?(t\.me|telegram\.(me|dog))\/([^/?#]*))\/?(?![^?#])/i
     ).exec(href);
     if ((WHATSAPP || TELEGRAM) && match) {
-      // What the expression took parses: a scheme, then a host it names.
-      const url = new URL(href, loc);
+      // What the expression took parses: a scheme, then a host it names;
+      // it is absolute, so it needs no base.
+      const url = new URL(href);
       const params = url.searchParams;
-      // Numbers compare by digits ("+7 (999) 123-45-67" is 79991234567),
+      // Messenger: the fifth group is the host of the path forms (t.me,
+      // telegram.me|dog: Telegram); otherwise the scheme tells (tg:
+      // Telegram). Browsers write both in lower case. Numbers compare by
+      // digits ("+7 (999) 123-45-67" is 79991234567),
       // names case-insensitively; the collector's list says which
       // parameter carries the code: start for bots, which never see
       // ?text=, text for numbers and users.
       target =
-        (WHATSAPP ? (TELEGRAM && /^tg|\/\/(www\.)?t/i.test(href) ? "telegram:" : "whatsapp:") : "telegram:") +
+        (WHATSAPP ? (TELEGRAM && (match[5] || href)[0] == "t" ? "telegram:" : "whatsapp:") : "telegram:") +
         (match.pop() || (WHATSAPP && TELEGRAM ? params.get("phone") || params.get("domain") : params.get(WHATSAPP ? "phone" : "domain")) || "")
           .replace(/%..|\W/g, "")
           .toLowerCase();
@@ -178,10 +190,43 @@ if (!window.messtrack?.loaded) {
   // is an HTML <a> or <area>, or an SVG <a>, whose href is an object with
   // the string in baseVal; other nodes have no string href, which chat()
   // does not recognise.
+  //
+  // With EXTRAS, an element whose href is not a chat's (a <button>, a
+  // <div>, <a href="#">) may name the chat in its inline onclick handler
+  // (location.href='https://wa.me/…', window.open('…')): the first quoted
+  // chat link there is rewritten inside the handler's text, which the
+  // browser compiles anew and runs as written, so the page's own
+  // navigation carries the code in every browser, with or without the
+  // Navigation API. The code sits in the quotes safely: setParam's value
+  // holds no quote, space or backslash. A chat found there is marked
+  // (found[2]) for the click listener. And a same-origin iframe's window
+  // is watched (see hook) now and whenever the frame loads a document; a
+  // frame whose page runs its own copy of this script is left to it, and
+  // one watched from here gets this copy's messtrack, so a copy it loads
+  // later does nothing.
   const fix = (el) => {
-    const href = el.href?.baseVal ?? el.href;
-    const found = chat(href);
-    if (found && found[1] != href) el.setAttribute("href", found[1]);
+    let href = el.href?.baseVal ?? el.href;
+    let found = chat(href);
+    if (EXTRAS) {
+      const handler = !found && el.getAttribute?.("onclick");
+      if (handler && (found = chat((href = handler.split(/['"]/).find(chat))))) found[2] = 1;
+      // A page that enforces Trusted Types refuses a handler set from a
+      // string: its handler stays as written.
+      try {
+        if (found && found[1] != href) el.setAttribute(handler ? "onclick" : "href", handler ? handler.replace(href, () => found[1]) : found[1]);
+      } catch {}
+      if (el.contentWindow) {
+        const watch = () => {
+          const w = el.contentWindow;
+          if (el.contentDocument && (w.messtrack ||= win.messtrack) == win.messtrack) {
+            hook(w, w.document, w.open);
+            look(w.document);
+          }
+        };
+        el.addEventListener("load", watch);
+        watch();
+      }
+    } else if (found && found[1] != href) el.setAttribute("href", found[1]);
     return found;
   };
 
@@ -211,7 +256,9 @@ if (!window.messtrack?.loaded) {
   const look = (root) => {
     todo[0] || setTimeout(work);
     todo.push(root);
-    root.querySelectorAll?.("a,area").forEach((el) => todo.push(el));
+    // What may hold a chat link: links and image-map areas; with EXTRAS
+    // also inline onclick handlers, and iframes, whose documents hold links.
+    root.querySelectorAll?.(EXTRAS ? "a,area,[onclick],iframe" : "a,area").forEach((el) => todo.push(el));
     if (QR && visit && !matchMedia("(pointer:coarse)").matches)
       [root, ...(root.querySelectorAll?.("[data-messtrack-qr]") || [])].forEach((el) => {
         // chat() of a missing href is undefined, like that of any link not ours.
@@ -238,15 +285,20 @@ if (!window.messtrack?.loaded) {
       JSON.stringify(/** @type {ClickBeacon} */ ([site, visit.visit, found[0], loc.href, passing])),
     );
 
-  // Sends a window to a chat link once the registration under way ends,
-  // or after WAIT_MS at the latest, with the code if it came; at once when
-  // none is under way. Whichever comes first sends it, once.
+  // Sends the page's window to a chat link once the registration under way
+  // ends, or after WAIT_MS at the latest, with the code if it came; at once
+  // when none is under way. Whichever comes first sends it, once. With
+  // EXTRAS this also takes an iframe's own navigation to a chat that needs
+  // the code (its script's location.href, a form without a target): the
+  // chat opens in the page's window, where it can show (chat sites refuse
+  // to be framed).
   const go = (href) => {
-    let once = () => {
+    // (found is a local, declared as a parameter; it is set before it is
+    // read.)
+    let once = (found) => {
       if (once) {
         once = 0;
-        const found = chat(href);
-        beacon(found);
+        beacon((found = chat(href)));
         loc.href = found[1];
       }
     };
@@ -289,7 +341,19 @@ if (!window.messtrack?.loaded) {
           // collector mints the visitor ID on a first visit and answers
           // it with every visit.
           body: JSON.stringify(
-            /** @type {VisitRequest} */ ([site, loc.href, doc.referrer, screen.width, screen.height, -new Date().getTimezoneOffset(), stored.visitor]),
+            /** @type {VisitRequest} */ ([
+              site,
+              loc.href,
+              doc.referrer,
+              screen.width,
+              screen.height,
+              -new Date().getTimezoneOffset(),
+              stored.visitor,
+              // Google Analytics' and Yandex Metrica's client IDs, when
+              // the page has them and the site sends chats there, so the
+              // chat reaches them as this visitor's.
+              ...(ANALYTICS ? ["_ga", "_ym_uid"].map((name) => doc.cookie.match("(^|; )" + name + "=([^;]*)")?.[2]) : []),
+            ]),
           ),
         })
           .then((response) => response.json())
@@ -297,63 +361,119 @@ if (!window.messtrack?.loaded) {
           // error; storage is written only once the collector has given a
           // visit (a storage that refuses throws after visit is set).
           .then((/** @type {VisitAnswer} */ answer) => answer.visit && (localStorage.messtrack = JSON.stringify((visit = { ...answer, key }))))
-          .catch(() => {})
-          .then(ready));
+          // Whatever failed (network, answer, storage), the page goes on
+          // with the links as they are; ready itself never throws.
+          .then(ready, ready));
   };
 
-  // Left clicks on links, also inside open shadow roots (middle clicks
-  // are auxclick and open the link as it stands, with the code once known):
-  // a link with the code just goes; while the code is on its way a plain
-  // click in this window is held up to WAIT_MS. Clicks the page handled
-  // itself are left to it (its window.open or location call is covered
-  // below); modified clicks and links with any target are never held.
-  doc.addEventListener("click", (/** @type {MouseEvent} */ event) => {
-    const link = event.composedPath().find((el) => el.matches?.("a,area"));
-    const found = link && !event.defaultPrevented && fix(link);
-    if (!found) return;
-    if (!pending || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
-      beacon(found);
-    } else {
-      event.preventDefault();
-      go(found[1]);
+  // Watches a window w with its document d and its own window.open: this
+  // one, and with EXTRAS each same-origin iframe's, whose document is
+  // marked so that it is watched once however often its frame is seen.
+  const hook = (w, d, open, found) => {
+    if (EXTRAS) {
+      if (d.messtrack) return;
+      d.messtrack = 1;
+      // A form sent to a chat (a GET form to wa.me or api.whatsapp.com/send
+      // with a text field, or one whose action is a chat link): the
+      // browser would put only the form's fields in the query. The link it
+      // would follow is made here and sent with the code: through
+      // window.open into the form's target, or like a held click into
+      // the page's window. FormData fires the form's formdata event, as
+      // the submission itself does. A submit event a page script sent to
+      // something else than a form, or an action no URL can be made of,
+      // is left alone.
+      d.addEventListener("submit", (/** @type {SubmitEvent} */ event) => {
+        try {
+          const form = event.target;
+          const url = new URL(form.action, loc);
+          url.search = new URLSearchParams(new FormData(form, event.submitter));
+          if (!event.defaultPrevented && chat(url.href)) {
+            event.preventDefault();
+            form.target ? w.open(url.href, form.target) : go(url.href);
+          }
+        } catch {}
+      });
     }
-  });
 
-  // Links added or changed after load (chat widgets, single-page apps):
-  // only the added elements and the changed links are looked at.
-  new MutationObserver(
-    (records) => visit && records.forEach((record) => (record.attributeName ? look(record.target) : record.addedNodes.forEach(look))),
-  ).observe(doc, {
-    childList: true,
-    subtree: true,
-    attributeFilter: ["href"],
-  });
-
-  // Floating widgets often open the chat from script. window.open can be
-  // wrapped; it must return the new window at once, so it never waits.
-  const open = win.open;
-  win.open = (href, ...rest) => {
-    const found = chat(href);
-    found && beacon(found);
-    return open.call(win, found ? found[1] : href, ...rest);
-  };
-
-  // location.assign/replace and href assignment cannot be wrapped (Location
-  // is unforgeable). Where the Navigation API exists, its cancelable
-  // navigate event catches them and the chat is opened again with the code;
-  // elsewhere they go through unchanged, which still reaches the chat.
-  win.navigation?.addEventListener("navigate", (event) => {
-    const href = event.destination.url;
-    const found = href != passing && event.cancelable && chat(href);
-    if (found) {
-      if (pending || found[1] != href) {
-        event.preventDefault();
-        go(href);
-      } else {
-        beacon(found);
+    // Left clicks on links, also inside open shadow roots (middle clicks
+    // are auxclick and open the link as it stands, with the code once
+    // known): a link with the code just goes; while the code is on its way
+    // a plain click in this window is held up to WAIT_MS. Clicks the page
+    // handled itself are left to it (its window.open or location call is
+    // covered below); modified clicks and links with any target are never
+    // held. With EXTRAS, a chat named in an inline handler (found[2]) has
+    // been followed by the page itself by now, so its click is reported
+    // and never held.
+    d.addEventListener("click", (/** @type {MouseEvent} */ event) => {
+      // The first element on the path that holds a chat link: fix() of
+      // anything else (a <div>, an SVG <use href="#icon">, the document)
+      // is not a chat. (found is hook's, shared by its synchronous
+      // listeners, to save a declaration.)
+      const link = (EXTRAS || !event.defaultPrevented) && event.composedPath().find((el) => (found = fix(el)));
+      if (link && (!EXTRAS || found[2] || !event.defaultPrevented)) {
+        if (!pending || (EXTRAS && found[2]) || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) {
+          beacon(found);
+        } else {
+          event.preventDefault();
+          go(found[1]);
+        }
       }
-    }
-  });
+    });
+
+    // Links added or changed after load (chat widgets, single-page apps):
+    // only the added elements and the changed links are looked at.
+    new MutationObserver(
+      (records) => visit && records.forEach((record) => (record.attributeName ? look(record.target) : record.addedNodes.forEach(look))),
+    ).observe(d, {
+      // 1 is true to the dictionary, and shorter.
+      childList: 1,
+      subtree: 1,
+      attributeFilter: ["href"],
+    });
+
+    // Floating widgets often open the chat from script. window.open can be
+    // wrapped; it must return the new window at once, so it never waits.
+    //
+    // With EXTRAS, a popup opened empty (open(), open("") or
+    // open("about:blank"), with no window features) is handed to the page
+    // through a Proxy, so that pointing it at a chat later (w.location =
+    // chat) is seen and carries the code. Everything else passes through
+    // to the window (methods bound to it), but the page holds the
+    // stand-in, not the window itself: a page that compares it with
+    // event.source would no longer find it equal, which is one reason this
+    // is opt-in. Popups with window features (sign-in and payment windows)
+    // get the window itself, and a blocked popup stays null.
+    w.open = (href, ...rest) => {
+      const popup = open.call(w, (found = chat(href)) ? (beacon(found), found[1]) : href, ...rest);
+      return EXTRAS && popup && !rest[1] && (!href || href == "about:blank")
+        ? new Proxy(popup, {
+            get: (target, key) => ((key = target[key])?.bind ? key.bind(target) : key),
+            set: (target, key, value) => ((target[key] = key == "location" && (found = chat(value)) ? (beacon(found), found[1]) : value), 1),
+          })
+        : popup;
+    };
+
+    // location.assign/replace and href assignment cannot be wrapped
+    // (Location is unforgeable). Where the Navigation API exists, its
+    // cancelable navigate event catches them and the chat is opened again
+    // with the code; elsewhere they go through unchanged, which still
+    // reaches the chat (with EXTRAS, inline handlers are rewritten, see
+    // fix).
+    w.navigation?.addEventListener("navigate", (event) => {
+      const href = event.destination.url;
+      const found = href != passing && event.cancelable && chat(href);
+      if (found) {
+        if (pending || found[1] != href) {
+          event.preventDefault();
+          go(href);
+        } else {
+          beacon(found);
+        }
+      }
+    });
+  };
+
+  hook(win, doc, win.open);
 
   // The send-back widget (SENDBACK builds only): in every element with
   // data-messtrack-sendback, and in el on messtrack('sendback', el), a
@@ -448,7 +568,7 @@ if (!window.messtrack?.loaded) {
     queueMicrotask(() => {
       const other = win.messtrack;
       win.messtrack = (command, el, ...rest) => (command == "sendback" ? sendback(el) : other(command, el, ...rest));
-      win.messtrack.loaded = true;
+      win.messtrack.loaded = 1;
       queued?.forEach((args) => args[0] == "sendback" && sendback(args[1]));
     });
   }
@@ -474,5 +594,6 @@ if (!window.messtrack?.loaded) {
     win.messtrack = () => {};
     start();
   }
-  win.messtrack.loaded = true;
+  // 1 is as true as true, and shorter.
+  win.messtrack.loaded = 1;
 }

@@ -35,6 +35,20 @@ type Settings struct {
 	// DesktopQR makes the script fill data-messtrack-qr elements, on
 	// desktops, with the QR code of a chat link carrying the visit's code.
 	DesktopQR bool
+	// LinkExtras makes the script also reach chats opened by forms, inline
+	// onclick handlers, links in same-origin iframes and popups opened
+	// empty and pointed at a chat later: the build that carries them.
+	LinkExtras bool
+	// More are the chat targets of messengers beyond WhatsApp and Telegram
+	// ("max:demo_shop_bot", "vk:demoshop", "line:demoshop"), each with the
+	// link parameter that carries the code: "start", "ref" or "context"
+	// for the hidden code, "text" for the prefilled text. A site without
+	// any gets a build without their link forms.
+	More map[string]string
+	// Analytics makes the script send the page's Google Analytics and
+	// Yandex Metrica client IDs (_ga, _ym_uid) with the visit, for a site
+	// that sends its chats to GA4 or Metrica.
+	Analytics bool
 	// SendBack makes the script render the send-back widget in
 	// data-messtrack-sendback elements and on messtrack('sendback', el).
 	SendBack bool
@@ -66,6 +80,9 @@ var (
 	// Telegram usernames: letters, digits and underscores, 4 to 32 long
 	// (five for new names; older and collectible ones are shorter).
 	usernamePattern = regexp.MustCompile(`^[A-Za-z0-9_]{4,32}$`)
+	// Other messengers' targets: a channel name and an account's name.
+	moreKindPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+	moreNamePattern = regexp.MustCompile(`^[a-z0-9_.-]{1,64}$`)
 )
 
 // jsSettings is the Settings typedef in messtrack.js. It goes out as a
@@ -76,6 +93,7 @@ type jsSettings struct {
 	WA    []string
 	Bots  []string
 	Users []string
+	More  map[string]string
 }
 
 // MarshalJSON writes the settings in the order messtrack.js destructures
@@ -97,6 +115,9 @@ func (c jsSettings) MarshalJSON() ([]byte, error) {
 	for _, name := range c.Bots {
 		targets["telegram:"+name] = "start"
 	}
+	for t, p := range c.More {
+		targets[t] = p
+	}
 	return json.Marshal([]any{c.Site, c.URL, targets})
 }
 
@@ -114,10 +135,10 @@ func (b *Builder) Render(s Settings) (Script, error) {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR,
-		sendback: s.SendBack}
-	code, ok := b.builds[f]
-	if !ok {
-		return Script{}, fmt.Errorf("snippet.Render %q: no build for %+v", s.Site, f)
+		extras: s.LinkExtras, more: len(cfg.More) > 0, analytics: s.Analytics, sendback: s.SendBack}
+	code, err := b.code(f)
+	if err != nil {
+		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	body := []byte(strings.Replace(code, settingsPlaceholder, string(js), 1) + "\n")
 	sum := sha256.Sum256(body)
@@ -160,6 +181,21 @@ func (s Settings) normalize() (jsSettings, error) {
 			}
 			*list.out = append(*list.out, strings.ToLower(name))
 		}
+	}
+	for t, p := range s.More {
+		kind, name, _ := strings.Cut(t, ":")
+		if !moreKindPattern.MatchString(kind) || !moreNamePattern.MatchString(name) {
+			return cfg, fmt.Errorf("%w: chat target %q: want a messenger and a lower-case name, like vk:demoshop", ErrSettings, t)
+		}
+		switch p {
+		case "start", "ref", "context", "text":
+		default:
+			return cfg, fmt.Errorf("%w: chat target %q: parameter %q is none of start, ref, context, text", ErrSettings, t, p)
+		}
+		if cfg.More == nil {
+			cfg.More = map[string]string{}
+		}
+		cfg.More[t] = p
 	}
 	switch s.IDFormat {
 	case "", "token", "emoji", "invisible+token", "invisible+emoji":

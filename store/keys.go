@@ -3,6 +3,7 @@ package store
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Every Redis key messtrack uses is built here, so that the whole keyspace can
@@ -132,6 +133,16 @@ func Chats(site string) string { return siteKey(site, "chats") }
 // the matcher in the same script that stores the message's effect, so a
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
+
+// HeldCode is a STRING holding a hidden code that arrived before its chat's
+// first message (Viber's conversation_started context), for that chat's
+// next message. TTL: HeldCodeTTL. Written by the collector's messenger
+// webhooks before they answer; read and deleted when the chat's next
+// message is stored; deleted by collector/person when the chat is erased.
+func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
+
+// HeldCodeTTL is how long a held code waits for the chat's next message.
+const HeldCodeTTL = 7 * 24 * time.Hour
 
 // VisitMatched is a STRING "<kind>|<chat>": the first chat a visit was
 // attributed to and how (f a code, c an operator's confirmation, h a
@@ -379,11 +390,131 @@ func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", p
 // with the chat by collector/person.
 func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }
 
+// --- data exchange: outbound deliveries --------------------------------------
+
+// OutboundEvents is a STREAM, the inbox of a site's outbound events: fields
+// "id", "type", "chat", "time" (Unix ms), "data" (JSON). Consumer group
+// "route" (collector/outbound) reads it and turns each entry into one
+// delivery per target, acknowledging and deleting the entry in the same
+// script; entries a stopped collector had read are claimed with XAUTOCLAIM.
+// No TTL; entries live until routed. Written (XADD) by
+// collector/outbound's Enqueue.
+func OutboundEvents(site string) string { return siteKey(site, "out", "in") }
+
+// OutboundEventSeen is a STRING marking an event the router derived from a
+// chat's sessions (session.converted, session.closed) as routed, so that it
+// goes once however often it is derived again. TTL: the site's
+// delivery_days (at least two days). Written with SET NX by
+// collector/outbound's route script.
+func OutboundEventSeen(site, id string) string { return siteKey(site, "out", "seen", part(id)) }
+
+// OutboundDelivery is a HASH, one delivery of an event to one target:
+// "type", "event", "target", "lane", "chat", "time", "created", "body",
+// "state" (pending, delivered, dead), "attempts", "next", "error",
+// "status", "done". TTL: none while pending; the site's delivery_days once
+// delivered or dead. Written by collector/outbound's route, finish and
+// replay scripts.
+func OutboundDelivery(site, id string) string { return siteKey(site, "out", "d", part(id)) }
+
+// OutboundLanePrefix is the prefix of a site's OutboundLane keys; Lua
+// scripts append a lane name (OutboundLaneName) to it.
+func OutboundLanePrefix(site string) string { return siteKey(site, "out", "lane") + ":" }
+
+// OutboundLaneName is the name of one target's lane for one chat:
+// "<target>:<chat escaped>". It is the member of OutboundDue.
+func OutboundLaneName(target, chat string) string { return part(target) + ":" + part(chat) }
+
+// OutboundLane is a LIST of the delivery IDs of one target and one chat,
+// oldest first: only its head is attempted, so one chat's deliveries
+// arrive in order. No TTL; emptied as deliveries finish. Written by
+// collector/outbound's route, finish and replay scripts.
+func OutboundLane(site, lane string) string { return OutboundLanePrefix(site) + lane }
+
+// OutboundDue is a ZSET of a site's lanes with work: member the lane name,
+// score the Unix ms its head is due (a claimed lane is pushed a lease
+// ahead, so a stopped collector's lanes come due again). No TTL. Written by
+// collector/outbound's scripts.
+func OutboundDue(site string) string { return siteKey(site, "out", "due") }
+
+// OutboundLeases is a HASH of claimed lanes: lane name -> the claiming
+// worker's token, so a late finish of a lease another worker took over
+// changes nothing. No TTL; fields removed on finish. Written by
+// collector/outbound's claim and finish scripts.
+func OutboundLeases(site string) string { return siteKey(site, "out", "lease") }
+
+// OutboundIndex is a ZSET of a site's deliveries by creation (Unix ms), for
+// listing; trimmed past delivery_days by the route script. No TTL. Written
+// by collector/outbound's route script.
+func OutboundIndex(site string) string { return siteKey(site, "out", "idx") }
+
+// OutboundDead is a ZSET of a site's dead deliveries by the time they died
+// (Unix ms); replay removes them. No TTL; trimmed past delivery_days.
+// Written by collector/outbound's finish and replay scripts.
+func OutboundDead(site string) string { return siteKey(site, "out", "dead") }
+
+// OutboundRouter is a STRING, the token of the collector that routes the
+// site's OutboundEvents now (one at a time, so a chat's events keep their
+// order). TTL: the routing lease (30 s), renewed at each round. Written by
+// collector/outbound's route lock script.
+func OutboundRouter(site string) string { return siteKey(site, "out", "router") }
+
+// --- collector/learn: the learned matcher -----------------------------------
+
+// LearnLabelled is a LIST of one messenger's labelled first messages (a
+// message whose code named its visit), newest first, each as JSON: the
+// message's features (time, target, phone country and offsets, language,
+// the target's clicks in the hour before), the clicked visit's (click time,
+// IP country, UTC offset, browser language) and those of the other
+// candidates in the match window. No phone number, chat or visit ID.
+// Capped at learn.MaxExamples entries by LTRIM on every push; TTL
+// learn.ExampleTTL, renewed on every push. Written by the collector after
+// the message is stored; read in batches by learn.Store.Refit.
+func LearnLabelled(site, messenger string) string {
+	return siteKey(site, "learn", "lab", part(messenger))
+}
+
+// LearnUnlabelled is a LIST of one messenger's code-less first messages
+// that reached the time-and-geo matcher, with their candidates' features,
+// newest first, as LearnLabelled. Cap, TTL, writer and reader as
+// LearnLabelled's.
+func LearnUnlabelled(site, messenger string) string {
+	return siteKey(site, "learn", "unl", part(messenger))
+}
+
+// LearnMessengers is a SET of the messengers that have examples
+// (LearnLabelled, LearnUnlabelled). TTL learn.ExampleTTL, renewed on every
+// push. Written with the examples; read by learn.Store.Refit.
+func LearnMessengers(site string) string { return siteKey(site, "learn", "ms") }
+
+// LearnModel is a HASH holding the site's fitted matcher model: "version"
+// (an integer, one more on every fit), "model" (posterior.Model as JSON).
+// No TTL: the model is small (tens of KB) and is what the matcher uses
+// until the next fit. Written by learn.Store.Refit; read by the matcher,
+// which checks "version" at most once a minute and reloads "model" when it
+// changed.
+func LearnModel(site string) string { return siteKey(site, "learn", "model") }
+
+// LearnProof is a STRING holding the site's live proof as JSON: per
+// messenger and month, what each fitted model would have answered for the
+// labelled first messages that arrived after its fit had their codes been
+// lost (counts, precision and recall with intervals, reliability table).
+// No TTL; one row per messenger and month, so it grows by a few rows a
+// month. Written by learn.Store.Refit (read, added to, written back under
+// LearnLock).
+func LearnProof(site string) string { return siteKey(site, "learn", "proof") }
+
+// LearnLock is a STRING held by the collector that is refitting the site's
+// model, so that several collectors do not fit at once. TTL: learn.LockTTL
+// (a fit that dies frees it then). Written with SET NX by
+// learn.Store.Refit, deleted by it when it finishes.
+func LearnLock(site string) string { return siteKey(site, "learn", "lock") }
+
 // --- WhatsApp Business: statuses, spend, templates --------------------------
 
 // WAMessage is a HASH of one outbound WhatsApp message (by its Cloud API ID):
 // "s" what is known of it as JSON (its statuses' times, pricing, template,
-// recipient, replies, the chat's source), "c" what it adds to the WADay and
+// the recipient's country, replies, the chat's source; never the number or
+// the chat key), "c" what it adds to the WADay and
 // WATemplateDay counters now as JSON, "v" a version that makes concurrent
 // updates retry. TTL 35 days, renewed on each write: longer than statuses
 // and retries come. Written by collector/wabiz's update script.

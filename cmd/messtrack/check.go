@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/oschwald/geoip2-golang"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -215,12 +217,25 @@ func (c *checker) checkSite(s *config.Site) {
 			c.add(checkOK, subject, "WhatsApp webhook secrets set")
 		}
 	}
+	for _, w := range s.Webhooks {
+		u, err := url.Parse(w.URL)
+		if err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+			c.add(checkWarn, subject, "webhook %s is plain http: its deliveries carry the chats' source records unencrypted; use https", redactURL(w.URL))
+		}
+	}
 	if tg {
 		if s.TelegramSecretToken == "" {
 			c.add(checkFail, subject, "Telegram bots or users but no telegram_secret_token: the Telegram webhook answers 403 to every update; set one and pass it as secret_token to setWebhook")
 		} else {
 			c.add(checkOK, subject, "Telegram secret token set")
 		}
+	}
+	problems, err := collector.MessengerProblems(s)
+	if err != nil {
+		c.add(checkFail, subject, "%v", err)
+	}
+	for _, p := range problems {
+		c.add(checkFail, subject, "%s", p)
 	}
 }
 
@@ -266,4 +281,13 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
+}
+
+// isLoopbackHost tells whether host names this machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

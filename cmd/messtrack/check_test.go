@@ -160,6 +160,16 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
     api_key: short-key
     whatsapp: [{number: "15557654321"}]
     sources: {flyer: {bot: other_bot}}
+    webhooks:
+      - {url: "http://crm.example/hooks", secret: 0123456789abcdef}
+      - {url: "http://127.0.0.1:9000/hooks", secret: 0123456789abcdef}
+      - {url: "https://crm.example/hooks", secret: 0123456789abcdef}
+    max: {bots: [other_shop_bot]}
+    vk: {communities: [{name: othershop, id: 42, confirmation: c0nf1rm}]}
+    messenger: {pages: [{name: othershop, id: "4242"}]}
+  broken:
+    api_key: broken-key-123456789012345
+    viber: {bots: [{uri: "no such uri!", token: t}]}
 `)
 	w.documented(t)
 	w.fw.rdb.Set(context.Background(), "mt:format", 9, 0)
@@ -173,8 +183,13 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
 	for _, want := range []string{
 		"fail site other: WhatsApp numbers but no whatsapp_app_secret",
 		"fail site other: Telegram bots or users but no telegram_secret_token",
+		"fail site other: MAX bots but no max.secret",
+		"fail site other: VK community othershop has no secret",
+		"fail site other: Messenger or Instagram accounts but no meta_app_secret",
+		"fail site broken: sites.broken.viber.bots[0].uri: \"no such uri!\" is not a bot's chat URI",
 		"warn site other: api_key is 9 characters",
 		"warn site other: no origins",
+		"warn site other: webhook http://crm.example/hooks is plain http",
 		"warn geoip: " + geo + " was built ",
 		"fail data format: Redis holds format 9, newer than this messtrack",
 		"fail public_url: http://",
@@ -183,6 +198,9 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	if n := strings.Count(out, "is plain http"); n != 1 {
+		t.Errorf("%d plain-http findings; a loopback or https webhook is fine:\n%s", n, out)
 	}
 	writeMMDB(t, geo, "GeoLite2-Country", time.Now())
 	out, _ = w.check(t)

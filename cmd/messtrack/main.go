@@ -39,7 +39,10 @@ Usage:
                     [--format table|json|csv] [--by day|week|month|quarter]
   messtrack costs   import --site S FILE | sync --site S --from D --to D
   messtrack recount --site S
+  messtrack heuristic show|refit --site S       the learned heuristic, its live proof; refit now
   messtrack person  export|erase --site S --chat C | sweep|audit --site S [--limit N]
+  messtrack deliveries list --site S [--state pending|delivered|dead] | replay --site S --id ID|--dead
+  messtrack export  metrica --site S --from D --to D [--id clientid|yclid]
   messtrack check                              check Redis, GeoIP, secrets and public_url
   messtrack demo    seed [--site demo] [--days 30]   fill the demo site with a month of demo data
   messtrack version
@@ -68,8 +71,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return cmdCosts(ctx, rest, stdout, stderr, getenv)
 	case "recount":
 		return cmdRecount(ctx, rest, stdout, stderr, getenv)
+	case "heuristic":
+		return cmdHeuristic(ctx, rest, stdout, stderr, getenv)
 	case "person":
 		return cmdPerson(ctx, rest, stdout, stderr, getenv)
+	case "deliveries":
+		return cmdDeliveries(ctx, rest, stdout, stderr, getenv)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr, getenv)
 	case "check":
 		return cmdCheck(ctx, rest, stdout, stderr, getenv)
 	case "demo":

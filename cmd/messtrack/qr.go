@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/collector/qr"
+	"github.com/messtrack/messtrack/collector/qrhttp"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
@@ -57,7 +57,7 @@ func cmdQR(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if *static {
 		content, err = staticQRContent(ctx, cfg, *siteName, *source, stderr)
 	} else {
-		content, err = collector.SourceURL(cfg, *siteName, *source)
+		content, err = qrhttp.SourceURL(cfg, *siteName, *source)
 	}
 	if err != nil {
 		return fmt.Errorf("qr: %w", err)
@@ -115,5 +115,5 @@ func staticQRContent(ctx context.Context, cfg *config.Config, siteName, source s
 	if _, err := store.RefuseNewerFormat(ctx, db.Client); err != nil {
 		return "", err
 	}
-	return collector.StaticSourceLink(ctx, cfg, db.Client, store.SystemClock{}, siteName, source)
+	return qrhttp.StaticSourceLink(ctx, cfg, db.Client, store.SystemClock{}, siteName, source)
 }

@@ -81,6 +81,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go sweepRetention(sweepCtx, person.New(person.Options{Redis: db.Client, Config: cfg}), cfg, log)
+	refits := time.NewTicker(collector.RefitEvery)
+	defer refits.Stop()
+	go srv.RunRefits(sweepCtx, refits.C)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("serve: listen: %w", err)

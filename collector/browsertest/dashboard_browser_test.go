@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/dashboard"
 )
 
@@ -267,11 +268,11 @@ func TestDashboardBrowserPages(t *testing.T) {
 	w := newDashWorld(t)
 	b := newDashBrowser(t, w.listen(t))
 	b.signIn(t, "demo", "demo-key-123")
-	conversations, _ := goldenAdsTotals(t)
+	conversations, _ := collectortest.GoldenAdsTotals(t)
 	f := dashboard.NewNumberFormat("USD", time.UTC)
 
 	t.Run("ads", func(t *testing.T) {
-		b.run(t, "open", chromedp.Navigate(b.base+"/dashboard/ads"+fixtureQuery()), chromedp.WaitVisible(`table.sortable tfoot`))
+		b.run(t, "open", chromedp.Navigate(b.base+"/dashboard/ads"+collectortest.FixtureQuery()), chromedp.WaitVisible(`table.sortable tfoot`))
 		totals := get(t, b, "totals", chromedp.Text(`table.sortable tfoot td:nth-child(6)`))
 		if totals != f.Count(conversations) {
 			t.Errorf("totals show %q conversations, the golden report %d", totals, conversations)
@@ -300,9 +301,9 @@ func TestDashboardBrowserPages(t *testing.T) {
 	})
 
 	for _, p := range []struct{ name, path, wait string }{
-		{name: "channels", path: "/dashboard/channels" + fixtureQuery(), wait: `table.sortable tfoot`},
-		{name: "pages", path: "/dashboard/pages" + fixtureQuery(), wait: `table.sortable tfoot`},
-		{name: "new-repeat", path: "/dashboard/new-repeat" + fixtureQuery(), wait: `table.sortable tfoot`},
+		{name: "channels", path: "/dashboard/channels" + collectortest.FixtureQuery(), wait: `table.sortable tfoot`},
+		{name: "pages", path: "/dashboard/pages" + collectortest.FixtureQuery(), wait: `table.sortable tfoot`},
+		{name: "new-repeat", path: "/dashboard/new-repeat" + collectortest.FixtureQuery(), wait: `table.sortable tfoot`},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			b.run(t, "open", chromedp.Navigate(b.base+p.path), chromedp.WaitVisible(p.wait))
@@ -314,7 +315,7 @@ func TestDashboardBrowserPages(t *testing.T) {
 	}
 
 	t.Run("dynamics", func(t *testing.T) {
-		b.run(t, "open", chromedp.Navigate(b.base+"/dashboard/dynamics"+fixtureQuery()), chromedp.WaitVisible(`svg.chart`))
+		b.run(t, "open", chromedp.Navigate(b.base+"/dashboard/dynamics"+collectortest.FixtureQuery()), chromedp.WaitVisible(`svg.chart`))
 		b.run(t, "by week", chromedp.SetValue(`select[name=by]`, "week"), chromedp.Click(`form.filters button[type=submit]`))
 		b.waitLocation(t, "by=week")
 		b.run(t, "the weekly chart", chromedp.WaitVisible(`svg.chart .s1.prev polyline`))
@@ -396,10 +397,10 @@ func TestDashboardBrowserInjection(t *testing.T) {
 		name, path string
 		shown      []string // payloads that must appear as text
 	}{
-		{name: "chat card", path: dashboard.ChatLink(w.hostileChat), shown: []string{xssImg, xssCampaign, xssAttr, xssScript, xssJSURL, xssFormula}},
-		{name: "chat list", path: "/dashboard/chats", shown: []string{xssImg, xssCampaign}},
-		{name: "ads", path: "/dashboard/ads" + day, shown: []string{xssAdTitle, xssAdID}},
-		{name: "channels", path: "/dashboard/channels" + day, shown: []string{xssImg}},
+		{name: "chat card", path: dashboard.ChatLink(w.hostileChat), shown: []string{collectortest.XSSImg, collectortest.XSSCampaign, collectortest.XSSAttr, collectortest.XSSScript, collectortest.XSSJSURL, collectortest.XSSFormula}},
+		{name: "chat list", path: "/dashboard/chats", shown: []string{collectortest.XSSImg, collectortest.XSSCampaign}},
+		{name: "ads", path: "/dashboard/ads" + day, shown: []string{collectortest.XSSAdTitle, collectortest.XSSAdID}},
+		{name: "channels", path: "/dashboard/channels" + day, shown: []string{collectortest.XSSImg}},
 		{name: "pages", path: "/dashboard/pages" + day},
 		{name: "dynamics", path: "/dashboard/dynamics" + day},
 		{name: "unmatched", path: "/dashboard/unmatched"},

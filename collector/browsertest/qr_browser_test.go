@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/collector/qr/qrtest"
 )
 
@@ -128,7 +129,7 @@ func TestDesktopQRInBrowser(t *testing.T) {
 				if !strings.HasPrefix(link, tt.wantLink) {
 					t.Fatalf("QR on the page holds %q, want a link starting %q", link, tt.wantLink)
 				}
-				if got := linkVisit(t, st, link); got != n {
+				if got := collectortest.LinkVisit(t, st, link); got != n {
 					t.Errorf("QR carries visit %d, want the page's visit %d (%s)", got, n, visit.Visit)
 				}
 			})
@@ -147,7 +148,7 @@ func TestDesktopQRInBrowser(t *testing.T) {
 				document.body.append(el);
 			})()`))
 			link := screenshotQR(t, ctx, "#qr-late img")
-			if got := linkVisit(t, st, link); got != n || !strings.HasPrefix(link, "https://t.me/demo_bot?start=") {
+			if got := collectortest.LinkVisit(t, st, link); got != n || !strings.HasPrefix(link, "https://t.me/demo_bot?start=") {
 				t.Errorf("late placeholder's QR holds %q (visit %d), want the bot with visit %d", link, got, n)
 			}
 		})

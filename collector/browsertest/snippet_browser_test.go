@@ -31,8 +31,9 @@ import (
 // chatHosts are the chat platforms' hosts the browser is sent to the fake.
 var chatHosts = []string{"wa.me", "www.wa.me", "api.whatsapp.com", "web.whatsapp.com", "t.me", "www.t.me", "telegram.me", "telegram.dog"}
 
-// browserSiteYAML is the config of the browser tests: the demo site and a
-// site that needs consent, both served to pages from the collector itself.
+// browserSiteYAML is the config of the browser tests: the demo site, the
+// same chats with link_extras on, and a site that needs consent, all served
+// to pages from the collector itself.
 const browserSiteYAML = `
 public_url: %[1]s
 static_dir: %[2]s
@@ -41,6 +42,17 @@ sites:
     api_key: demo-key-123
     id_secret: demo-secret-0123456789
     origins: [%[3]s]
+    message: "Hello! My request code: {id}"
+    whatsapp:
+      - number: "15551234567"
+    telegram:
+      bots: [demo_bot]
+      users: [demo_manager]
+  extras:
+    api_key: extras-key-789
+    id_secret: extras-secret-0123456789
+    origins: [%[3]s]
+    link_extras: true
     message: "Hello! My request code: {id}"
     whatsapp:
       - number: "15551234567"

@@ -38,12 +38,15 @@ func benchLink(n int) string {
 }
 
 // benchPages serves the three page shapes; ?s=1 includes the snippet from
-// the collector at collectorURL.
+// the collector at collectorURL, ?s=2 its link_extras build.
 func benchPages(collectorURL string) http.Handler {
 	head := func(r *http.Request) string {
 		tag := ""
-		if r.URL.Query().Get("s") == "1" {
+		switch r.URL.Query().Get("s") {
+		case "1":
 			tag = `<script async src="` + collectorURL + `/s/demo.js"></script>`
+		case "2":
+			tag = `<script async src="` + collectorURL + `/s/extras.js"></script>`
 		}
 		return fmt.Sprintf(longTaskHead, tag)
 	}
@@ -103,10 +106,10 @@ addEventListener("load", () => setTimeout(() => {
 	return mux
 }
 
-// BenchmarkSnippetLongTasks loads each page shape without and with the
-// snippet, as a returning visitor (the visit is known while the page is
-// still being parsed, the hardest case), and reports the long-task time of
-// each and the snippet's addition.
+// BenchmarkSnippetLongTasks loads each page shape without the snippet, with
+// it and with its link_extras build, as a returning visitor (the visit is
+// known while the page is still being parsed, the hardest case), and
+// reports the long-task time of each and what each build adds.
 func BenchmarkSnippetLongTasks(b *testing.B) {
 	pageLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,7 +131,8 @@ func BenchmarkSnippetLongTasks(b *testing.B) {
 
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancel()
-	// The first load registers the visit; every measured load continues it.
+	// The first load registers the visit; every measured load, of either
+	// build, continues it (to the script, one page origin is one site).
 	if err := chromedp.Do(ctx, chromedp.Navigate(pagesURL+"/static?s=1")); err != nil {
 		b.Fatal(err)
 	}
@@ -138,12 +142,12 @@ func BenchmarkSnippetLongTasks(b *testing.B) {
 
 	// measure loads the page and returns its long-task milliseconds once
 	// the page is done and, with the snippet, every link carries the code.
-	measure := func(page string, snippet bool) float64 {
+	measure := func(page, build string) float64 {
 		b.Helper()
-		url := pagesURL + page + "?s=0"
+		url := pagesURL + page + "?s=" + build
+		snippet := build != "0"
 		ready := `window.done && performance.now() > 300`
 		if snippet {
-			url = pagesURL + page + "?s=1"
 			// The last link is rewritten last. The check stays cheap, as
 			// the page's own long tasks are what is measured.
 			ready = `window.done && document.links[document.links.length - 1].href.includes("%0A")`
@@ -171,16 +175,19 @@ func BenchmarkSnippetLongTasks(b *testing.B) {
 
 	for _, page := range []string{"/static", "/stream", "/insert"} {
 		b.Run(strings.TrimPrefix(page, "/"), func(b *testing.B) {
-			var without, with float64
+			var without, with, extras float64
 			n := 0
 			for b.Loop() {
-				without += measure(page, false)
-				with += measure(page, true)
+				without += measure(page, "0")
+				with += measure(page, "1")
+				extras += measure(page, "2")
 				n++
 			}
 			b.ReportMetric(without/float64(n), "baseline-longtask-ms")
 			b.ReportMetric(with/float64(n), "snippet-longtask-ms")
 			b.ReportMetric((with-without)/float64(n), "added-ms")
+			b.ReportMetric(extras/float64(n), "extras-longtask-ms")
+			b.ReportMetric((extras-without)/float64(n), "extras-added-ms")
 		})
 	}
 }

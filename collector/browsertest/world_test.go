@@ -1,14 +1,11 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector"
+	"github.com/messtrack/messtrack/collector/collectortest"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/ids"
 	"github.com/messtrack/messtrack/store"
@@ -26,33 +24,7 @@ func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 // testConfigYAML is the collector's shared test world: site "demo" with
 // WhatsApp, Telegram and offline sources, and site "shop".
-const testConfigYAML = `
-public_url: http://127.0.0.1:8080
-sites:
-  demo:
-    api_key: demo-key-123
-    id_secret: demo-secret-0123456789
-    origins: [http://shop.test]
-    message: "Hello! My request code: {id}"
-    whatsapp:
-      - number: "15551234567"
-    telegram:
-      bots: [demo_bot]
-      users: [demo_manager]
-    whatsapp_app_secret: test_app_secret
-    whatsapp_verify_token: verify-me
-    telegram_secret_token: tg-secret-1
-    conversion_event: purchase
-    sources:
-      flyer: {channel: offline, number: "15551234567", title: "Spring flyer"}
-      billboard: {channel: offline, dedicated_number: "15557654321"}
-  shop:
-    api_key: shop-key-456
-    id_secret: shop-secret-9876543210
-    origins: [http://other.test]
-    whatsapp:
-      - number: "447700900123"
-`
+const testConfigYAML = collectortest.ConfigYAML
 
 // testWorld is a collector on a fresh Redis database with a manual clock.
 type testWorld struct {
@@ -64,7 +36,7 @@ type testWorld struct {
 }
 
 // testStart is the manual clock's starting time in every test.
-var testStart = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+var testStart = collectortest.Start
 
 func newTestWorld(t testing.TB, configYAML ...string) *testWorld {
 	t.Helper()
@@ -115,60 +87,25 @@ func (w *testWorld) codec(t testing.TB, site string) *ids.Codec {
 // body read.
 func (w *testWorld) do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := w.srv.App().Test(req, 10_000)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("read body: %v", err)
-	}
-	return resp, body
+	return collectortest.Do(t, w.srv.App(), req)
 }
 
 // request builds a request with a body and the given headers (pairs).
-func request(method, path string, body []byte, headers ...string) *http.Request {
-	req := httptest.NewRequest(method, path, bytes.NewReader(body))
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	return req
-}
+var request = collectortest.Request
 
 // jsonBody marshals v or fails the test.
-func jsonBody(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+var jsonBody = collectortest.JSONBody
 
 // listen serves the collector on a loopback port until the test ends and
 // returns its base URL.
 func (w *testWorld) listen(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.serveOn(t, ln)
-	return "http://" + ln.Addr().String()
+	return collectortest.Listen(t, w.srv)
 }
 
 // serveOn serves the collector on ln until the test ends, then shuts it
 // down and fails the test if serving failed.
 func (w *testWorld) serveOn(t testing.TB, ln net.Listener) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.srv.Serve(ctx, ln, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
+	collectortest.ServeOn(t, w.srv, ln)
 }

@@ -1,9 +1,11 @@
 // Package dashboard is the operators' web dashboard at /dashboard/: sign-in
 // sessions with CSRF tokens, the report pages (tables, CSV downloads, the
 // dynamics chart drawn as SVG on the server) and the chat pages (list, card,
-// confirming a candidate, exporting and erasing a person's data). It reads its data through two interfaces,
-// ReportSource and ChatSource, and takes a site's name and settings and
-// times as time.Time; its templates, CSS and one small script are embedded.
+// confirming a candidate, exporting and erasing a person's data), and the
+// learned heuristic's page. It reads its data through three interfaces,
+// ReportSource, ChatSource and HeuristicSource, and takes a site's name and
+// settings and times as time.Time; its templates, CSS and one small script
+// are embedded.
 package dashboard
 
 import (
@@ -30,7 +32,7 @@ import (
 var files embed.FS
 
 // pageNames are the page templates; each defines "content" for the layout.
-var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "whatsapp"}
+var pageNames = []string{"signin", "error", "overview", "report", "dynamics", "chats", "chat", "unmatched", "erase", "heuristic", "whatsapp", "deliveries"}
 
 // Options are what the dashboard needs from the collector.
 type Options struct {
@@ -55,9 +57,15 @@ type Options struct {
 	// and chat pages answer 404.
 	Reports ReportSource
 	Chats   ChatSource
+	// Heuristic is the learned heuristic's page; without it the page
+	// answers 404.
+	Heuristic HeuristicSource
 	// WhatsApp feeds the WhatsApp and templates pages; without it they
 	// answer 404.
 	WhatsApp WhatsAppSource
+	// Deliveries are the outbound deliveries; without it the deliveries
+	// page answers 404.
+	Deliveries DeliverySource
 }
 
 // Dashboard is the operator dashboard at /dashboard/: server-rendered
@@ -72,6 +80,11 @@ type Dashboard struct {
 	chats   ChatSource
 	// whatsapp feeds the WhatsApp pages (whatsapp.go).
 	whatsapp WhatsAppSource
+
+	// heuristic is the learned heuristic's page's data.
+	heuristic HeuristicSource
+	// deliveries feeds the deliveries page (deliveries.go).
+	deliveries DeliverySource
 
 	rdb       redis.UniversalClient
 	clock     store.Clock
@@ -119,8 +132,9 @@ func New(opt Options) (*Dashboard, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
-	d.reports, d.chats = opt.Reports, opt.Chats
+	d.reports, d.chats, d.heuristic = opt.Reports, opt.Chats, opt.Heuristic
 	d.whatsapp = opt.WhatsApp
+	d.deliveries = opt.Deliveries
 	d.rdb, d.clock, d.log, d.publicURL = opt.Redis, opt.Clock, opt.Log, opt.PublicURL
 	d.site, d.clientIP, d.clientKey, d.explain = opt.Site, opt.ClientIP, opt.ClientKey, opt.Explain
 	return d, nil
@@ -181,6 +195,7 @@ func (d *Dashboard) Routes(r fiber.Router) {
 	g.Post("/signout", d.requireSession, d.handleSignOut)
 	g.Get("/", d.requireSession, d.handleOverview)
 	d.routesPages(g)
+	d.routesHeuristic(g)
 	d.routesWhatsApp(g)
 }
 

@@ -161,6 +161,10 @@ type Candidate struct {
 
 // routesPages registers the report and chat pages.
 func (d *Dashboard) routesPages(g fiber.Router) {
+	if d.deliveries != nil {
+		g.Get("/deliveries", d.requireSession, d.handleDeliveriesPage)
+		g.Post("/deliveries/replay", d.requireSession, d.handleReplayPage)
+	}
 	if d.reports == nil || d.chats == nil {
 		// Without both sources the pages would have nothing to read; the
 		// navigation still lists them and they answer 404.

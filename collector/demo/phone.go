@@ -67,6 +67,8 @@ type phoneInfo struct {
 	WhatsApp        []string `json:"whatsapp"`
 	Bots            []string `json:"bots"`
 	Users           []string `json:"users"`
+	MAX             []string `json:"max"`
+	VK              []string `json:"vk"`
 	ConversionEvent string   `json:"conversion_event"`
 	Currency        string   `json:"currency"`
 }
@@ -76,7 +78,8 @@ func (p *Phone) handleInfo(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	info := phoneInfo{Bots: st.Telegram.Bots, Users: st.Telegram.Users, ConversionEvent: conversionEvent(st), Currency: st.Currency}
+	info := phoneInfo{Bots: st.Telegram.Bots, Users: st.Telegram.Users, ConversionEvent: conversionEvent(st), Currency: st.Currency,
+		MAX: accountNames(st, "max"), VK: accountNames(st, "vk")}
 	for _, n := range st.WhatsApp {
 		info.WhatsApp = append(info.WhatsApp, n.Number)
 	}
@@ -90,12 +93,15 @@ func (p *Phone) handleInfo(c *fiber.Ctx) error {
 
 // sendRequest is a message typed on the simulated phone.
 type sendRequest struct {
-	// Messenger is whatsapp or telegram; To the business number, bot or
-	// user account written to.
+	// Messenger is whatsapp, telegram, max or vk; To the business number,
+	// bot, user account or community written to.
 	Messenger string `json:"messenger"`
 	To        string `json:"to"`
-	// From is the person's WhatsApp number, or their Telegram user ID.
-	From     string `json:"from"`
+	// From is the person's WhatsApp number, or their Telegram, MAX or VK
+	// user ID.
+	From string `json:"from"`
+	// Start is the hidden code the MAX or VK link carried (start, ref).
+	Start    string `json:"start"`
 	Name     string `json:"name"`
 	Text     string `json:"text"`
 	Language string `json:"language"`
@@ -179,8 +185,12 @@ func (p *Phone) handleSend(c *fiber.Ctx) error {
 			return fmt.Errorf("demo send: %w", err)
 		}
 		chat, hook = "telegram:"+req.From, "/hooks/telegram/"+st.Name
+	case "max", "vk":
+		if chat, hook, body, err = p.sendMore(ctx, st, &req, name); err != nil {
+			return err
+		}
 	default:
-		return fiber.NewError(fiber.StatusBadRequest, "messenger must be whatsapp or telegram")
+		return fiber.NewError(fiber.StatusBadRequest, "messenger must be whatsapp, telegram, max or vk")
 	}
 	rec, err := cl.Chat(ctx, chat)
 	if err != nil {

@@ -31,6 +31,10 @@ var (
 	ErrRateLimited = errors.New("rate limit exceeded")
 )
 
+// HeaderDropped is the response header that carries the reason a hit was
+// dropped on purpose (a bot, a prefetch), answered 202 with nothing stored.
+const HeaderDropped = "X-Messtrack-Dropped"
+
 // Error is an error whose text is safe to show the client: it carries a
 // kind (one of the sentinels above, or another package's, such as a dropped
 // hit's) and a human reason.

@@ -33,8 +33,9 @@ func CleanName(s string) string {
 	return strings.TrimSpace(strings.NewReplacer("\n", " ", "\t", " ").Replace(CleanText(s, 256)))
 }
 
-// NormalizeTarget turns a chat target ("whatsapp:+1 650…", "telegram:@Bot")
-// into the form the click index uses, or "" when it is not one.
+// NormalizeTarget turns a chat target ("whatsapp:+1 650…", "telegram:@Bot",
+// "vk:DemoShop") into the form the click index uses, or "" when it is not
+// one.
 func NormalizeTarget(t string) string {
 	kind, id, ok := strings.Cut(strings.TrimSpace(t), ":")
 	if !ok {
@@ -50,7 +51,13 @@ func NormalizeTarget(t string) string {
 	case "telegram":
 		return "telegram:" + strings.ToLower(strings.TrimPrefix(id, "@"))
 	}
-	return ""
+	// Any other messenger's target is its channel name and the account's
+	// name (a bot, community, page or account) in lower case.
+	kind, id = strings.ToLower(kind), strings.ToLower(strings.TrimSpace(id))
+	if !channelRE.MatchString(kind) || id == "" || len(id) > 128 || CleanName(id) != id || strings.ContainsAny(id, " /") {
+		return ""
+	}
+	return kind + ":" + id
 }
 
 // clip shortens a client-supplied string before it is echoed in an error.

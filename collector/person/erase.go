@@ -146,6 +146,11 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	if err := s.rdb.Del(ctx, store.CodeOpen(st.Name, chat)).Err(); err != nil {
 		return out, fmt.Errorf("erase: %w", err)
 	}
+	// A hidden code held for the chat's next message (Viber's
+	// conversation_started) names the chat too.
+	if err := s.rdb.Del(ctx, store.HeldCode(st.Name, chat)).Err(); err != nil {
+		return out, fmt.Errorf("erase: %w", err)
+	}
 	return out, nil
 }
 

@@ -120,6 +120,11 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	if len(raw) > 0 {
 		out.Keys = append(out.Keys, Key{Key: store.ChatHistory(site, chat), What: "chat history", Erased: true})
 	}
+	if n, err := s.rdb.Exists(ctx, store.HeldCode(site, chat)).Result(); err != nil {
+		return nil, fmt.Errorf("export: held code: %w", err)
+	} else if n > 0 {
+		out.Keys = append(out.Keys, Key{Key: store.HeldCode(site, chat), What: "a link code held for the chat's next message", Erased: true})
+	}
 	if _, err := s.rdb.ZScore(ctx, store.Chats(site), chat).Result(); err == nil {
 		out.Keys = append(out.Keys, Key{Key: store.Chats(site), What: "the chat key in the site's chat index", Erased: true})
 	} else if !errors.Is(err, redis.Nil) {

@@ -1,5 +1,10 @@
 package posterior
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Work bounds of one fit.
 const (
 	// MaxLabelled and MaxUnlabelled cap the examples a fit reads: the
@@ -126,7 +131,7 @@ func fitMessenger(prior *MessengerModel, name string, window float64, labelled [
 	}
 	mm.Visits.refresh()
 	mm.Joint = jc.joint(mm.Evidence)
-	mm.NeverClicked = fitNeverClicked(mm, prior.NeverClicked, name, window, unlabelled)
+	mm.NeverClicked = fitNeverClicked(mm, prior.NeverClicked, name, window, labelled, unlabelled)
 	mm.Unlabelled = mm.NeverClicked.Messages
 	return mm
 }
@@ -217,6 +222,7 @@ type emMessage struct {
 	rate   float64 // clicks per second
 	target string
 	hour   int
+	key    string
 }
 
 // fitNeverClicked estimates the never-clicked share by EM. The candidates'
@@ -224,7 +230,7 @@ type emMessage struct {
 // once; a round computes each message's responsibility of "never clicked",
 // p0 = B/(B + Σw) with B = ratio × clicks per second, and sets each level's
 // share to the mean p0, shrunk towards the level above.
-func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window float64, unlabelled []Unlabelled) NeverClicked {
+func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window float64, labelled []Labelled, unlabelled []Unlabelled) NeverClicked {
 	m := Model{WindowSeconds: window}
 	var msgs []emMessage
 	for i := range unlabelled {
@@ -234,7 +240,8 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		}
 		lrs := mm.evidenceLRs(&u.Message)
 		cands := u.Candidates[:min(len(u.Candidates), MaxCandidates)]
-		e := emMessage{rate: clickRate(&m, &u.Message, len(cands)), target: u.Message.Target, hour: u.Message.Time.UTC().Hour()}
+		e := emMessage{rate: clickRate(&m, &u.Message, len(cands)), target: u.Message.Target, hour: u.Message.Time.UTC().Hour(),
+			key: messageKey(&u.Message)}
 		for j := range cands {
 			e.clicks += clickWeight(mm, &u.Message, &cands[j], lrs)
 		}
@@ -260,7 +267,9 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 	}
 	priorShare := share
 	inWindow := mm.Delay.InWindow
+	kc := countKeys(name, labelled, msgs)
 	for range emIterations {
+		factors := kc.factors(nc.Share)
 		for _, tr := range nc.Targets {
 			if tr.Share == 0 {
 				tr.Share = nc.Share
@@ -274,7 +283,7 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		var sum float64
 		byTarget := map[string]*[25]float64{}
 		for _, e := range msgs {
-			b := nc.Targets[e.target].Hourly[e.hour] * e.rate
+			b := nc.Targets[e.target].Hourly[e.hour] * e.rate * keyFactor(factors, e.key)
 			p0 := 1.0
 			if b+e.clicks > 0 {
 				p0 = b / (b + e.clicks)
@@ -299,5 +308,86 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 			}
 		}
 	}
+	nc.Keys = kc.kept(kc.factors(nc.Share))
 	return nc
+}
+
+// Per message key (the message's own phone country, offsets and
+// language), people who never clicked need not look like the clickers:
+// a phone country no clicker has is likelier theirs. keyCounts compares
+// how often a key comes among code-less first messages and among labelled
+// ones (clickers who kept the code, who lose it as often as any clicker):
+// with r(s) = P(s | code-less) / P(s | clicker) and π the never-clicked
+// share, the share among the key's code-less messages is 1 − (1 − π)/r(s),
+// and the key's "never clicked" weight is scaled by that share's odds over
+// π's.
+const (
+	// keyMinLabelled is the labelled examples a messenger needs before
+	// keys get their own factor.
+	keyMinLabelled = 50
+	// keyPseudo is how many messages the pooled frequency of a key is
+	// worth in each of its two frequencies.
+	keyPseudo = 10
+)
+
+type keyCounts struct {
+	labelled, codeless map[string]float64
+	nl, nu             float64
+}
+
+func countKeys(name string, labelled []Labelled, msgs []emMessage) keyCounts {
+	kc := keyCounts{labelled: map[string]float64{}, codeless: map[string]float64{}}
+	for i := range labelled {
+		if l := &labelled[i]; l.Message.Messenger == name {
+			kc.labelled[messageKey(&l.Message)]++
+			kc.nl++
+		}
+	}
+	for _, e := range msgs {
+		kc.codeless[e.key]++
+		kc.nu++
+	}
+	return kc
+}
+
+// factors are the keys' factors at never-clicked share pi; nil when there
+// are too few labelled examples.
+func (kc *keyCounts) factors(pi float64) map[string]float64 {
+	if kc.nl < keyMinLabelled || kc.nu == 0 || pi <= 0 || pi >= 1 {
+		return nil
+	}
+	out := make(map[string]float64, len(kc.codeless))
+	base := pi / (1 - pi)
+	for k, nu := range kc.codeless {
+		nl := kc.labelled[k]
+		pooled := (nu + nl) / (kc.nu + kc.nl)
+		pu := (nu + keyPseudo*pooled) / (kc.nu + keyPseudo)
+		pl := (nl + keyPseudo*pooled) / (kc.nl + keyPseudo)
+		s := min(max(1-(1-pi)*pl/pu, 0.01), 0.99)
+		out[k] = s / (1 - s) / base
+	}
+	return out
+}
+
+// kept are the factors of the most common code-less keys, at most
+// maxKeys, for the model.
+func (kc *keyCounts) kept(f map[string]float64) map[string]float64 {
+	if len(f) <= maxKeys {
+		return f
+	}
+	keys := sortedKeys(f)
+	slices.SortStableFunc(keys, func(a, b string) int { return cmp.Compare(kc.codeless[b], kc.codeless[a]) })
+	out := make(map[string]float64, maxKeys)
+	for _, k := range keys[:maxKeys] {
+		out[k] = f[k]
+	}
+	return out
+}
+
+// keyFactor is a key's factor, 1 for a key without one.
+func keyFactor(f map[string]float64, key string) float64 {
+	if v, ok := f[key]; ok {
+		return v
+	}
+	return 1
 }

@@ -152,6 +152,10 @@ type NeverClicked struct {
 	// Messages is the number of code-less messages it was estimated from.
 	Messages int                    `json:"messages"`
 	Targets  map[string]*TargetRate `json:"targets,omitempty"`
+	// Keys scale the weight per message key (phone country, offsets,
+	// language): the odds that a code-less message of that key is from
+	// someone who never clicked, over the messenger's odds.
+	Keys map[string]float64 `json:"key_factors,omitempty"`
 }
 
 // TargetRate is the never-clicked rate of one target, overall and per UTC
@@ -174,8 +178,15 @@ var evidenceNames = [3]string{"agree", "disagree", "none"}
 
 // DefaultModel is the model before any data: today's delay curve and
 // evidence factors, as Dirichlet priors worth a few dozen examples.
-func DefaultModel() Model {
-	m := Model{WindowSeconds: DefaultWindow.Seconds(), Messengers: map[string]*MessengerModel{}}
+func DefaultModel() Model { return DefaultModelFor(DefaultWindow) }
+
+// DefaultModelFor is DefaultModel for a match window other than the
+// default: the delay bins and today's curve spread over them follow it.
+func DefaultModelFor(window time.Duration) Model {
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	m := Model{WindowSeconds: window.Seconds(), Messengers: map[string]*MessengerModel{}}
 	for _, name := range []string{WhatsApp, Telegram} {
 		m.Messengers[name] = defaultMessenger(m.WindowSeconds)
 	}

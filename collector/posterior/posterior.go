@@ -66,6 +66,9 @@ func posteriorInto(m *Model, msg *Message, cands []Click, probs []float64) float
 		total += w
 	}
 	b := mm.NeverClicked.ratio(msg.Target, msg.Time) * clickRate(m, msg, len(cands))
+	if len(mm.NeverClicked.Keys) > 0 {
+		b *= keyFactor(mm.NeverClicked.Keys, messageKey(msg))
+	}
 	total += b
 	if total <= 0 {
 		clear(probs)

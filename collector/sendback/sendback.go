@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -50,10 +51,6 @@ type Options struct {
 	// Attribute records chat as started by the business at "at" from
 	// visit n, method send_back, durably, before the person answers.
 	Attribute func(ctx context.Context, site, chat string, n uint64, at time.Time) error
-	// CheckOrigin refuses pages outside the site's origins and sets the
-	// CORS answer for the others; Preflight answers CORS preflights.
-	CheckOrigin func(c *fiber.Ctx, site string) error
-	Preflight   fiber.Handler
 	// ClientKey is the key a request's client address is counted under.
 	ClientKey func(c *fiber.Ctx) string
 	// VisitTTL is how long a site's visits live (the per-visit window).
@@ -102,10 +99,8 @@ const (
 //	POST /v1/sendback        send the template (answers {"sent":true,...})
 //	POST /v1/sendback/check  read a number as typed, and the visit's country
 func (s *Service) Register(r fiber.Router) {
-	if s.opt.Preflight != nil {
-		r.Options("/v1/sendback", s.opt.Preflight)
-		r.Options("/v1/sendback/check", s.opt.Preflight)
-	}
+	r.Options("/v1/sendback", s.preflight)
+	r.Options("/v1/sendback/check", s.preflight)
 	r.Post("/v1/sendback", s.handleSend)
 	r.Post("/v1/sendback/check", s.handleCheck)
 }
@@ -132,7 +127,7 @@ func (s *Service) read(c *fiber.Ctx) (Request, *config.Site, Visit, error) {
 	if st == nil {
 		return req, nil, Visit{}, httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(req.Site, 64))
 	}
-	if err := s.opt.CheckOrigin(c, st.Name); err != nil {
+	if err := checkOrigin(c, st); err != nil {
 		return req, nil, Visit{}, err
 	}
 	if st.SendBack == nil {
@@ -277,4 +272,55 @@ func digitsOnly(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkOrigin lets only the site's own pages (its origins; a site that
+// lists none takes any) use the widget's endpoints and answers them with
+// the CORS header, as the visit intake does.
+func checkOrigin(c *fiber.Ctx, st *config.Site) error {
+	origin := c.Get(fiber.HeaderOrigin)
+	c.Vary(fiber.HeaderOrigin)
+	if len(st.Origins) == 0 {
+		return nil
+	}
+	for _, o := range st.Origins {
+		if o == origin {
+			c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+			return nil
+		}
+	}
+	if origin == "" {
+		return httperr.Fail(httperr.ErrForbidden, "no Origin header: the widget is answered on the site's pages only")
+	}
+	return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", httperr.Clip(origin, 100))
+}
+
+// preflight answers CORS preflights (the widget posts text/plain, which
+// needs none, but a page's own fetch wrapper may add headers): granted to
+// the origins of any site with send-back on.
+func (s *Service) preflight(c *fiber.Ctx) error {
+	c.Vary(fiber.HeaderOrigin)
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return httperr.Fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
+	}
+	ok := false
+	for _, name := range s.opt.Config.SiteNames() {
+		st := s.opt.Config.Sites[name]
+		if st.SendBack != nil && (len(st.Origins) == 0 || slices.Contains(st.Origins, origin)) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", httperr.Clip(origin, 100))
+	}
+	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
+		return httperr.Fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", httperr.Clip(m, 16))
+	}
+	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
+	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
+	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
+	return c.SendStatus(fiber.StatusNoContent)
 }

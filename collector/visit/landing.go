@@ -2,11 +2,16 @@ package visit
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
 // MaxShort bounds a short free-form field of a visit (a UTM tag, a click ID).
 const MaxShort = 128
+
+// MaxURL bounds a visit's URLs (page, landing page, referrer) as a client
+// may send them.
+const MaxURL = 2048
 
 // cleanShort bounds a short free-form field and drops control characters.
 func CleanShort(s string) string {
@@ -34,7 +39,7 @@ func ReadLandingTags(v *Visit) {
 	if err != nil || u.RawQuery == "" {
 		return
 	}
-	q := u.Query()
+	q := readQuery(u.RawQuery)
 	for _, f := range []struct {
 		param string
 		field *string
@@ -55,4 +60,52 @@ func ReadLandingTags(v *Visit) {
 			break
 		}
 	}
+}
+
+// landingParams are the query parameters a landing URL's tags come from:
+// the UTM tags, then ClickIDKinds.
+var landingParams = append([]string{"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}, ClickIDKinds...)
+
+// landingQuery is the first value of each of landingParams in a query,
+// in their order.
+type landingQuery []struct {
+	val string
+	set bool
+}
+
+// readQuery reads landingParams from a raw query as url.ParseQuery and
+// Values.Get read them (a pair holding a semicolon, or whose key or value
+// does not unescape, is skipped; a key's first value counts), without
+// building the map of every parameter.
+func readQuery(raw string) landingQuery {
+	q := make(landingQuery, len(landingParams))
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(key)
+		if err != nil {
+			continue
+		}
+		i := slices.Index(landingParams, key)
+		if i < 0 || q[i].set {
+			continue
+		}
+		if value, err = url.QueryUnescape(value); err != nil {
+			continue
+		}
+		q[i].val, q[i].set = value, true
+	}
+	return q
+}
+
+// Get is the first value of param, one of landingParams, or "".
+func (q landingQuery) Get(param string) string {
+	if i := slices.Index(landingParams, param); i >= 0 {
+		return q[i].val
+	}
+	return ""
 }

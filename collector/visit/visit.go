@@ -62,6 +62,12 @@ type Visit struct {
 	// Template is the key of the message template the visit was given
 	// (config.MessageTemplate.Key), for the template experiments.
 	Template string
+
+	// GAClientID and YMClientID are the page's Google Analytics client ID
+	// and Yandex Metrica ClientID, when the page had them, so that a chat
+	// and its conversions reach those analytics as the visitor's.
+	GAClientID string
+	YMClientID string
 }
 
 // The stored form of a visit is binary, because a busy site keeps millions of
@@ -114,6 +120,8 @@ var fields = [...]func(v *Visit) *string{
 	func(v *Visit) *string { return &v.Browser },
 	func(v *Visit) *string { return &v.Device },
 	func(v *Visit) *string { return &v.Template },
+	func(v *Visit) *string { return &v.GAClientID },
+	func(v *Visit) *string { return &v.YMClientID },
 }
 
 // Field positions that Encode treats specially.

@@ -2,6 +2,7 @@ package visit
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,25 @@ func TestDecodeVisitRejectsMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzReadQuery: the landing's tags are read from its query as
+// url.ParseQuery and Values.Get read them.
+func FuzzReadQuery(f *testing.F) {
+	for _, s := range []string{
+		"utm_source=google&utm_medium=cpc&gclid=abc", "utm_source=a&utm_source=b", "utm_source=&utm_source=b",
+		"utm_source=%zz&utm_source=ok", "utm%5Fsource=x", "utm_source=a;b&utm_term=c", "&&utm_term=a+b%20c",
+		"fbclid", "utm_campaign=%E2%9C%93", "yclid=1=2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		want, _ := url.ParseQuery(raw)
+		got := readQuery(raw)
+		for _, p := range landingParams {
+			if got.Get(p) != want.Get(p) {
+				t.Fatalf("%q: %s = %q, url.ParseQuery %q", raw, p, got.Get(p), want.Get(p))
+			}
+		}
+	})
 }

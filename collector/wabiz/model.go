@@ -2,6 +2,7 @@ package wabiz
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,8 +14,11 @@ import (
 
 // Msg is what is known of one outbound message, merged from every fact.
 type Msg struct {
-	ID   string `json:"id"`
-	Chat string `json:"chat,omitempty"`
+	ID string `json:"id"`
+	// Chat is the recipient's chat as the fact being merged names it, to
+	// look up the chat's source; it is not kept, so a message's state
+	// holds nothing that names the person.
+	Chat string `json:"-"`
 	// Country is the recipient's, read from their number for the rate
 	// card; the number itself is not kept.
 	Country string `json:"country,omitempty"`
@@ -93,28 +97,35 @@ func (m *Msg) TakeStatus(s *inbound.Status) {
 	case inbound.StatusFailed:
 		m.Failed = minTime(m.Failed, ms)
 	}
-	if m.Chat == "" {
-		m.Chat, m.Country = s.Chat, Country(s.Phone)
+	m.Chat = s.Chat
+	if m.Country == "" {
+		m.Country = Country(s.Phone)
 	}
 	if p := s.Pricing; p != nil {
-		if m.Pricing == nil {
-			m.Pricing = &Pricing{Model: p.Model, Type: p.Type, Category: p.Category, Billable: p.Billable, Conv: p.ConversationID, Origin: p.Origin}
-		} else {
-			// Statuses of one message carry the same pricing; a later one
-			// only fills what an earlier lacked.
-			fill := func(dst *string, v string) {
-				if *dst == "" {
-					*dst = v
-				}
-			}
-			fill(&m.Pricing.Type, p.Type)
-			fill(&m.Pricing.Conv, p.ConversationID)
-			fill(&m.Pricing.Origin, p.Origin)
-			if m.Pricing.Billable == nil {
-				m.Pricing.Billable = p.Billable
-			}
+		np := &Pricing{Model: p.Model, Type: p.Type, Category: p.Category, Billable: p.Billable, Conv: p.ConversationID, Origin: p.Origin}
+		// Statuses of one message carry the same pricing; should two
+		// differ, the more complete one is kept, else the first in a
+		// fixed order, so the order of arrival never decides.
+		if m.Pricing == nil || np.rank() < m.Pricing.rank() {
+			m.Pricing = np
 		}
 	}
+}
+
+// rank orders pricings: more fields first, then by their values.
+func (p *Pricing) rank() string {
+	filled := 0
+	for _, v := range []string{p.Model, p.Type, p.Category, p.Conv, p.Origin} {
+		if v != "" {
+			filled++
+		}
+	}
+	billable := "-"
+	if p.Billable != nil {
+		filled++
+		billable = strconv.FormatBool(*p.Billable)
+	}
+	return strings.Join([]string{strconv.Itoa(9 - filled), p.Model, p.Type, p.Category, p.Conv, p.Origin, billable}, "\x00")
 }
 
 // At is the message's send time (Unix ms): when it was recorded, else its

@@ -140,7 +140,10 @@ func (s *Service) update(ctx context.Context, st *config.Site, id string, change
 		if ver == "" {
 			ver = "0"
 		}
-		before, _ := json.Marshal(m)
+		before, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("wabiz: encode message: %w", err)
+		}
 		change(m)
 		if err := s.settle(ctx, st, m); err != nil {
 			return err

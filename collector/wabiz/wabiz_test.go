@@ -232,3 +232,34 @@ func TestReportRefusals(t *testing.T) {
 		t.Fatal("statuses of an unknown site taken")
 	}
 }
+
+// The same statuses delivered at once by concurrent webhook calls count
+// once: the update script retries on the version.
+func TestConcurrentDeliveriesCountOnce(t *testing.T) {
+	w := newWorld(t)
+	var all []inbound.Status
+	for _, f := range []string{"whatsapp_status_pmp_sent.json", "whatsapp_status_pmp_delivered.json", "whatsapp_status_read.json",
+		"whatsapp_status_cbp_sent.json", "whatsapp_status_cbp_delivered.json"} {
+		all = append(all, statuses(t, f)...)
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			order := append([]inbound.Status(nil), all...)
+			for i := range order { // each caller in its own order
+				j := (i + g) % len(order)
+				order[i], order[j] = order[j], order[i]
+			}
+			errs <- w.svc.TakeStatuses(context.Background(), "demo", order)
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := w.whatsApp(t, "2023-09-01", "2025-11-02", "")
+	if rep.Totals.Paid != 2 || rep.Totals.Spend != 0.039 {
+		t.Fatalf("totals %+v", rep.Totals)
+	}
+}

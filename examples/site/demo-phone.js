@@ -34,8 +34,15 @@
     else if (u.protocol === "whatsapp:") number = q.get("phone") || "";
     else if (host === "t.me" || host === "telegram.me" || host === "telegram.dog") name = path;
     else if (u.protocol === "tg:") name = q.get("domain") || "";
+    else if (host === "max.ru" || host === "vk.me") name = path;
     number = number.replace(/\D/g, "");
     name = name.toLowerCase();
+    if (name && host === "max.ru" && (info.max || []).indexOf(name) >= 0) {
+      return { messenger: "max", to: name, kind: "bot", start: q.get("start") || "", text: "" };
+    }
+    if (name && host === "vk.me" && (info.vk || []).indexOf(name) >= 0) {
+      return { messenger: "vk", to: name, kind: "community", start: q.get("ref") || "", text: "" };
+    }
     if (number && (info.whatsapp || []).indexOf(number) >= 0) {
       return { messenger: "whatsapp", to: number, kind: "number", text: q.get("text") || "" };
     }
@@ -163,7 +170,7 @@
     };
     $("dp-from").onchange = $("dp-name").onchange = function () {
       var m = me();
-      if (current && current.messenger === "telegram") m.tg = $("dp-from").value.replace(/\D/g, "");
+      if (current && current.messenger !== "whatsapp") m.tg = $("dp-from").value.replace(/\D/g, "");
       else m.phone = $("dp-from").value.replace(/\D/g, "");
       m.name = $("dp-name").value;
       remember(m);
@@ -180,7 +187,7 @@
 
   function fillMe() {
     var m = me();
-    $("dp-from").value = current && current.messenger === "telegram" ? m.tg : "+" + m.phone;
+    $("dp-from").value = current && current.messenger !== "whatsapp" ? m.tg : "+" + m.phone;
     $("dp-name").value = m.name;
   }
 
@@ -200,6 +207,7 @@
     document.body.classList.add("dp-open");
     $("dp-title").textContent = chat.kind === "bot" ? "@" + chat.to : "Main Street Flowers";
     $("dp-sub").textContent = chat.messenger === "whatsapp" ? "+" + chat.to + " · business account"
+      : chat.messenger === "max" ? "MAX bot" : chat.messenger === "vk" ? "VK community"
       : chat.kind === "bot" ? "bot" : "@" + chat.to + " · business";
     $("dp-chat").innerHTML = "";
     $("dp-answer").hidden = true;
@@ -208,8 +216,12 @@
     if (chat.kind === "bot") {
       note("What can this bot do? Order bouquets from Main Street Flowers.");
       note("The link carried a hidden start payload" + (chat.start ? ": " + chat.start : " (none: the code had not come yet)") +
-        ". START sends it, as Telegram does.");
+        ". START sends it, as " + (chat.messenger === "max" ? "MAX" : "Telegram") + " does.");
       $("dp-start-bar").hidden = false;
+    } else if (chat.kind === "community") {
+      note("The link carried a hidden ref" + (chat.start ? ": " + chat.start : " (none: the code had not come yet)") +
+        ". VK sends it with the first message: write anything.");
+      $("dp-start-bar").hidden = true;
     } else {
       note("The app opens with the shop's prefilled message: send it, or edit it first (delete the code to see the heuristic).");
       $("dp-start-bar").hidden = true;
@@ -233,7 +245,7 @@
   function send(text, shown) {
     var m = me();
     var from = $("dp-from").value.replace(/\D/g, "");
-    if (current.messenger === "telegram") m.tg = from; else m.phone = from;
+    if (current.messenger !== "whatsapp") m.tg = from; else m.phone = from;
     m.name = $("dp-name").value || m.name;
     remember(m);
     bubble(shown);
@@ -242,11 +254,12 @@
     var answer = $("dp-answer");
     answer.hidden = false;
     answer.removeAttribute("data-method");
-    answer.textContent = "Posting the " + (current.messenger === "whatsapp" ? "signed WhatsApp webhook" : "Telegram update") + "…";
+    answer.textContent = "Posting the " + ({ whatsapp: "signed WhatsApp webhook", max: "MAX update", vk: "VK Callback API event" }[current.messenger] ||
+      "Telegram update") + "…";
     fetch("/demo/" + encodeURIComponent(site) + "/send", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ messenger: current.messenger, to: current.to, from: from, name: m.name, text: text,
+      body: JSON.stringify({ messenger: current.messenger, to: current.to, from: from, name: m.name, text: text, start: current.start || "",
         language: (navigator.language || "en").split("-")[0] }),
     })
       .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error(j.error || r.status); return j; }); })

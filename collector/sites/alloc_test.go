@@ -1,13 +1,16 @@
-package collector
+package sites
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/messtrack/messtrack/ids"
 	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
 )
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 // BenchmarkAllocateVisitID measures minting a visit ID against a real
 // Redis: the allocator, which reserves counter values in blocks, beside the
@@ -21,7 +24,7 @@ func BenchmarkAllocateVisitID(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.Run("allocator", func(b *testing.B) {
-		a := newAllocator(rdb, store.VisitSeq("bench"), codec.Number)
+		a := NewAllocator(rdb, store.VisitSeq("bench"), codec.Number)
 		b.ReportAllocs()
 		for b.Loop() {
 			n, err := a.Next(ctx)
@@ -53,11 +56,11 @@ func TestAllocatorHandsOutDistinctNumbersAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := store.VisitSeq("demo")
-	a, b := newAllocator(rdb, key, codec.Number), newAllocator(rdb, key, codec.Number)
+	a, b := NewAllocator(rdb, key, codec.Number), NewAllocator(rdb, key, codec.Number)
 	const each = 500
 	results := make(chan uint64, 2*each)
 	errs := make(chan error, 2)
-	for _, al := range []*allocator{a, b} {
+	for _, al := range []*Allocator{a, b} {
 		go func() {
 			for range each {
 				n, err := al.Next(context.Background())

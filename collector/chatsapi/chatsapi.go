@@ -1,11 +1,18 @@
-package collector
+// Package chatsapi is the operators' chat API: a chat's source record
+// (GET /v1/sites/{site}/chats/{chat}), the chat list with its filters and
+// cursor (GET /v1/sites/{site}/chats), and an operator's confirmation of one
+// of an unmatched chat's candidates (POST .../chats/{chat}/confirm). It
+// reads the chat ledger and the reports' sessions; the confirmation itself
+// is the collector's (Options.Confirm), as it runs the matcher's
+// attribution.
+package chatsapi
 
 import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,24 +23,42 @@ import (
 	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 )
 
-// routesChats registers the operators' chat endpoints.
-func (s *Server) routesChats(r fiber.Router) {
-	r.Get("/v1/sites/:site/chats", s.requireKey, s.handleListChats)
-	r.Get("/v1/sites/:site/chats/:chat", s.requireKey, s.handleChat)
-	r.Post("/v1/sites/:site/chats/:chat/confirm", s.requireKey, s.handleConfirm)
+// Options are what the chat API needs from the server.
+type Options struct {
+	Ledger *ledger.Ledger
+	// Reports gives a chat's sessions.
+	Reports *reports.Store
+	// Guard checks the site's API key; SiteOf is the site it let through.
+	Guard  fiber.Handler
+	SiteOf func(c *fiber.Ctx) *config.Site
+	// Confirm attributes the site's unmatched chat to its candidate visit
+	// (a visit ID), as an operator decided, and answers the chat's record
+	// after it, or a client error (not a candidate, already attributed,
+	// the visit expired). A hook on a confirmation wraps it.
+	Confirm func(ctx context.Context, site, chat, visit string) (*Record, error)
+	Log     *slog.Logger
 }
 
-// routesPeople registers a person's export and erasure.
-func (s *Server) routesPeople(r fiber.Router) {
-	s.people.Register(r, s.requireKey, func(c *fiber.Ctx) string { return authedSite(c).cfg.Name })
+// API answers the operators' chat endpoints.
+type API struct{ opt Options }
+
+// New builds the chat API.
+func New(opt Options) *API { return &API{opt: opt} }
+
+// Register adds the chat endpoints to r.
+func (a *API) Register(r fiber.Router) {
+	r.Get("/v1/sites/:site/chats", a.opt.Guard, a.handleListChats)
+	r.Get("/v1/sites/:site/chats/:chat", a.opt.Guard, a.handleChat)
+	r.Post("/v1/sites/:site/chats/:chat/confirm", a.opt.Guard, a.handleConfirm)
 }
 
-// chatRecord is a chat's source record as GET /v1/sites/{site}/chats/{chat}
+// Record is a chat's source record as GET /v1/sites/{site}/chats/{chat}
 // answers it: the keys README.md documents, then what operators review.
-type chatRecord struct {
+type Record struct {
 	Chat           string                `json:"chat"`
 	Name           string                `json:"name"`
 	FirstMessageAt string                `json:"first_message_at"`
@@ -58,57 +83,47 @@ type chatRecord struct {
 	// OtherChats are the other chats the current visit's code (or an
 	// operator's confirmation) matched: one page view may start several.
 	OtherChats []string `json:"other_chats"`
+	// Tags are the operators' tags on the chat (PUT .../chats/{chat}/tags).
+	Tags []string `json:"tags"`
 
 	// The record's times as instants, for the dashboard; zero when unknown.
-	firstAt, convAt, lastAt time.Time
+	FirstAt time.Time `json:"-"`
+	ConvAt  time.Time `json:"-"`
+	LastAt  time.Time `json:"-"`
 }
 
-// msTime is a stored Unix-millisecond time as an instant; 0 is the zero time.
-func msTime(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
-}
-
-func rfc3339ms(ms int64) string {
-	if ms == 0 {
-		return ""
-	}
-	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
-}
-
-// chatRecord builds a chat's record, or ErrNotFound.
-func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRecord, error) {
-	sc, err := s.ledger.Load(ctx, st.cfg.Name, chat)
+// Record builds the site's chat's record, or a not-found error.
+func (a *API) Record(ctx context.Context, site, chat string) (*Record, error) {
+	sc, err := a.opt.Ledger.Load(ctx, site, chat)
 	if err != nil {
-		return nil, fmt.Errorf("chatRecord: %w", err)
+		return nil, fmt.Errorf("chatsapi.Record: %w", err)
 	}
 	if sc.Record == nil {
-		return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
+		return nil, httperr.Fail(httperr.ErrNotFound, "no chat %q on this site", httperr.Clip(chat, 80))
 	}
-	raw, err := s.ledger.History(ctx, st.cfg.Name, chat)
+	raw, err := a.opt.Ledger.History(ctx, site, chat)
 	if err != nil {
-		return nil, fmt.Errorf("chatRecord: %w", err)
+		return nil, fmt.Errorf("chatsapi.Record: %w", err)
 	}
 	cs := sc.Record
-	rec := &chatRecord{
-		Chat: cs.Chat, Name: cs.Name, FirstMessageAt: rfc3339ms(cs.First), Dialog: cs.Dialog,
+	rec := &Record{
+		Chat: cs.Chat, Name: cs.Name, FirstMessageAt: ledger.Stamp(cs.First), Dialog: cs.Dialog,
 		Method: cs.Method, Confidence: cs.Confidence, Source: cs.Source, Visitor: cs.Visitor,
 		History:   make([]ledger.HistoryEntry, 0, len(raw)),
 		Messenger: cs.Messenger, Phone: cs.Phone, Username: cs.Username, Language: cs.Language,
-		Visit: cs.Visit, Confirmed: cs.Confirmed, ConversationAt: rfc3339ms(cs.ConvAt),
-		LastMessageAt: rfc3339ms(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
-		firstAt: msTime(cs.First), convAt: msTime(cs.ConvAt), lastAt: msTime(sc.Last),
+		Visit: cs.Visit, Confirmed: cs.Confirmed, ConversationAt: ledger.Stamp(cs.ConvAt),
+		LastMessageAt: ledger.Stamp(sc.Last), Messages: sc.Msgs, Candidates: cs.Candidates,
+		FirstAt: ledger.At(cs.First), ConvAt: ledger.At(cs.ConvAt), LastAt: ledger.At(sc.Last),
 	}
 	if rec.Candidates == nil {
 		rec.Candidates = []score.Candidate{}
 	}
+	rec.Tags = append([]string{}, cs.Tags...)
 	rec.OtherChats = []string{}
 	if cs.VisitN != 0 {
-		chats, err := s.ledger.VisitChats(ctx, st.cfg.Name, cs.VisitN)
+		chats, err := a.opt.Ledger.VisitChats(ctx, site, cs.VisitN)
 		if err != nil {
-			return nil, fmt.Errorf("chatRecord: %w", err)
+			return nil, fmt.Errorf("chatsapi.Record: %w", err)
 		}
 		for _, other := range chats {
 			if other != chat {
@@ -120,13 +135,13 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	for _, r := range raw {
 		var h ledger.HistoryEntry
 		if err := json.Unmarshal([]byte(r), &h); err != nil {
-			s.log.Warn("chat history entry unreadable", "site", st.cfg.Name, "chat", chat, "err", err)
+			a.opt.Log.Warn("chat history entry unreadable", "site", site, "chat", chat, "err", err)
 			continue
 		}
 		rec.History = append(rec.History, h)
 	}
-	if rec.Sessions, err = s.reports.ChatSessions(ctx, st.cfg.Name, chat); err != nil {
-		return nil, fmt.Errorf("chatRecord: sessions: %w", err)
+	if rec.Sessions, err = a.opt.Reports.ChatSessions(ctx, site, chat); err != nil {
+		return nil, fmt.Errorf("chatsapi.Record: sessions: %w", err)
 	}
 	if rec.Sessions == nil {
 		rec.Sessions = []reports.Session{} // the contract's "sessions" is a list, never null
@@ -134,12 +149,12 @@ func (s *Server) chatRecord(ctx context.Context, st *site, chat string) (*chatRe
 	return rec, nil
 }
 
-func (s *Server) handleChat(c *fiber.Ctx) error {
+func (a *API) handleChat(c *fiber.Ctx) error {
 	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}
-	rec, err := s.chatRecord(c.UserContext(), authedSite(c), chat)
+	rec, err := a.Record(c.UserContext(), a.opt.SiteOf(c).Name, chat)
 	if err != nil {
 		return err
 	}
@@ -148,15 +163,15 @@ func (s *Server) handleChat(c *fiber.Ctx) error {
 
 // --- listing ----------------------------------------------------------------
 
-// chatFilter selects chats for the operators' list.
-type chatFilter struct {
+// Filter selects chats for the operators' list.
+type Filter struct {
 	// From and To bound the first message time: [From, To).
 	From, To time.Time
 	Method   string
 	Channel  string
 	// Campaign matches the source's utm_campaign, ad ID or ad title.
 	Campaign string
-	// Tag matches any of the source's UTM tags.
+	// Tag matches any of the source's UTM tags or the operators' tags.
 	Tag       string
 	Messenger string
 	// Query is a case-insensitive substring of the name, phone, username,
@@ -166,8 +181,8 @@ type chatFilter struct {
 	Cursor string
 }
 
-// chatSummary is one row of the chat list.
-type chatSummary struct {
+// Summary is one row of the chat list.
+type Summary struct {
 	Chat           string  `json:"chat"`
 	Name           string  `json:"name"`
 	Phone          string  `json:"phone,omitempty"`
@@ -185,15 +200,15 @@ type chatSummary struct {
 	AdTitle        string  `json:"ad_title"`
 	Candidates     int     `json:"candidates"`
 
-	// firstAt is FirstMessageAt as an instant, for the dashboard.
-	firstAt time.Time
+	// FirstAt is FirstMessageAt as an instant, for the dashboard.
+	FirstAt time.Time `json:"-"`
 }
 
-// chatPage is a page of the chat list, newest first; Next is the cursor of
+// Page is a page of the chat list, newest first; Next is the cursor of
 // the following page, "" at the end.
-type chatPage struct {
-	Chats []chatSummary `json:"chats"`
-	Next  string        `json:"next"`
+type Page struct {
+	Chats []Summary `json:"chats"`
+	Next  string    `json:"next"`
 }
 
 // List limits: a page holds at most maxListLimit rows; one call reads at
@@ -206,7 +221,7 @@ const (
 	listBatch        = 200
 )
 
-func (f *chatFilter) matches(cs *ledger.Record) bool {
+func (f *Filter) matches(cs *ledger.Record) bool {
 	if f.Method != "" && cs.Method != f.Method {
 		return false
 	}
@@ -222,7 +237,7 @@ func (f *chatFilter) matches(cs *ledger.Record) bool {
 	}
 	if f.Tag != "" {
 		hit := false
-		for _, tag := range []string{cs.Source.UTMSource, cs.Source.UTMMedium, cs.Source.UTMCampaign, cs.Source.UTMContent, cs.Source.UTMTerm} {
+		for _, tag := range append([]string{cs.Source.UTMSource, cs.Source.UTMMedium, cs.Source.UTMCampaign, cs.Source.UTMContent, cs.Source.UTMTerm}, cs.Tags...) {
 			hit = hit || strings.EqualFold(tag, f.Tag)
 		}
 		if !hit {
@@ -260,13 +275,13 @@ func parseCursor(cur string) (listPos, error) {
 	score, err := strconv.ParseInt(a, 10, 64)
 	member, err2 := base64.RawURLEncoding.DecodeString(b)
 	if !ok || err != nil || err2 != nil {
-		return listPos{}, fail(ErrBadInput, "cursor %q is not one this API gave", clip(cur, 40))
+		return listPos{}, httperr.Fail(httperr.ErrBadInput, "cursor %q is not one this API gave", httperr.Clip(cur, 40))
 	}
 	return listPos{Score: score, Member: string(member)}, nil
 }
 
-// listChats answers a page of chats, newest first message first.
-func (s *Server) listChats(ctx context.Context, st *site, f chatFilter) (*chatPage, error) {
+// List answers a page of the site's chats, newest first message first.
+func (a *API) List(ctx context.Context, site string, f Filter) (*Page, error) {
 	if f.Limit <= 0 {
 		f.Limit = defaultListLimit
 	}
@@ -289,16 +304,16 @@ func (s *Server) listChats(ctx context.Context, st *site, f chatFilter) (*chatPa
 		}
 		after = &p
 	}
-	page := &chatPage{Chats: []chatSummary{}}
+	page := &Page{Chats: []Summary{}}
 	scanned, count := 0, int64(listBatch)
 	for scanned < listScanCap {
 		top := maxScore
 		if after != nil && (maxScore == "+inf" || after.Score < mustScore(maxScore)) {
 			top = strconv.FormatInt(after.Score, 10)
 		}
-		zs, err := s.ledger.Index(ctx, st.cfg.Name, top, minScore, count)
+		zs, err := a.opt.Ledger.Index(ctx, site, top, minScore, count)
 		if err != nil {
-			return nil, fmt.Errorf("listChats: %w", err)
+			return nil, fmt.Errorf("chatsapi.List: %w", err)
 		}
 		fresh := zs[:0]
 		for _, z := range zs {
@@ -319,16 +334,16 @@ func (s *Server) listChats(ctx context.Context, st *site, f chatFilter) (*chatPa
 		for i, z := range fresh {
 			chats[i] = z.Chat
 		}
-		recs, err := s.ledger.Records(ctx, st.cfg.Name, chats)
+		recs, err := a.opt.Ledger.Records(ctx, site, chats)
 		if err != nil {
-			return nil, fmt.Errorf("listChats: %w", err)
+			return nil, fmt.Errorf("chatsapi.List: %w", err)
 		}
 		for i, z := range fresh {
 			after = &listPos{Score: z.Score, Member: z.Chat}
 			scanned++
 			r := recs[i]
 			if r.Err != nil {
-				s.log.Warn("chat record unreadable: left out of the list", "site", st.cfg.Name, "chat", z.Chat, "err", r.Err)
+				a.opt.Log.Warn("chat record unreadable: left out of the list", "site", site, "chat", z.Chat, "err", r.Err)
 			}
 			if r.Record == nil || !f.matches(r.Record) {
 				continue
@@ -350,23 +365,23 @@ func mustScore(bound string) int64 {
 	return v
 }
 
-func summarize(cs *ledger.Record, last int64) chatSummary {
-	return chatSummary{
+func summarize(cs *ledger.Record, last int64) Summary {
+	return Summary{
 		Chat: cs.Chat, Name: cs.Name, Phone: cs.Phone, Messenger: cs.Messenger,
-		FirstMessageAt: rfc3339ms(cs.First), LastMessageAt: rfc3339ms(last), Dialog: cs.Dialog,
+		FirstMessageAt: ledger.Stamp(cs.First), LastMessageAt: ledger.Stamp(last), Dialog: cs.Dialog,
 		Method: cs.Method, Confidence: cs.Confidence, Confirmed: cs.Confirmed, Visit: cs.Visit,
 		Channel: cs.Source.Channel, UTMCampaign: cs.Source.UTMCampaign, AdID: cs.Source.AdID,
-		AdTitle: cs.Source.AdTitle, Candidates: len(cs.Candidates), firstAt: msTime(cs.First),
+		AdTitle: cs.Source.AdTitle, Candidates: len(cs.Candidates), FirstAt: ledger.At(cs.First),
 	}
 }
 
 // parseDay reads a from/to query value: a date (YYYY-MM-DD, in the site's
 // time zone) or an RFC 3339 time. A date as "to" means the end of that day.
-func parseDay(st *site, field, v string, end bool) (time.Time, error) {
+func parseDay(st *config.Site, field, v string, end bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseInLocation(time.DateOnly, v, st.cfg.Location); err == nil {
+	if d, err := time.ParseInLocation(time.DateOnly, v, st.Location); err == nil {
 		if end {
 			d = d.AddDate(0, 0, 1)
 		}
@@ -374,16 +389,16 @@ func parseDay(st *site, field, v string, end bool) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, fail(ErrBadInput, "%s %q is neither YYYY-MM-DD nor an RFC 3339 time", field, clip(v, 40))
+		return time.Time{}, httperr.Fail(httperr.ErrBadInput, "%s %q is neither YYYY-MM-DD nor an RFC 3339 time", field, httperr.Clip(v, 40))
 	}
 	return t, nil
 }
 
-func (s *Server) handleListChats(c *fiber.Ctx) error {
-	st := authedSite(c)
-	f := chatFilter{
+func (a *API) handleListChats(c *fiber.Ctx) error {
+	st := a.opt.SiteOf(c)
+	f := Filter{
 		Method: c.Query("method"), Channel: c.Query("channel"), Campaign: c.Query("campaign"),
-		Messenger: c.Query("messenger"), Query: c.Query("q"), Cursor: c.Query("cursor"),
+		Messenger: c.Query("messenger"), Query: c.Query("q"), Cursor: c.Query("cursor"), Tag: c.Query("tag"),
 	}
 	var err error
 	if f.From, err = parseDay(st, "from", c.Query("from"), false); err != nil {
@@ -394,88 +409,19 @@ func (s *Server) handleListChats(c *fiber.Ctx) error {
 	}
 	if l := c.Query("limit"); l != "" {
 		if f.Limit, err = strconv.Atoi(l); err != nil || f.Limit < 1 {
-			return fail(ErrBadInput, "limit %q is not a positive number", clip(l, 20))
+			return httperr.Fail(httperr.ErrBadInput, "limit %q is not a positive number", httperr.Clip(l, 20))
 		}
 	}
 	switch f.Method {
 	case "", reports.MethodID, reports.MethodReferral, reports.MethodDedicatedNumber, reports.MethodHeuristic, reports.MethodNone:
 	default:
-		return fail(ErrBadInput, "method %q is not one of id, referral, dedicated_number, heuristic, none", clip(f.Method, 30))
+		return httperr.Fail(httperr.ErrBadInput, "method %q is not one of id, referral, dedicated_number, heuristic, none", httperr.Clip(f.Method, 30))
 	}
-	page, err := s.listChats(c.UserContext(), st, f)
+	page, err := a.List(c.UserContext(), st.Name, f)
 	if err != nil {
 		return err
 	}
 	return c.JSON(page)
-}
-
-// --- confirming a candidate -------------------------------------------------
-
-// confirmCandidate attributes an unmatched chat to one of its candidates, as
-// an operator decided: the method stays heuristic, with confidence 1 and the
-// confirmed flag. The chat's conversation fact is handed over again with
-// the new source (same Site, Chat and Time).
-func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID string) (*chatRecord, error) {
-	n, err := st.codec.ParseVisitID(strings.TrimSpace(visitID))
-	if err != nil {
-		return nil, fail(ErrBadInput, "visit %q is not a visit ID", clip(visitID, 32))
-	}
-	return ledger.Update(ctx, s.ledger, st.cfg.Name, chat, "confirmCandidate", func(sc *ledger.Chat) (*chatRecord, error) {
-		if sc.Record == nil {
-			return nil, fail(ErrNotFound, "no chat %q on this site", clip(chat, 80))
-		}
-		if err := s.ledger.HandOver(ctx, st.cfg.Name, chat, sc.Pending); err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
-		cs := sc.Record
-		if cs.Method != reports.MethodNone {
-			return nil, fail(ErrBadInput, "the chat is already attributed (method %s)", cs.Method)
-		}
-		want := st.codec.VisitID(n)
-		known := false
-		for _, cand := range cs.Candidates {
-			known = known || cand.Visit == want
-		}
-		if !known {
-			return nil, fail(ErrBadInput, "visit %s is not one of the chat's candidates", want)
-		}
-		v, err := s.loadVisit(ctx, st, n)
-		if errors.Is(err, ErrNotFound) {
-			return nil, fail(ErrNotFound, "visit %s has expired", want)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
-		click, err := s.visitClick(ctx, st, n)
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
-		next := *cs
-		s.attribute(st, &next, &conversation{Time: time.UnixMilli(cs.ConvAt), Method: reports.MethodHeuristic,
-			Confidence: 1, Visit: v, Click: click, Candidates: cs.Candidates, Confirmed: true})
-		next.Starts = ledger.SetStart(ledger.StartsOf(cs), cs.ConvAt, reports.MethodHeuristic, n)
-		facts := []reports.Conversation{s.conversationFact(st, &next)}
-		one := 1.0
-		res, err := s.ledger.Commit(ctx, st.cfg.Name, ledger.Commit{Chat: chat, Ver: sc.Ver, Record: &next, Claim: n, ClaimTTL: st.visitTTL(), ClaimKind: ledger.ClaimConfirm, Facts: facts,
-			History: []ledger.HistoryEntry{{Time: s.clock.Now().UTC().Format(time.RFC3339), Kind: ledger.KindConfirmed,
-				Method: reports.MethodHeuristic, Confidence: &one, Visit: want}}})
-		if err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
-		if res.Outcome == ledger.Claimed {
-			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
-		}
-		if res.TakenFrom != "" {
-			if err := s.revokeGuess(ctx, st, res.TakenFrom, n); err != nil {
-				return nil, fmt.Errorf("confirmCandidate: %w", err)
-			}
-		}
-		if err := s.ledger.HandOverFacts(ctx, st.cfg.Name, chat, facts); err != nil {
-			return nil, fmt.Errorf("confirmCandidate: %w", err)
-		}
-		s.countConfirmed(ctx, st, chat, cs.ConvAt, v, click)
-		return s.chatRecord(ctx, st, chat)
-	})
 }
 
 // confirmRequest is the body of POST .../chats/{chat}/confirm.
@@ -483,19 +429,19 @@ type confirmRequest struct {
 	Visit string `json:"visit"`
 }
 
-func (s *Server) handleConfirm(c *fiber.Ctx) error {
+func (a *API) handleConfirm(c *fiber.Ctx) error {
 	chat, err := httperr.ChatKey(c.Params("chat"))
 	if err != nil {
 		return err
 	}
 	var in confirmRequest
-	if err := readJSON(c, 1<<10, &in); err != nil {
+	if err := httperr.DecodeJSON(c.Body(), 1<<10, &in); err != nil {
 		return err
 	}
 	if in.Visit == "" {
-		return fail(ErrBadInput, "visit is required")
+		return httperr.Fail(httperr.ErrBadInput, "visit is required")
 	}
-	rec, err := s.confirmCandidate(c.UserContext(), authedSite(c), chat, in.Visit)
+	rec, err := a.opt.Confirm(c.UserContext(), a.opt.SiteOf(c).Name, chat, in.Visit)
 	if err != nil {
 		return err
 	}

@@ -1,17 +1,19 @@
-package collector
-
-// Offline sources: the QR codes of flyers, shop windows and billboards, the
-// scan that turns into an offline visit and a chat link, the static variant
-// that holds the chat link itself, and the desktop QR that carries a web
-// visit's code to the phone.
+// Package qrhttp answers the QR side of the collector: the scan of an
+// offline source's code (/q/), which registers an offline visit and sends
+// the person on to the chat with its code (or, over the rate limit, to the
+// chat without one), the source QR images for their owner, the static
+// source link that holds the chat link itself, and the desktop QR that
+// carries a web visit's code to a phone. collector/qr draws the images; the
+// visits and clicks are stored through Visits.
+package qrhttp
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -22,15 +24,57 @@ import (
 	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/qr"
+	"github.com/messtrack/messtrack/collector/sites"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
 )
 
-func (s *Server) routesQR(r fiber.Router) {
-	r.Get("/q/:site/:source", s.handleScan)
-	r.Get("/qr/:site/:file", s.handleVisitQR)
-	r.Get("/v1/sites/:site/qr/:file", s.requireKey, s.handleSourceQR)
+// Visits stores and reads what a scan registers.
+type Visits interface {
+	// SaveVisit numbers v and stores it for the site's visit TTL.
+	SaveVisit(ctx context.Context, st *sites.Site, v *visit.Visit) error
+	// LoadVisit returns the live visit numbered n, or an error wrapping
+	// httperr.ErrNotFound.
+	LoadVisit(ctx context.Context, st *sites.Site, n uint64) (*visit.Visit, error)
+	// RecordClick adds visit n to target's click index.
+	RecordClick(ctx context.Context, st *sites.Site, n uint64, target, page string) error
+}
+
+// Options are what the QR handlers need from the server.
+type Options struct {
+	// Config gives the public URL the source codes hold.
+	Config *config.Config
+	// Site resolves a site by name, or answers an unknown-site error.
+	Site func(name string) (*sites.Site, error)
+	// Guard checks the site's API key on the owner's routes; SiteOf is the
+	// site it let through.
+	Guard  fiber.Handler
+	SiteOf func(c *fiber.Ctx) *sites.Site
+	Visits Visits
+	// Redis keeps the static sources' long-lived visits.
+	Redis redis.UniversalClient
+	// Enrich fills a scan's visit from its hit and may drop it.
+	Enrich enrich.Step
+	// ClientIP is the request's client address.
+	ClientIP func(c *fiber.Ctx) string
+	// Dropped counts a dropped hit by its reason.
+	Dropped func(reason string)
+	Clock   store.Clock
+	Log     *slog.Logger
+}
+
+// Handler answers scans and QR images.
+type Handler struct{ opt Options }
+
+// New builds the QR handlers.
+func New(opt Options) *Handler { return &Handler{opt: opt} }
+
+// Register adds the QR routes to r.
+func (h *Handler) Register(r fiber.Router) {
+	r.Get("/q/:site/:source", h.handleScan)
+	r.Get("/qr/:site/:file", h.handleVisitQR)
+	r.Get("/v1/sites/:site/qr/:file", h.opt.Guard, h.handleSourceQR)
 }
 
 // chatKind is what a chat link opens.
@@ -74,52 +118,42 @@ func sourceChat(sc *config.Site, src *config.Source) (t chatTarget, ok bool) {
 
 // parseTarget reads a client's "whatsapp:N" or "telegram:NAME" and accepts
 // only the site's own chats, so the collector never mints links to strangers.
-func (st *site) parseTarget(raw string) (chatTarget, error) {
+func parseTarget(st *sites.Site, raw string) (chatTarget, error) {
 	if raw == "" {
-		return chatTarget{}, fail(ErrBadInput, "target is required: whatsapp:NUMBER or telegram:NAME")
+		return chatTarget{}, httperr.Fail(httperr.ErrBadInput, "target is required: whatsapp:NUMBER or telegram:NAME")
 	}
 	norm := inbound.NormalizeTarget(raw)
-	if norm == "" || !st.targets[norm] {
-		return chatTarget{}, fail(ErrBadInput, "target %q is not a chat of this site", clip(raw, 64))
+	if norm == "" || !st.Targets[norm] {
+		return chatTarget{}, httperr.Fail(httperr.ErrBadInput, "target %q is not a chat of this site", httperr.Clip(raw, 64))
 	}
 	kind, id, _ := strings.Cut(norm, ":")
+	if kind != "whatsapp" && kind != "telegram" {
+		return chatTarget{}, httperr.Fail(httperr.ErrBadInput, "target %q: QR codes open WhatsApp and Telegram chats only", httperr.Clip(raw, 64))
+	}
 	if kind == "whatsapp" {
 		return chatTarget{kind: chatWhatsApp, id: id}, nil
 	}
-	if st.isBot(id) {
+	if st.IsBot(id) {
 		return chatTarget{kind: chatTelegramBot, id: id}, nil
 	}
 	return chatTarget{kind: chatTelegramUser, id: id}, nil
 }
 
-// isBot tells a Telegram bot (start links) from a user account (text links).
-func (st *site) isBot(name string) bool {
-	if slices.Contains(st.cfg.Telegram.Bots, name) {
-		return true
-	}
-	for _, src := range st.cfg.Sources {
-		if src.Bot == name {
-			return true
-		}
-	}
-	return false
-}
-
 // chatLink is the link that opens t with visit n's code: the prefilled text
 // for WhatsApp and Telegram users, the hidden start parameter for bots.
-func (st *site) chatLink(t chatTarget, n uint64) string {
+func chatLink(st *sites.Site, t chatTarget, n uint64) string {
 	switch t.kind {
 	case chatTelegramBot:
-		return "https://t.me/" + t.id + "?start=" + st.codec.Start(n)
+		return "https://t.me/" + t.id + "?start=" + st.Codec.Start(n)
 	case chatTelegramUser:
-		text := st.message(st.codec.Code(n, st.style))
+		text := st.Message(st.Codec.Code(n, st.Style))
 		if strings.HasPrefix(text, "@") {
 			// Telegram would start an inline query instead of a draft.
 			text = " " + text
 		}
 		return "https://t.me/" + t.id + "?text=" + encodeText(text)
 	default:
-		return "https://wa.me/" + t.id + "?text=" + encodeText(st.message(st.codec.Code(n, st.style)))
+		return "https://wa.me/" + t.id + "?text=" + encodeText(st.Message(st.Codec.Code(n, st.Style)))
 	}
 }
 
@@ -139,16 +173,6 @@ func (t chatTarget) plainLink() string {
 	return "https://t.me/" + t.id
 }
 
-// message fills the site's first template with a code.
-func (st *site) message(code string) string { return st.messageOf(st.cfg.Message, code) }
-
-// messageOf fills a template with a code.
-func (st *site) messageOf(template, code string) string {
-	msg := strings.Replace(template, "{id}", code, 1)
-	// One code per message: a second {id} would make the matcher see two.
-	return strings.ReplaceAll(msg, "{id}", "")
-}
-
 // encodeText percent-encodes prefilled chat text. Spaces become %20, since
 // wa.me reads a literal '+' as a space; QueryEscape already escapes a real
 // '+' (%2B), '&', '#' and '%', which would otherwise cut the message.
@@ -161,11 +185,11 @@ func encodeText(s string) string {
 func SourceURL(cfg *config.Config, siteName, source string) (string, error) {
 	sc := cfg.Site(siteName)
 	if sc == nil {
-		return "", fail(ErrUnknownSite, "unknown site %q", clip(siteName, 64))
+		return "", httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(siteName, 64))
 	}
 	src := sc.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", sc.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", sc.Name, httperr.Clip(source, 64))
 	}
 	if _, ok := sourceChat(sc, src); !ok {
 		return "", noChat(sc.Name, src.Name)
@@ -174,65 +198,65 @@ func SourceURL(cfg *config.Config, siteName, source string) (string, error) {
 }
 
 func noChat(siteName, source string) error {
-	return fail(ErrNotFound, "source %q of site %q has no chat to open: give it a number, bot or user, or give the site one", source, siteName)
+	return httperr.Fail(httperr.ErrNotFound, "source %q of site %q has no chat to open: give it a number, bot or user, or give the site one", source, siteName)
 }
 
-// StaticSourceLink returns the chat link a source's static QR holds: the
-// chat with the code of the source's long-lived visit, for places where the
+// StaticLink returns the chat link a source's static QR holds: the chat
+// with the code of the source's long-lived visit, for places where the
 // collector must not sit between the scan and the chat. The visit is created
 // on first use and then always the same, so a printed code stays valid.
-func (s *Server) StaticSourceLink(ctx context.Context, siteName, source string) (string, error) {
-	st, err := s.lookupSite(siteName)
+func (h *Handler) StaticLink(ctx context.Context, siteName, source string) (string, error) {
+	st, err := h.opt.Site(siteName)
 	if err != nil {
 		return "", err
 	}
-	src := st.cfg.Sources[source]
+	src := st.Config.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", st.cfg.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(source, 64))
 	}
-	return staticLink(ctx, s.rdb, s.clock, st, src)
+	return staticLink(ctx, h.opt.Redis, h.opt.Clock, st, src)
 }
 
-// StaticSourceLink is Server.StaticSourceLink for a command that needs this
-// one link: it prepares only the named site's codes on rdb, and opens no
+// StaticSourceLink is Handler.StaticLink for a command that needs this one
+// link: it prepares only the named site's codes on rdb, and opens no
 // server, snippet, templates or GeoIP database.
 func StaticSourceLink(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, clock store.Clock, siteName, source string) (string, error) {
 	sc, ok := cfg.Sites[siteName]
 	if !ok {
-		return "", fail(ErrUnknownSite, "unknown site %q", clip(siteName, 64))
+		return "", httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(siteName, 64))
 	}
-	st, err := newSite(ctx, rdb, sc)
+	st, err := sites.New(ctx, rdb, sc)
 	if err != nil {
 		return "", fmt.Errorf("StaticSourceLink: site %q: %w", siteName, err)
 	}
-	src := st.cfg.Sources[source]
+	src := st.Config.Sources[source]
 	if src == nil {
-		return "", fail(ErrNotFound, "site %q has no source %q", st.cfg.Name, clip(source, 64))
+		return "", httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(source, 64))
 	}
 	return staticLink(ctx, rdb, clock, st, src)
 }
 
-func staticLink(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *site, src *config.Source) (string, error) {
-	t, ok := sourceChat(st.cfg, src)
+func staticLink(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *sites.Site, src *config.Source) (string, error) {
+	t, ok := sourceChat(st.Config, src)
 	if !ok {
-		return "", noChat(st.cfg.Name, src.Name)
+		return "", noChat(st.Config.Name, src.Name)
 	}
 	n, err := staticVisit(ctx, rdb, clock, st, src)
 	if err != nil {
 		return "", err
 	}
-	return st.chatLink(t, n), nil
+	return chatLink(st, t, n), nil
 }
 
 // staticVisit returns the number of the source's static visit, allocating it
 // the first time. Concurrent first calls (two servers, two requests) agree
 // through SETNX on the source key; a number allocated by the loser is simply
 // never used, as the allocator already skips numbers.
-func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *site, src *config.Source) (uint64, error) {
-	key := store.SourceVisit(st.cfg.Name, src.Name)
+func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clock, st *sites.Site, src *config.Source) (uint64, error) {
+	key := store.SourceVisit(st.Config.Name, src.Name)
 	raw, err := rdb.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) {
-		fresh, aerr := st.alloc.Next(ctx)
+		fresh, aerr := st.Alloc.Next(ctx)
 		if aerr != nil {
 			return 0, fmt.Errorf("staticVisit: %w", aerr)
 		}
@@ -246,7 +270,7 @@ func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clo
 	}
 	n, err := strconv.ParseUint(raw, 36, 64)
 	if err != nil {
-		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, clip(raw, 32), err)
+		return 0, fmt.Errorf("staticVisit: %s holds %q: %w", key, httperr.Clip(raw, 32), err)
 	}
 	v := &visit.Visit{N: n, Time: clock.Now(), Source: src.Name, Channel: src.Channel, Static: true}
 	b, err := visit.Encode(v)
@@ -256,7 +280,7 @@ func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clo
 	// No TTL: the code is printed and may be scanned for years. NX keeps the
 	// record written first; it writes again only when the record was lost
 	// (a crash between the two writes, an eviction), so the code keeps working.
-	if err := rdb.SetNX(ctx, store.Visit(st.cfg.Name, n), b, 0).Err(); err != nil {
+	if err := rdb.SetNX(ctx, store.Visit(st.Config.Name, n), b, 0).Err(); err != nil {
 		return 0, fmt.Errorf("staticVisit: set visit: %w", err)
 	}
 	return n, nil
@@ -266,72 +290,72 @@ func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clo
 // on to the chat with its code. The person must always reach the chat: when
 // the hit is dropped or the store fails, the redirect goes to the chat
 // without a code instead of an error.
-func (s *Server) handleScan(c *fiber.Ctx) error {
+func (h *Handler) handleScan(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	// The chat link carries the code; the messenger's pages need not see
 	// where it came from.
 	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
-	st, err := s.siteParam(c)
+	st, err := h.opt.Site(c.Params("site"))
 	if err != nil {
-		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", clip(c.Params("site"), 64)))
+		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", httperr.Clip(c.Params("site"), 64)))
 	}
-	src := st.cfg.Sources[c.Params("source")]
+	src := st.Config.Sources[c.Params("source")]
 	if src == nil {
-		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", clip(c.Params("source"), 64)))
+		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", httperr.Clip(c.Params("source"), 64)))
 	}
-	t, ok := sourceChat(st.cfg, src)
+	t, ok := sourceChat(st.Config, src)
 	if !ok {
-		s.log.Warn("scan of a source with no chat", "site", st.cfg.Name, "source", src.Name)
+		h.opt.Log.Warn("scan of a source with no chat", "site", st.Config.Name, "source", src.Name)
 		return scanMissing(c, "This code is not linked to any chat yet.")
 	}
 	// A HEAD is a link checker looking ahead, never a person; prefetches and
 	// previews with a GET are dropped by the enrichment pipeline.
 	if c.Method() == fiber.MethodHead {
-		c.Set(headerDropped, "head")
+		c.Set(httperr.HeaderDropped, "head")
 		return c.Redirect(t.plainLink(), fiber.StatusFound)
 	}
 	v := &visit.Visit{
-		Time:     s.clock.Now(),
-		Landing:  scanLanding(s.cfg.PublicURL, st.cfg.Name, src.Name, string(c.Request().URI().QueryString())),
-		Language: firstLanguage(c.Get(fiber.HeaderAcceptLanguage)),
+		Time:     h.opt.Clock.Now(),
+		Landing:  scanLanding(h.opt.Config.PublicURL, st.Config.Name, src.Name, string(c.Request().URI().QueryString())),
+		Language: enrich.FirstLanguage(c.Get(fiber.HeaderAcceptLanguage)),
 		// Set before enrichment, which keeps a channel already given: the
 		// source decides the channel of a scan, not its landing URL.
 		Source:  src.Name,
 		Channel: src.Channel,
 	}
-	link, dropped := s.scanLink(c.UserContext(), st, src, t, v, requestHit(c, s.clientIP(c)), s.pipeline)
+	link, dropped := h.scanLink(c.UserContext(), st, src, t, v, enrich.RequestHit(h.opt.ClientIP(c), func(name string) string { return c.Get(name) }))
 	if dropped != "" {
-		c.Set(headerDropped, dropped)
+		c.Set(httperr.HeaderDropped, dropped)
 	}
 	return c.Redirect(link, fiber.StatusFound)
 }
 
 // scanLink enriches and stores the scan's visit and returns the chat link,
 // or the plain chat link and the reason when the hit is dropped.
-func (s *Server) scanLink(ctx context.Context, st *site, src *config.Source, t chatTarget, v *visit.Visit, h *enrich.Hit, pipe enrich.Step) (link, dropped string) {
-	if err := pipe.Enrich(v, h); err != nil {
-		if errors.Is(err, ErrDropped) {
+func (h *Handler) scanLink(ctx context.Context, st *sites.Site, src *config.Source, t chatTarget, v *visit.Visit, hit *enrich.Hit) (link, dropped string) {
+	if err := h.opt.Enrich.Enrich(v, hit); err != nil {
+		if errors.Is(err, enrich.ErrDropped) {
 			reason := dropReason(err)
-			s.metrics.dropped.WithLabelValues(reason).Inc()
-			s.log.Debug("scan dropped", "site", st.cfg.Name, "source", src.Name, "reason", reason)
+			h.opt.Dropped(reason)
+			h.opt.Log.Debug("scan dropped", "site", st.Config.Name, "source", src.Name, "reason", reason)
 			return t.plainLink(), reason
 		}
-		s.log.Error("scan: enrichment failed; sending the person to the chat without a code",
-			"site", st.cfg.Name, "source", src.Name, "err", err)
+		h.opt.Log.Error("scan: enrichment failed; sending the person to the chat without a code",
+			"site", st.Config.Name, "source", src.Name, "err", err)
 		return t.plainLink(), ""
 	}
-	if err := s.saveVisit(ctx, st, v); err != nil {
-		s.log.Error("scan: visit not saved; sending the person to the chat without a code",
-			"site", st.cfg.Name, "source", src.Name, "err", err)
+	if err := h.opt.Visits.SaveVisit(ctx, st, v); err != nil {
+		h.opt.Log.Error("scan: visit not saved; sending the person to the chat without a code",
+			"site", st.Config.Name, "source", src.Name, "err", err)
 		return t.plainLink(), ""
 	}
 	// A scan is a click on the chat: should the person delete the code from
 	// the draft, the time-and-geo heuristic still finds the scan. The code
 	// is what matters, so a failure here only costs that fallback.
-	if err := s.recordClick(ctx, st, v.N, t.key(), ""); err != nil {
-		s.log.Warn("scan: click not indexed", "site", st.cfg.Name, "source", src.Name, "err", err)
+	if err := h.opt.Visits.RecordClick(ctx, st, v.N, t.key(), ""); err != nil {
+		h.opt.Log.Warn("scan: click not indexed", "site", st.Config.Name, "source", src.Name, "err", err)
 	}
-	return st.chatLink(t, v.N), ""
+	return chatLink(st, t, v.N), ""
 }
 
 // dropReason is the client-safe reason of a dropped hit.
@@ -340,7 +364,7 @@ func dropReason(err error) string {
 		return visit.CleanShort(reason)
 	}
 	var ce *httperr.Error
-	if errors.As(err, &ce) && errors.Is(ce.Kind, ErrDropped) {
+	if errors.As(err, &ce) && errors.Is(ce.Kind, enrich.ErrDropped) {
 		return visit.CleanShort(ce.Reason)
 	}
 	return "dropped"
@@ -355,21 +379,13 @@ func scanLanding(publicURL, siteName, source, query string) string {
 		return landing
 	}
 	withQuery := landing + "?" + query
-	if len(withQuery) > maxURL {
+	if len(withQuery) > visit.MaxURL {
 		return landing
 	}
 	if u, err := url.Parse(withQuery); err != nil || u.RawQuery != query {
 		return landing
 	}
 	return withQuery
-}
-
-// firstLanguage is the first tag of an Accept-Language header, the phone's
-// own language as navigator.language would give it.
-func firstLanguage(header string) string {
-	tag, _, _ := strings.Cut(header, ",")
-	tag, _, _ = strings.Cut(tag, ";")
-	return visit.CleanShort(strings.TrimSpace(tag))
 }
 
 // scanMissingPage is what a person sees after scanning a code that leads
@@ -412,15 +428,15 @@ func qrQueryOptions(c *fiber.Ctx, format string) (qr.Options, error) {
 
 // handleSourceQR answers the QR image of a source for its owner: the /q/
 // link by default, the chat link itself with ?static=1.
-func (s *Server) handleSourceQR(c *fiber.Ctx) error {
-	st := authedSite(c)
+func (h *Handler) handleSourceQR(c *fiber.Ctx) error {
+	st := h.opt.SiteOf(c)
 	name, ext := splitImageName(c.Params("file"))
 	if ext != "png" && ext != "svg" {
-		return fail(ErrNotFound, "no QR image %q: ask for SOURCE.png or SOURCE.svg", clip(c.Params("file"), 64))
+		return httperr.Fail(httperr.ErrNotFound, "no QR image %q: ask for SOURCE.png or SOURCE.svg", httperr.Clip(c.Params("file"), 64))
 	}
-	src := st.cfg.Sources[name]
+	src := st.Config.Sources[name]
 	if src == nil {
-		return fail(ErrNotFound, "site %q has no source %q", st.cfg.Name, clip(name, 64))
+		return httperr.Fail(httperr.ErrNotFound, "site %q has no source %q", st.Config.Name, httperr.Clip(name, 64))
 	}
 	opt, err := qrQueryOptions(c, ext)
 	if err != nil {
@@ -428,13 +444,13 @@ func (s *Server) handleSourceQR(c *fiber.Ctx) error {
 	}
 	static, err := strconv.ParseBool(c.Query("static", "0"))
 	if err != nil {
-		return fail(ErrBadInput, "static %q is not 1, 0, true or false", clip(c.Query("static"), 16))
+		return httperr.Fail(httperr.ErrBadInput, "static %q is not 1, 0, true or false", httperr.Clip(c.Query("static"), 16))
 	}
 	var content string
 	if static {
-		content, err = staticLink(c.UserContext(), s.rdb, s.clock, st, src)
+		content, err = staticLink(c.UserContext(), h.opt.Redis, h.opt.Clock, st, src)
 	} else {
-		content, err = SourceURL(s.cfg, st.cfg.Name, src.Name)
+		content, err = SourceURL(h.opt.Config, st.Config.Name, src.Name)
 	}
 	if err != nil {
 		return err
@@ -443,7 +459,7 @@ func (s *Server) handleSourceQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	file := st.cfg.Name + "-" + src.Name
+	file := st.Config.Name + "-" + src.Name
 	if static {
 		file += "-static"
 	}
@@ -454,16 +470,16 @@ func (s *Server) handleSourceQR(c *fiber.Ctx) error {
 // handleVisitQR answers the SVG QR of a chat link carrying a web visit's
 // code, which a desktop page shows so that a phone opens the chat with the
 // visit that began on the desktop.
-func (s *Server) handleVisitQR(c *fiber.Ctx) error {
-	st, err := s.siteParam(c)
+func (h *Handler) handleVisitQR(c *fiber.Ctx) error {
+	st, err := h.opt.Site(c.Params("site"))
 	if err != nil {
 		return err
 	}
 	id, ext := splitImageName(c.Params("file"))
 	if ext != "svg" {
-		return fail(ErrNotFound, "no QR image %q: ask for VISIT.svg", clip(c.Params("file"), 64))
+		return httperr.Fail(httperr.ErrNotFound, "no QR image %q: ask for VISIT.svg", httperr.Clip(c.Params("file"), 64))
 	}
-	t, err := st.parseTarget(c.Query("target"))
+	t, err := parseTarget(st, c.Query("target"))
 	if err != nil {
 		return err
 	}
@@ -471,17 +487,17 @@ func (s *Server) handleVisitQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := st.codec.ParseVisitID(id)
+	n, err := st.Codec.ParseVisitID(id)
 	if err != nil {
-		return fail(ErrBadInput, "visit %q is not a visit ID", clip(id, 32))
+		return httperr.Fail(httperr.ErrBadInput, "visit %q is not a visit ID", httperr.Clip(id, 32))
 	}
-	if _, err := s.loadVisit(c.UserContext(), st, n); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return fail(ErrNotFound, "visit %s is unknown or expired", st.codec.VisitID(n))
+	if _, err := h.opt.Visits.LoadVisit(c.UserContext(), st, n); err != nil {
+		if errors.Is(err, httperr.ErrNotFound) {
+			return httperr.Fail(httperr.ErrNotFound, "visit %s is unknown or expired", st.Codec.VisitID(n))
 		}
 		return err
 	}
-	img, err := qr.Render(st.chatLink(t, n), opt)
+	img, err := qr.Render(chatLink(st, t, n), opt)
 	if err != nil {
 		return err
 	}
@@ -503,3 +519,51 @@ func sendQR(c *fiber.Ctx, ext string, img []byte) error {
 	}
 	return c.Send(img)
 }
+
+// Limited answers a QR scan over the rate limit. The person holding the
+// phone still reaches the chat, without a code and without a visit: a small
+// page that forwards to the chat at once and has a link to tap should the
+// forwarding not happen. A scan of an unknown source gets the page a scan
+// within the limit would get.
+func (h *Handler) Limited(c *fiber.Ctx, retryAfter int) error {
+	siteName, source, _ := strings.Cut(strings.TrimPrefix(c.Path(), "/q/"), "/")
+	source = strings.TrimSuffix(source, "/")
+	st, err := h.opt.Site(siteName)
+	if err != nil {
+		return scanMissing(c, fmt.Sprintf("No site %q is tracked here.", httperr.Clip(siteName, 64)))
+	}
+	src := st.Config.Sources[source]
+	if src == nil {
+		return scanMissing(c, fmt.Sprintf("No source %q is set up for this site.", httperr.Clip(source, 64)))
+	}
+	t, ok := sourceChat(st.Config, src)
+	if !ok {
+		return scanMissing(c, "This code is not linked to any chat yet.")
+	}
+	link := html.EscapeString(t.plainLink())
+	app := "WhatsApp"
+	if t.kind != chatWhatsApp {
+		app = "Telegram"
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderReferrerPolicy, "no-referrer")
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(retryAfter))
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
+	return c.Status(fiber.StatusTooManyRequests).SendString(fmt.Sprintf(scanLimitedPage, link, app))
+}
+
+// scanLimitedPage forwards to the chat (%[1]s, escaped) in the messenger
+// %[2]s.
+const scanLimitedPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex">
+<meta http-equiv="refresh" content="0;url=%[1]s">
+<title>Opening the chat</title></head>
+<body style="font:16px/1.5 system-ui,sans-serif;max-width:32em;margin:3em auto;padding:0 1em">
+<h1>Opening the chat</h1>
+<p><a id="chat" href="%[1]s" style="display:inline-block;padding:.8em 1.4em;border-radius:.5em;background:#128c7e;color:#fff;text-decoration:none">Continue to %[2]s</a></p>
+</body></html>
+`

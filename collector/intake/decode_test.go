@@ -1,4 +1,4 @@
-package collector
+package intake
 
 import (
 	"encoding/json"
@@ -20,7 +20,15 @@ func TestVisitRequestDecodeFast(t *testing.T) {
 		{name: "duplicate key, last wins", body: `{"site":"a","site":"b"}`, fast: true, want: visitRequest{Site: "b"}},
 		{name: "non-ASCII", body: `{"site":"demo","lang":"ру-RU 😀"}`, fast: true, want: visitRequest{Site: "demo", Lang: "ру-RU 😀"}},
 		{name: "markup kept as text", body: `{"site":"<script>alert(1)</script>","screen":"=1+1"}`, fast: true, want: visitRequest{Site: "<script>alert(1)</script>", Screen: "=1+1"}},
-		{name: "escapes", body: `{"site":"de\u006do","url":"a\"b"}`, want: visitRequest{Site: "demo", URL: `a"b`}},
+		{name: "escapes", body: `{"site":"de\u006do","url":"a\"b"}`, fast: true, want: visitRequest{Site: "demo", URL: `a"b`}},
+		{name: "escapes json.Marshal writes", body: `{"url":"https://a.test/?a=1\u0026b=\u003cc\u003e","lang":"\u2028\t\/"}`, fast: true,
+			want: visitRequest{URL: "https://a.test/?a=1&b=<c>", Lang: "\u2028\t/"}},
+		{name: "a surrogate pair", body: `{"site":"\ud83d\ude00","tz":"\u00e9"}`, fast: true, want: visitRequest{Site: "😀", TZ: "é"}},
+		{name: "an escaped key", body: `{"sit\u0065":"demo"}`, fast: true, want: visitRequest{Site: "demo"}},
+		{name: "a lone surrogate", body: `{"site":"a\ud83db"}`, want: visitRequest{Site: "a\ufffdb"}},
+		{name: "a reversed pair", body: `{"site":"\ude00\ud83d"}`, want: visitRequest{Site: "\ufffd\ufffd"}},
+		{name: "an unknown escape", body: `{"site":"a\xb"}`},
+		{name: "a short \\u", body: `{"site":"a\u12"}`},
 		{name: "upper-case key", body: `{"SITE":"demo"}`, want: visitRequest{Site: "demo"}},
 		{name: "unknown key", body: `{"site":"demo","extra":[1,2]}`, want: visitRequest{Site: "demo"}},
 		{name: "null", body: `{"site":null,"url":"u"}`, want: visitRequest{URL: "u"}},
@@ -60,6 +68,7 @@ func FuzzVisitRequestDecodeFast(f *testing.F) {
 		`{"site":"demo","url":"https://shop.test/","tz":"Europe/London"}`,
 		`{}`, ` { "lang" : "ру" } `, `{"site":"a","site":"b"}`, `{"site":"a\u0062"}`, `{"Site":"a"}`,
 		`{"site":null}`, "{\"site\":\"\xff\"}", `{"site":"a",}`,
+		`{"url":"a\u0026b","lang":"\ud83d\ude00\n"}`, `{"site":"\ud800"}`, `{"si\u0074e":"x\\y"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -77,6 +86,23 @@ func FuzzVisitRequestDecodeFast(f *testing.F) {
 		}
 		if fast != std {
 			t.Fatalf("%q: decodeFast %+v, encoding/json %+v", body, fast, std)
+		}
+	})
+}
+
+// FuzzVisitAnswerJSON: the visit answer is written byte for byte as
+// encoding/json writes it.
+func FuzzVisitAnswerJSON(f *testing.F) {
+	f.Add("Hello! My request code: #K7Q2M9\n", "#K7Q2M9", int64(1793000000000))
+	f.Add("<b>&\"\\\x01\x7f\b\f\t\r \u2028\u2029 \xff\xfe ру 😀", "", int64(-1))
+	f.Fuzz(func(t *testing.T, text, code string, until int64) {
+		r := VisitResponse{Visit: "A1B2C3D", Code: code, Text: text, Visitor: text + code, Start: code, Expires: "2027-02-07T09:00:00Z", Until: until}
+		want, err := json.Marshal(&r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Fatalf("appendJSON %s, encoding/json %s", got, want)
 		}
 	})
 }
