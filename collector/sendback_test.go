@@ -201,7 +201,7 @@ func TestSendBackSendsAndAttributes(t *testing.T) {
 		rep.Rows[0].Channel != "paid_social" || rep.Rows[0].Conversations != 1 {
 		t.Fatalf("channels report: %d %s", resp.StatusCode, rb)
 	}
-	resp, rb = w.do(t, request("GET", "/v1/sites/demo/chats", nil, auth...))
+	resp, rb = w.do(t, request("GET", "/v1/sites/demo/chats?method=send_back", nil, auth...))
 	if resp.StatusCode != 200 || !strings.Contains(string(rb), `"method":"send_back"`) {
 		t.Fatalf("chat list: %d %s", resp.StatusCode, rb)
 	}
