@@ -74,7 +74,7 @@ func newMetrics() *metrics {
 }
 
 // countMatch counts a first message matched by method (id, referral,
-// dedicated_number, heuristic, none); the matcher calls it.
+// dedicated_number, send_back, heuristic, none); the matcher and the send-back call it.
 func (s *Server) countMatch(method string) {
 	s.metrics.matches.WithLabelValues(method).Inc()
 }

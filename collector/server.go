@@ -280,6 +280,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesMetrics,    // metrics.go: /metrics
 		s.intake.Register,  // collector/intake: the snippet's visits and clicks
 		s.routesWABiz,      // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
+		s.routesSendBack,   // collector/sendback: the send-back widget
 		s.routesVisits,     // visit.go: a stored visit, for operators
 		s.routesReports,    // reports_http.go: events, costs, reports
 		s.routesSnippet,    // snippet.go: the browser script

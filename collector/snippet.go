@@ -52,6 +52,7 @@ func snippetSettings(cfg *config.Config, st *config.Site) snippet.Settings {
 		DesktopQR:       st.DesktopQR,
 		Analytics:       st.GA4.Enabled() || st.Metrica.Enabled(),
 		LinkExtras:      st.LinkExtras,
+		SendBack:        st.SendBack != nil,
 	}
 	for _, w := range st.WhatsApp {
 		s.WhatsApp = append(s.WhatsApp, w.Number)

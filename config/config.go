@@ -147,6 +147,9 @@ type Site struct {
 	// opened conversations in Currency (whatsapp_business.go).
 	WhatsAppAPI   WhatsAppAPI    `yaml:"whatsapp_api"`
 	WhatsAppRates []WhatsAppRate `yaml:"whatsapp_rates"`
+	// SendBack is the send-back widget: the business writes first to a
+	// number the visitor leaves (sendback.go); nil: off.
+	SendBack *SendBack `yaml:"sendback"`
 
 	// Location is Timezone loaded.
 	Location *time.Location `yaml:"-"`
@@ -507,6 +510,9 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	s.Meta.BaseURL = strings.TrimRight(s.Meta.BaseURL, "/")
 	if err := c.normalizeWhatsAppBusiness(s, at); err != nil {
+		return err
+	}
+	if err := c.normalizeSendBack(s, at); err != nil {
 		return err
 	}
 	dedicated := map[string]string{}

@@ -11,6 +11,9 @@ const (
 	MethodDedicatedNumber = "dedicated_number"
 	MethodHeuristic       = "heuristic"
 	MethodNone            = "none"
+	// MethodSendBack: the business wrote first, with a template, to a
+	// number the visitor left on the page (the send-back widget).
+	MethodSendBack = "send_back"
 )
 
 // Dialog kinds of a conversation: a chat's earliest conversation is new, the

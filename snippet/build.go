@@ -50,6 +50,9 @@ type features struct {
 	// analytics is set for a site that sends its chats to GA4 or Metrica:
 	// the page's _ga and _ym_uid cookies go with the visit.
 	analytics bool
+	// sendback is the send-back widget, its own build so that sites
+	// without it carry none of its code.
+	sendback bool
 }
 
 // defines turns the features into esbuild defines.
@@ -61,6 +64,7 @@ func (f features) defines() map[string]string {
 		"QR":        fmt.Sprint(f.qr),
 		"EXTRAS":    fmt.Sprint(f.extras),
 		"ANALYTICS": fmt.Sprint(f.analytics),
+		"SENDBACK":  fmt.Sprint(f.sendback),
 	}
 }
 

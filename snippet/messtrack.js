@@ -4,10 +4,11 @@
 // This file is the one readable source. snippet.Builder minifies it with
 // esbuild at start-up; WHATSAPP, TELEGRAM, CONSENT, QR (desktop_qr),
 // EXTRAS (link_extras: forms, inline onclick handlers, same-origin iframes,
-// popups opened empty) and ANALYTICS (GA4 or Metrica: the _ga and _ym_uid
-// cookies go with the visit) are build-time defines (true/false) so that a
-// site gets only the code it needs, and the free name MESSTRACK_SETTINGS is
-// replaced with the site's settings when it is served. A build without QR
+// popups opened empty), ANALYTICS (GA4 or Metrica: the _ga and _ym_uid
+// cookies go with the visit) and SENDBACK (the send-back widget) are
+// build-time defines (true/false) so that a site gets only the code it
+// needs, and the free name MESSTRACK_SETTINGS is replaced with the site's
+// settings when it is served. A build without QR
 // is byte for byte what it was before QR, and one without ANALYTICS what it
 // was before the analytics client IDs.
 //
@@ -473,6 +474,104 @@ if (!window.messtrack?.loaded) {
   };
 
   hook(win, doc, win.open);
+
+  // The send-back widget (SENDBACK builds only): in every element with
+  // data-messtrack-sendback, and in el on messtrack('sendback', el), a
+  // number field for a visitor with no WhatsApp at hand: the business
+  // writes first. A <form> gets the field and its submit; any other element
+  // gets a form of its own. The field has a label, the visit's country code
+  // as its example, an inline message tied to it by aria-describedby, and
+  // the site's consent line (a required checkbox with CONSENT). As the
+  // person types the collector reads the number with the rules it sends
+  // by; without a visit or a collector the form stays usable and says that
+  // it cannot send. The page may word the texts with
+  // data-messtrack-sendback-label, -button and -consent.
+  //
+  // messtrack('sendback', el) works once the queue stub below is in place:
+  // the wrapper goes around it in a microtask, which runs as soon as this
+  // script ends and before any page script, and takes the calls queued
+  // before this loaded.
+  if (SENDBACK) {
+    const queued = win.messtrack?.q;
+    let count = 0;
+    const post = (path, phone, consent) =>
+      fetch(api + "v1/sendback" + path, {
+        method: "POST",
+        body: JSON.stringify({ site, visit: visit.visit, phone, ...(consent && { consent }) }),
+      }).then((response) => response.json());
+    const sendback = (el) => {
+      if (!el || el.mtsb) return;
+      el.mtsb = 1;
+      const id = "mtsb" + ++count;
+      const data = el.dataset;
+      const form = el.tagName == "FORM" ? el : el.appendChild(doc.createElement("form"));
+      const box = form.appendChild(doc.createElement("div"));
+      box.innerHTML = `<label for=${id}></label> <input id=${id} type=tel name=phone autocomplete=tel inputmode=tel required aria-describedby="${id}c ${id}m"> <button type=submit></button><p id=${id}c><label><input type=checkbox required${CONSENT ? "" : " hidden checked"}> <span></span></label></p><p id=${id}m role=status aria-live=polite></p>`;
+      // In document order: label, field, button, the consent line's <p>,
+      // <label>, checkbox and text, the message.
+      const [label, input, button, , , check, line, msg] = box.querySelectorAll("*");
+      label.textContent = data.messtrackSendbackLabel || "Your WhatsApp number";
+      button.textContent = data.messtrackSendbackButton || "Message me on WhatsApp";
+      line.textContent = data.messtrackSendbackConsent || "We will write to you on WhatsApp about your request.";
+      // Shows a message; bad marks the field invalid for assistive tech.
+      const say = (text, bad) => {
+        msg.textContent = text || "";
+        input.setAttribute("aria-invalid", !!bad);
+      };
+      let timer, asked;
+      // The visit's country and the site's consent line, once a visit is
+      // known (now, after its registration, or at the first focus).
+      const init = () =>
+        !asked &&
+        visit &&
+        (asked = post("/check", "")
+          .then((answer) => {
+            if (answer.calling_code) input.placeholder = "+" + answer.calling_code + " …";
+            if (answer.consent && !data.messtrackSendbackConsent) line.textContent = answer.consent;
+          })
+          .catch(() => (asked = 0)));
+      (pending || Promise.resolve()).then(init);
+      input.addEventListener("focus", init);
+      input.addEventListener("input", () => {
+        clearTimeout(timer);
+        const value = input.value;
+        if (/[^\d\s()+.-]/.test(value)) return say("Use only digits, spaces and + ( ) - in the number.", 1);
+        say();
+        timer =
+          visit &&
+          value.replace(/\D/g, "").length > 5 &&
+          setTimeout(
+            () =>
+              post("/check", value)
+                .then((answer) => input.value == value && say(answer.error, answer.error))
+                .catch(() => {}),
+            350,
+          );
+      });
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (!visit) return say("We cannot send a message right now; please write to us on WhatsApp.");
+        clearTimeout(timer);
+        button.disabled = true;
+        post("", input.value, check.checked)
+          .then((answer) => {
+            answer.sent
+              ? (say(data.messtrackSendbackDone || "Done: we have written to you on WhatsApp."), (box.className = "messtrack-sent"))
+              : say(answer.error || "We could not send the message; please write to us on WhatsApp.", answer.code == "invalid_phone" || answer.code == "not_on_whatsapp");
+          })
+          .catch(() => say("We could not reach our server; please write to us on WhatsApp."))
+          .then(() => (button.disabled = !!box.className));
+      });
+    };
+    const scan = () => doc.querySelectorAll("[data-messtrack-sendback]").forEach(sendback);
+    doc.readyState == "loading" ? doc.addEventListener("DOMContentLoaded", scan) : scan();
+    queueMicrotask(() => {
+      const other = win.messtrack;
+      win.messtrack = (command, el, ...rest) => (command == "sendback" ? sendback(el) : other(command, el, ...rest));
+      win.messtrack.loaded = 1;
+      queued?.forEach((args) => args[0] == "sendback" && sendback(args[1]));
+    });
+  }
 
   // The queue stub lets pages call messtrack() before this file loads.
   // A repeated consent call registers only if no visit is known or coming.

@@ -49,6 +49,9 @@ type Settings struct {
 	// Yandex Metrica client IDs (_ga, _ym_uid) with the visit, for a site
 	// that sends its chats to GA4 or Metrica.
 	Analytics bool
+	// SendBack makes the script render the send-back widget in
+	// data-messtrack-sendback elements and on messtrack('sendback', el).
+	SendBack bool
 }
 
 // Script is the snippet rendered for one site.
@@ -132,7 +135,7 @@ func (b *Builder) Render(s Settings) (Script, error) {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)
 	}
 	f := features{whatsapp: len(cfg.WA) > 0, telegram: len(cfg.Bots)+len(cfg.Users) > 0, consent: s.ConsentRequired, qr: s.DesktopQR,
-		extras: s.LinkExtras, more: len(cfg.More) > 0, analytics: s.Analytics}
+		extras: s.LinkExtras, more: len(cfg.More) > 0, analytics: s.Analytics, sendback: s.SendBack}
 	code, err := b.code(f)
 	if err != nil {
 		return Script{}, fmt.Errorf("snippet.Render %q: %w", s.Site, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -30,6 +31,11 @@ const SizeBudgetExtras = 350
 // a site that sends its chats to GA4 or Metrica; other sites carry none of
 // it.
 const SizeBudgetAnalytics = 60
+
+// SizeBudgetSendBack is what the send-back widget may add to a variant's
+// budget: the form, its texts and its calls cost about 1,050 bytes gzipped,
+// paid only by the sites that turn sendback on.
+const SizeBudgetSendBack = 1100
 
 // demoSettings is a realistic site: the demo site of examples/messtrack.yaml
 // with a public collector address.
@@ -110,6 +116,11 @@ func variants() map[string]Settings {
 			}
 		}
 	}
+	// Every variant once more with the send-back widget.
+	for name, v := range maps.Clone(out) {
+		v.SendBack = true
+		out[name+",sendback=true"] = v
+	}
 	return out
 }
 
@@ -131,6 +142,9 @@ func TestSizeBudget(t *testing.T) {
 			}
 			if s.LinkExtras {
 				budget += SizeBudgetExtras
+			}
+			if s.SendBack {
+				budget += SizeBudgetSendBack
 			}
 			if s.Analytics {
 				budget += SizeBudgetAnalytics
@@ -168,7 +182,8 @@ func TestBuildHasNoDevResidue(t *testing.T) {
 				`"telegram:"`: len(s.TelegramBots) == 0,
 				`"consent"`:   !s.ConsentRequired,
 				`"qr/"`:       !s.DesktopQR,
-				`"submit"`:    !s.LinkExtras,
+				`"submit"`:    !s.LinkExtras && !s.SendBack,
+				`v1/sendback`: !s.SendBack,
 				`onclick`:     !s.LinkExtras,
 				`Proxy`:       !s.LinkExtras,
 			}

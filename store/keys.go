@@ -370,6 +370,16 @@ func RateLimit(group, client string, window int64) string {
 	return prefix + "rl:{" + part(client) + "}:" + group + ":" + strconv.FormatInt(window, 36)
 }
 
+// SendBackCount is a STRING counter of send-back requests of one kind in one
+// fixed window: kind "v" per visit (subject the visit number, window 0, TTL
+// the visit's life), "ip" per client address an hour, "n" per number a day
+// (subject a keyed hash of the number, never the number), "s" per site an hour
+// (subject ""), "chk" number checks per client address a minute. TTL: the
+// window. Written by collector/sendback in one script over a site's keys.
+func SendBackCount(site, kind, subject string, window int64) string {
+	return siteKey(site, "sb", kind, part(subject), strconv.FormatInt(window, 36))
+}
+
 // ReportSeenPattern matches every ReportSeen key of one kind of a site; Unpart
 // turns the last part of such a key back into the ID it was built from.
 func ReportSeenPattern(site, kind string) string { return siteKey(site, "r", "seen", kind) + ":*" }

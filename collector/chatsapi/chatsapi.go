@@ -413,9 +413,9 @@ func (a *API) handleListChats(c *fiber.Ctx) error {
 		}
 	}
 	switch f.Method {
-	case "", reports.MethodID, reports.MethodReferral, reports.MethodDedicatedNumber, reports.MethodHeuristic, reports.MethodNone:
+	case "", reports.MethodID, reports.MethodReferral, reports.MethodDedicatedNumber, reports.MethodSendBack, reports.MethodHeuristic, reports.MethodNone:
 	default:
-		return httperr.Fail(httperr.ErrBadInput, "method %q is not one of id, referral, dedicated_number, heuristic, none", httperr.Clip(f.Method, 30))
+		return httperr.Fail(httperr.ErrBadInput, "method %q is not one of id, referral, dedicated_number, send_back, heuristic, none", httperr.Clip(f.Method, 30))
 	}
 	page, err := a.List(c.UserContext(), st.Name, f)
 	if err != nil {

@@ -407,7 +407,7 @@ type chatsForm struct {
 	From, To, Method, Channel, Campaign, Tag, Q string
 }
 
-var methods = []string{"id", "referral", "dedicated_number", "heuristic", "none"}
+var methods = []string{"id", "referral", "dedicated_number", "send_back", "heuristic", "none"}
 
 // parseChatsForm reads the list's filter from the query.
 func parseChatsForm(c *fiber.Ctx, st *config.Site) (chatsForm, ChatFilter, error) {

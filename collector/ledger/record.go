@@ -95,6 +95,9 @@ const (
 	StartReferral = "referral"
 	// StartCode: it was the first message of the chat with a visit's code.
 	StartCode = "code"
+	// StartSendBack: the business's template to a number the visitor left
+	// on the page; the person's answer continues it.
+	StartSendBack = "send_back"
 )
 
 // MaxStarts bounds the starts a chat record keeps.
