@@ -535,26 +535,6 @@ func plainString(s string, i int) (string, int, bool) {
 	return "", i, false
 }
 
-// checkOrigin lets only the site's own pages register visits and answers
-// with the CORS headers for them.
-func checkOrigin(c *fiber.Ctx, st *sites.Site) error {
-	origin := c.Get(fiber.HeaderOrigin)
-	c.Vary(fiber.HeaderOrigin)
-	if len(st.Config.Origins) == 0 {
-		return nil
-	}
-	for _, o := range st.Config.Origins {
-		if o == origin {
-			c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-			return nil
-		}
-	}
-	if origin == "" {
-		return httperr.Fail(httperr.ErrForbidden, "no Origin header: visits are accepted from the site's pages only")
-	}
-	return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", httperr.Clip(origin, 100))
-}
-
 // preflight answers CORS preflights for the intake endpoints. A preflight
 // carries no body, so it cannot say which site it is for: it is granted to
 // the origins of any configured site, and the POST itself is then checked
@@ -602,7 +582,7 @@ func (h *Intake) readIntake(c *fiber.Ctx, req interface{ siteName() string }) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOrigin(c, st); err != nil {
+	if err := sites.CheckOrigin(c, st.Config.Origins, "visits are accepted from the site's pages only"); err != nil {
 		return nil, err
 	}
 	return st, nil

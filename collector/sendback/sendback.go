@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/httperr"
+	"github.com/messtrack/messtrack/collector/sites"
 	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -127,7 +128,7 @@ func (s *Service) read(c *fiber.Ctx) (Request, *config.Site, Visit, error) {
 	if st == nil {
 		return req, nil, Visit{}, httperr.Fail(httperr.ErrUnknownSite, "unknown site %q", httperr.Clip(req.Site, 64))
 	}
-	if err := checkOrigin(c, st); err != nil {
+	if err := sites.CheckOrigin(c, st.Origins, "the widget is answered on the site's pages only"); err != nil {
 		return req, nil, Visit{}, err
 	}
 	if st.SendBack == nil {
@@ -272,27 +273,6 @@ func digitsOnly(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkOrigin lets only the site's own pages (its origins; a site that
-// lists none takes any) use the widget's endpoints and answers them with
-// the CORS header, as the visit intake does.
-func checkOrigin(c *fiber.Ctx, st *config.Site) error {
-	origin := c.Get(fiber.HeaderOrigin)
-	c.Vary(fiber.HeaderOrigin)
-	if len(st.Origins) == 0 {
-		return nil
-	}
-	for _, o := range st.Origins {
-		if o == origin {
-			c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-			return nil
-		}
-	}
-	if origin == "" {
-		return httperr.Fail(httperr.ErrForbidden, "no Origin header: the widget is answered on the site's pages only")
-	}
-	return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of the site's origins", httperr.Clip(origin, 100))
 }
 
 // preflight answers CORS preflights (the widget posts text/plain, which
