@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"testing"
@@ -120,9 +119,3 @@ func (w *testWorld) listen(t testing.TB) string {
 	return collectortest.Listen(t, w.srv)
 }
 
-// serveOn serves the collector on ln until the test ends, then shuts it
-// down and fails the test if serving failed.
-func (w *testWorld) serveOn(t testing.TB, ln net.Listener) {
-	t.Helper()
-	collectortest.ServeOn(t, w.srv, ln)
-}
