@@ -118,4 +118,3 @@ func (w *testWorld) listen(t testing.TB) string {
 	t.Helper()
 	return collectortest.Listen(t, w.srv)
 }
-
