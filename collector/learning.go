@@ -192,10 +192,12 @@ func (s *Server) Refit(ctx context.Context, siteName string) (learn.RefitResult,
 // RefitEvery is how often a serving collector refits every site's model.
 const RefitEvery = time.Hour
 
-// RunRefits refits every site's model on each tick until ctx ends (serve
-// passes a time.Ticker's channel of RefitEvery; tests their own). A site's
-// failure is logged and the others go on.
+// RunRefits first refits the sites whose model is due (RefitDue), then
+// every site's model on each tick until ctx ends (serve passes a
+// time.Ticker's channel of RefitEvery; tests their own). A site's failure
+// is logged and the others go on.
 func (s *Server) RunRefits(ctx context.Context, tick <-chan time.Time) {
+	s.RefitDue(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,14 +205,41 @@ func (s *Server) RunRefits(ctx context.Context, tick <-chan time.Time) {
 		case <-tick:
 		}
 		for _, name := range s.cfg.SiteNames() {
-			res, err := s.Refit(ctx, name)
-			switch {
-			case err != nil:
-				s.log.Error("refit of the learned heuristic", "site", name, "err", err)
-			case !res.Busy:
-				s.log.Info("refit of the learned heuristic", "site", name, "version", res.Version,
-					"labelled", res.Labelled, "code_less", res.Unlabelled, "proved", res.Proved)
-			}
+			s.refitLogged(ctx, name)
 		}
+	}
+}
+
+// RefitDue refits each site whose stored model is missing or was last
+// refitted RefitEvery or longer ago by the collector's clock, so that a
+// collector that starts does not leave a stale model for another hour. It
+// returns the sites it refitted (or tried to: a failure is logged).
+func (s *Server) RefitDue(ctx context.Context) []string {
+	var due []string
+	now := s.clock.Now()
+	for _, name := range s.cfg.SiteNames() {
+		at, err := s.learn.RefittedAt(ctx, name)
+		if err != nil {
+			s.log.Error("refit of the learned heuristic", "site", name, "err", err)
+			continue
+		}
+		if !at.IsZero() && now.Sub(at) < RefitEvery {
+			continue
+		}
+		due = append(due, name)
+		s.refitLogged(ctx, name)
+	}
+	return due
+}
+
+// refitLogged refits a site and logs the outcome.
+func (s *Server) refitLogged(ctx context.Context, name string) {
+	res, err := s.Refit(ctx, name)
+	switch {
+	case err != nil:
+		s.log.Error("refit of the learned heuristic", "site", name, "err", err)
+	case !res.Busy:
+		s.log.Info("refit of the learned heuristic", "site", name, "version", res.Version,
+			"labelled", res.Labelled, "code_less", res.Unlabelled, "proved", res.Proved)
 	}
 }

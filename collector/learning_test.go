@@ -313,8 +313,9 @@ func pctOf(iv posterior.Interval) string {
 	return fmt.Sprintf("%.1f %% [%.1f, %.1f] (%d/%d)", 100*iv.Value, 100*iv.Lo, 100*iv.Hi, iv.K, iv.N)
 }
 
-// The serving collector refits every site on each tick of its ticker; a
-// refit another collector holds is answered 409 by the API.
+// The serving collector refits at start the sites whose model is missing
+// or was refitted an hour or longer ago, then every site on each tick of
+// its ticker; a refit another collector holds is answered 409 by the API.
 func TestRefitsRunOnTheTicker(t *testing.T) {
 	w := newTestWorld(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -330,8 +331,10 @@ func TestRefitsRunOnTheTicker(t *testing.T) {
 	cancel()
 	<-done
 	for _, site := range []string{"demo", "shop"} {
-		if v := w.rdb.HGet(context.Background(), store.LearnModel(site), "version").Val(); v != "1" && v != "2" {
-			t.Errorf("%s: model version %q after two ticks", site, v)
+		// No model at start: refitted then, and on the first tick; the
+		// second tick's round may end with the cancel.
+		if v := w.rdb.HGet(context.Background(), store.LearnModel(site), "version").Val(); v != "2" && v != "3" {
+			t.Errorf("%s: model version %q after the start and two ticks", site, v)
 		}
 	}
 	if err := w.rdb.Set(context.Background(), store.LearnLock("demo"), "another collector", time.Minute).Err(); err != nil {
@@ -401,5 +404,43 @@ func TestOtherVisitsAreMarked(t *testing.T) {
 	}
 	if !markOtherVisits(raw, ex.Candidates, a2.VisitorID) || markOtherVisits(raw, ex.Candidates, "visitor-c") {
 		t.Fatal("the clicked visitor's other visit was not seen, or an absent one was")
+	}
+}
+
+// At start a model refitted long ago is refitted, a fresh one is not, and
+// a site without a model gets one; what is due follows the collector's
+// clock.
+func TestRefitDueAtStart(t *testing.T) {
+	w := newTestWorld(t)
+	ctx := context.Background()
+	version := func(site string) string { return w.rdb.HGet(ctx, store.LearnModel(site), "version").Val() }
+	w.refit(t) // demo's model, refitted now
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"shop"}) {
+		t.Fatalf("due with demo fresh and shop without a model: %v, want [shop]", got)
+	}
+	if version("demo") != "1" || version("shop") != "1" {
+		t.Fatalf("versions demo %s shop %s, want 1 and 1", version("demo"), version("shop"))
+	}
+	w.clock.Advance(RefitEvery - time.Minute)
+	if got := w.srv.RefitDue(ctx); len(got) != 0 {
+		t.Fatalf("due with both refitted 59 minutes ago: %v", got)
+	}
+	// demo refitted again a minute later: after another hour only shop,
+	// refitted an hour ago, is due.
+	w.clock.Advance(time.Minute)
+	w.refit(t)
+	w.clock.Advance(RefitEvery - time.Minute)
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"shop"}) {
+		t.Fatalf("due with shop refitted long ago: %v, want [shop]", got)
+	}
+	if version("demo") != "2" || version("shop") != "2" {
+		t.Fatalf("versions demo %s shop %s, want 2 and 2", version("demo"), version("shop"))
+	}
+	// A model stored without its refit time is due.
+	if err := w.rdb.HDel(ctx, store.LearnModel("demo"), "refitted").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"demo"}) {
+		t.Fatalf("due with demo's refit time missing: %v, want [demo]", got)
 	}
 }

@@ -547,7 +547,10 @@ func LearnUnlabelled(site, messenger string) string {
 func LearnMessengers(site string) string { return siteKey(site, "learn", "ms") }
 
 // LearnModel is a HASH holding the site's fitted matcher model: "version"
-// (an integer, one more on every fit), "model" (posterior.Model as JSON).
+// (an integer, one more on every fit), "model" (posterior.Model as JSON),
+// "refitted" (the refit's time, Unix milliseconds, by the refitting
+// collector's clock; a serving collector refits at start when it is
+// missing or older than collector.RefitEvery).
 // No TTL: the model is small (tens of KB) and is what the matcher uses
 // until the next fit. Written by learn.Store.Refit; read by the matcher,
 // which checks "version" at most once a minute and reloads "model" when it

@@ -103,13 +103,28 @@ func (s *Store) Refit(ctx context.Context, site string, window time.Duration, ta
 	if err != nil {
 		return res, fmt.Errorf("learn: refit %s: encode: %w", site, err)
 	}
-	if err := s.rdb.HSet(ctx, store.LearnModel(site), "version", next.Version, "model", raw).Err(); err != nil {
+	if err := s.rdb.HSet(ctx, store.LearnModel(site), "version", next.Version, "model", raw,
+		"refitted", s.clock.Now().UnixMilli()).Err(); err != nil {
 		return res, fmt.Errorf("learn: refit %s: store: %w", site, err)
 	}
 	s.remember(site, &next, int64(next.Version), s.clock.Now())
 	res.Version, res.FittedAt = next.Version, next.FittedAt
 	res.Labelled, res.Unlabelled = len(labelled), len(unlabelled)
 	return res, nil
+}
+
+// RefittedAt is when the site's stored model was last refitted, by the
+// refitting collector's clock; the zero time when there is no model or it
+// was stored without that time (then it is due for a refit).
+func (s *Store) RefittedAt(ctx context.Context, site string) (time.Time, error) {
+	ms, err := s.rdb.HGet(ctx, store.LearnModel(site), "refitted").Int64()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("learn: refit time of %s: %w", site, err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
 }
 
 // Month is the proof's period of a message: its UTC month, "2006-01".
