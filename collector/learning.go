@@ -14,8 +14,10 @@ import (
 
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/learn"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -154,6 +156,67 @@ func (s *Server) learnLabelled(ctx context.Context, st *site, in *inbound.Messag
 	l := &posterior.Labelled{Message: ex.Message, Others: ex.Candidates,
 		Clicked: s.learn.ClickOf(conv.Visit, time.UnixMilli(int64(ms)).UTC(), in.Time)}
 	l.Clicked.OtherVisits = markOtherVisits(raw, l.Others, conv.Visit.VisitorID)
+	return s.learn.AddLabelled(ctx, st.cfg.Name, l)
+}
+
+// learnConfirmed keeps an operator's confirmation of a chat's candidate as
+// a labelled example marked Confirmed: the conversation's first message as
+// the matcher saw it (the record's phone, language, messenger and target,
+// the target's clicks in the hour before), the candidates the record keeps
+// (visit IDs and click times, their visits loaded again), the confirmed
+// visit as the clicked one. A candidate whose visit expired since is left
+// out; a message to anything but the site's chat links is no example.
+func (s *Server) learnConfirmed(ctx context.Context, st *site, cs *ledger.Record, confirmed *visit.Visit) error {
+	if !st.Targets[cs.Target] || cs.Messenger == "" {
+		return nil
+	}
+	at := time.UnixMilli(cs.ConvAt).UTC()
+	var clickAt time.Time
+	found := false
+	pipe := s.rdb.Pipeline()
+	type other struct {
+		n       uint64
+		clickAt time.Time
+		get     *redis.StringCmd
+	}
+	var others []other
+	for _, c := range cs.Candidates {
+		n, err := st.codec.ParseVisitID(c.Visit)
+		if err != nil {
+			continue // not a visit of this site's codec: nothing to load
+		}
+		if n == confirmed.N {
+			clickAt, found = c.ClickAt, true
+			continue
+		}
+		others = append(others, other{n: n, clickAt: c.ClickAt, get: pipe.Get(ctx, store.Visit(st.cfg.Name, n))})
+	}
+	if !found {
+		return nil
+	}
+	hour := pipe.ZCount(ctx, store.Clicks(st.cfg.Name, cs.Target),
+		strconv.FormatInt(at.Add(-time.Hour).UnixMilli(), 10), strconv.FormatInt(at.UnixMilli(), 10))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("learnConfirmed: load: %w", err)
+	}
+	l := &posterior.Labelled{Confirmed: true,
+		Message: learn.MessageOf(at, cs.Messenger, cs.Target, cs.Phone, "", cs.Language, float64(hour.Val())),
+		Clicked: s.learn.ClickOf(confirmed, clickAt, at)}
+	var raw []score.Candidate
+	for _, o := range others {
+		b, err := o.get.Bytes()
+		if err != nil {
+			continue // expired since the message
+		}
+		v, err := visit.Decode(o.n, b)
+		if err != nil {
+			s.log.Warn("candidate visit unreadable", "site", st.cfg.Name, "err", err)
+			continue
+		}
+		raw = append(raw, score.Candidate{Visit: st.codec.VisitID(o.n), ClickAt: o.clickAt, Of: v})
+		l.Others = append(l.Others, s.learn.ClickOf(v, o.clickAt, at))
+	}
+	l.Clicked.OtherVisits = markOtherVisits(raw, l.Others, confirmed.VisitorID)
 	return s.learn.AddLabelled(ctx, st.cfg.Name, l)
 }
 

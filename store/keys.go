@@ -521,14 +521,16 @@ func OutboundRouter(site string) string { return siteKey(site, "out", "router") 
 // --- collector/learn: the learned matcher -----------------------------------
 
 // LearnLabelled is a LIST of one messenger's labelled first messages (a
-// message whose code named its visit), newest first, each as JSON: the
+// message whose code named its visit, or an operator's confirmation of a
+// candidate, marked "confirmed"), newest first, each as JSON: the
 // message's features (time, target, phone country and offsets, language,
 // the target's clicks in the hour before), the clicked visit's (click time,
 // IP country, UTC offset, browser language) and those of the other
 // candidates in the match window. No phone number, chat or visit ID.
 // Capped at learn.MaxExamples entries by LTRIM on every push; TTL
 // learn.ExampleTTL, renewed on every push. Written by the collector after
-// the message is stored; read in batches by learn.Store.Refit.
+// the message or the confirmation is stored; read in batches by
+// learn.Store.Refit.
 func LearnLabelled(site, messenger string) string {
 	return siteKey(site, "learn", "lab", part(messenger))
 }

@@ -40,9 +40,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`)
 
 // Refit fits the site's model anew on its examples and stores it one
-// version up. Before that, the model it replaces is proven on the labelled
-// first messages that arrived after that model's fit, which it had never
-// seen: their codes hidden, it answers at target as it would have, and
+// version up. Before that, the model it replaces is proven on the id
+// matches that arrived after that model's fit, which it had never seen
+// (operators' confirmations are fitted on, never proven on): their codes hidden, it answers at target as it would have, and
 // the counts are added to the site's proof (per messenger and month). The
 // first fit starts from today's defaults for the match window (and proves
 // nothing). Only one collector refits a site at a time (LearnLock); the
@@ -86,7 +86,9 @@ func (s *Store) Refit(ctx context.Context, site string, window time.Duration, ta
 	if prev.Version > 0 {
 		var fresh []posterior.Labelled
 		for i := range labelled {
-			if labelled[i].Message.Time.After(prev.FittedAt) {
+			// An operator's confirmation is no proof: the operator chose among
+			// what the matcher showed.
+			if !labelled[i].Confirmed && labelled[i].Message.Time.After(prev.FittedAt) {
 				fresh = append(fresh, labelled[i])
 			}
 		}
