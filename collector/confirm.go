@@ -58,7 +58,9 @@ func rfc3339ms(ms int64) string { return ledger.Stamp(ms) }
 // confirmCandidate attributes an unmatched chat to one of its candidates, as
 // an operator decided: the method stays heuristic, with confidence 1 and the
 // confirmed flag. The chat's conversation fact is handed over again with
-// the new source (same Site, Chat and Time).
+// the new source (same Site, Chat and Time). The confirmation is kept as a
+// labelled example of the learned heuristic (learnConfirmed), marked as an
+// operator's.
 func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID string) (*chatRecord, error) {
 	n, err := st.codec.ParseVisitID(strings.TrimSpace(visitID))
 	if err != nil {
@@ -108,6 +110,13 @@ func (s *Server) confirmCandidate(ctx context.Context, st *site, chat, visitID s
 		}
 		if res.Outcome == ledger.Claimed {
 			return nil, fail(ErrBadInput, "visit %s already belongs to another chat", want)
+		}
+		if res.Outcome == ledger.Stored {
+			// Once per confirmation: a second one finds the chat attributed.
+			// A failure loses one example, never the confirmation.
+			if err := s.learnConfirmed(ctx, st, cs, v); err != nil {
+				s.log.Warn("learning example not kept", "site", st.cfg.Name, "err", err)
+			}
 		}
 		if res.TakenFrom != "" {
 			if err := s.revokeGuess(ctx, st, res.TakenFrom, n); err != nil {

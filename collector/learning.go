@@ -14,8 +14,10 @@ import (
 
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/learn"
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/collector/score"
+	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
@@ -157,6 +159,67 @@ func (s *Server) learnLabelled(ctx context.Context, st *site, in *inbound.Messag
 	return s.learn.AddLabelled(ctx, st.cfg.Name, l)
 }
 
+// learnConfirmed keeps an operator's confirmation of a chat's candidate as
+// a labelled example marked Confirmed: the conversation's first message as
+// the matcher saw it (the record's phone, language, messenger and target,
+// the target's clicks in the hour before), the candidates the record keeps
+// (visit IDs and click times, their visits loaded again), the confirmed
+// visit as the clicked one. A candidate whose visit expired since is left
+// out; a message to anything but the site's chat links is no example.
+func (s *Server) learnConfirmed(ctx context.Context, st *site, cs *ledger.Record, confirmed *visit.Visit) error {
+	if !st.Targets[cs.Target] || cs.Messenger == "" {
+		return nil
+	}
+	at := time.UnixMilli(cs.ConvAt).UTC()
+	var clickAt time.Time
+	found := false
+	pipe := s.rdb.Pipeline()
+	type other struct {
+		n       uint64
+		clickAt time.Time
+		get     *redis.StringCmd
+	}
+	var others []other
+	for _, c := range cs.Candidates {
+		n, err := st.codec.ParseVisitID(c.Visit)
+		if err != nil {
+			continue // not a visit of this site's codec: nothing to load
+		}
+		if n == confirmed.N {
+			clickAt, found = c.ClickAt, true
+			continue
+		}
+		others = append(others, other{n: n, clickAt: c.ClickAt, get: pipe.Get(ctx, store.Visit(st.cfg.Name, n))})
+	}
+	if !found {
+		return nil
+	}
+	hour := pipe.ZCount(ctx, store.Clicks(st.cfg.Name, cs.Target),
+		strconv.FormatInt(at.Add(-time.Hour).UnixMilli(), 10), strconv.FormatInt(at.UnixMilli(), 10))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("learnConfirmed: load: %w", err)
+	}
+	l := &posterior.Labelled{Confirmed: true,
+		Message: learn.MessageOf(at, cs.Messenger, cs.Target, cs.Phone, "", cs.Language, float64(hour.Val())),
+		Clicked: s.learn.ClickOf(confirmed, clickAt, at)}
+	var raw []score.Candidate
+	for _, o := range others {
+		b, err := o.get.Bytes()
+		if err != nil {
+			continue // expired since the message
+		}
+		v, err := visit.Decode(o.n, b)
+		if err != nil {
+			s.log.Warn("candidate visit unreadable", "site", st.cfg.Name, "err", err)
+			continue
+		}
+		raw = append(raw, score.Candidate{Visit: st.codec.VisitID(o.n), ClickAt: o.clickAt, Of: v})
+		l.Others = append(l.Others, s.learn.ClickOf(v, o.clickAt, at))
+	}
+	l.Clicked.OtherVisits = markOtherVisits(raw, l.Others, confirmed.VisitorID)
+	return s.learn.AddLabelled(ctx, st.cfg.Name, l)
+}
+
 // markOtherVisits sets OtherVisits on the candidates whose visitor has
 // another visit among them or is visitor also (the clicked visit's, for an
 // id match): a second visit or device that clicked too. raw[i] and
@@ -192,10 +255,12 @@ func (s *Server) Refit(ctx context.Context, siteName string) (learn.RefitResult,
 // RefitEvery is how often a serving collector refits every site's model.
 const RefitEvery = time.Hour
 
-// RunRefits refits every site's model on each tick until ctx ends (serve
-// passes a time.Ticker's channel of RefitEvery; tests their own). A site's
-// failure is logged and the others go on.
+// RunRefits first refits the sites whose model is due (RefitDue), then
+// every site's model on each tick until ctx ends (serve passes a
+// time.Ticker's channel of RefitEvery; tests their own). A site's failure
+// is logged and the others go on.
 func (s *Server) RunRefits(ctx context.Context, tick <-chan time.Time) {
+	s.RefitDue(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,14 +268,41 @@ func (s *Server) RunRefits(ctx context.Context, tick <-chan time.Time) {
 		case <-tick:
 		}
 		for _, name := range s.cfg.SiteNames() {
-			res, err := s.Refit(ctx, name)
-			switch {
-			case err != nil:
-				s.log.Error("refit of the learned heuristic", "site", name, "err", err)
-			case !res.Busy:
-				s.log.Info("refit of the learned heuristic", "site", name, "version", res.Version,
-					"labelled", res.Labelled, "code_less", res.Unlabelled, "proved", res.Proved)
-			}
+			s.refitLogged(ctx, name)
 		}
+	}
+}
+
+// RefitDue refits each site whose stored model is missing or was last
+// refitted RefitEvery or longer ago by the collector's clock, so that a
+// collector that starts does not leave a stale model for another hour. It
+// returns the sites it refitted (or tried to: a failure is logged).
+func (s *Server) RefitDue(ctx context.Context) []string {
+	var due []string
+	now := s.clock.Now()
+	for _, name := range s.cfg.SiteNames() {
+		at, err := s.learn.RefittedAt(ctx, name)
+		if err != nil {
+			s.log.Error("refit of the learned heuristic", "site", name, "err", err)
+			continue
+		}
+		if !at.IsZero() && now.Sub(at) < RefitEvery {
+			continue
+		}
+		due = append(due, name)
+		s.refitLogged(ctx, name)
+	}
+	return due
+}
+
+// refitLogged refits a site and logs the outcome.
+func (s *Server) refitLogged(ctx context.Context, name string) {
+	res, err := s.Refit(ctx, name)
+	switch {
+	case err != nil:
+		s.log.Error("refit of the learned heuristic", "site", name, "err", err)
+	case !res.Busy:
+		s.log.Info("refit of the learned heuristic", "site", name, "version", res.Version,
+			"labelled", res.Labelled, "code_less", res.Unlabelled, "proved", res.Proved)
 	}
 }

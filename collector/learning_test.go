@@ -313,8 +313,9 @@ func pctOf(iv posterior.Interval) string {
 	return fmt.Sprintf("%.1f %% [%.1f, %.1f] (%d/%d)", 100*iv.Value, 100*iv.Lo, 100*iv.Hi, iv.K, iv.N)
 }
 
-// The serving collector refits every site on each tick of its ticker; a
-// refit another collector holds is answered 409 by the API.
+// The serving collector refits at start the sites whose model is missing
+// or was refitted an hour or longer ago, then every site on each tick of
+// its ticker; a refit another collector holds is answered 409 by the API.
 func TestRefitsRunOnTheTicker(t *testing.T) {
 	w := newTestWorld(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -330,8 +331,10 @@ func TestRefitsRunOnTheTicker(t *testing.T) {
 	cancel()
 	<-done
 	for _, site := range []string{"demo", "shop"} {
-		if v := w.rdb.HGet(context.Background(), store.LearnModel(site), "version").Val(); v != "1" && v != "2" {
-			t.Errorf("%s: model version %q after two ticks", site, v)
+		// No model at start: refitted then, and on the first tick; the
+		// second tick's round may end with the cancel.
+		if v := w.rdb.HGet(context.Background(), store.LearnModel(site), "version").Val(); v != "2" && v != "3" {
+			t.Errorf("%s: model version %q after the start and two ticks", site, v)
 		}
 	}
 	if err := w.rdb.Set(context.Background(), store.LearnLock("demo"), "another collector", time.Minute).Err(); err != nil {
@@ -401,5 +404,154 @@ func TestOtherVisitsAreMarked(t *testing.T) {
 	}
 	if !markOtherVisits(raw, ex.Candidates, a2.VisitorID) || markOtherVisits(raw, ex.Candidates, "visitor-c") {
 		t.Fatal("the clicked visitor's other visit was not seen, or an absent one was")
+	}
+}
+
+// At start a model refitted long ago is refitted, a fresh one is not, and
+// a site without a model gets one; what is due follows the collector's
+// clock.
+func TestRefitDueAtStart(t *testing.T) {
+	w := newTestWorld(t)
+	ctx := context.Background()
+	version := func(site string) string { return w.rdb.HGet(ctx, store.LearnModel(site), "version").Val() }
+	w.refit(t) // demo's model, refitted now
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"shop"}) {
+		t.Fatalf("due with demo fresh and shop without a model: %v, want [shop]", got)
+	}
+	if version("demo") != "1" || version("shop") != "1" {
+		t.Fatalf("versions demo %s shop %s, want 1 and 1", version("demo"), version("shop"))
+	}
+	w.clock.Advance(RefitEvery - time.Minute)
+	if got := w.srv.RefitDue(ctx); len(got) != 0 {
+		t.Fatalf("due with both refitted 59 minutes ago: %v", got)
+	}
+	// demo refitted again a minute later: after another hour only shop,
+	// refitted an hour ago, is due.
+	w.clock.Advance(time.Minute)
+	w.refit(t)
+	w.clock.Advance(RefitEvery - time.Minute)
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"shop"}) {
+		t.Fatalf("due with shop refitted long ago: %v, want [shop]", got)
+	}
+	if version("demo") != "2" || version("shop") != "2" {
+		t.Fatalf("versions demo %s shop %s, want 2 and 2", version("demo"), version("shop"))
+	}
+	// A model stored without its refit time is due.
+	if err := w.rdb.HDel(ctx, store.LearnModel("demo"), "refitted").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.srv.RefitDue(ctx); !slices.Equal(got, []string{"demo"}) {
+		t.Fatalf("due with demo's refit time missing: %v, want [demo]", got)
+	}
+}
+
+// An operator's confirmation is kept as a labelled example marked as the
+// operator's: the message and its candidates as the matcher saw them (the
+// code-less example of the same message), the confirmed visit as the
+// click. A second confirmation adds nothing, and the live proof counts
+// only the id matches.
+func TestConfirmationIsALabelledExample(t *testing.T) {
+	w := newTestWorld(t)
+	ctx := context.Background()
+	if res := w.refit(t); res.Version != 1 {
+		t.Fatalf("first refit: %+v", res)
+	}
+	w.clock.Advance(time.Minute)
+	a := w.addVisit(t, func(v *visit.Visit) { v.Language = "en-US"; v.Country = "US"; v.TimeZone = "America/Los_Angeles" })
+	w.clickOn(t, a, "whatsapp:15551234567", "https://shop.test/a")
+	w.clock.Advance(5 * time.Second)
+	b := w.addVisit(t, func(v *visit.Visit) { v.Language = "en-GB"; v.Country = "US"; v.TimeZone = "America/New_York" })
+	w.clickOn(t, b, "whatsapp:15551234567", "https://shop.test/b")
+	w.clock.Advance(30 * time.Second)
+	if r := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505551234", "to": "15551234567", "text": "hello"}); r.Method != reports.MethodNone {
+		t.Fatalf("answer = %+v, want none", r)
+	}
+	labelledKey := store.LearnLabelled("demo", "whatsapp")
+	if n := w.rdb.LLen(ctx, labelledKey).Val(); n != 0 {
+		t.Fatalf("%d labelled examples before the confirmation", n)
+	}
+	seen := w.rdb.LRange(ctx, store.LearnUnlabelled("demo", "whatsapp"), 0, -1).Val()
+	if len(seen) != 1 {
+		t.Fatalf("%d code-less examples, want the message's", len(seen))
+	}
+	var matcher posterior.Unlabelled
+	if err := json.Unmarshal([]byte(seen[0]), &matcher); err != nil {
+		t.Fatal(err)
+	}
+	confirm := func(v *visit.Visit) (int, string) {
+		resp, body := w.do(t, request("POST", "/v1/sites/demo/chats/whatsapp:16505551234/confirm", jsonBody(t, map[string]string{"visit": w.visitID(v)}),
+			"Authorization", "Bearer demo-key-123"))
+		return resp.StatusCode, string(body)
+	}
+	if code, body := confirm(a); code != 200 {
+		t.Fatalf("confirm: %d %s", code, body)
+	}
+	got := w.rdb.LRange(ctx, labelledKey, 0, -1).Val()
+	if len(got) != 1 {
+		t.Fatalf("%d labelled examples after the confirmation, want 1", len(got))
+	}
+	var l posterior.Labelled
+	if err := json.Unmarshal([]byte(got[0]), &l); err != nil {
+		t.Fatal(err)
+	}
+	if !l.Confirmed {
+		t.Errorf("the example is not marked as an operator's: %s", got[0])
+	}
+	msgJSON := func(m posterior.Message) string {
+		b, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if g, want := msgJSON(l.Message), msgJSON(matcher.Message); g != want {
+		t.Errorf("message %s, the matcher saw %s", g, want)
+	}
+	if l.Message.PhoneCountry != "US" || l.Message.ClicksPerHour != 2 {
+		t.Errorf("message features %+v", l.Message)
+	}
+	byAt := map[time.Time]posterior.Click{}
+	for _, c := range matcher.Candidates {
+		byAt[c.At.UTC()] = c
+	}
+	if len(byAt) != 2 || len(l.Others) != 1 {
+		t.Fatalf("the matcher saw %d candidates, the example has the clicked one and %d others", len(byAt), len(l.Others))
+	}
+	for name, c := range map[string]posterior.Click{"clicked": l.Clicked, "other": l.Others[0]} {
+		if want, ok := byAt[c.At.UTC()]; !ok || want != c {
+			t.Errorf("%s candidate %+v, the matcher saw %+v", name, c, want)
+		}
+	}
+	if l.Clicked.Language != "en-US" || l.Clicked.Country != "US" || l.Others[0].Language != "en-GB" || !l.Clicked.HasOffset {
+		t.Errorf("the label is not the confirmed visit: clicked %+v, other %+v", l.Clicked, l.Others[0])
+	}
+
+	if code, body := confirm(b); code != 400 {
+		t.Errorf("a second confirmation: %d %s", code, body)
+	}
+	if code, body := confirm(a); code != 400 {
+		t.Errorf("the same confirmation again: %d %s", code, body)
+	}
+	if n := w.rdb.LLen(ctx, labelledKey).Val(); n != 1 {
+		t.Fatalf("%d labelled examples after confirming twice, want 1", n)
+	}
+
+	// An id match is a labelled example too, and the only one proven.
+	c := w.addVisit(t, nil)
+	w.clickOn(t, c, "whatsapp:15551234567", "https://shop.test/c")
+	w.clock.Advance(20 * time.Second)
+	if r := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": "16505550009", "to": "15551234567", "text": "hi " + w.code(c)}); r.Method != reports.MethodID {
+		t.Fatalf("the code's message: %+v", r)
+	}
+	res := w.refit(t)
+	if res.Labelled != 2 || res.Proved != 1 {
+		t.Errorf("refit read %d labelled examples and proved on %d, want 2 and the id match", res.Labelled, res.Proved)
+	}
+	proof, err := w.srv.learn.LoadProof(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot := learn.Total(proof.Rows, "whatsapp"); tot.Messages != 1 {
+		t.Errorf("the proof counts %d messages, want the id match only", tot.Messages)
 	}
 }

@@ -521,14 +521,16 @@ func OutboundRouter(site string) string { return siteKey(site, "out", "router") 
 // --- collector/learn: the learned matcher -----------------------------------
 
 // LearnLabelled is a LIST of one messenger's labelled first messages (a
-// message whose code named its visit), newest first, each as JSON: the
+// message whose code named its visit, or an operator's confirmation of a
+// candidate, marked "confirmed"), newest first, each as JSON: the
 // message's features (time, target, phone country and offsets, language,
 // the target's clicks in the hour before), the clicked visit's (click time,
 // IP country, UTC offset, browser language) and those of the other
 // candidates in the match window. No phone number, chat or visit ID.
 // Capped at learn.MaxExamples entries by LTRIM on every push; TTL
 // learn.ExampleTTL, renewed on every push. Written by the collector after
-// the message is stored; read in batches by learn.Store.Refit.
+// the message or the confirmation is stored; read in batches by
+// learn.Store.Refit.
 func LearnLabelled(site, messenger string) string {
 	return siteKey(site, "learn", "lab", part(messenger))
 }
@@ -547,7 +549,10 @@ func LearnUnlabelled(site, messenger string) string {
 func LearnMessengers(site string) string { return siteKey(site, "learn", "ms") }
 
 // LearnModel is a HASH holding the site's fitted matcher model: "version"
-// (an integer, one more on every fit), "model" (posterior.Model as JSON).
+// (an integer, one more on every fit), "model" (posterior.Model as JSON),
+// "refitted" (the refit's time, Unix milliseconds, by the refitting
+// collector's clock; a serving collector refits at start when it is
+// missing or older than collector.RefitEvery).
 // No TTL: the model is small (tens of KB) and is what the matcher uses
 // until the next fit. Written by learn.Store.Refit; read by the matcher,
 // which checks "version" at most once a minute and reloads "model" when it

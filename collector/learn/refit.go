@@ -40,9 +40,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`)
 
 // Refit fits the site's model anew on its examples and stores it one
-// version up. Before that, the model it replaces is proven on the labelled
-// first messages that arrived after that model's fit, which it had never
-// seen: their codes hidden, it answers at target as it would have, and
+// version up. Before that, the model it replaces is proven on the id
+// matches that arrived after that model's fit, which it had never seen
+// (operators' confirmations are fitted on, never proven on): their codes hidden, it answers at target as it would have, and
 // the counts are added to the site's proof (per messenger and month). The
 // first fit starts from today's defaults for the match window (and proves
 // nothing). Only one collector refits a site at a time (LearnLock); the
@@ -86,7 +86,9 @@ func (s *Store) Refit(ctx context.Context, site string, window time.Duration, ta
 	if prev.Version > 0 {
 		var fresh []posterior.Labelled
 		for i := range labelled {
-			if labelled[i].Message.Time.After(prev.FittedAt) {
+			// An operator's confirmation is no proof: the operator chose among
+			// what the matcher showed.
+			if !labelled[i].Confirmed && labelled[i].Message.Time.After(prev.FittedAt) {
 				fresh = append(fresh, labelled[i])
 			}
 		}
@@ -103,13 +105,28 @@ func (s *Store) Refit(ctx context.Context, site string, window time.Duration, ta
 	if err != nil {
 		return res, fmt.Errorf("learn: refit %s: encode: %w", site, err)
 	}
-	if err := s.rdb.HSet(ctx, store.LearnModel(site), "version", next.Version, "model", raw).Err(); err != nil {
+	if err := s.rdb.HSet(ctx, store.LearnModel(site), "version", next.Version, "model", raw,
+		"refitted", s.clock.Now().UnixMilli()).Err(); err != nil {
 		return res, fmt.Errorf("learn: refit %s: store: %w", site, err)
 	}
 	s.remember(site, &next, int64(next.Version), s.clock.Now())
 	res.Version, res.FittedAt = next.Version, next.FittedAt
 	res.Labelled, res.Unlabelled = len(labelled), len(unlabelled)
 	return res, nil
+}
+
+// RefittedAt is when the site's stored model was last refitted, by the
+// refitting collector's clock; the zero time when there is no model or it
+// was stored without that time (then it is due for a refit).
+func (s *Store) RefittedAt(ctx context.Context, site string) (time.Time, error) {
+	ms, err := s.rdb.HGet(ctx, store.LearnModel(site), "refitted").Int64()
+	if errors.Is(err, redis.Nil) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("learn: refit time of %s: %w", site, err)
+	}
+	return time.UnixMilli(ms).UTC(), nil
 }
 
 // Month is the proof's period of a message: its UTC month, "2006-01".

@@ -72,6 +72,10 @@ type ProofRow struct {
 // messenger and period (period names a message's period, e.g. its month;
 // nil puts all in "all"), sorted by messenger then period.
 //
+// Operators' confirmations (Confirmed) are left out: an operator chose
+// among the candidates the matcher showed, so they are no independent
+// test.
+//
 // Every labelled writer clicked, so the proof measures recall and the
 // precision among clickers; wrong answers on people who never clicked are
 // what the never-clicked rate and the calibration account for.
@@ -86,6 +90,9 @@ func Prove(m Model, labelled []Labelled, target float64, period func(time.Time) 
 	var probs []float64
 	for i := range labelled {
 		l := &labelled[i]
+		if l.Confirmed {
+			continue
+		}
 		k := key{l.Message.Messenger, "all"}
 		if period != nil {
 			k.period = period(l.Message.Time)

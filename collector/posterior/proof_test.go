@@ -126,3 +126,19 @@ func TestModelJSONAndDecide(t *testing.T) {
 		t.Error("did not answer above the target")
 	}
 }
+
+// Operators' confirmations are fitted on but never proven on.
+func TestProveLeavesOutConfirmations(t *testing.T) {
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	l := Labelled{Message: Message{Time: at, Messenger: WhatsApp, Target: "whatsapp:1"},
+		Clicked: Click{At: at.Add(-40 * time.Second)}, Others: []Click{{At: at.Add(-10 * time.Minute)}}}
+	confirmed := l
+	confirmed.Confirmed = true
+	rows := Prove(DefaultModel(), []Labelled{l, confirmed, confirmed}, DefaultTarget, nil)
+	if len(rows) != 1 || rows[0].Messages != 1 {
+		t.Fatalf("rows %+v, want one message (the id match)", rows)
+	}
+	if rows := Prove(DefaultModel(), []Labelled{confirmed}, DefaultTarget, nil); len(rows) != 0 {
+		t.Fatalf("rows %+v for confirmations only, want none", rows)
+	}
+}
