@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/messtrack/messtrack/collector/wabiz"
 	"github.com/messtrack/messtrack/reports"
 )
 
@@ -55,7 +56,10 @@ func (s *Server) handleReport(c *fiber.Ctx) error {
 	case "experiments":
 		rep, err = s.reports.Experiments(ctx, site, r)
 	default:
-		return fail(ErrNotFound, "no report %q: ads, channels, pages, new-repeat, dynamics, codes or experiments", clip(name, 32))
+		var ok bool
+		if rep, ok, err = s.wabiz.Report(ctx, site, name, r, c.Query); !ok {
+			return fail(ErrNotFound, "no report %q: ads, channels, pages, new-repeat, dynamics, codes, experiments, %s", clip(name, 32), wabiz.ReportNames)
+		}
 	}
 	if err != nil {
 		return reportsError(err)

@@ -141,7 +141,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})
-	s.wabiz = wabiz.New(wabiz.Options{Redis: s.rdb, Config: opt.Config, Ledger: s.ledger, Clock: opt.Clock, Log: opt.Log, Reports: s.reports})
+	s.wabiz = wabiz.New(wabiz.Options{Redis: s.rdb, Config: opt.Config, Ledger: s.ledger, Clock: opt.Clock, Log: opt.Log})
 	for _, name := range opt.Config.SiteNames() {
 		prepared, err := sites.New(ctx, s.rdb, opt.Config.Sites[name])
 		if err != nil {
@@ -279,7 +279,7 @@ func (s *Server) features() []func(fiber.Router) {
 		s.routesOps,        // ops.go: /healthz
 		s.routesMetrics,    // metrics.go: /metrics
 		s.intake.Register,  // collector/intake: the snippet's visits and clicks
-		s.routesWABiz,      // collector/wabiz: WhatsApp sends and its reports, before the generic reports route
+		s.routesWABiz,      // collector/wabiz: WhatsApp template sends and records
 		s.routesSendBack,   // collector/sendback: the send-back widget
 		s.routesVisits,     // visit.go: a stored visit, for operators
 		s.routesReports,    // reports_http.go: events, costs, reports

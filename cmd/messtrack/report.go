@@ -129,7 +129,7 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	case "dynamics":
 		rep, err = st.Dynamics(ctx, *site, r, *by)
 	case "whatsapp", "templates":
-		wa := wabiz.New(wabiz.Options{Redis: db.Client, Config: cfg, Reports: st})
+		wa := wabiz.New(wabiz.Options{Redis: db.Client, Config: cfg})
 		if pos[0] == "whatsapp" {
 			rep, err = wa.WhatsApp(ctx, *site, r, waBy)
 		} else {

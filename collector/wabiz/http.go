@@ -2,9 +2,9 @@ package wabiz
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -16,13 +16,11 @@ import (
 const maxRequest = 64 << 10
 
 // Register adds the endpoints to r, behind guard (the site's key check);
-// siteOf names the site guard let through. Register them before a route
-// that takes any report name.
+// siteOf names the site guard let through. The whatsapp and templates
+// reports are served with every other report, through Report.
 //
 //	POST /v1/sites/{site}/whatsapp/send       a template through the Cloud API
 //	POST /v1/sites/{site}/whatsapp/outbound   record a message sent elsewhere
-//	GET  /v1/sites/{site}/reports/whatsapp    free and paid units, spend
-//	GET  /v1/sites/{site}/reports/templates   per template
 func (s *Service) Register(r fiber.Router, guard fiber.Handler, siteOf func(*fiber.Ctx) string) {
 	const base = "/v1/sites/:site"
 	r.Post(base+"/whatsapp/send", guard, func(c *fiber.Ctx) error {
@@ -46,16 +44,6 @@ func (s *Service) Register(r fiber.Router, guard fiber.Handler, siteOf func(*fib
 		}
 		return c.JSON(fiber.Map{"recorded": o.MessageID})
 	})
-	r.Get(base+"/reports/whatsapp", guard, func(c *fiber.Ctx) error {
-		return s.report(c, siteOf(c), "whatsapp", func(rg reports.Range) (reports.Table, error) {
-			return s.WhatsApp(c.UserContext(), siteOf(c), rg, c.Query("by"))
-		})
-	})
-	r.Get(base+"/reports/templates", guard, func(c *fiber.Ctx) error {
-		return s.report(c, siteOf(c), "templates", func(rg reports.Range) (reports.Table, error) {
-			return s.Templates(c.UserContext(), siteOf(c), rg, c.Query("template"))
-		})
-	})
 }
 
 // decode reads a JSON body of at most maxRequest bytes.
@@ -72,34 +60,30 @@ func decode(c *fiber.Ctx, into any) error {
 	return nil
 }
 
-// report answers a report as JSON or CSV (format=json|csv), over
-// ?from=&to= like every report.
-func (s *Service) report(c *fiber.Ctx, site, name string, build func(reports.Range) (reports.Table, error)) error {
-	format := c.Query("format", "json")
-	if format != "json" && format != "csv" {
-		return httperr.Fail(httperr.ErrBadInput, "format=%q is not json or csv", httperr.Clip(format, 16))
+// ReportNames are the reports Report builds.
+const ReportNames = "whatsapp, templates"
+
+// Report builds the named report over rg, with its own query parameters
+// read through query (whatsapp: by=category|source; templates:
+// template=), for the server's one report endpoint, which answers it as
+// JSON or CSV like every report. ok is false for a name it does not know;
+// errors are already what the client should see.
+func (s *Service) Report(ctx context.Context, site, name string, rg reports.Range, query func(string, ...string) string) (reports.Table, bool, error) {
+	switch name {
+	case "whatsapp":
+		rep, err := s.WhatsApp(ctx, site, rg, query("by"))
+		if err != nil {
+			return nil, true, clientError(err)
+		}
+		return rep, true, nil
+	case "templates":
+		rep, err := s.Templates(ctx, site, rg, query("template"))
+		if err != nil {
+			return nil, true, clientError(err)
+		}
+		return rep, true, nil
 	}
-	if s.reports == nil {
-		return errors.New("wabiz: no reports store to read ranges")
-	}
-	rg, err := s.reports.Range(site, c.Query("from"), c.Query("to"))
-	if err != nil {
-		return clientError(err)
-	}
-	rep, err := build(rg)
-	if err != nil {
-		return clientError(err)
-	}
-	if format == "json" {
-		return c.JSON(rep)
-	}
-	var buf bytes.Buffer
-	if err := reports.WriteCSV(&buf, rep); err != nil {
-		return err
-	}
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s-%s-%s_%s.csv"`, site, name, rg.From, rg.To))
-	return c.Send(buf.Bytes())
+	return nil, false, nil
 }
 
 // clientError maps the service's errors to what the client sees.

@@ -17,7 +17,6 @@ import (
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/config"
-	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -44,20 +43,17 @@ type Options struct {
 	Log    *slog.Logger
 	// HTTP calls the Cloud API; nil means a client with a 15 s timeout.
 	HTTP *http.Client
-	// Reports checks report ranges as every report does.
-	Reports *reports.Store
 }
 
 // Service keeps the outbound messages' state and counters of every site.
 // It is safe for concurrent use.
 type Service struct {
-	rdb     redis.UniversalClient
-	cfg     *config.Config
-	ledger  *ledger.Ledger
-	clock   store.Clock
-	log     *slog.Logger
-	http    *http.Client
-	reports *reports.Store
+	rdb    redis.UniversalClient
+	cfg    *config.Config
+	ledger *ledger.Ledger
+	clock  store.Clock
+	log    *slog.Logger
+	http   *http.Client
 }
 
 // New returns the service.
@@ -71,7 +67,7 @@ func New(opt Options) *Service {
 	if opt.HTTP == nil {
 		opt.HTTP = &http.Client{Timeout: 15 * time.Second}
 	}
-	return &Service{rdb: opt.Redis, cfg: opt.Config, ledger: opt.Ledger, clock: opt.Clock, log: opt.Log, http: opt.HTTP, reports: opt.Reports}
+	return &Service{rdb: opt.Redis, cfg: opt.Config, ledger: opt.Ledger, clock: opt.Clock, log: opt.Log, http: opt.HTTP}
 }
 
 // ErrUnknownSite is a site the config does not name.

@@ -106,7 +106,7 @@ func newSendWorld(t *testing.T, api *cloudAPI) *world {
 	w := newWorld(t)
 	w.cfg = cfg
 	w.rep = reports.New(w.rdb, w.clock, cfg)
-	w.svc = wabiz.New(wabiz.Options{Redis: w.rdb, Config: cfg, Ledger: ledger.New(w.rdb, nil), Clock: w.clock, Reports: w.rep, HTTP: api.srv.Client()})
+	w.svc = wabiz.New(wabiz.Options{Redis: w.rdb, Config: cfg, Ledger: ledger.New(w.rdb, nil), Clock: w.clock, HTTP: api.srv.Client()})
 	return w
 }
 

@@ -51,7 +51,7 @@ func newWorld(t *testing.T) *world {
 	rdb := redistest.New(t)
 	clock := store.NewManualClock(time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC))
 	rep := reports.New(rdb, clock, cfg)
-	svc := wabiz.New(wabiz.Options{Redis: rdb, Config: cfg, Ledger: ledger.New(rdb, nil), Clock: clock, Reports: rep})
+	svc := wabiz.New(wabiz.Options{Redis: rdb, Config: cfg, Ledger: ledger.New(rdb, nil), Clock: clock})
 	return &world{rdb: rdb, clock: clock, cfg: cfg, svc: svc, rep: rep}
 }
 
