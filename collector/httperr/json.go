@@ -1,6 +1,7 @@
 package httperr
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -43,6 +44,22 @@ func DecodeJSON(body []byte, limit int, v any) error {
 		default:
 			return Fail(ErrBadInput, "malformed JSON")
 		}
+	}
+	return nil
+}
+
+// DecodeStrictJSON decodes a JSON object body of at most limit bytes into
+// v, refusing fields v does not have: for the endpoints whose callers are
+// programs, where a misspelt field is a mistake to report, not to ignore.
+// shape names the object in the error ("{\"site\",\"visit\",\"phone\"}").
+func DecodeStrictJSON(body []byte, limit int, shape string, v any) error {
+	if len(body) > limit {
+		return Fail(ErrTooLarge, "the body is over %d bytes", limit)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Fail(ErrBadInput, "the body is not %s: %s", shape, Clip(err.Error(), 120))
 	}
 	return nil
 }

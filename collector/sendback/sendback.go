@@ -1,7 +1,6 @@
 package sendback
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -115,14 +114,8 @@ func coded(c *fiber.Ctx, status int, code, msg string) error {
 // settings, and the visit.
 func (s *Service) read(c *fiber.Ctx) (Request, *config.Site, Visit, error) {
 	var req Request
-	body := c.Body()
-	if len(body) > maxBody {
-		return req, nil, Visit{}, httperr.Fail(httperr.ErrTooLarge, "the body is over %d bytes", maxBody)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, nil, Visit{}, httperr.Fail(httperr.ErrBadInput, "the body is not {\"site\",\"visit\",\"phone\"}: %s", httperr.Clip(err.Error(), 100))
+	if err := httperr.DecodeStrictJSON(c.Body(), maxBody, `{"site","visit","phone"}`, &req); err != nil {
+		return req, nil, Visit{}, err
 	}
 	st := s.opt.Config.Site(req.Site)
 	if st == nil {

@@ -1,9 +1,7 @@
 package wabiz
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,18 +44,10 @@ func (s *Service) Register(r fiber.Router, guard fiber.Handler, siteOf func(*fib
 	})
 }
 
-// decode reads a JSON body of at most maxRequest bytes.
+// decode reads a JSON body of at most maxRequest bytes, refusing unknown
+// fields.
 func decode(c *fiber.Ctx, into any) error {
-	body := c.Body()
-	if len(body) > maxRequest {
-		return httperr.Fail(httperr.ErrTooLarge, "the body is over %d bytes", maxRequest)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return httperr.Fail(httperr.ErrBadInput, "the body is not the expected JSON object: %s", httperr.Clip(err.Error(), 120))
-	}
-	return nil
+	return httperr.DecodeStrictJSON(c.Body(), maxRequest, "the expected JSON object", into)
 }
 
 // ReportNames are the reports Report builds.
