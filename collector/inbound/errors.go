@@ -20,9 +20,9 @@ func badInput(format string, args ...any) error {
 	return &InputError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// jsonProblem says briefly what is wrong with a JSON body, without echoing
-// it.
-func jsonProblem(err error) string {
+// JSONProblem says briefly what is wrong with a JSON body, without echoing
+// it; every webhook translator reports its malformed bodies with it.
+func JSONProblem(err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {

@@ -26,7 +26,7 @@ type Telegram struct {
 func ReadTelegram(body []byte, bot, user string, received time.Time) (*Telegram, error) {
 	var u tgUpdate
 	if err := json.Unmarshal(body, &u); err != nil {
-		return nil, badInput("malformed Telegram update: %s", jsonProblem(err))
+		return nil, badInput("malformed Telegram update: %s", JSONProblem(err))
 	}
 	if u.UpdateID == nil {
 		return nil, badInput("the update has no update_id")

@@ -43,7 +43,7 @@ type Event struct {
 func ReadWhatsApp(body []byte, received time.Time) (*WhatsApp, error) {
 	var p waPayload
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, badInput("malformed WhatsApp notification: %s", jsonProblem(err))
+		return nil, badInput("malformed WhatsApp notification: %s", JSONProblem(err))
 	}
 	out := &WhatsApp{}
 	for _, e := range p.Entry {

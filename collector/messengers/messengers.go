@@ -15,8 +15,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -117,24 +115,9 @@ func ReadJSON(body []byte, v any, what string) error {
 		return BadInput("empty body: a %s is required", what)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return BadInput("malformed %s: %s", what, jsonProblem(err))
+		return BadInput("malformed %s: %s", what, inbound.JSONProblem(err))
 	}
 	return nil
-}
-
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
-	case errors.As(err, &te):
-		if te.Field != "" {
-			return "field " + strconv.Quote(httperr.Clip(te.Field, 60)) + " has the wrong type"
-		}
-		return "a value has the wrong type"
-	}
-	return "invalid content"
 }
 
 // Equal compares a secret a request carries with the configured one in
