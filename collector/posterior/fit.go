@@ -48,9 +48,10 @@ type Unlabelled struct {
 // Per messenger: the delay histogram and the evidence tables count the
 // labelled examples (the clicked visit as "same person", the other
 // candidates as "another clicker"); the never-clicked share, which no
-// labelled example shows, is estimated by EM over the code-less messages,
-// for the messenger, each target and each UTC hour of day, each shrunk
-// towards the level above.
+// labelled example shows, is estimated by EM over the code-less messages:
+// the clickers' code-less messages per click for the messenger, and per
+// target the never-clicked messages per UTC hour of day as a floor plus a
+// rate per click (fitNeverClicked).
 //
 // The work is bounded: at most MaxLabelled and MaxUnlabelled examples,
 // MaxCandidates candidates each, and a fixed number of EM rounds.
@@ -230,23 +231,24 @@ type emMessage struct {
 // code-less messages. The candidates' weights do not change during EM, so
 // each message is reduced to their sum once. A round computes each
 // message's responsibility of "never clicked", p0 = B/(B + Σw), then the
-// two rates it implies:
+// rates it implies:
 //
-//   - clickers' code-less messages per click, one number for the
-//     messenger: the sum of 1 − p0 over the clicks the target's rate
+//   - clickers' in-window code-less messages per click, one number for the
+//     messenger: the sum of 1 − p0 over the clicks the targets' rates
 //     brought in the fit's span (clicks lose their code, and write, alike
 //     at every hour);
 //   - messages from people who never clicked (or clicked before the
-//     window), per target and UTC hour of day: the sum of p0 in that hour,
-//     shrunk towards the target's mean per hour.
+//     window), per target, as a floor a per hour of day plus b per click:
+//     each hour's sum of p0 is split between the two in proportion to
+//     their current rates, and a and b are refitted from their parts
+//     (an EM step for two additive Poisson rates).
 //
-// B at a message is the second over the first, per second, times the
-// in-window share of delays (Σw counts only in-window delays); stored as a
-// ratio to the hour's click rate. Estimating the clickers' rate once per
-// messenger, and the never-clicked rate as a count rather than as a share
-// of each hour's messages, keeps night hours, where few clicks make most
-// code-less messages never-clicked ones, from being pulled towards the
-// busy hours' share.
+// B at a message is the second over the first times the in-window share of
+// delays (Σw counts only in-window delays), stored per hour as a ratio to
+// the hour's click rate. Before, each hour had its own share of the code-
+// less messages, shrunk towards the target's: night hours, where few
+// clicks make most code-less messages never-clicked ones, were pulled
+// towards the busy hours' share, and answers there were far too sure.
 func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window float64, labelled []Labelled, unlabelled []Unlabelled) NeverClicked {
 	m := Model{WindowSeconds: window}
 	var msgs []emMessage
