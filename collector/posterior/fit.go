@@ -3,6 +3,7 @@ package posterior
 import (
 	"cmp"
 	"slices"
+	"time"
 )
 
 // Work bounds of one fit.
@@ -47,9 +48,10 @@ type Unlabelled struct {
 // Per messenger: the delay histogram and the evidence tables count the
 // labelled examples (the clicked visit as "same person", the other
 // candidates as "another clicker"); the never-clicked share, which no
-// labelled example shows, is estimated by EM over the code-less messages,
-// for the messenger, each target and each UTC hour of day, each shrunk
-// towards the level above.
+// labelled example shows, is estimated by EM over the code-less messages:
+// the clickers' code-less messages per click for the messenger, and per
+// target the never-clicked messages per UTC hour of day as a floor plus a
+// rate per click (fitNeverClicked).
 //
 // The work is bounded: at most MaxLabelled and MaxUnlabelled examples,
 // MaxCandidates candidates each, and a fixed number of EM rounds.
@@ -225,14 +227,32 @@ type emMessage struct {
 	key    string
 }
 
-// fitNeverClicked estimates the never-clicked share by EM. The candidates'
-// weights do not change during EM, so each message is reduced to their sum
-// once; a round computes each message's responsibility of "never clicked",
-// p0 = B/(B + Σw) with B = ratio × clicks per second, and sets each level's
-// share to the mean p0, shrunk towards the level above.
+// fitNeverClicked estimates the never-clicked rate by EM over the
+// code-less messages. The candidates' weights do not change during EM, so
+// each message is reduced to their sum once. A round computes each
+// message's responsibility of "never clicked", p0 = B/(B + Σw), then the
+// rates it implies:
+//
+//   - clickers' in-window code-less messages per click, one number for the
+//     messenger: the sum of 1 − p0 over the clicks the targets' rates
+//     brought in the fit's span (clicks lose their code, and write, alike
+//     at every hour);
+//   - messages from people who never clicked (or clicked before the
+//     window), per target, as a floor a per hour of day plus b per click:
+//     each hour's sum of p0 is split between the two in proportion to
+//     their current rates, and a and b are refitted from their parts
+//     (an EM step for two additive Poisson rates).
+//
+// B at a message is the second over the first times the in-window share of
+// delays (Σw counts only in-window delays), stored per hour as a ratio to
+// the hour's click rate. Before, each hour had its own share of the code-
+// less messages, shrunk towards the target's: night hours, where few
+// clicks make most code-less messages never-clicked ones, were pulled
+// towards the busy hours' share, and answers there were far too sure.
 func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window float64, labelled []Labelled, unlabelled []Unlabelled) NeverClicked {
 	m := Model{WindowSeconds: window}
 	var msgs []emMessage
+	var first, last time.Time
 	for i := range unlabelled {
 		u := &unlabelled[i]
 		if u.Message.Messenger != name {
@@ -246,27 +266,64 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 			e.clicks += clickWeight(mm, &u.Message, &cands[j], lrs)
 		}
 		msgs = append(msgs, e)
+		if first.IsZero() || u.Message.Time.Before(first) {
+			first = u.Message.Time
+		}
+		if u.Message.Time.After(last) {
+			last = u.Message.Time
+		}
 	}
 	share := prior.Share
 	if share <= 0 || share >= 1 {
 		share = defaultNeverShare
 	}
-	nc := NeverClicked{Share: share, Ratio: ratioOf(share, mm.Delay.InWindow), Messages: len(msgs)}
+	inWindow := mm.Delay.InWindow
+	nc := NeverClicked{Share: share, Ratio: ratioOf(share, inWindow), Messages: len(msgs)}
 	if len(msgs) == 0 {
 		return nc
 	}
+	// Each hour of day occurs span/24 h times in the fit's span; a
+	// target's clicks in an hour are its click rate there (the mean over
+	// the hour's messages) times that.
+	days := max(last.Sub(first).Hours(), 1) / 24
 	nc.Targets = map[string]*TargetRate{}
+	rates := map[string]*[24]float64{}
 	for _, e := range msgs {
 		tr := nc.Targets[e.target]
 		if tr == nil {
 			tr = &TargetRate{}
 			nc.Targets[e.target] = tr
+			rates[e.target] = &[24]float64{}
 		}
 		tr.Messages++
 		tr.HourlyN[e.hour]++
+		rates[e.target][e.hour] += e.rate
+	}
+	var clicks float64 // clicks in the span, over the hours with messages
+	for t, tr := range nc.Targets {
+		r := rates[t]
+		for h := range 24 {
+			if tr.HourlyN[h] > 0 {
+				r[h] = r[h] / float64(tr.HourlyN[h]) * 3600 * days
+				clicks += r[h]
+			}
+		}
+	}
+	// lines holds each target's never-clicked messages per hour slot: a
+	// floor and a rate per click, started at half the prior share each.
+	lines := map[string]*[2]float64{}
+	for t, tr := range nc.Targets {
+		var n, c float64
+		for h := range 24 {
+			if tr.HourlyN[h] > 0 {
+				n++
+				c += rates[t][h]
+			}
+		}
+		odds := share / (1 - share) * float64(tr.Messages)
+		lines[t] = &[2]float64{odds / 2 / max(n, 1), odds / 2 / max(c, 1)}
 	}
 	priorShare := share
-	inWindow := mm.Delay.InWindow
 	kc := countKeys(name, labelled, msgs)
 	for range emIterations {
 		factors := kc.factors(nc.Share)
@@ -299,12 +356,38 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		}
 		nc.Share = (sum + neverPriorStrength*priorShare) / (float64(len(msgs)) + neverPriorStrength)
 		nc.Ratio = ratioOf(nc.Share, inWindow)
+		// Clickers' in-window code-less messages per click.
+		perClick := (float64(len(msgs)) - sum) / clicks
 		for t, tr := range nc.Targets {
-			acc := byTarget[t]
+			acc, r, ab := byTarget[t], rates[t], lines[t]
 			tr.Share = (acc[24] + neverPriorStrength*nc.Share) / (float64(tr.Messages) + neverPriorStrength)
+			// The never-clicked messages of an hour are a floor a, the same
+			// every hour, plus b per click: split each hour's sum of p0
+			// between the two in proportion to their current rates, and
+			// refit each from its share of all hours.
+			var floor, traffic, hours, n float64
 			for h := range 24 {
-				s := (acc[h] + neverPriorStrength*tr.Share) / (float64(tr.HourlyN[h]) + neverPriorStrength)
-				tr.Hourly[h] = ratioOf(s, inWindow)
+				if tr.HourlyN[h] == 0 || r[h] <= 0 {
+					continue
+				}
+				fa, fb := ab[0], ab[1]*r[h]
+				if fa+fb > 0 {
+					floor += acc[h] * fa / (fa + fb)
+					traffic += acc[h] * fb / (fa + fb)
+				}
+				hours++
+				n += r[h]
+			}
+			if hours > 0 && n > 0 {
+				ab[0], ab[1] = floor/hours, traffic/n
+			}
+			for h := range 24 {
+				if tr.HourlyN[h] == 0 || r[h] <= 0 || perClick <= 0 {
+					tr.Hourly[h] = ratioOf(tr.Share, inWindow)
+					continue
+				}
+				odds := (ab[0] + ab[1]*r[h]) / (perClick * r[h])
+				tr.Hourly[h] = inWindow * min(max(odds, 1e-4/(1-1e-4)), 99)
 			}
 		}
 	}

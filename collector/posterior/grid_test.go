@@ -164,8 +164,8 @@ func calibrationGap(bins []Bin) (gap float64, judged int) {
 func TestSimulationGrid(t *testing.T) {
 	cells := runGrid()
 	var tb strings.Builder
-	tb.WriteString("| clicks/h/target | never-clicked | code-lost (+never) | learned precision | learned recall | oracle recall | learned/oracle | calibration gap (deciles) | today precision | today recall |\n")
-	tb.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	tb.WriteString("| clicks/h/target | never-clicked | code-lost (+never) | learned precision | learned recall | oracle recall | learned/oracle | calibration gap (deciles) | oracle's gap | today precision | today recall |\n")
+	tb.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range cells {
 		lp := Proportion(c.learned.correct, c.learned.answered)
 		lr := Proportion(c.learned.correct, c.lost)
@@ -173,12 +173,13 @@ func TestSimulationGrid(t *testing.T) {
 		tp := Proportion(c.today.correct, c.today.answered)
 		tr := Proportion(c.today.correct, c.lost)
 		gap, judged := calibrationGap(c.bins)
+		ogap, _ := calibrationGap(c.oracleBins)
 		ratio := 0.0
 		if or.Value > 0 {
 			ratio = lr.Value / or.Value
 		}
-		fmt.Fprintf(&tb, "| %.0f | %.0f %% | %d (+%d) | %s | %s | %s | %.2f | %.1f pts (%d) | %s | %s |\n",
-			c.density, 100*c.never, c.lost, c.neverMsgs, pct(lp), pct(lr), pct(or), ratio, 100*gap, judged, pct(tp), pct(tr))
+		fmt.Fprintf(&tb, "| %.0f | %.0f %% | %d (+%d) | %s | %s | %s | %.2f | %.1f pts (%d) | %.1f pts | %s | %s |\n",
+			c.density, 100*c.never, c.lost, c.neverMsgs, pct(lp), pct(lr), pct(or), ratio, 100*gap, judged, 100*ogap, pct(tp), pct(tr))
 		name := fmt.Sprintf("%.0f/h, never-clicked %.0f %%", c.density, 100*c.never)
 		if c.learned.answered == 0 || lp.Hi < DefaultTarget {
 			t.Errorf("%s: learned precision %s below %.0f %%", name, pct(lp), 100*DefaultTarget)
@@ -186,11 +187,11 @@ func TestSimulationGrid(t *testing.T) {
 		// The goals are calibration within 5 points and recall at least 80 %
 		// of the oracle's; the model meets them in most cells, not all
 		// (README). Misses are reported; a miss beyond the regression
-		// guards (15 points, 60 %) fails.
+		// guards (10 points, 60 %) fails.
 		if gap > 0.05 {
 			t.Logf("%s: goal missed: calibration off by %.1f points", name, 100*gap)
 		}
-		if gap > 0.15 {
+		if gap > 0.10 {
 			t.Errorf("%s: calibration off by %.1f points: %+v", name, 100*gap, c.bins)
 		}
 		if lr.Value < 0.8*or.Value {
@@ -199,8 +200,7 @@ func TestSimulationGrid(t *testing.T) {
 		if lr.Value < 0.6*or.Value {
 			t.Errorf("%s: learned recall %s below 60 %% of the oracle's %s", name, pct(lr), pct(or))
 		}
-		t.Logf("%s: oracle precision %s; calibration gap of the oracle %.1f pts", name,
-			pct(Proportion(c.oracle.correct, c.oracle.answered)), 100*func() float64 { g, _ := calibrationGap(c.oracleBins); return g }())
+		t.Logf("%s: oracle precision %s", name, pct(Proportion(c.oracle.correct, c.oracle.answered)))
 	}
 	t.Log("\n" + tb.String())
 }

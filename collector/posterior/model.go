@@ -158,8 +158,10 @@ type NeverClicked struct {
 	Keys map[string]float64 `json:"key_factors,omitempty"`
 }
 
-// TargetRate is the never-clicked rate of one target, overall and per UTC
-// hour of day (each shrunk towards the target's).
+// TargetRate is the never-clicked rate of one target: its share of the
+// target's code-less messages (shrunk towards the messenger's), and per UTC
+// hour of day the weight per click per second that a floor of never-clicked
+// messages per hour plus a rate per click give at that hour's clicks.
 type TargetRate struct {
 	Share    float64     `json:"share"`
 	Messages int         `json:"messages"`
