@@ -65,6 +65,14 @@ bench-load: deps
 bench-stall: deps
 	$(GO) test ./collector -run '^$$' -bench VisitsDuringCostUpload -benchtime 3x -count=1
 
+# bench-scale prints visits/s and first messages/s on one redis-server and
+# on a 3-master cluster, with one and two collectors, as ratios to one
+# collector on one server in the same run; then what each kind of traffic
+# leaves in Redis and costs it (the figures of docs/scale.md).
+bench-scale: deps
+	$(GO) test ./collector -run '^$$' -bench '^BenchmarkScale$$' -benchtime 8000x -count=1
+	$(GO) test ./collector -run '^$$' -bench '^BenchmarkKeyMemory$$' -benchtime 1x -count=1
+
 # soak runs a collector on a private redis-server under a steady load of
 # visits, clicks, first and later messages for SOAK_DURATION at SOAK_RATE
 # visits a second, prints memory every SOAK_EVERY and fails when RSS or Redis
