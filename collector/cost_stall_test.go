@@ -22,7 +22,7 @@ import (
 // client of the server (Redis runs one command at a time) for as long.
 const slowCommand = 20 * time.Millisecond
 
-// A cost upload of the largest body (4 MiB, about 118,000 rows over 60
+// A cost upload of the largest body (4 MiB, about 118,000 rows over 57
 // days) while another site's visits flow never holds Redis: Redis' own slow
 // log, set to log any command over slowCommand on a private server, logs
 // nothing. Redis measures a command's execution alone, without network or
