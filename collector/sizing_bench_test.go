@@ -108,6 +108,7 @@ func containsString(list []string, s string) bool {
 // redisCounters is what INFO says of the server's work and memory.
 type redisCounters struct {
 	usedMemory, commands int64
+	netIn, netOut        int64   // bytes Redis read from and wrote to its clients and replicas
 	cpu                  float64 // seconds of user and system CPU
 }
 
@@ -128,6 +129,10 @@ func readCounters(b *testing.B, rdb *redis.Client) redisCounters {
 			c.usedMemory, _ = strconv.ParseInt(v, 10, 64)
 		case "total_commands_processed":
 			c.commands, _ = strconv.ParseInt(v, 10, 64)
+		case "total_net_input_bytes":
+			c.netIn, _ = strconv.ParseInt(v, 10, 64)
+		case "total_net_output_bytes":
+			c.netOut, _ = strconv.ParseInt(v, 10, 64)
 		case "used_cpu_user", "used_cpu_sys":
 			f, _ := strconv.ParseFloat(v, 64)
 			c.cpu += f
@@ -141,6 +146,7 @@ func readCounters(b *testing.B, rdb *redis.Client) redisCounters {
 type work struct {
 	n        int
 	commands int64
+	net      int64 // bytes in and out
 	cpu      float64
 }
 
@@ -148,7 +154,7 @@ func (w work) String() string {
 	if w.n == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f commands, %.0f µs Redis CPU", float64(w.commands)/float64(w.n), w.cpu*1e6/float64(w.n))
+	return fmt.Sprintf("%.1f commands, %.0f µs Redis CPU, %.0f B on the wire", float64(w.commands)/float64(w.n), w.cpu*1e6/float64(w.n), float64(w.net)/float64(w.n))
 }
 
 // BenchmarkKeyMemory measures what each kind of traffic leaves in Redis and
@@ -160,7 +166,7 @@ func (w work) String() string {
 // chat. It prints MEMORY USAGE per key kind and reports bytes per visit,
 // click, chat (its record, history, index entry, claims, code outcome,
 // seen mark and reports' session), session, later message and report day,
-// with Redis' commands and CPU time per request of each kind. The sizing
+// with Redis' commands, CPU time and bytes on the wire per request of each kind. The sizing
 // table of docs/scale.md is computed from these figures.
 //
 //	go test ./collector -run '^$' -bench KeyMemory -benchtime 1x
@@ -178,12 +184,17 @@ func BenchmarkKeyMemory(b *testing.B) {
 		s := newScaleSetup(b, "sizing", 6, cfg, 1, func() redis.UniversalClient { return redis.NewClient(rdb.Options()) })
 		client := &fasthttp.Client{MaxConnsPerHost: loadConns, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 		var visits, clicks, chats, later, costs work
+		// What reading the counters itself adds (the INFO command, its
+		// answer) is taken off every measurement.
+		c0, c1 := readCounters(b, rdb), readCounters(b, rdb)
+		infoCommands, infoNet := c1.commands-c0.commands, c1.netIn-c0.netIn+c1.netOut-c0.netOut
 		measure := func(w *work, n int, do func()) {
 			c0 := readCounters(b, rdb)
 			do()
 			c1 := readCounters(b, rdb)
 			w.n += n
-			w.commands += c1.commands - c0.commands
+			w.commands += c1.commands - c0.commands - infoCommands
+			w.net += c1.netIn - c0.netIn + c1.netOut - c0.netOut - infoNet
 			w.cpu += c1.cpu - c0.cpu
 		}
 		mem0 := readCounters(b, rdb).usedMemory
