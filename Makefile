@@ -15,7 +15,7 @@ IMAGE_ARCH ?= $(shell $(GO) env GOARCH)
 IMAGE_ROOT := dist/image-root
 RELEASE_FLAGS := -trimpath -tags timetzdata -ldflags "-s -w $(LDFLAGS)"
 
-.PHONY: run build test deps bench bench-load bench-stall vet fmt geoip clean release image image-root cluster cluster-stop test-cluster
+.PHONY: run build test deps bench bench-load bench-stall bench-scale soak vet fmt geoip clean release image image-root cluster cluster-stop test-cluster
 
 run: build
 	$(BIN) serve --config examples/messtrack.yaml
@@ -64,6 +64,25 @@ bench-load: deps
 # site's visits: p50/p99 during the upload and with none, and their ratio.
 bench-stall: deps
 	$(GO) test ./collector -run '^$$' -bench VisitsDuringCostUpload -benchtime 3x -count=1
+
+# bench-scale prints visits/s and first messages/s on one redis-server and
+# on a 3-master cluster, with one and two collectors, as ratios to one
+# collector on one server in the same run; then what each kind of traffic
+# leaves in Redis and costs it (the figures of docs/scale.md).
+bench-scale: deps
+	$(GO) test ./collector -run '^$$' -bench '^BenchmarkScale$$' -benchtime 8000x -count=1
+	$(GO) test ./collector -run '^$$' -bench '^BenchmarkKeyMemory$$' -benchtime 1x -count=1
+
+# soak runs a collector on a private redis-server under a steady load of
+# visits, clicks, first and later messages for SOAK_DURATION at SOAK_RATE
+# visits a second, prints memory every SOAK_EVERY and fails when RSS or Redis
+# memory per stored visit grows after warm-up. `make test` runs it for 20 s.
+SOAK_DURATION ?= 10m
+SOAK_RATE ?= 50
+SOAK_EVERY ?= 30s
+soak: deps
+	SOAK_DURATION=$(SOAK_DURATION) SOAK_RATE=$(SOAK_RATE) SOAK_EVERY=$(SOAK_EVERY) \
+		$(GO) test ./collector -run '^TestSoak$$' -count=1 -v -timeout 0
 
 # cluster starts a Redis Cluster of three masters with one replica each on
 # 127.0.0.1:$(CLUSTER_PORT)..+5 (files in var/cluster) and prints its

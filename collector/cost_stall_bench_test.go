@@ -16,9 +16,10 @@ import (
 // the stall benchmark measures them.
 const stallVisitors = 4
 
-// bigCostUpload is a cost CSV just under the 4 MiB body limit: 60 days of
-// about 2,000 ads, some 125,000 rows.
-func bigCostUpload(b *testing.B) []byte {
+// bigCostUpload is a cost CSV just under the 4 MiB body limit: 57 days of
+// about 2,000 ads, some 118,000 rows.
+func bigCostUpload(tb testing.TB) []byte {
+	tb.Helper()
 	var sb strings.Builder
 	sb.WriteString("date,ad_id,cost,reach,impressions,clicks,currency\n")
 	d0 := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
@@ -108,7 +109,7 @@ func percentile(lat []time.Duration, q float64) time.Duration {
 }
 
 // BenchmarkVisitsDuringCostUpload measures how much a cost upload of the
-// largest body (4 MiB, about 125,000 rows over 60 days) for one site delays
+// largest body (4 MiB, about 118,000 rows over 57 days) for one site delays
 // another site's visits: each iteration posts the upload while visitors of
 // the other site post visits one after another, then lets them post for as
 // long again with no upload. It reports p50 and p99 of both phases, the

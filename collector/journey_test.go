@@ -138,7 +138,7 @@ func TestJourneyFromAdClickToReport(t *testing.T) {
 
 // whatsappTextPayload is a Cloud API text-message webhook in the shape of
 // Meta's reference, with non-ASCII written as \u escapes, as Meta sends it.
-func whatsappTextPayload(t *testing.T, business, from, name, id string, at time.Time, text string) []byte {
+func whatsappTextPayload(t testing.TB, business, from, name, id string, at time.Time, text string) []byte {
 	t.Helper()
 	escaped := jsonASCII(text)
 	return []byte(`{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{` +
