@@ -73,6 +73,9 @@ type Server struct {
 	pipeline enrich.Pipeline
 	// visits batches visit writes into pipelines.
 	visits *visitWriter
+	// replicas must hold what an acknowledgement acknowledges (acked,
+	// the visit writer, the visit numbers).
+	replicas *store.Replicas
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
 	proxies trustedProxies
 
@@ -132,6 +135,14 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if owned {
 		s.rdb.AddHook(redisHook{m: s.metrics})
 	}
+	s.replicas = store.NewReplicas(opt.Config.WaitReplicas(), opt.Config.WaitTimeout())
+	if !s.replicas.Off() && (!owned || !s.replicas.Watch(s.rdb)) {
+		// The caller's client is not ours to hook: its writes cannot be
+		// seen, and acknowledgements do not wait for replicas.
+		opt.Log.Warn("acknowledgements will not wait for Redis replicas: the Redis client is of a kind the collector cannot copy",
+			"client", fmt.Sprintf("%T", opt.Redis))
+		s.replicas = store.NewReplicas(0, 0)
+	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
 	if s.exchange, err = s.newExchange(); err != nil {
@@ -147,6 +158,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
+		prepared.Alloc.WaitReplicas(s.replicas)
 		st, err := newSite(prepared)
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
@@ -166,7 +178,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.geo = geo
 	}
 	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
-	s.visits = newVisitWriter(s.rdb)
+	s.visits = newVisitWriter(s.rdb, s.replicas)
 	s.intake = intake.New(intake.Options{
 		Config: s.cfg, Site: s.prepared, Visits: port{s}, Enrich: s.pipeline,
 		ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log,

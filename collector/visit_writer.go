@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/store"
 )
 
 // visitWriter stores visits in pipelines: while one pipeline is on its way
@@ -15,10 +17,12 @@ import (
 // round trip per batch instead of one per visit; when traffic is light a
 // batch is a single SET sent at once, so nothing waits for a timer.
 type visitWriter struct {
-	rdb   redis.UniversalClient
-	queue chan *pendingVisit
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	rdb redis.UniversalClient
+	// replicas hold each batch before its callers are answered.
+	replicas *store.Replicas
+	queue    chan *pendingVisit
+	stop     chan struct{}
+	wg       sync.WaitGroup
 
 	// mu orders set against close: once closed is set no visit enters the
 	// queue, so the flushers' last drain answers every waiting caller.
@@ -45,8 +49,8 @@ const (
 	visitWriteTimeout = 5 * time.Second
 )
 
-func newVisitWriter(rdb redis.UniversalClient) *visitWriter {
-	w := &visitWriter{rdb: rdb, queue: make(chan *pendingVisit, visitFlushers*visitBatchMax), stop: make(chan struct{})}
+func newVisitWriter(rdb redis.UniversalClient, replicas *store.Replicas) *visitWriter {
+	w := &visitWriter{rdb: rdb, replicas: replicas, queue: make(chan *pendingVisit, visitFlushers*visitBatchMax), stop: make(chan struct{})}
 	w.wg.Add(visitFlushers)
 	for range visitFlushers {
 		go w.flush()
@@ -54,7 +58,8 @@ func newVisitWriter(rdb redis.UniversalClient) *visitWriter {
 	return w
 }
 
-// set stores val at key with ttl and returns when Redis has answered.
+// set stores val at key with ttl and returns when Redis has answered and,
+// where replicas are waited for, they hold it.
 func (w *visitWriter) set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
 	p := &pendingVisit{key: key, val: val, ttl: ttl, done: make(chan error, 1)}
 	w.mu.RLock()
@@ -112,19 +117,33 @@ func (w *visitWriter) flush() {
 func (w *visitWriter) send(batch []*pendingVisit) {
 	ctx, cancel := context.WithTimeout(context.Background(), visitWriteTimeout)
 	defer cancel()
+	ctx, written := store.Track(ctx)
+	errs := make([]error, len(batch))
 	if len(batch) == 1 {
 		p := batch[0]
-		p.done <- w.rdb.Set(ctx, p.key, p.val, p.ttl).Err()
-		return
+		errs[0] = w.rdb.Set(ctx, p.key, p.val, p.ttl).Err()
+	} else {
+		pipe := w.rdb.Pipeline()
+		cmds := make([]*redis.StatusCmd, len(batch))
+		for i, p := range batch {
+			cmds[i] = pipe.Set(ctx, p.key, p.val, p.ttl)
+		}
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		for i := range batch {
+			errs[i] = cmds[i].Err()
+		}
 	}
-	pipe := w.rdb.Pipeline()
-	cmds := make([]*redis.StatusCmd, len(batch))
-	for i, p := range batch {
-		cmds[i] = pipe.Set(ctx, p.key, p.val, p.ttl)
+	// One wait for the whole batch: the visits stored are answered once
+	// replicas hold them.
+	if err := w.replicas.Sync(ctx, written); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
 	}
-	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for i, p := range batch {
-		p.done <- cmds[i].Err()
+		p.done <- errs[i]
 	}
 }
 
