@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,7 +23,10 @@ type visitWriter struct {
 	replicas *store.Replicas
 	queue    chan *pendingVisit
 	stop     chan struct{}
-	wg       sync.WaitGroup
+	// syncs holds a token per batch waiting for replicas.
+	syncs chan struct{}
+	// wg counts the flushers and the batches waiting for replicas.
+	wg sync.WaitGroup
 
 	// mu orders set against close: once closed is set no visit enters the
 	// queue, so the flushers' last drain answers every waiting caller.
@@ -44,13 +48,16 @@ const (
 	visitFlushers = 1
 	// visitBatchMax bounds one pipeline.
 	visitBatchMax = 128
+	// visitSyncs is how many batches may wait for replicas at once.
+	visitSyncs = 4
 	// visitWriteTimeout bounds one pipeline when the callers' own contexts
 	// have no deadline.
 	visitWriteTimeout = 5 * time.Second
 )
 
 func newVisitWriter(rdb redis.UniversalClient, replicas *store.Replicas) *visitWriter {
-	w := &visitWriter{rdb: rdb, replicas: replicas, queue: make(chan *pendingVisit, visitFlushers*visitBatchMax), stop: make(chan struct{})}
+	w := &visitWriter{rdb: rdb, replicas: replicas, queue: make(chan *pendingVisit, visitFlushers*visitBatchMax),
+		stop: make(chan struct{}), syncs: make(chan struct{}, visitSyncs)}
 	w.wg.Add(visitFlushers)
 	for range visitFlushers {
 		go w.flush()
@@ -133,16 +140,33 @@ func (w *visitWriter) send(batch []*pendingVisit) {
 			errs[i] = cmds[i].Err()
 		}
 	}
-	// One wait for the whole batch: the visits stored are answered once
-	// replicas hold them.
-	if err := w.replicas.Sync(ctx, written); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
+	if w.replicas.Off() || written.Nodes() == 0 {
+		answer(batch, errs, nil)
+		return
 	}
+	// The batch's callers are answered once replicas hold it. The wait
+	// goes on beside the next batches (at most visitSyncs at once): a
+	// later batch's wait covers an earlier one's writes as well, so their
+	// order does not matter.
+	waiting := slices.Clone(batch)
+	w.syncs <- struct{}{}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer func() { <-w.syncs }()
+		ctx, cancel := context.WithTimeout(context.Background(), visitWriteTimeout)
+		defer cancel()
+		answer(waiting, errs, w.replicas.Sync(ctx, written))
+	}()
+}
+
+// answer tells each caller of batch its error, or syncErr when its write
+// succeeded but the replicas did not acknowledge it.
+func answer(batch []*pendingVisit, errs []error, syncErr error) {
 	for i, p := range batch {
+		if errs[i] == nil {
+			errs[i] = syncErr
+		}
 		p.done <- errs[i]
 	}
 }
