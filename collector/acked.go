@@ -37,7 +37,10 @@ func (s *Server) ackAfter(c *fiber.Ctx, run fiber.Handler) error {
 		s.log.Warn("answering 503: the request's writes are not on a Redis replica yet",
 			"method", c.Method(), "path", c.Path(), "err", err)
 		c.Set(fiber.HeaderRetryAfter, "1")
-		return fiber.NewError(fiber.StatusServiceUnavailable, "stored, but not yet on a Redis replica: retry")
+		return fiber.NewError(fiber.StatusServiceUnavailable, msgNotReplicated)
 	}
 	return nil
 }
+
+// msgNotReplicated is the 503's reason when replicas did not acknowledge.
+const msgNotReplicated = "stored, but not yet on a Redis replica: retry"

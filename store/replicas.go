@@ -15,10 +15,12 @@ import (
 // Replication in Redis is asynchronous: a master answers a write before its
 // replicas have it, and a master that dies in between takes the write with
 // it when its replica is promoted. Replicas closes that gap for the answers
-// that matter (a webhook's 2xx, a visit's ID): the writes made under a
+// that matter (a webhook's 2xx, a visit's ID): the commands made under a
 // context from Track are recorded by the node that served them, and Sync
 // waits, before the answer, until replicas of each such node acknowledge
-// them.
+// what it executed. Reads count too: a redelivered message writes nothing,
+// but its 2xx acknowledges the earlier delivery's writes, which the node
+// that answered the read holds.
 //
 // WAIT covers the writes of the connection it is sent on, and a pooled or
 // cluster client spreads a request's writes over many connections. But a
@@ -85,8 +87,9 @@ func (r *Replicas) Watch(c redis.UniversalClient) bool {
 	return false
 }
 
-// Writes records, for one acknowledgement, which nodes served writes and a
-// key each wrote. It is safe for concurrent use.
+// Writes records, for one acknowledgement, which nodes served the
+// request's commands and a key of each: what the node executed before is
+// what the acknowledgement answers for. It is safe for concurrent use.
 type Writes struct {
 	mu    sync.Mutex
 	nodes map[string]nodeWrite
@@ -233,9 +236,9 @@ func OnlineReplicas(info string) int {
 }
 
 // writeHook records, under a tracked context, the node and the first key of
-// each command that succeeded on it. Reads are recorded as well when they
-// are not in readOnly: a needless sync costs a round trip, a missed write
-// an acknowledgement without its replica.
+// each command that succeeded on it, reads included: a redelivery that
+// finds its message stored writes nothing, but its 2xx acknowledges the
+// earlier write, which the read's node executed and the sync then covers.
 type writeHook struct{ node *redis.Client }
 
 func (h writeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -262,7 +265,7 @@ func (h writeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
-// record adds cmd's node when cmd wrote a key there. A command that
+// record adds cmd's node when cmd had a key. A command that
 // failed is not recorded: it either wrote nothing (a redirection, a refused
 // connection) or fails the request, which then answers 5xx anyway.
 func (h writeHook) record(w *Writes, cmd redis.Cmder) {
@@ -274,19 +277,6 @@ func (h writeHook) record(w *Writes, cmd redis.Cmder) {
 	}
 }
 
-// readOnly are the commands messtrack reads with: they leave nothing to
-// replicate.
-var readOnly = map[string]bool{
-	"get": true, "mget": true, "getrange": true, "strlen": true, "exists": true, "type": true,
-	"ttl": true, "pttl": true, "hget": true, "hmget": true, "hgetall": true, "hexists": true,
-	"hlen": true, "hkeys": true, "hvals": true, "hscan": true, "smembers": true, "sismember": true,
-	"smismember": true, "scard": true, "sscan": true, "zscore": true, "zmscore": true, "zcard": true,
-	"zcount": true, "zrange": true, "zrangebyscore": true, "zrevrange": true, "zrevrangebyscore": true,
-	"zrank": true, "zrevrank": true, "zscan": true, "lrange": true, "llen": true, "lindex": true,
-	"pfcount": true, "scan": true, "eval_ro": true, "evalsha_ro": true, "fcall_ro": true,
-	"xrange": true, "xrevrange": true, "xlen": true,
-}
-
 // keyless are commands without a key: nothing of theirs is recorded.
 var keyless = map[string]bool{
 	"ping": true, "info": true, "cluster": true, "wait": true, "client": true, "hello": true,
@@ -296,15 +286,15 @@ var keyless = map[string]bool{
 	"echo": true, "quit": true, "publish": true, "unwatch": true,
 }
 
-// writtenKey returns the first key cmd writes, or "" for a read or a
-// command without keys.
+// writtenKey returns the first key of cmd, or "" for a command without
+// keys.
 func writtenKey(args []any) string {
 	if len(args) < 2 {
 		return ""
 	}
 	name, _ := args[0].(string)
 	name = strings.ToLower(name)
-	if readOnly[name] || keyless[name] {
+	if keyless[name] {
 		return ""
 	}
 	pos := 1
