@@ -121,9 +121,16 @@ func failoverUnderLoad(t *testing.T, extra string) []string {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, b
 	}
-	for chat := range p.chats {
-		if status, b := get("/v1/sites/demo/chats/" + url.PathEscape(chat)); status != 200 {
+	for chat, retried := range p.chats {
+		status, b := get("/v1/sites/demo/chats/" + url.PathEscape(chat))
+		if status != 200 {
 			lost = append(lost, fmt.Sprintf("chat %s answered 2xx, then %d %s", chat, status, b))
+			continue
+		}
+		var rec chatRecord
+		if err := json.Unmarshal(b, &rec); err != nil || rec.Messages != 1 {
+			lost = append(lost, fmt.Sprintf("chat %s (answered 5xx before its 2xx: %v) holds %d messages, want its one message once: %s",
+				chat, retried, rec.Messages, b))
 		}
 	}
 	for _, id := range p.visitIDs {
@@ -187,7 +194,7 @@ type platform struct {
 	stop chan struct{}
 
 	mu           sync.Mutex
-	chats        map[string]bool
+	chats        map[string]bool // by chat: answered 5xx before its 2xx
 	retried      int // messages answered 5xx before their 2xx
 	received     int // sum of "received" over the 2xx answers
 	duplicates   int // sum of "duplicates": stored by an attempt answered 5xx
@@ -227,7 +234,7 @@ func (p *platform) deliver(chat, path string, body []byte, headers ...string) {
 				if p.chats == nil {
 					p.chats = map[string]bool{}
 				}
-				p.chats[chat] = true
+				p.chats[chat] = failed
 				p.received += ans.Received
 				p.duplicates += ans.Duplicates
 				if failed {
