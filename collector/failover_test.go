@@ -195,9 +195,9 @@ type platform struct {
 
 	mu           sync.Mutex
 	chats        map[string]bool // by chat: answered 5xx before its 2xx
-	retried      int // messages answered 5xx before their 2xx
-	received     int // sum of "received" over the 2xx answers
-	duplicates   int // sum of "duplicates": stored by an attempt answered 5xx
+	retried      int             // messages answered 5xx before their 2xx
+	received     int             // sum of "received" over the 2xx answers
+	duplicates   int             // sum of "duplicates": stored by an attempt answered 5xx
 	visitIDs     []string
 	visitsFailed int
 }
