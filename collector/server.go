@@ -43,7 +43,8 @@ type Options struct {
 	// Version is reported by /healthz.
 	Version string
 	// Reports keeps sessions and report aggregates; nil builds one on Redis
-	// with Clock.
+	// with Clock. One passed in writes through its own client, whose
+	// writes acknowledgements do not wait for (acked.go).
 	Reports *reports.Store
 }
 
@@ -117,6 +118,16 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	var err error
 	rdb, owned := ownClient(opt.Redis)
+	// The hook that records a request's writes goes on before the client
+	// sends anything, so that every node client of a cluster has it.
+	replicas := store.NewReplicas(opt.Config.WaitReplicas(), opt.Config.WaitTimeout())
+	if !replicas.Off() && (!owned || !replicas.Watch(rdb)) {
+		// The caller's client is not ours to hook: its writes cannot be
+		// seen, and acknowledgements do not wait for replicas.
+		opt.Log.Warn("acknowledgements will not wait for Redis replicas: the Redis client is of a kind the collector cannot copy",
+			"client", fmt.Sprintf("%T", opt.Redis))
+		replicas = store.NewReplicas(0, 0)
+	}
 	if opt.Reports == nil {
 		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
 	}
@@ -131,17 +142,11 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		reports: opt.Reports,
 		metrics: newMetrics(),
 		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
+
+		replicas: replicas,
 	}
 	if owned {
 		s.rdb.AddHook(redisHook{m: s.metrics})
-	}
-	s.replicas = store.NewReplicas(opt.Config.WaitReplicas(), opt.Config.WaitTimeout())
-	if !s.replicas.Off() && (!owned || !s.replicas.Watch(s.rdb)) {
-		// The caller's client is not ours to hook: its writes cannot be
-		// seen, and acknowledgements do not wait for replicas.
-		opt.Log.Warn("acknowledgements will not wait for Redis replicas: the Redis client is of a kind the collector cannot copy",
-			"client", fmt.Sprintf("%T", opt.Redis))
-		s.replicas = store.NewReplicas(0, 0)
 	}
 	// Reports take the matcher's facts and fill the chat records' sessions
 	// unless a caller wires something else.
