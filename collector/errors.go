@@ -8,6 +8,7 @@ import (
 	"github.com/messtrack/messtrack/collector/enrich"
 	"github.com/messtrack/messtrack/collector/httperr"
 	"github.com/messtrack/messtrack/collector/inbound"
+	"github.com/messtrack/messtrack/store"
 )
 
 // Sentinel errors of the collector, the kinds of httperr. Handlers wrap
@@ -69,6 +70,13 @@ func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, 
 		return clientStatus(ErrBadInput), ie.Reason, nil
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message, nil
+	case errors.Is(err, store.ErrNotReplicated):
+		// A write stored but not yet on a replica (a visit through the
+		// visit writer): never a 2xx.
+		s.log.Warn("answering 503: the request's writes are not on a Redis replica yet",
+			"method", c.Method(), "path", c.Path(), "err", err)
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return fiber.StatusServiceUnavailable, msgNotReplicated, nil
 	default:
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		return fiber.StatusInternalServerError, internal, nil

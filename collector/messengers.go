@@ -71,7 +71,7 @@ func (s *Server) routesMessengers(r fiber.Router) {
 	for _, m := range messengerList() {
 		h := s.handleMessenger(m.Hook())
 		r.Get("/hooks/"+m.Hook()+"/:site", h)
-		r.Post("/hooks/"+m.Hook()+"/:site", h)
+		r.Post("/hooks/"+m.Hook()+"/:site", s.acked, h)
 	}
 }
 

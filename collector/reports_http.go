@@ -16,10 +16,10 @@ func (s *Server) routesReports(r fiber.Router) {
 	// Each route names requireKey itself: a group middleware would also
 	// run for every other route under /v1/sites/:site.
 	const base = "/v1/sites/:site"
-	r.Post(base+"/events", s.requireKey, s.handleEvent)
+	r.Post(base+"/events", s.acked, s.requireKey, s.handleEvent)
 	r.Get(base+"/conversion-event", s.requireKey, s.handleConversionEvent)
 	r.Put(base+"/conversion-event", s.requireKey, s.handleSetConversionEvent)
-	r.Post(base+"/costs", s.requireKey, s.handleCosts)
+	r.Post(base+"/costs", s.acked, s.requireKey, s.handleCosts)
 	r.Get(base+"/reports/:report", s.requireKey, s.handleReport)
 }
 

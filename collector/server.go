@@ -43,7 +43,8 @@ type Options struct {
 	// Version is reported by /healthz.
 	Version string
 	// Reports keeps sessions and report aggregates; nil builds one on Redis
-	// with Clock.
+	// with Clock. One passed in writes through its own client, whose
+	// writes acknowledgements do not wait for (acked.go).
 	Reports *reports.Store
 }
 
@@ -73,6 +74,9 @@ type Server struct {
 	pipeline enrich.Pipeline
 	// visits batches visit writes into pipelines.
 	visits *visitWriter
+	// replicas must hold what an acknowledgement acknowledges (acked,
+	// the visit writer, the visit numbers).
+	replicas *store.Replicas
 	// proxies are the trusted_proxies whose X-Forwarded-For is believed.
 	proxies trustedProxies
 
@@ -114,6 +118,16 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	var err error
 	rdb, owned := ownClient(opt.Redis)
+	// The hook that records a request's writes goes on before the client
+	// sends anything, so that every node client of a cluster has it.
+	replicas := store.NewReplicas(opt.Config.WaitReplicas(), opt.Config.WaitTimeout())
+	if !replicas.Off() && (!owned || !replicas.Watch(rdb)) {
+		// The caller's client is not ours to hook: its writes cannot be
+		// seen, and acknowledgements do not wait for replicas.
+		opt.Log.Warn("acknowledgements will not wait for Redis replicas: the Redis client is of a kind the collector cannot copy",
+			"client", fmt.Sprintf("%T", opt.Redis))
+		replicas = store.NewReplicas(0, 0)
+	}
 	if opt.Reports == nil {
 		opt.Reports = reports.New(rdb, opt.Clock, opt.Config)
 	}
@@ -128,6 +142,8 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		reports: opt.Reports,
 		metrics: newMetrics(),
 		proxies: parseTrustedProxies(opt.Config.TrustedProxies),
+
+		replicas: replicas,
 	}
 	if owned {
 		s.rdb.AddHook(redisHook{m: s.metrics})
@@ -147,6 +163,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
 		}
+		prepared.Alloc.WaitReplicas(s.replicas)
 		st, err := newSite(prepared)
 		if err != nil {
 			return nil, fmt.Errorf("collector.New: site %q: %w", name, err)
@@ -166,7 +183,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.geo = geo
 	}
 	s.pipeline = enrich.New(s.geo, s.cfg.TruncateIPs)
-	s.visits = newVisitWriter(s.rdb)
+	s.visits = newVisitWriter(s.rdb, s.replicas)
 	s.intake = intake.New(intake.Options{
 		Config: s.cfg, Site: s.prepared, Visits: port{s}, Enrich: s.pipeline,
 		ClientIP: s.clientIP, Dropped: s.countDropped, Clock: s.clock, Log: s.log,

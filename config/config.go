@@ -32,6 +32,14 @@ type Config struct {
 	PublicURL string `yaml:"public_url"`
 	// Redis is the REDIS_URL; empty means the embedded store.
 	Redis string `yaml:"redis"`
+	// RedisWaitReplicas is how many replicas must hold a write before the
+	// collector acknowledges it (a webhook's 2xx, a visit's ID): absent
+	// means one for a master that has a replica online and none for one
+	// without (WaitReplicas gives -1); 0 never waits.
+	RedisWaitReplicas *int `yaml:"redis_wait_replicas"`
+	// RedisWaitTimeoutMS bounds that wait; past it the collector answers
+	// 503 and the sender retries. 0 means DefaultRedisWaitTimeout.
+	RedisWaitTimeoutMS int `yaml:"redis_wait_timeout_ms"`
 	// StoreFile is where the embedded store is kept across restarts;
 	// relative paths are taken from the working folder. Unused with Redis.
 	StoreFile string `yaml:"store_file"`
@@ -250,6 +258,20 @@ type Meta struct {
 	BaseURL string `yaml:"base_url"`
 }
 
+// WaitReplicas is redis_wait_replicas, or -1 when absent (one replica
+// where a master has one).
+func (c *Config) WaitReplicas() int {
+	if c.RedisWaitReplicas == nil {
+		return -1
+	}
+	return *c.RedisWaitReplicas
+}
+
+// WaitTimeout is redis_wait_timeout_ms as a duration.
+func (c *Config) WaitTimeout() time.Duration {
+	return time.Duration(c.RedisWaitTimeoutMS) * time.Millisecond
+}
+
 // Defaults applied when a key is absent.
 const (
 	DefaultListen      = "127.0.0.1:8080"
@@ -260,6 +282,11 @@ const (
 	DefaultMetaBaseURL = "https://graph.facebook.com/v25.0"
 	DefaultIPv6Prefix  = 64
 	DefaultStoreFile   = "var/messtrack-store.gob"
+	// DefaultRedisWaitTimeout is redis_wait_timeout_ms when absent.
+	DefaultRedisWaitTimeout = 1000
+	// MaxRedisWaitTimeout keeps the wait under the Redis client's 3-second
+	// read timeout.
+	MaxRedisWaitTimeout = 2000
 )
 
 // DefaultMatchPrecision is the learned heuristic's precision target when a
@@ -340,6 +367,15 @@ func (c *Config) normalize() error {
 	}
 	if err := checkRedis(c.Redis); err != nil {
 		return c.fieldError(envKey("redis", "REDIS_URL", c.redisFromEnv), "%v", err)
+	}
+	if n := c.RedisWaitReplicas; n != nil && (*n < 0 || *n > 16) {
+		return c.fieldError("redis_wait_replicas", "%d is not a number of replicas from 0 to 16", *n)
+	}
+	if c.RedisWaitTimeoutMS == 0 {
+		c.RedisWaitTimeoutMS = DefaultRedisWaitTimeout
+	}
+	if c.RedisWaitTimeoutMS < 1 || c.RedisWaitTimeoutMS > MaxRedisWaitTimeout {
+		return c.fieldError("redis_wait_timeout_ms", "%d is not from 1 to %d milliseconds", c.RedisWaitTimeoutMS, MaxRedisWaitTimeout)
 	}
 	if c.StoreFile == "" {
 		c.StoreFile = DefaultStoreFile

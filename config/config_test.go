@@ -57,6 +57,9 @@ func TestParseGood(t *testing.T) {
 	if cfg.IPv6Prefix != 64 || cfg.ForwardedHeader != config.ForwardedXFF {
 		t.Errorf("defaults: ipv6_prefix %d, forwarded_header %q", cfg.IPv6Prefix, cfg.ForwardedHeader)
 	}
+	if cfg.WaitReplicas() != -1 || cfg.WaitTimeout() != time.Second {
+		t.Errorf("defaults: wait for %d replicas, at most %v; want -1 (automatic), 1s", cfg.WaitReplicas(), cfg.WaitTimeout())
+	}
 	if s.SessionDays != 90 || s.MatchWindowMinutes != 30 || s.MatchPrecision != 0.95 {
 		t.Errorf("defaults: session_days %d, match window %d, match precision %g", s.SessionDays, s.MatchWindowMinutes, s.MatchPrecision)
 	}
@@ -99,6 +102,8 @@ func TestParseErrorsNameFileKeyAndProblem(t *testing.T) {
 		{name: "missing geoip", yaml: "geoip: /nonexistent/City.mmdb\n" + site(""), want: "m.yaml: geoip: /nonexistent/City.mmdb cannot be read (run `make geoip`"},
 		{name: "store file folder", yaml: "store_file: /\n" + site(""), want: "m.yaml: store_file: / is a folder"},
 		{name: "geoip folder", yaml: "geoip: /\n" + site(""), want: "m.yaml: geoip: / is a folder"},
+		{name: "negative replicas", yaml: "redis_wait_replicas: -1\n" + site(""), want: "m.yaml: redis_wait_replicas: -1 is not a number of replicas from 0 to 16"},
+		{name: "wait past the read timeout", yaml: "redis_wait_timeout_ms: 5000\n" + site(""), want: "m.yaml: redis_wait_timeout_ms: 5000 is not from 1 to 2000 milliseconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -610,3 +610,20 @@ func WADay(site, day string) string { return siteKey(site, "wa", "d", day) }
 // failed|replied|clicked|paid|cost>", cost in millionths of the currency.
 // No TTL. Written by collector/wabiz's update script.
 func WATemplateDay(site, day string) string { return siteKey(site, "wa", "t", day) }
+
+// --- replication -----------------------------------------------------------
+
+// ReplicaSync is a STRING "1" in the hash slot of key (the slot of key's
+// hash tag, or of the whole key when it has none). TTL 10 s. Written by
+// store.Replicas right before a WAIT, on the connection that sends the
+// WAIT, so that the WAIT covers everything its node executed before; it
+// holds nothing else.
+func ReplicaSync(key string) string {
+	tag := key
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			tag = key[i+1 : i+1+j]
+		}
+	}
+	return prefix + "{" + tag + "}:sync"
+}

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/messtrack/messtrack/store"
 )
 
 // Allocator hands out visit numbers. It reserves counter values from Redis
@@ -15,6 +17,10 @@ type Allocator struct {
 	rdb    redis.UniversalClient
 	key    string
 	number func(counter uint64) uint64
+	// replicas, when set, must hold a reservation before its numbers are
+	// handed out: a reservation lost in a failover would give another
+	// collector the same block, and visits the same IDs.
+	replicas *store.Replicas
 
 	mu   sync.Mutex
 	next uint64 // next counter value to hand out
@@ -33,14 +39,22 @@ func NewAllocator(rdb redis.UniversalClient, key string, number func(uint64) uin
 	return &Allocator{rdb: rdb, key: key, number: number}
 }
 
+// WaitReplicas makes every reservation wait for r (store.Replicas.Sync)
+// before its numbers are used. Call it before the first Next.
+func (a *Allocator) WaitReplicas(r *store.Replicas) { a.replicas = r }
+
 // Next returns a fresh visit number.
 func (a *Allocator) Next(ctx context.Context) (uint64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.next == 0 || a.next > a.end {
-		end, err := a.rdb.IncrBy(ctx, a.key, allocBlock).Result()
+		tctx, w := store.Track(ctx)
+		end, err := a.rdb.IncrBy(tctx, a.key, allocBlock).Result()
 		if err != nil {
 			return 0, fmt.Errorf("allocator.Next: incrby: %w", err)
+		}
+		if err := a.replicas.Sync(tctx, w); err != nil {
+			return 0, fmt.Errorf("allocator.Next: %w", err)
 		}
 		a.end = uint64(end)
 		a.next = a.end - allocBlock + 1
