@@ -8,6 +8,7 @@ import (
 
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // siteRoutes is every /v1/sites/{site}/... route of the HTTP surface, with a
@@ -75,10 +76,7 @@ func TestEverySiteRouteNeedsThatSitesKey(t *testing.T) {
 			})
 		}
 	}
-	keys, err := w.rdb.Keys(t.Context(), "*chat*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := redistest.Keys(t, w.rdb, "*chat*")
 	if len(keys) != 0 {
 		t.Errorf("refused requests stored chats: %v", keys)
 	}

@@ -40,7 +40,7 @@ const testConfigYAML = collectortest.ConfigYAML
 // testWorld is a collector on a fresh Redis database with a manual clock.
 type testWorld struct {
 	srv   *Server
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 }
@@ -70,7 +70,7 @@ func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	srv, err := New(context.Background(), Options{
 		Config: cfg, Redis: rdb, Clock: clock,

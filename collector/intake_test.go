@@ -9,6 +9,7 @@ import (
 
 	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
@@ -129,7 +130,7 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if keys := w.rdb.Keys(context.Background(), "mt:{demo}:[vc]*").Val(); len(keys) != 0 {
+	if keys := redistest.Keys(t, w.rdb, "mt:{demo}:[vc]*"); len(keys) != 0 {
 		t.Fatalf("bad requests left keys behind: %v", keys)
 	}
 }

@@ -83,11 +83,7 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 // visitKeys counts the stored visits of a site.
 func (w *testWorld) visitKeys(t testing.TB, siteName string) int {
 	t.Helper()
-	keys, err := w.rdb.Keys(context.Background(), store.Visit(siteName, 0)[:len(store.Visit(siteName, 0))-1]+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(keys)
+	return len(redistest.Keys(t, w.rdb, store.Visit(siteName, 0)[:len(store.Visit(siteName, 0))-1]+"*"))
 }
 
 func TestSourceQRScanToChat(t *testing.T) {
@@ -402,9 +398,8 @@ func TestSourceQRBadInput(t *testing.T) {
 			if strings.Contains(out.Error, "<script") || strings.Contains(out.Error, "<b>") {
 				t.Errorf("error %q echoes markup decoded", out.Error)
 			}
-			keys, err := w.rdb.Keys(context.Background(), "mt:{demo}:src:*").Result()
-			if err != nil || len(keys) != 0 {
-				t.Errorf("a refused request left static source keys %v (%v)", keys, err)
+			if keys := redistest.Keys(t, w.rdb, "mt:{demo}:src:*"); len(keys) != 0 {
+				t.Errorf("a refused request left static source keys %v", keys)
 			}
 		})
 	}

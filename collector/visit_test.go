@@ -11,6 +11,7 @@ import (
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // typicalLanding is a 100-character ad landing URL.
@@ -66,7 +67,7 @@ func TestVisitWriterBatchesConcurrentVisits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := w.rdb.Keys(context.Background(), "mt:{demo}:v:*").Val()
+	keys := redistest.Keys(t, w.rdb, "mt:{demo}:v:*")
 	if len(keys) != n {
 		t.Fatalf("%d visits stored, want %d", len(keys), n)
 	}

@@ -58,7 +58,7 @@ const (
 
 type world struct {
 	srv   *collector.Server
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 }
@@ -74,7 +74,7 @@ func newWorldYAML(t *testing.T, yaml string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	srv, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
@@ -184,59 +184,50 @@ func needles() map[string][]byte {
 
 // scan reads every key of the site and every value in it and returns, for
 // each key holding one of the needles, which.
-func scan(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[string][]string {
+func scan(t *testing.T, rdb redis.UniversalClient, needles map[string][]byte) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	found := map[string][]string{}
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, "mt:{demo}:*", 500).Result()
+	// Every master's keys, when rdb is a cluster.
+	for _, k := range redistest.Keys(t, rdb, "mt:{demo}:*") {
+		var vals []string
+		typ, err := rdb.Type(ctx, k).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range keys {
-			var vals []string
-			typ, err := rdb.Type(ctx, k).Result()
-			if err != nil {
-				t.Fatal(err)
+		switch typ {
+		case "string":
+			v, _ := rdb.Get(ctx, k).Result()
+			vals = []string{v}
+		case "hash":
+			for f, v := range rdb.HGetAll(ctx, k).Val() {
+				vals = append(vals, f, v)
 			}
-			switch typ {
-			case "string":
-				v, _ := rdb.Get(ctx, k).Result()
-				vals = []string{v}
-			case "hash":
-				for f, v := range rdb.HGetAll(ctx, k).Val() {
-					vals = append(vals, f, v)
-				}
-			case "list":
-				vals = rdb.LRange(ctx, k, 0, -1).Val()
-			case "set":
-				vals = rdb.SMembers(ctx, k).Val()
-			case "zset":
-				vals = rdb.ZRange(ctx, k, 0, -1).Val()
-			case "stream":
-				for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
-					for f, v := range m.Values {
-						vals = append(vals, f, fmt.Sprint(v))
-					}
-				}
-			case "none":
-				continue
-			default:
-				t.Fatalf("key %s of type %s", k, typ)
-			}
-			all := append([]string{k}, vals...)
-			for what, n := range needles {
-				for _, v := range all {
-					if bytes.Contains([]byte(v), n) {
-						found[k] = append(found[k], what)
-						break
-					}
+		case "list":
+			vals = rdb.LRange(ctx, k, 0, -1).Val()
+		case "set":
+			vals = rdb.SMembers(ctx, k).Val()
+		case "zset":
+			vals = rdb.ZRange(ctx, k, 0, -1).Val()
+		case "stream":
+			for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
+				for f, v := range m.Values {
+					vals = append(vals, f, fmt.Sprint(v))
 				}
 			}
+		case "none":
+			continue
+		default:
+			t.Fatalf("key %s of type %s", k, typ)
 		}
-		if cursor = next; cursor == 0 {
-			break
+		all := append([]string{k}, vals...)
+		for what, n := range needles {
+			for _, v := range all {
+				if bytes.Contains([]byte(v), n) {
+					found[k] = append(found[k], what)
+					break
+				}
+			}
 		}
 	}
 	return found
