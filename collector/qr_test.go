@@ -331,6 +331,7 @@ func TestScanLinkWhenEnrichmentDrops(t *testing.T) {
 }
 
 func TestScanWithRedisDownStillReachesTheChat(t *testing.T) {
+	// A private server on both passes: the test stops it.
 	srv := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	t.Cleanup(func() { rdb.Close() })

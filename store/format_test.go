@@ -100,6 +100,9 @@ func TestUpgradeResumesWhereItStopped(t *testing.T) {
 // they change.
 func TestSettingsSeeEvictionAndPersistence(t *testing.T) {
 	ctx := context.Background()
+	// A private server on both passes: the test changes its settings,
+	// which would outlive it on a shared cluster (TestOpenClusterAndReadIt
+	// reads a cluster's).
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	if err := store.RefuseEviction(ctx, rdb); err != nil {

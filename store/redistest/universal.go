@@ -162,3 +162,18 @@ func eachNode(rdb redis.UniversalClient, f func(context.Context, redis.Cmdable) 
 		return err
 	})
 }
+
+// NewURL returns a REDIS_URL for an empty Redis, for tests of code that
+// opens its own connection (the CLI), and a client on it: a database of a
+// private server, or with RedisEnv=cluster the cluster's node list and a
+// client of it, owned as NewUniversal's is.
+func NewURL(tb testing.TB) (string, redis.UniversalClient) {
+	tb.Helper()
+	if !OnCluster() {
+		srv := Start(tb)
+		c := srv.Client(tb)
+		return srv.URL(c.Options().DB), c
+	}
+	c := NewUniversal(tb)
+	return SharedCluster(tb).URL(), c
+}
