@@ -23,6 +23,17 @@ func OnCluster() bool {
 	return strings.EqualFold(strings.TrimSpace(os.Getenv(RedisEnv)), "cluster")
 }
 
+// checkEnv fails the test when RedisEnv holds neither "server" nor
+// "cluster": a typo must not quietly run the server pass twice.
+func checkEnv(tb testing.TB) {
+	tb.Helper()
+	switch v := strings.ToLower(strings.TrimSpace(os.Getenv(RedisEnv))); v {
+	case "", "server", "cluster":
+	default:
+		tb.Fatalf("redistest: %s=%q; want server or cluster", RedisEnv, v)
+	}
+}
+
 // clusterUse serializes the tests that hold a NewUniversal client on the
 // cluster: a cluster has one database, so one top-level test at a time owns
 // it, from its first NewUniversal until the cleanup of its last. holder is
@@ -50,6 +61,7 @@ func init() { clusterUse.free = sync.NewCond(&clusterUse.Mutex) }
 // case, one after another, and fails loudly in tests that need two at once.
 func NewUniversal(tb testing.TB) redis.UniversalClient {
 	tb.Helper()
+	checkEnv(tb)
 	if !OnCluster() {
 		return New(tb)
 	}
@@ -169,6 +181,7 @@ func eachNode(rdb redis.UniversalClient, f func(context.Context, redis.Cmdable) 
 // client of it, owned as NewUniversal's is.
 func NewURL(tb testing.TB) (string, redis.UniversalClient) {
 	tb.Helper()
+	checkEnv(tb)
 	if !OnCluster() {
 		srv := Start(tb)
 		c := srv.Client(tb)
