@@ -8,7 +8,6 @@ import (
 
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // siteRoutes is every /v1/sites/{site}/... route of the HTTP surface, with a
@@ -76,7 +75,7 @@ func TestEverySiteRouteNeedsThatSitesKey(t *testing.T) {
 			})
 		}
 	}
-	keys := redistest.Keys(t, w.rdb, "*chat*")
+	keys := w.keys(t, "*chat*")
 	if len(keys) != 0 {
 		t.Errorf("refused requests stored chats: %v", keys)
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/messtrack/messtrack/collector/enrich/geotest"
 	"github.com/messtrack/messtrack/collector/intake"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // loadConns is how many keep-alive connections the load generator holds
@@ -207,7 +206,7 @@ func BenchmarkIntakeLoad(b *testing.B) {
 // bytesPerVisit is the mean MEMORY USAGE of up to 200 stored visits.
 func (w *testWorld) bytesPerVisit(b *testing.B) float64 {
 	ctx := context.Background()
-	keys := redistest.Keys(b, w.rdb, "mt:{demo}:v:*")
+	keys := w.keys(b, "mt:{demo}:v:*")
 	if len(keys) == 0 {
 		b.Fatal("no stored visits to measure")
 	}

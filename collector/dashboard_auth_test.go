@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/store"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 func TestDashboardSignIn(t *testing.T) {
@@ -60,7 +59,7 @@ func TestDashboardSignIn(t *testing.T) {
 
 	// Redis keeps a hash of the cookie's secret, never the secret itself.
 	_, secret, _ := strings.Cut(sess.Value, ".")
-	keys := redistest.Keys(t, w.rdb, "*dash*")
+	keys := w.keys(t, "*dash*")
 	if len(keys) != 1 || keys[0] != store.DashboardSession("demo", secretHash(secret)) {
 		t.Fatalf("dashboard keys = %v, want the one session keyed by the secret's hash", keys)
 	}

@@ -83,6 +83,13 @@ func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
 }
 
+// keys lists the keys matching pattern on every master when the test runs
+// on a cluster (KEYS on a cluster client asks one node).
+func (w *testWorld) keys(t testing.TB, pattern string) []string {
+	t.Helper()
+	return redistest.Keys(t, w.rdb, pattern)
+}
+
 // do sends a request through the fiber app and returns the response with its
 // body read.
 func (w *testWorld) do(t testing.TB, req *http.Request) (*http.Response, []byte) {

@@ -23,7 +23,6 @@ import (
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // newGeoWorld is a test world with the test City database and the given
@@ -200,7 +199,7 @@ func TestDroppedHitsStoreNothing(t *testing.T) {
 			}
 		})
 	}
-	if keys := redistest.Keys(t, w.rdb, "mt:{demo}:v:*"); len(keys) != 0 {
+	if keys := w.keys(t, "mt:{demo}:v:*"); len(keys) != 0 {
 		t.Fatalf("dropped hits stored visits: %v", keys)
 	}
 	metrics := w.scrape(t)
@@ -347,7 +346,7 @@ func TestRateLimitOffForBench(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		w.registerVisit(t, "https://shop.test/")
 	}
-	if keys := redistest.Keys(t, w.rdb, "mt:rl:*"); len(keys) != 0 {
+	if keys := w.keys(t, "mt:rl:*"); len(keys) != 0 {
 		t.Fatalf("disabled limit still counts: %v", keys)
 	}
 }

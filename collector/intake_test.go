@@ -9,7 +9,6 @@ import (
 
 	"github.com/messtrack/messtrack/collector/intake"
 	"github.com/messtrack/messtrack/store"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
@@ -130,7 +129,7 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if keys := redistest.Keys(t, w.rdb, "mt:{demo}:[vc]*"); len(keys) != 0 {
+	if keys := w.keys(t, "mt:{demo}:[vc]*"); len(keys) != 0 {
 		t.Fatalf("bad requests left keys behind: %v", keys)
 	}
 }

@@ -83,7 +83,7 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 // visitKeys counts the stored visits of a site.
 func (w *testWorld) visitKeys(t testing.TB, siteName string) int {
 	t.Helper()
-	return len(redistest.Keys(t, w.rdb, store.Visit(siteName, 0)[:len(store.Visit(siteName, 0))-1]+"*"))
+	return len(w.keys(t, store.Visit(siteName, 0)[:len(store.Visit(siteName, 0))-1]+"*"))
 }
 
 func TestSourceQRScanToChat(t *testing.T) {
@@ -399,7 +399,7 @@ func TestSourceQRBadInput(t *testing.T) {
 			if strings.Contains(out.Error, "<script") || strings.Contains(out.Error, "<b>") {
 				t.Errorf("error %q echoes markup decoded", out.Error)
 			}
-			if keys := redistest.Keys(t, w.rdb, "mt:{demo}:src:*"); len(keys) != 0 {
+			if keys := w.keys(t, "mt:{demo}:src:*"); len(keys) != 0 {
 				t.Errorf("a refused request left static source keys %v", keys)
 			}
 		})

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/collector/visit"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // sendBackAPI is a local WhatsApp Cloud API for the send-back: it checks
@@ -357,7 +356,7 @@ func TestSendBackLimits(t *testing.T) {
 		t.Fatalf("%d templates sent, want 5", n)
 	}
 	// The limits' keys never hold a number.
-	keys := redistest.Keys(t, w.rdb, "*:sb:*")
+	keys := w.keys(t, "*:sb:*")
 	if len(keys) == 0 {
 		t.Fatal("no limit keys")
 	}

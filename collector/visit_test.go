@@ -11,7 +11,6 @@ import (
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
-	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // typicalLanding is a 100-character ad landing URL.
@@ -67,7 +66,7 @@ func TestVisitWriterBatchesConcurrentVisits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := redistest.Keys(t, w.rdb, "mt:{demo}:v:*")
+	keys := w.keys(t, "mt:{demo}:v:*")
 	if len(keys) != n {
 		t.Fatalf("%d visits stored, want %d", len(keys), n)
 	}

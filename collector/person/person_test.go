@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
@@ -182,52 +183,71 @@ func needles() map[string][]byte {
 	}
 }
 
-// scan reads every key of the site and every value in it and returns, for
-// each key holding one of the needles, which.
+// scan is scanNode on the server, or on every master of a cluster.
 func scan(t *testing.T, rdb redis.UniversalClient, needles map[string][]byte) map[string][]string {
+	t.Helper()
+	found := map[string][]string{}
+	for _, node := range redistest.Nodes(t, rdb) {
+		maps.Copy(found, scanNode(t, node, needles))
+	}
+	return found
+}
+
+// scanNode reads every key of the site on one server and every value in it
+// and returns, for each key holding one of the needles, which.
+func scanNode(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	found := map[string][]string{}
-	// Every master's keys, when rdb is a cluster.
-	for _, k := range redistest.Keys(t, rdb, "mt:{demo}:*") {
-		var vals []string
-		typ, err := rdb.Type(ctx, k).Result()
+	var cursor uint64
+	for {
+		keys, next, err := rdb.Scan(ctx, cursor, "mt:{demo}:*", 500).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch typ {
-		case "string":
-			v, _ := rdb.Get(ctx, k).Result()
-			vals = []string{v}
-		case "hash":
-			for f, v := range rdb.HGetAll(ctx, k).Val() {
-				vals = append(vals, f, v)
+		for _, k := range keys {
+			var vals []string
+			typ, err := rdb.Type(ctx, k).Result()
+			if err != nil {
+				t.Fatal(err)
 			}
-		case "list":
-			vals = rdb.LRange(ctx, k, 0, -1).Val()
-		case "set":
-			vals = rdb.SMembers(ctx, k).Val()
-		case "zset":
-			vals = rdb.ZRange(ctx, k, 0, -1).Val()
-		case "stream":
-			for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
-				for f, v := range m.Values {
-					vals = append(vals, f, fmt.Sprint(v))
+			switch typ {
+			case "string":
+				v, _ := rdb.Get(ctx, k).Result()
+				vals = []string{v}
+			case "hash":
+				for f, v := range rdb.HGetAll(ctx, k).Val() {
+					vals = append(vals, f, v)
+				}
+			case "list":
+				vals = rdb.LRange(ctx, k, 0, -1).Val()
+			case "set":
+				vals = rdb.SMembers(ctx, k).Val()
+			case "zset":
+				vals = rdb.ZRange(ctx, k, 0, -1).Val()
+			case "stream":
+				for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
+					for f, v := range m.Values {
+						vals = append(vals, f, fmt.Sprint(v))
+					}
+				}
+			case "none":
+				continue
+			default:
+				t.Fatalf("key %s of type %s", k, typ)
+			}
+			all := append([]string{k}, vals...)
+			for what, n := range needles {
+				for _, v := range all {
+					if bytes.Contains([]byte(v), n) {
+						found[k] = append(found[k], what)
+						break
+					}
 				}
 			}
-		case "none":
-			continue
-		default:
-			t.Fatalf("key %s of type %s", k, typ)
 		}
-		all := append([]string{k}, vals...)
-		for what, n := range needles {
-			for _, v := range all {
-				if bytes.Contains([]byte(v), n) {
-					found[k] = append(found[k], what)
-					break
-				}
-			}
+		if cursor = next; cursor == 0 {
+			break
 		}
 	}
 	return found

@@ -149,6 +149,34 @@ func UsedMemory(tb testing.TB, rdb redis.UniversalClient) int64 {
 	return n
 }
 
+// Nodes returns a client per node that holds data: the server itself, or
+// every master of a cluster, for test checks that walk all keys (SCAN on a
+// cluster client reaches one node). Tests only.
+func Nodes(tb testing.TB, rdb redis.UniversalClient) []*redis.Client {
+	tb.Helper()
+	switch c := rdb.(type) {
+	case *redis.Client:
+		return []*redis.Client{c}
+	case *redis.ClusterClient:
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var mu sync.Mutex
+		var out []*redis.Client
+		err := c.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			mu.Lock()
+			out = append(out, m)
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("redistest: the cluster's masters: %v", err)
+		}
+		return out
+	}
+	tb.Fatalf("redistest: unexpected client %T", rdb)
+	return nil
+}
+
 // eachNode runs f on the server, or on every master of a cluster, and
 // appends what it returns to out (when out is not nil).
 func eachNode(rdb redis.UniversalClient, f func(context.Context, redis.Cmdable) ([]string, error), out *[]string) error {
