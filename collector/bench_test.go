@@ -206,10 +206,11 @@ func BenchmarkIntakeLoad(b *testing.B) {
 // bytesPerVisit is the mean MEMORY USAGE of up to 200 stored visits.
 func (w *testWorld) bytesPerVisit(b *testing.B) float64 {
 	ctx := context.Background()
-	keys, _, err := w.rdb.Scan(ctx, 0, "mt:{demo}:v:*", 200).Result()
-	if err != nil || len(keys) == 0 {
-		b.Fatalf("no stored visits to measure (%v)", err)
+	keys := w.keys(b, "mt:{demo}:v:*")
+	if len(keys) == 0 {
+		b.Fatal("no stored visits to measure")
 	}
+	keys = keys[:min(len(keys), 200)]
 	var total int64
 	for _, k := range keys {
 		total += w.rdb.MemoryUsage(ctx, k, 0).Val()

@@ -40,7 +40,7 @@ const testConfigYAML = collectortest.ConfigYAML
 // testWorld is a collector on a fresh Redis database with a manual clock.
 type testWorld struct {
 	srv   *Server
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 }
@@ -70,7 +70,7 @@ func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	srv, err := New(context.Background(), Options{
 		Config: cfg, Redis: rdb, Clock: clock,
@@ -81,6 +81,13 @@ func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	}
 	t.Cleanup(func() { srv.Close() })
 	return &testWorld{srv: srv, rdb: rdb, clock: clock, cfg: cfg}
+}
+
+// keys lists the keys matching pattern on every master when the test runs
+// on a cluster (KEYS on a cluster client asks one node).
+func (w *testWorld) keys(t testing.TB, pattern string) []string {
+	t.Helper()
+	return redistest.Keys(t, w.rdb, pattern)
 }
 
 // do sends a request through the fiber app and returns the response with its

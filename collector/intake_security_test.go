@@ -199,7 +199,7 @@ func TestDroppedHitsStoreNothing(t *testing.T) {
 			}
 		})
 	}
-	if keys := w.rdb.Keys(context.Background(), "mt:{demo}:v:*").Val(); len(keys) != 0 {
+	if keys := w.keys(t, "mt:{demo}:v:*"); len(keys) != 0 {
 		t.Fatalf("dropped hits stored visits: %v", keys)
 	}
 	metrics := w.scrape(t)
@@ -346,7 +346,7 @@ func TestRateLimitOffForBench(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		w.registerVisit(t, "https://shop.test/")
 	}
-	if keys := w.rdb.Keys(context.Background(), "mt:rl:*").Val(); len(keys) != 0 {
+	if keys := w.keys(t, "mt:rl:*"); len(keys) != 0 {
 		t.Fatalf("disabled limit still counts: %v", keys)
 	}
 }

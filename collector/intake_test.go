@@ -129,7 +129,7 @@ func TestIntakeRejectsBadInput(t *testing.T) {
 			}
 		})
 	}
-	if keys := w.rdb.Keys(context.Background(), "mt:{demo}:[vc]*").Val(); len(keys) != 0 {
+	if keys := w.keys(t, "mt:{demo}:[vc]*"); len(keys) != 0 {
 		t.Fatalf("bad requests left keys behind: %v", keys)
 	}
 }

@@ -66,7 +66,7 @@ func TestVisitWriterBatchesConcurrentVisits(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	keys := w.rdb.Keys(context.Background(), "mt:{demo}:v:*").Val()
+	keys := w.keys(t, "mt:{demo}:v:*")
 	if len(keys) != n {
 		t.Fatalf("%d visits stored, want %d", len(keys), n)
 	}

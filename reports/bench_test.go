@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 var benchSessions = flag.Int("sessions", 1_000_000, "sessions BenchmarkAdsReport builds")
@@ -105,44 +106,38 @@ func fullScan(ctx context.Context, w *testWorld, site string, r Range) (map[stri
 		}
 		return a
 	}
-	var cursor uint64
-	for {
-		keys, next, err := w.rdb.Scan(ctx, cursor, store.ReportChatPattern(site), 5000).Result()
+	err := store.ScanSite(ctx, w.rdb, site, store.ReportChatPattern(site), func(keys []string) error {
+		vals, err := w.rdb.MGet(ctx, keys...).Result()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if len(keys) > 0 {
-			vals, err := w.rdb.MGet(ctx, keys...).Result()
+		for _, v := range vals {
+			raw, _ := v.(string)
+			list, err := decodeConversations(raw)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			for _, v := range vals {
-				raw, _ := v.(string)
-				list, err := decodeConversations(raw)
-				if err != nil {
-					return nil, err
+			for _, c := range list {
+				if c.N == nil {
+					continue
 				}
-				for _, c := range list {
-					if c.N == nil {
-						continue
-					}
-					s := c.N
-					ad := s.G[dimAd]
-					if ad == "" || s.D < r.From || s.D > r.To {
-						continue
-					}
-					a := get(ad)
-					a.conversations++
-					if s.X > 0 {
-						a.conversions++
-						a.revenue += s.V
-					}
+				s := c.N
+				ad := s.G[dimAd]
+				if ad == "" || s.D < r.From || s.D > r.To {
+					continue
+				}
+				a := get(ad)
+				a.conversations++
+				if s.X > 0 {
+					a.conversions++
+					a.revenue += s.V
 				}
 			}
 		}
-		if cursor = next; cursor == 0 {
-			break
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	f, _ := time.Parse(dateLayout, r.From)
 	t, _ := time.Parse(dateLayout, r.To)
@@ -184,12 +179,7 @@ func BenchmarkAdsReport(b *testing.B) {
 	buildBenchSite(b, w)
 	fmt.Printf("setup: %d sessions over %d days, %d ads, built in %s\n", *benchSessions, benchRange.days(), benchAds,
 		time.Since(began).Round(time.Millisecond))
-	mem, _ := w.rdb.Info(w.ctx, "memory").Result()
-	for _, line := range strings.Split(mem, "\n") {
-		if strings.HasPrefix(line, "used_memory_human:") {
-			fmt.Printf("redis %s\n", strings.TrimSpace(line))
-		}
-	}
+	fmt.Printf("redis used memory %.1fM\n", float64(redistest.UsedMemory(b, w.rdb))/(1<<20))
 
 	rep, err := w.st.Ads(w.ctx, "demo", benchRange)
 	if err != nil {

@@ -49,10 +49,7 @@ func TestCostUploadInBatchesKeepsRollupsExact(t *testing.T) {
 	if cost, _ := w.adCost(t, "ad-0000", "2026-05-01", "2026-05-31"); cost == nil || *cost != 50 {
 		t.Errorf("after the second upload: cost %v, want 50", cost)
 	}
-	keys, err := w.rdb.Keys(w.ctx, store.ReportCostPrefix("demo")+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys := redistest.Keys(t, w.rdb, store.ReportCostPrefix("demo")+"*")
 	// 25 days, 3 blocks and the month, each one version.
 	if len(keys) != 29 {
 		t.Errorf("%d cost hashes after two uploads, want 29 (old versions unlinked): %v", len(keys), keys)

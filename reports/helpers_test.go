@@ -41,7 +41,7 @@ var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
 type testWorld struct {
 	st    *Store
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 	ctx   context.Context
@@ -53,7 +53,7 @@ func newWorld(t testing.TB) *testWorld {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(t0)
 	return &testWorld{st: New(rdb, clock, cfg), rdb: rdb, clock: clock, cfg: cfg, ctx: context.Background()}
 }

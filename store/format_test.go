@@ -17,7 +17,7 @@ import (
 // numbers named; an unknown value is an error, not a guess.
 func TestFormatWrittenOnEmptyStoreAndNewerRefused(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	if f, err := store.ReadFormat(ctx, rdb); err != nil || f != 0 {
 		t.Fatalf("empty store: format %d, %v; want 0", f, err)
 	}
@@ -45,7 +45,7 @@ func TestFormatWrittenOnEmptyStoreAndNewerRefused(t *testing.T) {
 // with its progress record gone.
 func TestUpgradeResumesWhereItStopped(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	// Format 1: data written before the format key existed.
 	for i := range 10 {
 		rdb.Set(ctx, store.ReportChat("demo", "whatsapp:"+strconv.Itoa(i)), "[]", 0)
@@ -100,6 +100,9 @@ func TestUpgradeResumesWhereItStopped(t *testing.T) {
 // they change.
 func TestSettingsSeeEvictionAndPersistence(t *testing.T) {
 	ctx := context.Background()
+	// A private server on both passes: the test changes its settings,
+	// which would outlive it on a shared cluster (TestOpenClusterAndReadIt
+	// reads a cluster's).
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	if err := store.RefuseEviction(ctx, rdb); err != nil {

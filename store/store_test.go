@@ -18,6 +18,8 @@ func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestOpen(t *testing.T) {
+	// One server's URLs on both passes; TestOpenClusterAndReadIt opens a
+	// cluster's node list.
 	srv := redistest.Shared(t)
 	tests := []struct {
 		name     string

@@ -189,9 +189,9 @@ func rowsAndTotals(t *testing.T, raw []byte) map[string]any {
 // CSV downloads, the chat records' sessions add up to the ads report, and a
 // recount changes none of it.
 func TestReportsAgreeAcrossSurfaces(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, _ := redistest.NewURL(t)
 	path := filepath.Join(t.TempDir(), "messtrack.yaml")
-	if err := os.WriteFile(path, []byte(strings.Replace(agreeConfig, "REDIS", `"`+srv.URL(0)+`"`, 1)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(agreeConfig, "REDIS", `"`+redisURL+`"`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path, func(string) string { return "" })

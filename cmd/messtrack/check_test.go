@@ -58,6 +58,9 @@ type checkWorld struct {
 
 func newCheckWorld(t *testing.T, second string) *checkWorld {
 	t.Helper()
+	// A private server, on the cluster pass too: the tests change its
+	// eviction and persistence settings, which would outlive them on a
+	// shared cluster.
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	dir := t.TempDir()

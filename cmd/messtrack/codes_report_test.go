@@ -36,14 +36,13 @@ type codesCell struct{ clicks, kept, edited, deleted int }
 // code-survival report and the template experiment in a table, JSON and
 // CSV, with the counts the collector recorded.
 func TestReportCodesAndExperimentsCommands(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, rdb := redistest.NewURL(t)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "messtrack.yaml")
 	if err := os.WriteFile(path, []byte(codesConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rdb := srv.Client(t)
-	env := map[string]string{"REDIS_URL": srv.URL(rdb.Options().DB)}
+	env := map[string]string{"REDIS_URL": redisURL}
 	cfg, err := config.Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 // Graph API always does, `costs sync` pages on with the after cursor against
 // base_url and reads every page; no request leaves for another host.
 func TestCostsSyncPagesThroughAConfiguredBaseURL(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, _ := redistest.NewURL(t)
 	var (
 		mu   sync.Mutex
 		reqs []string
@@ -61,7 +61,7 @@ func TestCostsSyncPagesThroughAConfiguredBaseURL(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "messtrack.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := &reportWorld{dir: dir, env: map[string]string{"REDIS_URL": srv.URL(0)}}
+	w := &reportWorld{dir: dir, env: map[string]string{"REDIS_URL": redisURL}}
 	out, err := w.run(t, "costs", "sync", "--site", "demo", "--from", "2026-10-01", "--to", "2026-10-01")
 	if err != nil || !strings.Contains(out, "3 daily cost rows, reach over the range for 3 ads") {
 		t.Fatalf("sync: %v %s", err, out)

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -35,7 +33,7 @@ func TestDeliveriesListAndReplayADeadLetter(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	t.Cleanup(crm.Close)
-	srv := redistest.Start(t)
+	redisURL, rdb := redistest.NewURL(t)
 	dir := t.TempDir()
 	cfgText := `sites:
   demo:
@@ -50,13 +48,11 @@ func TestDeliveriesListAndReplayADeadLetter(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"REDIS_URL": srv.URL(0)}
+	env := map[string]string{"REDIS_URL": redisURL}
 	cfg, err := config.Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 0})
-	t.Cleanup(func() { rdb.Close() })
 	clock := store.NewManualClock(time.Now().Add(-time.Hour))
 	col, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/store"
@@ -25,7 +23,7 @@ import (
 // TestExportMetricaWritesTheUploadCSV exports a web chat whose visit had a
 // Metrica ClientID, and its purchase, as Metrica's CSV.
 func TestExportMetricaWritesTheUploadCSV(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, rdb := redistest.NewURL(t)
 	dir := t.TempDir()
 	cfgText := `sites:
   demo:
@@ -41,13 +39,11 @@ func TestExportMetricaWritesTheUploadCSV(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"REDIS_URL": srv.URL(0)}
+	env := map[string]string{"REDIS_URL": redisURL}
 	cfg, err := config.Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 0})
-	t.Cleanup(func() { rdb.Close() })
 	start := time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)
 	clock := store.NewManualClock(start)
 	col, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Clock: clock,

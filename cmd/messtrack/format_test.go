@@ -19,23 +19,38 @@ import (
 	"github.com/messtrack/messtrack/store/redistest"
 )
 
-// formatWorld is a config file naming a private Redis.
+// formatWorld is a config file naming an empty Redis.
 type formatWorld struct {
 	cfg string
-	rdb *redis.Client
+	rdb redis.UniversalClient
 	url string
 }
 
+// newFormatWorld names a private server, or the cluster on the cluster pass.
 func newFormatWorld(t *testing.T) *formatWorld {
 	t.Helper()
+	redisURL, rdb := redistest.NewURL(t)
+	return formatWorldOn(t, redisURL, rdb)
+}
+
+// newServerFormatWorld names a private server on both passes, for tests
+// that change its eviction settings: on a shared cluster they would outlive
+// the test.
+func newServerFormatWorld(t *testing.T) *formatWorld {
+	t.Helper()
 	srv := redistest.Start(t)
+	rdb := srv.Client(t)
+	return formatWorldOn(t, srv.URL(rdb.Options().DB), rdb)
+}
+
+func formatWorldOn(t *testing.T, redisURL string, rdb redis.UniversalClient) *formatWorld {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "messtrack.yaml")
 	cfg := "sites:\n  demo:\n    api_key: demo-key-123\n    conversion_event: purchase\n    timezone: UTC\n"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rdb := srv.Client(t)
-	return &formatWorld{cfg: path, rdb: rdb, url: srv.URL(rdb.Options().DB)}
+	return &formatWorld{cfg: path, rdb: rdb, url: redisURL}
 }
 
 // serve starts `messtrack serve` and waits for /healthz; stop ends it and
@@ -207,7 +222,7 @@ func TestServeUpgradesThePreviousFormat(t *testing.T) {
 // a newer format, and no collector starts on a Redis that deletes keys when
 // full; both say what to do.
 func TestServeRefusesNewerFormatAndEvictingRedis(t *testing.T) {
-	w := newFormatWorld(t)
+	w := newServerFormatWorld(t)
 	ctx := context.Background()
 	w.rdb.Set(ctx, store.Format(), store.FormatVersion+1, 0)
 	out, _, err := w.serve(t)

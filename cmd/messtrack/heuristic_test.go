@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/messtrack/messtrack/collector/learn"
 	"github.com/messtrack/messtrack/collector/posterior"
 	"github.com/messtrack/messtrack/store"
@@ -19,9 +17,9 @@ import (
 )
 
 func TestHeuristicRefitAndShow(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, rdb := redistest.NewURL(t)
 	path := filepath.Join(t.TempDir(), "messtrack.yaml")
-	if err := os.WriteFile(path, []byte(strings.Replace(agreeConfig, "REDIS", `"`+srv.URL(0)+`"`, 1)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(agreeConfig, "REDIS", `"`+redisURL+`"`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cli := func(args ...string) (string, error) {
@@ -34,8 +32,6 @@ func TestHeuristicRefitAndShow(t *testing.T) {
 		t.Fatalf("show before a fit: %v\n%s", err, out)
 	}
 	// The collector's id matches, as it keeps them.
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
 	ls := learn.New(rdb, store.SystemClock{})
 	at := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 	for i := range learn.MinLabelled {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/collector/person"
 	"github.com/messtrack/messtrack/config"
@@ -23,7 +21,7 @@ import (
 // TestPersonExportEraseAudit runs the person commands on what a collector
 // stored: a visit from an IP and a message carrying its code.
 func TestPersonExportEraseAudit(t *testing.T) {
-	srv := redistest.Start(t)
+	redisURL, rdb := redistest.NewURL(t)
 	dir := t.TempDir()
 	cfgText := `trusted_proxies: [0.0.0.0]
 sites:
@@ -36,13 +34,11 @@ sites:
 	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"REDIS_URL": srv.URL(0)}
+	env := map[string]string{"REDIS_URL": redisURL}
 	cfg, err := config.Load(path, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 0})
-	t.Cleanup(func() { rdb.Close() })
 	col, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/messtrack/messtrack/collector"
 	"github.com/messtrack/messtrack/collector/qr"
 	"github.com/messtrack/messtrack/collector/qr/qrtest"
@@ -110,8 +108,8 @@ func TestQRCommandWritesScanLink(t *testing.T) {
 }
 
 func TestQRCommandStatic(t *testing.T) {
-	srv := redistest.Start(t)
-	cfgPath := writeQRConfig(t, srv.URL(1))
+	redisURL, rdb := redistest.NewURL(t)
+	cfgPath := writeQRConfig(t, redisURL)
 	file := filepath.Join(t.TempDir(), "flyer-static.png")
 	if _, err := runQR(t, "--config", cfgPath, "--site", "demo", "--source", "flyer", "--static", "--out", file); err != nil {
 		t.Fatal(err)
@@ -132,8 +130,6 @@ func TestQRCommandStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DB: 1})
-	t.Cleanup(func() { rdb.Close() })
 	s, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Clock: store.SystemClock{},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -25,7 +25,7 @@ type reportWorld struct {
 
 func newReportWorld(t *testing.T) *reportWorld {
 	t.Helper()
-	srv := redistest.Start(t)
+	redisURL, _ := redistest.NewURL(t)
 	graph := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if q.Get("access_token") != "tok" {
@@ -55,7 +55,7 @@ func newReportWorld(t *testing.T) *reportWorld {
 	if err := os.WriteFile(filepath.Join(dir, "messtrack.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &reportWorld{dir: dir, env: map[string]string{"REDIS_URL": srv.URL(0)}}
+	return &reportWorld{dir: dir, env: map[string]string{"REDIS_URL": redisURL}}
 }
 
 func (w *reportWorld) run(t *testing.T, args ...string) (string, error) {

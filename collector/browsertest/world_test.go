@@ -30,7 +30,7 @@ const testConfigYAML = collectortest.ConfigYAML
 type testWorld struct {
 	srv   *collector.Server
 	probe collector.TestProbe
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 }
@@ -60,7 +60,7 @@ func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	srv, err := collector.New(context.Background(), collector.Options{
 		Config: cfg, Redis: rdb, Clock: clock,

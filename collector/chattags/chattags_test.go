@@ -45,7 +45,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestSetKeepsTheRecord(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	l := ledger.New(rdb, nil)
 	ctx := context.Background()
 	svc := chattags.New(l)

@@ -21,7 +21,7 @@ import (
 func TestPhoneSendsThroughMAXAndVK(t *testing.T) {
 	ctx := context.Background()
 	cfg := demoConfig(t, nil)
-	srv, err := collector.New(ctx, collector.Options{Config: cfg, Redis: redistest.New(t), Clock: store.NewManualClock(seedEnd),
+	srv, err := collector.New(ctx, collector.Options{Config: cfg, Redis: redistest.NewUniversal(t), Clock: store.NewManualClock(seedEnd),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

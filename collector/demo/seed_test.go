@@ -39,7 +39,7 @@ var seedEnd = time.Date(2026, 5, 20, 10, 30, 0, 0, time.UTC)
 func TestSeededMonthIsWhatTheReportsShow(t *testing.T) {
 	ctx := context.Background()
 	cfg := demoConfig(t, nil)
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(seedEnd.AddDate(0, 0, -31))
 	srv, err := collector.New(ctx, collector.Options{Config: cfg, Redis: rdb, Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})

@@ -44,7 +44,7 @@ func TestDemoWalkthrough(t *testing.T) {
 		}
 		return ""
 	})
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 
 	// As serve does on an empty store: a month of demo data first.

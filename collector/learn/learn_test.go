@@ -28,7 +28,7 @@ func labelledAt(t time.Time, gap time.Duration) posterior.Labelled {
 
 func TestExamplesAreBoundedAndExpire(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	s := New(rdb, store.NewManualClock(start))
 	for i := range MaxExamples + 3 {
 		l := labelledAt(start.Add(time.Duration(i)*time.Minute), 40*time.Second)
@@ -60,7 +60,7 @@ func TestExamplesAreBoundedAndExpire(t *testing.T) {
 
 func TestRefitVersionsProvesAndLocks(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	s := New(rdb, clock)
 	if m, err := s.Model(ctx, "demo"); err != nil || m != nil {
@@ -127,7 +127,7 @@ func TestRefitVersionsProvesAndLocks(t *testing.T) {
 // A collector sees another collector's fit within a minute of its clock.
 func TestModelReloadsWhenTheVersionMoves(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	reader, writer := New(rdb, clock), New(rdb, clock)
 	if _, err := writer.Refit(ctx, "demo", 30*time.Minute, 0.95); err != nil {

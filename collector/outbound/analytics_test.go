@@ -46,7 +46,7 @@ func analyticsWorld(t *testing.T, ga, ym http.Handler, visits map[string]Analyti
 	gaSrv, ymSrv := httptest.NewServer(ga), httptest.NewServer(ym)
 	t.Cleanup(gaSrv.Close)
 	t.Cleanup(ymSrv.Close)
-	w := newWorld(t, redistest.New(t), fmt.Sprintf("    ga4: {measurement_id: G-1, api_secret: s, base_url: %s}\n"+
+	w := newWorld(t, redistest.NewUniversal(t), fmt.Sprintf("    ga4: {measurement_id: G-1, api_secret: s, base_url: %s}\n"+
 		"    metrica: {counter_id: \"7\", token: tok, goal_chat: chat, base_url: %s}\n", gaSrv.URL, ymSrv.URL))
 	lookup := func(_ context.Context, _, chat string, _ time.Time) (Analytics, error) { return visits[chat], nil }
 	d := w.dispatcher("a", Options{Targets: TargetsWith(TargetOptions{Clock: w.clock, Visit: lookup})})

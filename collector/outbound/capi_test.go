@@ -52,7 +52,7 @@ func (m *metaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func metaWorld(t *testing.T, m *metaServer) *world {
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
-	return newWorld(t, redistest.New(t), fmt.Sprintf("    meta_capi: {dataset_id: \"42\", access_token: tok, base_url: %s/v21.0}\n", srv.URL))
+	return newWorld(t, redistest.NewUniversal(t), fmt.Sprintf("    meta_capi: {dataset_id: \"42\", access_token: tok, base_url: %s/v21.0}\n", srv.URL))
 }
 
 func TestMetaTakesABatchAndRetriesItsTransientErrors(t *testing.T) {

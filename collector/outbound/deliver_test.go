@@ -17,7 +17,7 @@ import (
 )
 
 func TestAChatAndItsConversionReachAWebhookSignedAndInOrder(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	w := newWorld(t, rdb, hook(rc.srv.URL))
 	rc.clock = w.clock
@@ -77,7 +77,7 @@ func TestAChatAndItsConversionReachAWebhookSignedAndInOrder(t *testing.T) {
 }
 
 func TestANewConversationClosesTheOldSessionBeforeItStarts(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	w := newWorld(t, rdb, hook(rc.srv.URL, "conversation.started", "session.closed"))
 	rc.clock = w.clock
@@ -92,7 +92,7 @@ func TestANewConversationClosesTheOldSessionBeforeItStarts(t *testing.T) {
 }
 
 func TestAReceiverFailingFiveTimesGetsTheEventOnceWithTheSameKey(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	rc.answer = func(n int, _ received) int {
 		if n <= 5 {
@@ -156,7 +156,7 @@ func TestAReceiverFailingFiveTimesGetsTheEventOnceWithTheSameKey(t *testing.T) {
 }
 
 func TestADeliveryFailingForADayIsADeadLetterThatReplays(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	var mu sync.Mutex
 	broken := true
@@ -213,7 +213,7 @@ func TestADeliveryFailingForADayIsADeadLetterThatReplays(t *testing.T) {
 }
 
 func TestAFailingChatWaitsWhileOtherChatsGoOn(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	rc.answer = func(n int, r received) int {
 		var c struct {
@@ -259,7 +259,7 @@ func TestAFailingChatWaitsWhileOtherChatsGoOn(t *testing.T) {
 }
 
 func TestAHangingReceiverIsRetriedAfterTheTimeout(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	release := make(chan struct{})
 	rc.answer = func(n int, _ received) int {
@@ -290,7 +290,7 @@ func TestAHangingReceiverIsRetriedAfterTheTimeout(t *testing.T) {
 }
 
 func TestACollectorStoppedMidDeliveryLosesNothing(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	w := newWorld(t, rdb, hook(rc.srv.URL, "conversation.started"))
 	rc.clock = w.clock
@@ -345,7 +345,7 @@ func TestACollectorStoppedMidDeliveryLosesNothing(t *testing.T) {
 }
 
 func TestTwoCollectorsDeliverEachEventOnceAndInOrder(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	w := newWorld(t, rdb, hook(rc.srv.URL, "conversation.started"))
 	rc.clock = w.clock

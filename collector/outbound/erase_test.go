@@ -17,7 +17,7 @@ import (
 // the chat's later events go out as usual.
 func TestEraseChatStopsAttemptsInFlightAndUnroutedEntries(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	w := newWorld(t, rdb, hook(rc.srv.URL))
 	rc.clock = w.clock
@@ -101,7 +101,7 @@ func TestEraseChatStopsAttemptsInFlightAndUnroutedEntries(t *testing.T) {
 // A replayed delivery stays found by its chat.
 func TestReplayKeepsTheChatIndex(t *testing.T) {
 	ctx := context.Background()
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	rc := newReceiver(t, nil)
 	rc.answer = func(int, received) int { return 400 }
 	w := newWorld(t, rdb, hook(rc.srv.URL))

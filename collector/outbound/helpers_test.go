@@ -146,7 +146,7 @@ func verify(secret, header string, body []byte, now time.Time, tolerance time.Du
 // world is one site sending to receivers, on a real Redis.
 type world struct {
 	t       *testing.T
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	cfg     *config.Config
 	clock   *store.ManualClock
 	reports *reports.Store
@@ -158,7 +158,7 @@ var t0 = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 // newWorld builds the demo site with webhooks at urls (each taking every
 // event type unless events lists some).
-func newWorld(t *testing.T, rdb *redis.Client, hooks string) *world {
+func newWorld(t *testing.T, rdb redis.UniversalClient, hooks string) *world {
 	t.Helper()
 	yaml := fmt.Sprintf(`
 sites:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
@@ -58,7 +59,7 @@ const (
 
 type world struct {
 	srv   *collector.Server
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 }
@@ -74,7 +75,7 @@ func newWorldYAML(t *testing.T, yaml string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	srv, err := collector.New(context.Background(), collector.Options{Config: cfg, Redis: rdb, Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
@@ -182,9 +183,19 @@ func needles() map[string][]byte {
 	}
 }
 
-// scan reads every key of the site and every value in it and returns, for
-// each key holding one of the needles, which.
-func scan(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[string][]string {
+// scan is scanNode on the server, or on every master of a cluster.
+func scan(t *testing.T, rdb redis.UniversalClient, needles map[string][]byte) map[string][]string {
+	t.Helper()
+	found := map[string][]string{}
+	for _, node := range redistest.Nodes(t, rdb) {
+		maps.Copy(found, scanNode(t, node, needles))
+	}
+	return found
+}
+
+// scanNode reads every key of the site on one server and every value in it
+// and returns, for each key holding one of the needles, which.
+func scanNode(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
 	found := map[string][]string{}

@@ -23,7 +23,7 @@ func demoSite(t testing.TB, raw string) *sites.Site {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	st, err := sites.New(context.Background(), redistest.New(t), cfg.Sites["demo"])
+	st, err := sites.New(context.Background(), redistest.NewUniversal(t), cfg.Sites["demo"])
 	if err != nil {
 		t.Fatal(err)
 	}

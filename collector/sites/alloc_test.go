@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 // baseline of one INCR per visit, in the same run. Both include turning the
 // counter into the visit ID text.
 func BenchmarkAllocateVisitID(b *testing.B) {
-	rdb := redistest.New(b)
+	rdb := redistest.NewUniversal(b)
 	codec, err := ids.NewCodec([]byte("bench-secret-0123456789"))
 	if err != nil {
 		b.Fatal(err)
@@ -50,7 +50,7 @@ func BenchmarkAllocateVisitID(b *testing.B) {
 // TestAllocatorHandsOutDistinctNumbersAcrossInstances runs two allocators
 // (two collector instances) on one counter concurrently: no number twice.
 func TestAllocatorHandsOutDistinctNumbersAcrossInstances(t *testing.T) {
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	codec, err := ids.NewCodec([]byte("test-secret-0123456789"))
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ sites:
 `
 
 type world struct {
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	clock *store.ManualClock
 	cfg   *config.Config
 	svc   *wabiz.Service
@@ -48,7 +48,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redistest.New(t)
+	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(time.Date(2025, 11, 3, 12, 0, 0, 0, time.UTC))
 	rep := reports.New(rdb, clock, cfg)
 	svc := wabiz.New(wabiz.Options{Redis: rdb, Config: cfg, Ledger: ledger.New(rdb, nil), Clock: clock})

@@ -10,6 +10,9 @@
 //
 //	rdb := redistest.New(t) // *redis.Client on an empty database
 //
+// or, for code that takes a redis.UniversalClient, NewUniversal, which gives
+// the test binary's Redis Cluster instead when MESSTRACK_TEST_REDIS=cluster.
+//
 // It never skips: when redis-server cannot be found or started, the tests
 // fail with the reason.
 package redistest

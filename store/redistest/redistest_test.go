@@ -91,3 +91,38 @@ func TestClusterHasThreeMastersWithReplicas(t *testing.T) {
 		t.Errorf("a fresh cluster client sees %d keys", n)
 	}
 }
+
+// NewUniversal hands out the Redis MESSTRACK_TEST_REDIS names, empty; the
+// helpers that list keys, count them and read memory see every master.
+func TestNewUniversalIsEmptyAndSeenWhole(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.NewUniversal(t)
+	_, isCluster := rdb.(*redis.ClusterClient)
+	if isCluster != redistest.OnCluster() {
+		t.Fatalf("NewUniversal gave %T with %s=%q", rdb, redistest.RedisEnv, os.Getenv(redistest.RedisEnv))
+	}
+	if n := redistest.DBSize(t, rdb); n != 0 {
+		t.Fatalf("fresh Redis holds %d keys", n)
+	}
+	// Thirty hash tags: on a cluster they land on every master.
+	for i := 0; i < 30; i++ {
+		if err := rdb.Set(ctx, fmt.Sprintf("{visitor %d}:k", i), "1", 0).Err(); err != nil {
+			t.Fatalf("set: %v", err)
+		}
+	}
+	if n := redistest.DBSize(t, rdb); n != 30 {
+		t.Errorf("DBSize = %d, want 30", n)
+	}
+	if keys := redistest.Keys(t, rdb, "{visitor 1*"); len(keys) != 11 {
+		t.Errorf("Keys found %d of visitor 1 and 10..19, want 11: %v", len(keys), keys)
+	}
+	if m := redistest.UsedMemory(t, rdb); m <= 0 {
+		t.Errorf("used memory %d", m)
+	}
+	// A subtest asking again starts empty too.
+	t.Run("again", func(t *testing.T) {
+		if n := redistest.DBSize(t, redistest.NewUniversal(t)); n != 0 {
+			t.Errorf("second NewUniversal sees %d keys", n)
+		}
+	})
+}
