@@ -372,7 +372,7 @@ func TestGetVisitNeedsTheSitesKey(t *testing.T) {
 	gone := w.registerVisitFrom(t, "81.2.69.160").Visit
 	st := w.srv.sites["demo"]
 	goneN, _ := st.codec.ParseVisitID(gone)
-	w.rdb.Del(context.Background(), store.Visit("demo", goneN))
+	w.rdb.Del(context.Background(), demoKeys.Visit(goneN))
 	tests := []struct {
 		name, path, auth string
 		status           int
