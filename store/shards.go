@@ -103,33 +103,43 @@ func SiteShards(site string) string { return siteKey(site, "shards") }
 // from those the site's visits are stored by.
 var ErrShardsChanged = errors.New("shards cannot change once a site has stored visits")
 
-// CheckShards fixes the site's number of shards at its first start and
-// checks it at every later one. A site that stored visits before the
-// number was kept had one shard. It returns ErrShardsChanged (wrapped, with
-// both numbers) when want differs from the kept number.
-func CheckShards(ctx context.Context, rdb redis.UniversalClient, site string, want int) error {
-	key := SiteShards(site)
-	got, err := rdb.Get(ctx, key).Result()
+// KeptShards is the number of shards the site's visits are stored by: the
+// kept number, else 1 when the site stored visits before the number was
+// kept, else 0 (a site never started). It only reads.
+func KeptShards(ctx context.Context, rdb redis.UniversalClient, site string) (int, error) {
+	got, err := rdb.Get(ctx, SiteShards(site)).Result()
 	if errors.Is(err, redis.Nil) {
-		first := want
-		n, xerr := rdb.Exists(ctx, VisitSeq(site)).Result()
-		if xerr != nil {
-			return fmt.Errorf("check shards of %s: %w", site, xerr)
+		n, err := rdb.Exists(ctx, VisitSeq(site)).Result()
+		if err != nil {
+			return 0, fmt.Errorf("shards of %s: %w", site, err)
 		}
-		if n > 0 {
-			first = 1 // visits stored before shards existed
-		}
-		if xerr := rdb.SetNX(ctx, key, strconv.Itoa(first), 0).Err(); xerr != nil {
-			return fmt.Errorf("check shards of %s: %w", site, xerr)
-		}
-		got, err = rdb.Get(ctx, key).Result()
+		return int(min(n, 1)), nil
 	}
 	if err != nil {
-		return fmt.Errorf("check shards of %s: %w", site, err)
+		return 0, fmt.Errorf("shards of %s: %w", site, err)
 	}
 	kept, err := strconv.Atoi(strings.TrimSpace(got))
 	if err != nil {
-		return fmt.Errorf("check shards of %s: stored value %q: %w", site, got, err)
+		return 0, fmt.Errorf("shards of %s: stored value %q: %w", site, got, err)
+	}
+	return kept, nil
+}
+
+// CheckShards fixes the site's number of shards at its first start and
+// checks it at every later one (KeptShards). It returns ErrShardsChanged
+// (wrapped, with both numbers) when want differs from the kept number.
+func CheckShards(ctx context.Context, rdb redis.UniversalClient, site string, want int) error {
+	kept, err := KeptShards(ctx, rdb, site)
+	if err != nil {
+		return fmt.Errorf("check %w", err)
+	}
+	if kept == 0 {
+		if err := rdb.SetNX(ctx, SiteShards(site), strconv.Itoa(want), 0).Err(); err != nil {
+			return fmt.Errorf("check shards of %s: %w", site, err)
+		}
+		if kept, err = KeptShards(ctx, rdb, site); err != nil {
+			return fmt.Errorf("check %w", err)
+		}
 	}
 	if kept != want {
 		return fmt.Errorf("site %s: shards is %d in the config, but its visits are stored over %d: %w", site, want, kept, ErrShardsChanged)
