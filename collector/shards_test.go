@@ -245,9 +245,12 @@ func assertVisitsOnShards(t *testing.T, rdb redis.UniversalClient, n int) {
 		pattern := "mt:" + sh.Tag(k) + ":v:*"
 		pattern = strings.NewReplacer("{", `\{`, "}", `\}`).Replace(pattern)
 		if cc, ok := rdb.(*redis.ClusterClient); ok {
+			var mu sync.Mutex // ForEachMaster runs on every master at once
 			err = cc.ForEachMaster(context.Background(), func(ctx context.Context, m *redis.Client) error {
 				ks, err := m.Keys(ctx, pattern).Result()
+				mu.Lock()
 				keys = append(keys, ks...)
+				mu.Unlock()
 				return err
 			})
 		} else {
@@ -263,6 +266,27 @@ func assertVisitsOnShards(t *testing.T, rdb redis.UniversalClient, n int) {
 	if used < n/2 {
 		t.Errorf("visits on %d of %d shards", used, n)
 	}
+	// Every note of a taken guess went once its guess was revoked.
+	for k := 0; k < n; k++ {
+		if err := forEachNode(rdb, func(ctx context.Context, c redis.Cmdable) error {
+			pattern := strings.NewReplacer("{", `\{`, "}", `\}`).Replace("mt:"+sh.Tag(k)+":vt:*")
+			if ks := c.Keys(ctx, pattern).Val(); len(ks) > 0 {
+				t.Errorf("notes of taken guesses left: %v", ks)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// forEachNode calls fn on every master of a cluster, or on the one server.
+func forEachNode(rdb redis.UniversalClient, fn func(ctx context.Context, c redis.Cmdable) error) error {
+	ctx := context.Background()
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error { return fn(ctx, m) })
+	}
+	return fn(ctx, rdb)
 }
 
 // diffLines shows the first lines where two answers differ.
@@ -358,6 +382,7 @@ func TestBusySiteSpreadsOverEveryMaster(t *testing.T) {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return err
 			}
+			mu.Lock() // ForEachMaster runs on every master at once
 			for i, c := range cmds {
 				usage[addr] += c.Val()
 				if c.Val() > 20000 {
@@ -365,6 +390,7 @@ func TestBusySiteSpreadsOverEveryMaster(t *testing.T) {
 				}
 			}
 			keys[addr] += len(ks)
+			mu.Unlock()
 			if next == 0 {
 				return nil
 			}

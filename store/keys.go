@@ -162,10 +162,11 @@ func (s Shards) VisitMatched(n uint64) string { return s.visitKey(n, "vm") }
 // VisitTaken is a STRING "<chat>|<guessing chat>": the chat whose code or
 // confirmation took the visit from another chat's heuristic guess, and that
 // other chat, so that a commit retried after its claim step (a conflict, a
-// crash, a platform's redelivery) still learns whose guess to revoke. TTL:
-// the claim's. Written only on sites of several shards, by the ledger's
-// claim script; deleted with the visit by collector/person. Tag: the
-// visit's shard.
+// stop, a platform's redelivery) still learns whose guess to revoke. TTL:
+// the claim's, at most the seen marks' 8 days (how long a redelivery is
+// recognised). Written only on sites of several shards, by the ledger's
+// claim script; deleted by the collector once the guess is revoked, and
+// with the visit by collector/person. Tag: the visit's shard.
 func (s Shards) VisitTaken(n uint64) string { return s.visitKey(n, "vt") }
 
 // VisitChats is a SET of the chats a visit was firmly matched to (its code,

@@ -276,7 +276,7 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 //
 // KEYS: [1] store.VisitMatched, [2] store.VisitChats, [3] store.VisitTaken
 // of the visit. ARGV: [1] the chat key, [2] the claim kind, [3] the claim's
-// TTL in ms.
+// TTL in ms, [4] the note's TTL in ms.
 //
 // Returns "ok", "ok|<chat>" (the visit was, or had been, taken from that
 // chat's guess) or "claimed" (the visit belongs to another chat; nothing
@@ -302,7 +302,7 @@ if holder then
   end
 end
 if not keep then redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3]) end
-if taken ~= '' then redis.call('SET', KEYS[3], ARGV[1] .. '|' .. taken, 'PX', ARGV[3]) end
+if taken ~= '' then redis.call('SET', KEYS[3], ARGV[1] .. '|' .. taken, 'PX', ARGV[4]) end
 if ARGV[2] ~= 'h' then
   redis.call('SADD', KEYS[2], ARGV[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -348,7 +348,7 @@ func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards
 	if c.Claim != 0 {
 		res, err := claimScript.Run(ctx, l.rdb,
 			[]string{sh.VisitMatched(c.Claim), sh.VisitChats(c.Claim), sh.VisitTaken(c.Claim)},
-			c.Chat, args[10], args[6]).Text()
+			c.Chat, args[10], args[6], min(c.ClaimTTL, SeenTTL).Milliseconds()).Text()
 		if err != nil {
 			return Result{}, fmt.Errorf("commit %s: claim: %w", c.Chat, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -277,6 +278,17 @@ func (s *Service) exportVisits(ctx context.Context, site, chat string, r *ledger
 		if ev.CodeMatched {
 			ev.OtherChats--
 			out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitChats(n), What: "the chat key in the visit's matched chats", Erased: true})
+		}
+		// On a site of several shards, a note that the chat's code took the
+		// visit from a guess lives until the guess is revoked.
+		taken, err := s.rdb.Get(ctx, s.ledger.Shards(site).VisitTaken(n)).Result()
+		switch {
+		case err == nil:
+			if strings.HasPrefix(taken, chat+"|") {
+				out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitTaken(n), What: "the chat key in the visit's note of a guess it took", Erased: true})
+			}
+		case !errors.Is(err, redis.Nil):
+			return fmt.Errorf("visit note: %w", err)
 		}
 		out.Visits = append(out.Visits, ev)
 	}
