@@ -62,6 +62,12 @@ func SiteTag(site string) string { return "{" + site + "}" }
 // the collector at start when the config sets no id_secret.
 func Secret(site string) string { return siteKey(site, "secret") }
 
+// SiteShards is a STRING holding the number of shards a site's visits were
+// first stored with (decimal). No TTL. Written with SETNX by the collector
+// at the site's first start (CheckShards); every later start refuses a
+// config that names another number, since a visit is found by its shard.
+func SiteShards(site string) string { return siteKey(site, "shards") }
+
 // --- collector: visits and clicks ------------------------------------------
 
 // VisitSeq is a STRING counter of the site's visits, INCRed by the collector

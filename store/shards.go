@@ -93,12 +93,6 @@ func Slot(tag string) int {
 	return int(crc) % clusterSlots
 }
 
-// SiteShards is a STRING holding the number of shards a site's visits were
-// first stored with (decimal). No TTL. Written with SETNX by the collector
-// at the site's first start (CheckShards); every later start refuses a
-// config that names another number, since a visit is found by its shard.
-func SiteShards(site string) string { return siteKey(site, "shards") }
-
 // ErrShardsChanged is CheckShards' answer to a config whose shards differ
 // from those the site's visits are stored by.
 var ErrShardsChanged = errors.New("shards cannot change once a site has stored visits")
