@@ -247,8 +247,11 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 		}
 		args = append(args, string(b))
 	}
+	// One script when every key is under the site's own tag: a site of one
+	// shard, or a commit that claims and releases no visit beyond shard 0
+	// (visit number 0 stands for none).
 	sh := l.Shards(site)
-	if sh.Count() > 1 {
+	if sh.Of(c.Claim) != 0 || sh.Of(c.Release) != 0 {
 		return l.commitSharded(ctx, site, sh, c, args, seenKey)
 	}
 	res, err := commitScript.Run(ctx, l.rdb,

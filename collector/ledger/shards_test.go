@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,6 +105,13 @@ func TestShardedCommitSteps(t *testing.T) {
 			}
 			if n := rdb.Exists(ctx, sh.VisitMatched(guessed)).Val(); n != 0 {
 				t.Errorf("guessed visit still held after its release")
+			}
+			// A visit of shard 0 shares the site's own tag: one script.
+			if r, err := commit("whatsapp:6", "0", "m7", 1000, ClaimCode); err != nil || r.Outcome != Stored || sh.Of(1000) != 0 {
+				t.Fatalf("claim on shard 0: %+v %v", r, err)
+			}
+			if got := rdb.Get(ctx, sh.VisitMatched(1000)).Val(); got != "f|whatsapp:6" || !strings.HasPrefix(sh.VisitMatched(1000), "mt:{demo}:") {
+				t.Errorf("claim on shard 0: %s = %q", sh.VisitMatched(1000), got)
 			}
 		})
 	}
