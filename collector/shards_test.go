@@ -269,7 +269,7 @@ func assertVisitsOnShards(t *testing.T, rdb redis.UniversalClient, n int) {
 	// Every note of a taken guess went once its guess was revoked.
 	for k := 0; k < n; k++ {
 		if err := forEachNode(rdb, func(ctx context.Context, c redis.Cmdable) error {
-			pattern := strings.NewReplacer("{", `\{`, "}", `\}`).Replace("mt:"+sh.Tag(k)+":vt:*")
+			pattern := strings.NewReplacer("{", `\{`, "}", `\}`).Replace("mt:" + sh.Tag(k) + ":vt:*")
 			if ks := c.Keys(ctx, pattern).Val(); len(ks) > 0 {
 				t.Errorf("notes of taken guesses left: %v", ks)
 			}
