@@ -408,6 +408,13 @@ func (s *Server) revokeGuess(ctx context.Context, st *site, chat string, n uint6
 	if convAt != 0 {
 		s.countRevoked(ctx, st, chat, convAt, n)
 	}
+	// The note of whose guess was taken (a site of several shards) has
+	// served: it names the chat, so it goes now.
+	if st.Keys.Count() > 1 {
+		if err := s.rdb.Del(ctx, st.Keys.VisitTaken(n)).Err(); err != nil {
+			return fmt.Errorf("revokeGuess: %w", err)
+		}
+	}
 	return nil
 }
 

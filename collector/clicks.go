@@ -1,16 +1,17 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/visit"
-	"github.com/messtrack/messtrack/store"
 )
 
 // The click index: which visits clicked a chat target when, kept for the
@@ -69,7 +70,7 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 	oldest := now.Add(-keep).UnixMilli()
 	name := st.cfg.Name
 	res, err := clickScript.Run(ctx, s.rdb,
-		[]string{store.Visit(name, n), store.Clicks(name, target), store.VisitClick(name, n)},
+		[]string{st.Keys.Visit(n), st.Keys.Clicks(target, st.Keys.Of(n)), st.Keys.VisitClick(n)},
 		now.UnixMilli(), strconv.FormatUint(n, 36), oldest, clickCap, info, keep.Milliseconds()).Result()
 	if err != nil {
 		return fmt.Errorf("recordClick: script: %w", err)
@@ -90,14 +91,36 @@ func (s *Server) recordClick(ctx context.Context, st *site, n uint64, target, pa
 }
 
 // recentClicks returns the visits that clicked target in [from, to], newest
-// first, with their click times.
+// first, with their click times: the click indexes of the site's shards
+// read in one pipeline and merged.
 func (s *Server) recentClicks(ctx context.Context, st *site, target string, from, to time.Time) ([]click, error) {
-	zs, err := s.rdb.ZRevRangeByScoreWithScores(ctx, store.Clicks(st.cfg.Name, target), &redis.ZRangeBy{
+	by := &redis.ZRangeBy{
 		Min: strconv.FormatInt(from.UnixMilli(), 10),
 		Max: strconv.FormatInt(to.UnixMilli(), 10),
-	}).Result()
-	if err != nil {
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, st.Keys.Count())
+	for k := range cmds {
+		cmds[k] = pipe.ZRevRangeByScoreWithScores(ctx, st.Keys.Clicks(target, k), by)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("recentClicks: %w", err)
+	}
+	zs := cmds[0].Val()
+	if len(cmds) > 1 {
+		zs = nil
+		for _, c := range cmds {
+			zs = append(zs, c.Val()...)
+		}
+		// Newest first; among equal times, as one ZSET orders them.
+		slices.SortStableFunc(zs, func(a, b redis.Z) int {
+			if c := cmp.Compare(b.Score, a.Score); c != 0 {
+				return c
+			}
+			am, _ := a.Member.(string)
+			bm, _ := b.Member.(string)
+			return cmp.Compare(bm, am)
+		})
 	}
 	out := make([]click, 0, len(zs))
 	for _, z := range zs {
@@ -109,6 +132,23 @@ func (s *Server) recentClicks(ctx context.Context, st *site, target string, from
 		out = append(out, click{N: n, At: time.UnixMilli(int64(z.Score)).UTC()})
 	}
 	return out, nil
+}
+
+// countClicks queues on pipe the count of target's clicks in [from, to]
+// over the site's shards; the returned function sums them once pipe ran.
+func countClicks(ctx context.Context, pipe redis.Pipeliner, st *site, target string, from, to time.Time) func() int64 {
+	lo, hi := strconv.FormatInt(from.UnixMilli(), 10), strconv.FormatInt(to.UnixMilli(), 10)
+	cmds := make([]*redis.IntCmd, st.Keys.Count())
+	for k := range cmds {
+		cmds[k] = pipe.ZCount(ctx, st.Keys.Clicks(target, k), lo, hi)
+	}
+	return func() int64 {
+		var n int64
+		for _, c := range cmds {
+			n += c.Val()
+		}
+		return n
+	}
 }
 
 // click is one entry of a target's click index.

@@ -23,6 +23,7 @@ import (
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 	"github.com/messtrack/messtrack/store"
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // newGeoWorld is a test world with the test City database and the given
@@ -372,7 +373,7 @@ func TestGetVisitNeedsTheSitesKey(t *testing.T) {
 	gone := w.registerVisitFrom(t, "81.2.69.160").Visit
 	st := w.srv.sites["demo"]
 	goneN, _ := st.codec.ParseVisitID(gone)
-	w.rdb.Del(context.Background(), store.Visit("demo", goneN))
+	w.rdb.Del(context.Background(), demoKeys.Visit(goneN))
 	tests := []struct {
 		name, path, auth string
 		status           int
@@ -484,18 +485,13 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestMetricsCountRedisErrors(t *testing.T) {
-	// A Redis that has gone away: a port that was open a moment ago.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	// A Redis that has gone away after the collector started on it.
+	redisSrv := redistest.Start(t)
 	cfg, err := config.Parse("dead.yaml", []byte("sites:\n  demo:\n    api_key: demo-key-123\n    id_secret: demo-secret-0123456789\n"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { rdb.Close() })
 	srv, err := New(context.Background(), Options{Config: cfg, Redis: rdb, Clock: store.NewManualClock(testStart),
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -503,6 +499,7 @@ func TestMetricsCountRedisErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
+	redisSrv.Stop()
 	w := &testWorld{srv: srv}
 	resp, b := w.do(t, request("GET", "/healthz", nil))
 	if resp.StatusCode != 503 {

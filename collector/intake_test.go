@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/messtrack/messtrack/collector/intake"
-	"github.com/messtrack/messtrack/store"
 )
 
 func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
@@ -49,7 +48,7 @@ func TestRegisterVisitStoresAndAnswersCodes(t *testing.T) {
 	if !v.Time.Equal(testStart) {
 		t.Errorf("visit time = %v, want the clock's %v", v.Time, testStart)
 	}
-	ttl := w.rdb.TTL(context.Background(), store.Visit("demo", n)).Val()
+	ttl := w.rdb.TTL(context.Background(), demoKeys.Visit(n)).Val()
 	if want := 97 * 24 * time.Hour; ttl < want-time.Minute || ttl > want {
 		t.Errorf("visit TTL = %v, want about %v", ttl, want)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/messtrack/messtrack/collector/score"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // The learned heuristic's glue: which messages are examples, the choice
@@ -139,7 +138,7 @@ func (s *Server) learnFrom(ctx context.Context, st *site, in *inbound.Message, c
 // of a click's delay) and the other candidates in the window.
 func (s *Server) learnLabelled(ctx context.Context, st *site, in *inbound.Message, conv *conversation) error {
 	n := conv.Visit.N
-	ms, err := s.rdb.ZScore(ctx, store.Clicks(st.cfg.Name, in.Target), strconv.FormatUint(n, 36)).Result()
+	ms, err := s.rdb.ZScore(ctx, st.Keys.Clicks(in.Target, st.Keys.Of(n)), strconv.FormatUint(n, 36)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil
 	}
@@ -189,18 +188,17 @@ func (s *Server) learnConfirmed(ctx context.Context, st *site, cs *ledger.Record
 			clickAt, found = c.ClickAt, true
 			continue
 		}
-		others = append(others, other{n: n, clickAt: c.ClickAt, get: pipe.Get(ctx, store.Visit(st.cfg.Name, n))})
+		others = append(others, other{n: n, clickAt: c.ClickAt, get: pipe.Get(ctx, st.Keys.Visit(n))})
 	}
 	if !found {
 		return nil
 	}
-	hour := pipe.ZCount(ctx, store.Clicks(st.cfg.Name, cs.Target),
-		strconv.FormatInt(at.Add(-time.Hour).UnixMilli(), 10), strconv.FormatInt(at.UnixMilli(), 10))
+	hour := countClicks(ctx, pipe, st, cs.Target, at.Add(-time.Hour), at)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("learnConfirmed: load: %w", err)
 	}
 	l := &posterior.Labelled{Confirmed: true,
-		Message: learn.MessageOf(at, cs.Messenger, cs.Target, cs.Phone, "", cs.Language, float64(hour.Val())),
+		Message: learn.MessageOf(at, cs.Messenger, cs.Target, cs.Phone, "", cs.Language, float64(hour())),
 		Clicked: s.learn.ClickOf(confirmed, clickAt, at)}
 	var raw []score.Candidate
 	for _, o := range others {

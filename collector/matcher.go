@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // conversation is the attribution of a conversation's first message.
@@ -135,7 +133,7 @@ func sortedSourceNames(m map[string]*config.Source) []string {
 
 // visitClick returns the visit's last chat click, or nil.
 func (s *Server) visitClick(ctx context.Context, st *site, n uint64) (*clickInfo, error) {
-	b, err := s.rdb.Get(ctx, store.VisitClick(st.cfg.Name, n)).Bytes()
+	b, err := s.rdb.Get(ctx, st.Keys.VisitClick(n)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -173,15 +171,14 @@ func (s *Server) candidates(ctx context.Context, st *site, in *inbound.Message, 
 	visits := make([]*redis.StringCmd, len(clicks))
 	held := make([]*redis.IntCmd, len(clicks))
 	for i, c := range clicks {
-		visits[i] = pipe.Get(ctx, store.Visit(st.cfg.Name, c.N))
-		held[i] = pipe.Exists(ctx, store.VisitMatched(st.cfg.Name, c.N))
+		visits[i] = pipe.Get(ctx, st.Keys.Visit(c.N))
+		held[i] = pipe.Exists(ctx, st.Keys.VisitMatched(c.N))
 	}
-	hour := pipe.ZCount(ctx, store.Clicks(st.cfg.Name, in.Target),
-		strconv.FormatInt(in.Time.Add(-time.Hour).UnixMilli(), 10), strconv.FormatInt(in.Time.UnixMilli(), 10))
+	hour := countClicks(ctx, pipe, st, in.Target, in.Time.Add(-time.Hour), in.Time)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, nil, fmt.Errorf("candidates: load: %w", err)
 	}
-	ex := &posterior.Unlabelled{Message: learn.MessageOf(in.Time, in.Messenger, in.Target, in.Phone, in.Country, in.Language, float64(hour.Val()))}
+	ex := &posterior.Unlabelled{Message: learn.MessageOf(in.Time, in.Messenger, in.Target, in.Phone, in.Country, in.Language, float64(hour()))}
 	sig := score.SignalsOf(in.Country, in.Phone, in.Language)
 	out := make([]score.Candidate, 0, len(clicks))
 	for i, c := range clicks {

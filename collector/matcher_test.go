@@ -10,11 +10,10 @@ import (
 
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
-func storeVisitKey(v *visit.Visit) string   { return store.Visit("demo", v.N) }
-func storeMatchedKey(v *visit.Visit) string { return store.VisitMatched("demo", v.N) }
+func storeVisitKey(v *visit.Visit) string   { return demoKeys.Visit(v.N) }
+func storeMatchedKey(v *visit.Visit) string { return demoKeys.VisitMatched(v.N) }
 
 func TestIDMatching(t *testing.T) {
 	w := newTestWorld(t)

@@ -171,7 +171,7 @@ func TestNoticeForAnUnknownChatIsIgnored(t *testing.T) {
 			if got := w.siteCounts(t); got != (siteCounts{}) {
 				t.Errorf("site counts %+v, want none", got)
 			}
-			if n := w.rdb.Exists(t.Context(), store.VisitMatched("demo", v.N)).Val(); n != 0 {
+			if n := w.rdb.Exists(t.Context(), demoKeys.VisitMatched(v.N)).Val(); n != 0 {
 				t.Errorf("the notice claimed visitor B's visit")
 			}
 		})

@@ -83,7 +83,8 @@ func (w *testWorld) scan(t testing.TB, scanned string) string {
 // visitKeys counts the stored visits of a site.
 func (w *testWorld) visitKeys(t testing.TB, siteName string) int {
 	t.Helper()
-	return len(w.keys(t, store.Visit(siteName, 0)[:len(store.Visit(siteName, 0))-1]+"*"))
+	v0 := store.NewShards(siteName, 1).Visit(0)
+	return len(w.keys(t, v0[:len(v0)-1]+"*"))
 }
 
 func TestSourceQRScanToChat(t *testing.T) {
@@ -140,7 +141,7 @@ func TestSourceQRScanToChat(t *testing.T) {
 				t.Errorf("scan's geo and device: country %q city %q ip %q os %q device %q browser %q",
 					v.Country, v.City, v.IP, v.OS, v.Device, v.Browser)
 			}
-			ttl, err := w.rdb.TTL(context.Background(), store.Visit("demo", n)).Result()
+			ttl, err := w.rdb.TTL(context.Background(), demoKeys.Visit(n)).Result()
 			if err != nil || ttl <= 0 {
 				t.Errorf("a scan's visit must expire like any visit: TTL %v, %v", ttl, err)
 			}
@@ -423,7 +424,7 @@ func TestStaticSourceQR(t *testing.T) {
 	if !v.Static || v.Source != "flyer" || v.Channel != "offline" {
 		t.Errorf("static visit static %v source %q channel %q", v.Static, v.Source, v.Channel)
 	}
-	if ttl := w.rdb.TTL(ctx, store.Visit("demo", n)).Val(); ttl != -1 {
+	if ttl := w.rdb.TTL(ctx, demoKeys.Visit(n)).Val(); ttl != -1 {
 		t.Errorf("static visit TTL %v: a printed code must not expire", ttl)
 	}
 
@@ -435,7 +436,7 @@ func TestStaticSourceQR(t *testing.T) {
 		}
 	})
 	t.Run("a lost record comes back under the same number", func(t *testing.T) {
-		if err := w.rdb.Del(ctx, store.Visit("demo", n)).Err(); err != nil {
+		if err := w.rdb.Del(ctx, demoKeys.Visit(n)).Err(); err != nil {
 			t.Fatal(err)
 		}
 		again := qrtest.DecodePNG(t, w.getQR(t, "/v1/sites/demo/qr/flyer.png?static=1"), qr.DefaultSize)

@@ -154,6 +154,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("collector.New: %w", err)
 	}
 	s.ledger = ledger.New(s.rdb, s.conversationSink())
+	s.ledger.SetLayout(person.Layout(opt.Config))
 	s.learn = learn.New(s.rdb, opt.Clock)
 	s.people = person.New(person.Options{Redis: s.rdb, Config: opt.Config, Reports: s.reports, Clock: opt.Clock,
 		VisitID: func(site string, n uint64) string { return s.sites[site].codec.VisitID(n) }})

@@ -11,7 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/messtrack/messtrack/collector/visit"
-	"github.com/messtrack/messtrack/store"
 )
 
 // routesVisits registers the operators' read of a stored visit.
@@ -36,7 +35,7 @@ func (s *Server) handleGetVisit(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ttl, err := s.rdb.PTTL(ctx, store.Visit(st.cfg.Name, n)).Result()
+	ttl, err := s.rdb.PTTL(ctx, st.Keys.Visit(n)).Result()
 	if err != nil {
 		return fmt.Errorf("handleGetVisit: pttl: %w", err)
 	}
@@ -59,7 +58,7 @@ func (s *Server) saveVisit(ctx context.Context, st *site, v *visit.Visit) error 
 	if err != nil {
 		return fmt.Errorf("saveVisit: %w", err)
 	}
-	if err := s.visits.set(ctx, store.Visit(st.cfg.Name, n), b, st.visitTTL()); err != nil {
+	if err := s.visits.set(ctx, st.Keys.Visit(n), b, st.visitTTL()); err != nil {
 		return fmt.Errorf("saveVisit: set: %w", err)
 	}
 	s.metrics.visits.WithLabelValues(st.cfg.Name).Inc()
@@ -68,7 +67,7 @@ func (s *Server) saveVisit(ctx context.Context, st *site, v *visit.Visit) error 
 
 // loadVisit returns the live visit numbered n, or ErrNotFound.
 func (s *Server) loadVisit(ctx context.Context, st *site, n uint64) (*visit.Visit, error) {
-	b, err := s.rdb.Get(ctx, store.Visit(st.cfg.Name, n)).Bytes()
+	b, err := s.rdb.Get(ctx, st.Keys.Visit(n)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("loadVisit %d: %w", n, ErrNotFound)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // typicalLanding is a 100-character ad landing URL.
@@ -30,7 +29,7 @@ func TestTypicalVisitFitsIn512Bytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := store.Visit("demo", n)
+	key := demoKeys.Visit(n)
 	ctx := context.Background()
 	mem, err := w.rdb.MemoryUsage(ctx, key, 0).Result()
 	if err != nil {

@@ -75,6 +75,9 @@ type Config struct {
 	redisFromEnv  bool
 }
 
+// MaxShards is the most shards a site's visits may spread over (store.MaxShards).
+const MaxShards = 256
+
 // Site is one tracked website and its chat channels.
 type Site struct {
 	// Name is the site's key in the sites map.
@@ -108,6 +111,10 @@ type Site struct {
 	// MatchWindowMinutes is how far before a message the heuristic matcher
 	// looks for clicks.
 	MatchWindowMinutes int `yaml:"match_window_minutes"`
+	// Shards is how many hash tags the site's visits and clicks spread
+	// over on a Redis Cluster (1..MaxShards, default 1: every key under the
+	// site's one tag). Fixed at the site's first start.
+	Shards int `yaml:"shards"`
 	// MatchPrecision is the precision the learned heuristic answers at:
 	// it takes a visit only when its probability is at least this.
 	MatchPrecision float64 `yaml:"match_precision"`
@@ -504,6 +511,12 @@ func (c *Config) normalizeSite(s *Site) error {
 	}
 	if s.SessionDays < 1 || s.SessionDays > 3650 {
 		return c.fieldError(at+".session_days", "%d is outside 1..3650", s.SessionDays)
+	}
+	if s.Shards == 0 {
+		s.Shards = 1
+	}
+	if s.Shards < 1 || s.Shards > MaxShards {
+		return c.fieldError(at+".shards", "%d is outside 1..%d", s.Shards, MaxShards)
 	}
 	if s.MatchWindowMinutes == 0 {
 		s.MatchWindowMinutes = DefaultMatchWindow

@@ -12,8 +12,10 @@ import (
 //
 // All keys of one site carry the site's name as a hash tag ("{demo}") so that
 // the multi-key Lua scripts, which always touch keys of a single site, run on
-// one Redis Cluster slot. A site is therefore the unit of sharding: many sites
-// spread over a cluster, one site's traffic stays on one node.
+// one Redis Cluster slot; but for the visit-scoped keys (Visit, VisitClick,
+// VisitMatched, VisitChats, VisitTaken, Clicks), which carry the tag of the
+// visit's shard (shards.go) and are built by Shards. A site of one shard (the
+// default) keeps every key under "{site}".
 //
 // Site names are validated by the config loader ([a-z0-9_-]) and never hold
 // ':' or braces; free-form parts (chat keys, Telegram usernames) are escaped by
@@ -60,6 +62,12 @@ func SiteTag(site string) string { return "{" + site + "}" }
 // the collector at start when the config sets no id_secret.
 func Secret(site string) string { return siteKey(site, "secret") }
 
+// SiteShards is a STRING holding the number of shards a site's visits were
+// first stored with (decimal). No TTL. Written with SETNX by the collector
+// at the site's first start (CheckShards); every later start refuses a
+// config that names another number, since a visit is found by its shard.
+func SiteShards(site string) string { return siteKey(site, "shards") }
+
 // --- collector: visits and clicks ------------------------------------------
 
 // VisitSeq is a STRING counter of the site's visits, INCRed by the collector
@@ -72,23 +80,27 @@ func VisitSeq(site string) string { return siteKey(site, "vseq") }
 // POST /v1/visits and QR scans; deleted with VisitClick, VisitMatched and the
 // chat's member of VisitChats by collector/person when a chat matched to it
 // is erased.
-func Visit(site string, n uint64) string {
-	return siteKey(site, "v", strconv.FormatUint(n, 36))
-}
+//
+// Tag: the visit's shard (Shards.Of).
+func (s Shards) Visit(n uint64) string { return s.visitKey(n, "v") }
 
 // VisitClick is a STRING holding the visit's last chat click (target, page,
 // time) as JSON. TTL: the visit's remaining TTL. Written by the collector on
 // POST /v1/clicks; read by the matcher for the page a chat started from.
-func VisitClick(site string, n uint64) string {
-	return siteKey(site, "vc", strconv.FormatUint(n, 36))
-}
+// Tag: the visit's shard.
+func (s Shards) VisitClick(n uint64) string { return s.visitKey(n, "vc") }
 
 // Clicks is a ZSET of the visits that clicked a chat target (a WhatsApp number
 // or a Telegram bot or user, "whatsapp:15551234567"), member = visit number in
-// base 36, score = click time in Unix milliseconds. TTL: the match window
-// plus a day, renewed on every click; the collector also trims members older
-// than that on every write and caps its length. Read by the heuristic matcher.
-func Clicks(site, target string) string { return siteKey(site, "clk", part(target)) }
+// base 36, score = click time in Unix milliseconds, one ZSET per shard k
+// holding the visits of that shard (tag: shard k), so that the click
+// script touches one slot. TTL: the match window plus a day, renewed on
+// every click; the collector also trims members older than that on every
+// write and caps each shard's length. Read by the heuristic matcher, which
+// merges the site's shards.
+func (s Shards) Clicks(target string, k int) string {
+	return siteKey(s.tags[k], "clk", part(target))
+}
 
 // --- collector: offline sources --------------------------------------------
 
@@ -148,18 +160,27 @@ const HeldCodeTTL = 7 * 24 * time.Hour
 // attributed to and how (f a code, c an operator's confirmation, h a
 // heuristic guess), so that the heuristic never takes a matched visit. TTL:
 // the site's visit TTL (the visit cannot be matched after it expires anyway).
-// Written by the chat commit script, for messages and confirmations.
-func VisitMatched(site string, n uint64) string {
-	return siteKey(site, "vm", strconv.FormatUint(n, 36))
-}
+// Written by the chat commit script (on a site of several shards, by its
+// claim step on the visit's shard), for messages and confirmations. Tag:
+// the visit's shard.
+func (s Shards) VisitMatched(n uint64) string { return s.visitKey(n, "vm") }
+
+// VisitTaken is a STRING "<chat>|<guessing chat>": the chat whose code or
+// confirmation took the visit from another chat's heuristic guess, and that
+// other chat, so that a commit retried after its claim step (a conflict, a
+// stop, a platform's redelivery) still learns whose guess to revoke. TTL:
+// the claim's, at most the seen marks' 8 days (how long a redelivery is
+// recognised). Written only on sites of several shards, by the ledger's
+// claim script; deleted by the collector once the guess is revoked, and
+// with the visit by collector/person. Tag: the visit's shard.
+func (s Shards) VisitTaken(n uint64) string { return s.visitKey(n, "vt") }
 
 // VisitChats is a SET of the chats a visit was firmly matched to (its code,
 // an operator's confirmation): one page view may start a WhatsApp and a
 // Telegram chat, or chats from two phones. TTL: the site's visit TTL. Written
-// by the chat commit script.
-func VisitChats(site string, n uint64) string {
-	return siteKey(site, "vchats", strconv.FormatUint(n, 36))
-}
+// by the chat commit script (its claim step on a site of several shards).
+// Tag: the visit's shard.
+func (s Shards) VisitChats(n uint64) string { return s.visitKey(n, "vchats") }
 
 // --- reports: sessions, events, costs and aggregates ------------------------
 

@@ -11,10 +11,11 @@ import (
 // so Redis keeps answering others.
 const scanBatch = 200
 
-// SiteNode is the Redis node that holds a site's keys: the client itself on
-// one server; on a cluster the master of the site's slot, since every key
-// of a site carries its {site} hash tag and a SCAN cursor means something
-// on one node only.
+// SiteNode is the Redis node that holds a site's keys under its own {site}
+// hash tag: the client itself on one server; on a cluster the master of
+// that slot, since a SCAN cursor means something on one node only. The
+// keys of a site's visits on its other shards (shards.go) live elsewhere;
+// nothing scans them.
 func SiteNode(ctx context.Context, rdb redis.UniversalClient, site string) (redis.Cmdable, error) {
 	cc, ok := rdb.(*redis.ClusterClient)
 	if !ok {
@@ -27,8 +28,8 @@ func SiteNode(ctx context.Context, rdb redis.UniversalClient, site string) (redi
 	return c, nil
 }
 
-// ScanSite calls fn with the site's keys that match pattern, a bounded batch
-// at a time. A key may come more than once (SCAN's promise); fn must allow it.
+// ScanSite calls fn with the site's keys under its own tag that match
+// pattern, a bounded batch at a time. A key may come more than once (SCAN's promise); fn must allow it.
 func ScanSite(ctx context.Context, rdb redis.UniversalClient, site, pattern string, fn func(keys []string) error) error {
 	node, err := SiteNode(ctx, rdb, site)
 	if err != nil {

@@ -62,8 +62,8 @@ func TestKeysShareTheSiteSlot(t *testing.T) {
 	keys := []string{
 		store.Secret("demo"),
 		store.VisitSeq("demo"),
-		store.Visit("demo", 12345),
-		store.Clicks("demo", "whatsapp:15551234567"),
+		store.NewShards("demo", 1).Visit(12345),
+		store.NewShards("demo", 1).Clicks("whatsapp:15551234567", 0),
 	}
 	for _, k := range keys {
 		if !strings.HasPrefix(k, "mt:{demo}:") {
@@ -76,11 +76,12 @@ func TestKeysShareTheSiteSlot(t *testing.T) {
 }
 
 func TestKeysEscapeFreeFormParts(t *testing.T) {
-	k := store.Clicks("demo", "telegram:{evil}:x y")
+	sh := store.NewShards("demo", 1)
+	k := sh.Clicks("telegram:{evil}:x y", 0)
 	if strings.Count(k, "{") != 1 || strings.Contains(k, " ") {
 		t.Fatalf("free-form part leaked structure into %q", k)
 	}
-	if store.Clicks("demo", "a:b") == store.Clicks("demo", "a%3Ab") {
+	if sh.Clicks("a:b", 0) == sh.Clicks("a%3Ab", 0) {
 		t.Fatal("escaping is not injective")
 	}
 }

@@ -164,6 +164,18 @@ func (c *checker) checkRedis(ctx context.Context, cfg *config.Config, stderr io.
 	default:
 		c.add(checkOK, "data format", "format %d", f)
 	}
+	for _, name := range cfg.SiteNames() {
+		want := cfg.Sites[name].Shards
+		kept, err := store.KeptShards(rctx, db.Client, name)
+		switch {
+		case err != nil:
+			c.add(checkFail, "site "+name, "%v", err)
+		case kept != 0 && kept != want:
+			c.add(checkFail, "site "+name, "shards is %d in the config, but its visits are stored over %d: serve refuses to start; set shards: %d", want, kept, kept)
+		case want > 1:
+			c.add(checkOK, "site "+name, "visits spread over %d shards", want)
+		}
+	}
 }
 
 func (c *checker) checkGeoIP(cfg *config.Config) {

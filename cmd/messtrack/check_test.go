@@ -11,6 +11,7 @@ import (
 
 	"github.com/maxmind/mmdbwriter"
 
+	"github.com/messtrack/messtrack/store"
 	"github.com/messtrack/messtrack/store/redistest"
 )
 
@@ -214,5 +215,20 @@ func TestCheckNamesEverySecretAndTheWorldAround(t *testing.T) {
 	out, _ = w.check(t)
 	if !strings.Contains(out, "fail redis: cannot reach redis://127.0.0.1:1/0") {
 		t.Errorf("Redis down:\n%s", out)
+	}
+}
+
+// TestCheckSaysWhenShardsChanged: a config whose shards differ from those
+// the site's visits are stored by fails the check, as it fails serve.
+func TestCheckSaysWhenShardsChanged(t *testing.T) {
+	w := newCheckWorld(t, "")
+	w.documented(t)
+	if err := w.fw.rdb.Set(context.Background(), store.SiteShards("shop"), "16", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := w.check(t)
+	want := "fail site shop: shards is 1 in the config, but its visits are stored over 16: serve refuses to start; set shards: 16"
+	if !errors.Is(err, errCheckFailed) || !strings.Contains(out, want) {
+		t.Fatalf("changed shards: %v; want a line %q in\n%s", err, want, out)
 	}
 }

@@ -181,7 +181,7 @@ func TestSendBackWidgetInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.rdb.Set(t.Context(), store.Visit("demo", n), b, time.Hour).Err(); err != nil {
+		if err := w.rdb.Set(t.Context(), store.NewShards("demo", 1).Visit(n), b, time.Hour).Err(); err != nil {
 			t.Fatal(err)
 		}
 		// The page seen again continues the stored visit, now with its

@@ -247,9 +247,16 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 		}
 		args = append(args, string(b))
 	}
+	// One script when every key is under the site's own tag: a site of one
+	// shard, or a commit that claims and releases no visit beyond shard 0
+	// (visit number 0 stands for none).
+	sh := l.Shards(site)
+	if sh.Of(c.Claim) != 0 || sh.Of(c.Release) != 0 {
+		return l.commitSharded(ctx, site, sh, c, args, seenKey)
+	}
 	res, err := commitScript.Run(ctx, l.rdb,
 		[]string{store.Chat(site, c.Chat), store.ChatHistory(site, c.Chat), store.Chats(site), seenKey,
-			store.VisitMatched(site, c.Claim), store.VisitChats(site, c.Claim), store.VisitMatched(site, c.Release)},
+			sh.VisitMatched(c.Claim), sh.VisitChats(c.Claim), sh.VisitMatched(c.Release)},
 		args...).Text()
 	if err != nil {
 		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
@@ -260,6 +267,128 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 	}
 	if out.Outcome == conflict {
 		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, ErrRetry)
+	}
+	return out, nil
+}
+
+// claimScript is the visit's part of a commit on a site of several shards,
+// run on the visit's shard before the chat's part: the claim rules of
+// commitScript, and the note of a guess it took (store.VisitTaken), so that
+// a retried commit, finding the visit already held by its chat, still
+// learns whose guess to revoke.
+//
+// KEYS: [1] store.VisitMatched, [2] store.VisitChats, [3] store.VisitTaken
+// of the visit. ARGV: [1] the chat key, [2] the claim kind, [3] the claim's
+// TTL in ms, [4] the note's TTL in ms.
+//
+// Returns "ok", "ok|<chat>" (the visit was, or had been, taken from that
+// chat's guess) or "claimed" (the visit belongs to another chat; nothing
+// changed).
+var claimScript = redis.NewScript(`
+local taken = ''
+local keep = false
+local holder = redis.call('GET', KEYS[1])
+if holder then
+  local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
+  if chat ~= ARGV[1] then
+    if kind == 'h' and ARGV[2] ~= 'h' then
+      taken = chat
+    elseif kind ~= 'h' and ARGV[2] == 'f' then
+      keep = true
+    else
+      return 'claimed'
+    end
+  else
+    local note = redis.call('GET', KEYS[3])
+    local mine = ARGV[1] .. '|'
+    if note and string.sub(note, 1, #mine) == mine then taken = string.sub(note, #mine + 1) end
+  end
+end
+if not keep then redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3]) end
+if taken ~= '' then redis.call('SET', KEYS[3], ARGV[1] .. '|' .. taken, 'PX', ARGV[4]) end
+if ARGV[2] ~= 'h' then
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+if taken ~= '' then return 'ok|' .. taken end
+return 'ok'
+`)
+
+// releaseScript lets go of a visit a chat held by a guess, on the visit's
+// shard. KEYS[1] store.VisitMatched; ARGV[1] "h|<chat>". Returns 1 when
+// released.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// commitSharded stores c on a site of several shards, where the chat and
+// the visits it claims and releases live on different slots, in steps each
+// atomic on its own slot and ordered so that a stop between two of them
+// leaves nothing counted twice and a retry completes the commit:
+//
+//  1. a message seen before is a duplicate, before anything is claimed;
+//  2. the claim (claimScript, the visit's shard): "claimed" ends the commit
+//     with nothing changed; a claim already held by this chat is kept, so a
+//     retry passes it again;
+//  3. the chat (commitScript without its claim and release, the site's
+//     shard): record, history, index and seen mark together, so the
+//     message is stored whole or not marked seen;
+//  4. the release of a guessed visit (releaseScript, its shard), after the
+//     chat stopped naming it, so a stop before it leaves the visit held a
+//     while longer, never held by two chats.
+func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards, c Commit, args []any, seenKey string) (Result, error) {
+	if c.MessageID != "" {
+		n, err := l.rdb.Exists(ctx, seenKey).Result()
+		if err != nil {
+			return Result{}, fmt.Errorf("commit %s: seen: %w", c.Chat, err)
+		}
+		if n > 0 {
+			return Result{Outcome: Duplicate}, nil
+		}
+	}
+	var taken string
+	if c.Claim != 0 {
+		res, err := claimScript.Run(ctx, l.rdb,
+			[]string{sh.VisitMatched(c.Claim), sh.VisitChats(c.Claim), sh.VisitTaken(c.Claim)},
+			c.Chat, args[10], args[6], min(c.ClaimTTL, SeenTTL).Milliseconds()).Text()
+		if err != nil {
+			return Result{}, fmt.Errorf("commit %s: claim: %w", c.Chat, err)
+		}
+		out, err := parseReply(res)
+		if err != nil || out.Outcome == Duplicate || out.Outcome == conflict {
+			return Result{}, fmt.Errorf("commit %s: claim: unexpected reply %q", c.Chat, res)
+		}
+		if out.Outcome == Claimed {
+			return out, nil
+		}
+		taken = out.TakenFrom
+	}
+	chatArgs := append([]any(nil), args...)
+	chatArgs[6], chatArgs[11] = "0", "0" // claimed above, released below
+	chatKey := store.Chat(site, c.Chat)
+	res, err := commitScript.Run(ctx, l.rdb,
+		[]string{chatKey, store.ChatHistory(site, c.Chat), store.Chats(site), seenKey, chatKey, chatKey, chatKey},
+		chatArgs...).Text()
+	if err != nil {
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	out, err := parseReply(res)
+	if err != nil {
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
+	}
+	switch out.Outcome {
+	case conflict:
+		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, ErrRetry)
+	case Stored:
+		out.TakenFrom = taken
+	default:
+		return out, nil
+	}
+	if c.Release != 0 {
+		if err := releaseScript.Run(ctx, l.rdb, []string{sh.VisitMatched(c.Release)}, "h|"+c.Chat).Err(); err != nil {
+			return Result{}, fmt.Errorf("commit %s: release: %w", c.Chat, err)
+		}
 	}
 	return out, nil
 }

@@ -38,8 +38,9 @@ type Sink func(context.Context, reports.Conversation) error
 
 // Ledger keeps the chats of every site on one Redis.
 type Ledger struct {
-	rdb  redis.UniversalClient
-	sink Sink
+	rdb    redis.UniversalClient
+	sink   Sink
+	layout store.Layout
 }
 
 // New returns the ledger on rdb, handing facts over to sink.
@@ -49,6 +50,13 @@ func New(rdb redis.UniversalClient, sink Sink) *Ledger {
 
 // SetSink makes fn receive the facts handed over from now on.
 func (l *Ledger) SetSink(fn Sink) { l.sink = fn }
+
+// SetLayout gives the ledger the sites' shards (a site it does not hold
+// has one). Call it before the ledger is used.
+func (l *Ledger) SetLayout(layout store.Layout) { l.layout = layout }
+
+// Shards is the site's layout of visit keys.
+func (l *Ledger) Shards(site string) store.Shards { return l.layout.Of(site) }
 
 // Chat is a chat as loaded: its record, version and pending facts.
 type Chat struct {
@@ -180,7 +188,7 @@ func (l *Ledger) History(ctx context.Context, site, chat string) ([]string, erro
 // VisitChats are the chats a visit's code (or an operator's confirmation)
 // matched.
 func (l *Ledger) VisitChats(ctx context.Context, site string, n uint64) ([]string, error) {
-	chats, err := l.rdb.SMembers(ctx, store.VisitChats(site, n)).Result()
+	chats, err := l.rdb.SMembers(ctx, l.Shards(site).VisitChats(n)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("visit chats: %w", err)
 	}

@@ -35,10 +35,10 @@ const (
 //	[4] the reports' per-chat state (store.ReportChat of the chat)
 //	[5] the name it takes (store.ReportChat of store.ErasedChat)
 //	[6] the site's audit list (store.PersonAudit)
-//	then 5 keys per visit: the visit (store.Visit), its last click
-//	(store.VisitClick), its claim (store.VisitMatched), its chats
-//	(store.VisitChats), the click index of its last click's target
-//	(store.Clicks, or the visit key again when it has none)
+//	then 6 keys per visit (eraseVisitLua): the visit (Visit), its last click
+//	(VisitClick), its claim (VisitMatched), its chats (VisitChats), the
+//	click index of its last click's target (Clicks, or the visit key again
+//	when it has none), its note of a taken guess (VisitTaken)
 //	then 2 keys per legacy marker: its name and the name it takes
 //
 // ARGV:
@@ -52,7 +52,13 @@ const (
 //	[9] deliveries, [10] dead letters, [11] lanes, [12] waiting events
 //	erased just before (collector/outbound's EraseChat), counted in the
 //	audit entry
-//	[13…] each visit's number in base 36 (its member in the click index)
+//	[13] visits and [14] claims erased just before by eraseVisitScript (a
+//	site of several shards, whose visits live on other slots)
+//	[15…] each visit's number in base 36 (its member in the click index)
+//
+// On a site of one shard every visit is erased here, with the chat; on a
+// site of several, Erase erases them first, each on its own shard, and
+// passes none.
 //
 // Returns "conflict" (the chat changed; nothing erased) or the JSON of what
 // was erased, which is also the audit entry's "erased".
@@ -60,7 +66,8 @@ var eraseScript = redis.NewScript(`
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
 if ver ~= ARGV[1] then return 'conflict' end
 local chat = ARGV[2]
-local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = 0, claims = 0, markers = 0,
+local e = {chat = 0, history = 0, index = 0, report_state = 0, visits = tonumber(ARGV[13]),
+  claims = tonumber(ARGV[14]), markers = 0,
   deliveries = tonumber(ARGV[9]), dead_letters = tonumber(ARGV[10]), lanes = tonumber(ARGV[11]),
   waiting_events = tonumber(ARGV[12])}
 e.chat = redis.call('DEL', KEYS[1])
@@ -72,17 +79,12 @@ if redis.call('EXISTS', KEYS[4]) == 1 then
 end
 local nv, nm = tonumber(ARGV[3]), tonumber(ARGV[4])
 for i = 0, nv - 1 do
-  local b = 7 + i * 5
-  local claim = redis.call('GET', KEYS[b + 2])
-  if claim and string.sub(claim, 3) == chat then
-    e.claims = e.claims + redis.call('DEL', KEYS[b + 2])
-  end
-  e.claims = e.claims + redis.call('SREM', KEYS[b + 3], chat)
-  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], ARGV[13 + i]) end
-  e.visits = e.visits + redis.call('DEL', KEYS[b], KEYS[b + 1])
+  local b = 7 + i * 6
+  local num = ARGV[15 + i]
+` + eraseVisitLua + `
 end
 for i = 0, nm - 1 do
-  local b = 7 + nv * 5 + i * 2
+  local b = 7 + nv * 6 + i * 2
   if redis.call('EXISTS', KEYS[b]) == 1 then
     redis.call('RENAME', KEYS[b], KEYS[b + 1])
     e.markers = e.markers + 1
@@ -92,6 +94,33 @@ local erased = cjson.encode(e)
 redis.call('RPUSH', KEYS[6], cjson.encode({at = ARGV[5], chat = ARGV[6], reason = ARGV[7], erased = e}))
 redis.call('LTRIM', KEYS[6], -tonumber(ARGV[8]), -1)
 return erased
+`)
+
+// eraseVisitLua erases one visit of the chat: the six keys from KEYS[b]
+// (see eraseScript), chat the chat key, num the visit number in base 36;
+// it counts into e.visits and e.claims.
+const eraseVisitLua = `
+  local claim = redis.call('GET', KEYS[b + 2])
+  if claim and string.sub(claim, 3) == chat then
+    e.claims = e.claims + redis.call('DEL', KEYS[b + 2])
+  end
+  e.claims = e.claims + redis.call('SREM', KEYS[b + 3], chat)
+  if KEYS[b + 4] ~= KEYS[b] then redis.call('ZREM', KEYS[b + 4], num) end
+  redis.call('DEL', KEYS[b + 5])
+  e.visits = e.visits + redis.call('DEL', KEYS[b], KEYS[b + 1])
+`
+
+// eraseVisitScript erases one visit of a chat on a site of several shards,
+// on the visit's shard, before eraseScript erases the chat: KEYS the six
+// keys of eraseScript's visits, ARGV[1] the chat key, ARGV[2] the visit
+// number in base 36. Returns {visits, claims} erased. Erasing the visits
+// first means a stop or a conflict before the chat's step leaves the chat,
+// which names them, for the retry to erase again (it finds them gone).
+var eraseVisitScript = redis.NewScript(`
+local e = {visits = 0, claims = 0}
+local chat, num, b = ARGV[1], ARGV[2], 1
+` + eraseVisitLua + `
+return {e.visits, e.claims}
 `)
 
 // Erased is what one erasure removed, by kind (keys or members).
@@ -145,6 +174,7 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	// Deliveries erased by a run that then met a changed chat still count
 	// in the run that succeeds.
 	var dels outbound.ErasedDeliveries
+	var pre preErased
 	out, err := ledger.Update(ctx, s.ledger, st.Name, chat, "erase", func(c *ledger.Chat) (Erased, error) {
 		if err := s.ledger.HandOver(ctx, st.Name, chat, c.Pending); err != nil {
 			return Erased{}, fmt.Errorf("erase: %w", err)
@@ -157,7 +187,7 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 		dels.DeadLetters += d.DeadLetters
 		dels.Lanes += d.Lanes
 		dels.Waiting += d.Waiting
-		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c, dels)
+		return s.eraseOnce(ctx, st.Name, chat, hash, reason, c, dels, &pre)
 	})
 	if err != nil {
 		return Erased{}, err
@@ -181,8 +211,12 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	return out, nil
 }
 
-// eraseOnce is one run of eraseScript on the chat as loaded.
-func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat, dels outbound.ErasedDeliveries) (Erased, error) {
+// preErased counts what eraseVisitScript erased in an erasure's runs.
+type preErased struct{ visits, claims int64 }
+
+// eraseOnce is one run of eraseScript on the chat as loaded; on a site of
+// several shards, each visit is first erased on its own shard.
+func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat, dels outbound.ErasedDeliveries, pre *preErased) (Erased, error) {
 	suffix, err := randomSuffix()
 	if err != nil {
 		return Erased{}, fmt.Errorf("erase: %w", err)
@@ -200,15 +234,29 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 	if err != nil {
 		return Erased{}, fmt.Errorf("erase: %w", err)
 	}
+	sh := s.ledger.Shards(site)
 	var nums []any
 	for _, v := range visits {
-		clk := store.Visit(site, v.n)
+		clk := sh.Visit(v.n)
 		if v.target != "" {
-			clk = store.Clicks(site, v.target)
+			clk = sh.Clicks(v.target, sh.Of(v.n))
 		}
-		keys = append(keys, store.Visit(site, v.n), store.VisitClick(site, v.n), store.VisitMatched(site, v.n),
-			store.VisitChats(site, v.n), clk)
-		nums = append(nums, strconv.FormatUint(v.n, 36))
+		vkeys := []string{sh.Visit(v.n), sh.VisitClick(v.n), sh.VisitMatched(v.n), sh.VisitChats(v.n), clk, sh.VisitTaken(v.n)}
+		num := strconv.FormatUint(v.n, 36)
+		if sh.Count() == 1 {
+			keys = append(keys, vkeys...)
+			nums = append(nums, num)
+			continue
+		}
+		got, err := eraseVisitScript.Run(ctx, s.rdb, vkeys, chat, num).Int64Slice()
+		if err != nil {
+			return Erased{}, fmt.Errorf("erase %s: visit %s: %w", hash, num, err)
+		}
+		if len(got) != 2 {
+			return Erased{}, fmt.Errorf("erase %s: visit %s: reply %v", hash, num, got)
+		}
+		pre.visits += got[0]
+		pre.claims += got[1]
 	}
 	for _, m := range markers {
 		ms, ok := markerTime(m)
@@ -217,9 +265,9 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 		}
 		keys = append(keys, m, store.ReportSeen(site, "u", erased+"@"+ms))
 	}
-	nm := (len(keys) - 6 - 5*len(visits)) / 2
-	args := []any{c.Ver, chat, len(visits), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
-		dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting}
+	nm := (len(keys) - 6 - 6*len(nums)) / 2
+	args := []any{c.Ver, chat, len(nums), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
+		dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting, pre.visits, pre.claims}
 	args = append(args, nums...)
 	res, err := eraseScript.Run(ctx, s.rdb, keys, args...).Text()
 	if err != nil {
@@ -250,12 +298,13 @@ func (s *Service) erasableVisits(ctx context.Context, site string, r *ledger.Rec
 	if len(nums) == 0 {
 		return nil, nil
 	}
+	sh := s.ledger.Shards(site)
 	pipe := s.rdb.Pipeline()
 	vcmds := make([]*redis.StringCmd, len(nums))
 	ccmds := make([]*redis.StringCmd, len(nums))
 	for i, n := range nums {
-		vcmds[i] = pipe.Get(ctx, store.Visit(site, n))
-		ccmds[i] = pipe.Get(ctx, store.VisitClick(site, n))
+		vcmds[i] = pipe.Get(ctx, sh.Visit(n))
+		ccmds[i] = pipe.Get(ctx, sh.VisitClick(n))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("visits: %w", err)

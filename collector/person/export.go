@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -229,7 +230,7 @@ func (s *Service) exportDeliveries(ctx context.Context, site, chat string, out *
 // exportVisits adds the visits the record names that are still kept.
 func (s *Service) exportVisits(ctx context.Context, site, chat string, r *ledger.Record, out *Export) error {
 	for _, n := range visitNumbers(r) {
-		raw, err := s.rdb.Get(ctx, store.Visit(site, n)).Bytes()
+		raw, err := s.rdb.Get(ctx, s.ledger.Shards(site).Visit(n)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -249,21 +250,21 @@ func (s *Service) exportVisits(ctx context.Context, site, chat string, r *ledger
 		if s.visitID != nil {
 			ev.ID = s.visitID(site, n)
 		}
-		out.Keys = append(out.Keys, Key{Key: store.Visit(site, n), What: "visit (IP, location, device, pages)", Erased: true})
-		click, err := s.rdb.Get(ctx, store.VisitClick(site, n)).Result()
+		out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).Visit(n), What: "visit (IP, location, device, pages)", Erased: true})
+		click, err := s.rdb.Get(ctx, s.ledger.Shards(site).VisitClick(n)).Result()
 		switch {
 		case err == nil:
 			ev.LastClick = json.RawMessage(click)
-			out.Keys = append(out.Keys, Key{Key: store.VisitClick(site, n), What: "the visit's last chat click (page)", Erased: true})
+			out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitClick(n), What: "the visit's last chat click (page)", Erased: true})
 		case !errors.Is(err, redis.Nil):
 			return fmt.Errorf("visit click: %w", err)
 		}
-		claim, err := s.rdb.Get(ctx, store.VisitMatched(site, n)).Result()
+		claim, err := s.rdb.Get(ctx, s.ledger.Shards(site).VisitMatched(n)).Result()
 		switch {
 		case err == nil:
 			if len(claim) > 2 && claim[2:] == chat {
 				ev.Claim = claimKinds[claim[:1]]
-				out.Keys = append(out.Keys, Key{Key: store.VisitMatched(site, n), What: "the visit's claim by the chat", Erased: true})
+				out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitMatched(n), What: "the visit's claim by the chat", Erased: true})
 			}
 		case !errors.Is(err, redis.Nil):
 			return fmt.Errorf("visit claim: %w", err)
@@ -276,7 +277,18 @@ func (s *Service) exportVisits(ctx context.Context, site, chat string, r *ledger
 		ev.OtherChats = len(chats)
 		if ev.CodeMatched {
 			ev.OtherChats--
-			out.Keys = append(out.Keys, Key{Key: store.VisitChats(site, n), What: "the chat key in the visit's matched chats", Erased: true})
+			out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitChats(n), What: "the chat key in the visit's matched chats", Erased: true})
+		}
+		// On a site of several shards, a note that the chat's code took the
+		// visit from a guess lives until the guess is revoked.
+		taken, err := s.rdb.Get(ctx, s.ledger.Shards(site).VisitTaken(n)).Result()
+		switch {
+		case err == nil:
+			if strings.HasPrefix(taken, chat+"|") {
+				out.Keys = append(out.Keys, Key{Key: s.ledger.Shards(site).VisitTaken(n), What: "the chat key in the visit's note of a guess it took", Erased: true})
+			}
+		case !errors.Is(err, redis.Nil):
+			return fmt.Errorf("visit note: %w", err)
 		}
 		out.Visits = append(out.Visits, ev)
 	}

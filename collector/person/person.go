@@ -67,10 +67,21 @@ func New(opt Options) *Service {
 	if opt.Reports == nil {
 		opt.Reports = reports.New(opt.Redis, opt.Clock, opt.Config)
 	}
+	l := ledger.New(opt.Redis, opt.Reports.RecordConversation)
+	l.SetLayout(Layout(opt.Config))
 	return &Service{
 		rdb: opt.Redis, cfg: opt.Config, reports: opt.Reports, clock: opt.Clock, visitID: opt.VisitID,
-		ledger: ledger.New(opt.Redis, opt.Reports.RecordConversation),
+		ledger: l,
 	}
+}
+
+// Layout is the shards of the config's sites.
+func Layout(cfg *config.Config) store.Layout {
+	counts := make(map[string]int, len(cfg.Sites))
+	for name, st := range cfg.Sites {
+		counts[name] = st.Shards
+	}
+	return store.NewLayout(counts)
 }
 
 func (s *Service) site(name string) (*config.Site, error) {

@@ -201,7 +201,8 @@ func scanNode(t *testing.T, rdb *redis.Client, needles map[string][]byte) map[st
 	found := map[string][]string{}
 	var cursor uint64
 	for {
-		keys, next, err := rdb.Scan(ctx, cursor, "mt:{demo}:*", 500).Result()
+		// The site's own tag and its shards' ("{demo~3.12}").
+		keys, next, err := rdb.Scan(ctx, cursor, "mt:{demo[}~]*", 500).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,8 +271,17 @@ func (w *world) reportsJSON(t *testing.T) map[string]string {
 	return out
 }
 
+// On a site of one shard and of several (whose visits live under other
+// hash tags, erased each on its own shard before the chat).
 func TestExportThenEraseLeavesNothingAndReportsUnchanged(t *testing.T) {
-	w := newWorld(t)
+	t.Run("one shard", func(t *testing.T) { exportThenErase(t, configYAML) })
+	t.Run("16 shards", func(t *testing.T) {
+		exportThenErase(t, strings.Replace(configYAML, "    api_key: demo-key-123\n", "    api_key: demo-key-123\n    shards: 16\n", 1))
+	})
+}
+
+func exportThenErase(t *testing.T, yaml string) {
+	w := newWorldYAML(t, yaml)
 	w.populate(t)
 	ctx := context.Background()
 	path := "/v1/sites/demo/people/" + url.PathEscape(chat)

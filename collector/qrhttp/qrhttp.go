@@ -280,7 +280,7 @@ func staticVisit(ctx context.Context, rdb redis.UniversalClient, clock store.Clo
 	// No TTL: the code is printed and may be scanned for years. NX keeps the
 	// record written first; it writes again only when the record was lost
 	// (a crash between the two writes, an eviction), so the code keeps working.
-	if err := rdb.SetNX(ctx, store.Visit(st.Config.Name, n), b, 0).Err(); err != nil {
+	if err := rdb.SetNX(ctx, st.Keys.Visit(n), b, 0).Err(); err != nil {
 		return 0, fmt.Errorf("staticVisit: set visit: %w", err)
 	}
 	return n, nil

@@ -32,12 +32,18 @@ type Site struct {
 	Targets map[string]bool
 	// Alloc hands out the site's visit numbers.
 	Alloc *Allocator
+	// Keys builds the keys of the site's visits, spread over its shards.
+	Keys store.Shards
 }
 
 // New prepares cfg's site on rdb: the code secret (from the config, else
 // the one kept in Redis, created on first use), the codec, the code style
-// and the chat targets.
+// and the chat targets. It refuses a config whose shards differ from those
+// the site's visits were stored by (store.CheckShards).
 func New(ctx context.Context, rdb redis.UniversalClient, cfg *config.Site) (*Site, error) {
+	if err := store.CheckShards(ctx, rdb, cfg.Name, max(1, cfg.Shards)); err != nil {
+		return nil, fmt.Errorf("shards: %w", err)
+	}
 	secret := []byte(cfg.IDSecret)
 	if len(secret) == 0 {
 		var err error
@@ -53,7 +59,7 @@ func New(ctx context.Context, rdb redis.UniversalClient, cfg *config.Site) (*Sit
 	if err != nil {
 		return nil, fmt.Errorf("id_format: %w", err)
 	}
-	st := &Site{Config: cfg, Codec: codec, Style: style, Targets: map[string]bool{}}
+	st := &Site{Config: cfg, Codec: codec, Style: style, Targets: map[string]bool{}, Keys: store.NewShards(cfg.Name, cfg.Shards)}
 	st.Alloc = NewAllocator(rdb, store.VisitSeq(cfg.Name), codec.Number)
 	for _, w := range cfg.WhatsApp {
 		st.Targets["whatsapp:"+w.Number] = true
