@@ -59,6 +59,11 @@ func halfHours(density float64) float64 {
 	return clicksPerTargetHalf() / min(density, 12)
 }
 
+// gridLarge is the number of worlds per cell of the README's table, at
+// which TestSimulationGrid holds recall and calibration to the goals as
+// figures rather than within intervals.
+const gridLarge = 8
+
 // gridSeeds is how many worlds each cell pools.
 func gridSeeds(t *testing.T) int {
 	if v := os.Getenv("MESSTRACK_GRID_SEEDS"); v != "" {
@@ -273,15 +278,28 @@ func TestSimulationGrid(t *testing.T) {
 		if c.learned.answered == 0 || lp.Hi < DefaultTarget {
 			t.Errorf("%s: learned precision %s below %.0f %%", name, pct(lp), 100*DefaultTarget)
 		}
-		if lr.Value < 0.8*or.Value {
-			t.Errorf("%s: learned recall %s below 80 %% of the oracle's %s", name, pct(lr), pct(or))
+		// With gridLarge worlds per cell the README's claims hold as
+		// figures: recall at least 0.8 of the oracle's and every judged
+		// decile within 5 points. With fewer, a cell's recall and a
+		// decile's accuracy move by chance, so they are held to the same
+		// bounds within their intervals.
+		if seeds >= gridLarge {
+			if lr.Value < 0.8*or.Value {
+				t.Errorf("%s: learned recall %s below 80 %% of the oracle's %s", name, pct(lr), pct(or))
+			}
+			if gap > 0.05 {
+				t.Errorf("%s: calibration off by %.1f points: %+v", name, 100*gap, c.bins)
+			}
 		}
-		if gap > 0.05 {
-			misses++
-			t.Logf("%s: goal missed: calibration off by %.1f points (%.1f beyond the interval)", name, 100*gap, 100*beyond)
+		if lr.Hi < 0.8*or.Value {
+			t.Errorf("%s: learned recall %s below 80 %% of the oracle's %s beyond its interval", name, pct(lr), pct(or))
 		}
 		if beyond > 0.05 {
 			t.Errorf("%s: calibration off by %.1f points beyond the interval: %+v", name, 100*beyond, c.bins)
+		}
+		if gap > 0.05 {
+			misses++
+			t.Logf("%s: calibration off by %.1f points (%.1f beyond the interval)", name, 100*gap, 100*beyond)
 		}
 		t.Logf("%s: oracle precision %s", name, pct(Proportion(c.oracle.correct, c.oracle.answered)))
 	}
