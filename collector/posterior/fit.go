@@ -2,6 +2,7 @@ package posterior
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -17,6 +18,9 @@ const (
 	// emIterations is the fixed number of EM rounds for the never-clicked
 	// rate.
 	emIterations = 40
+	// backgroundSpread is how far the background level is expected to be
+	// from 1 (its prior standard deviation).
+	backgroundSpread = 0.05
 )
 
 // Labelled is a first message whose click is known: an id match or an
@@ -325,6 +329,7 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 	}
 	priorShare := share
 	kc := countKeys(name, labelled, msgs)
+	bg := backgroundLevel(mm, name, window, labelled)
 	for range emIterations {
 		factors := kc.factors(nc.Share)
 		for _, tr := range nc.Targets {
@@ -340,7 +345,7 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		var sum float64
 		byTarget := map[string]*[25]float64{}
 		for _, e := range msgs {
-			b := nc.Targets[e.target].Hourly[e.hour] * e.rate * keyFactor(factors, e.key)
+			b := nc.Targets[e.target].Hourly[e.hour] * e.rate * keyFactor(factors, e.key) * bg
 			p0 := 1.0
 			if b+e.clicks > 0 {
 				p0 = b / (b + e.clicks)
@@ -392,7 +397,54 @@ func fitNeverClicked(mm *MessengerModel, prior NeverClicked, name string, window
 		}
 	}
 	nc.Keys = kc.kept(kc.factors(nc.Share))
+	// The weights are stored with the background level in them.
+	nc.Background = bg
+	nc.Ratio *= bg
+	for _, tr := range nc.Targets {
+		for h := range tr.Hourly {
+			tr.Hourly[h] *= bg
+		}
+	}
 	return nc
+}
+
+// backgroundLevel is how much weight the candidates of a message carry
+// when none of them wrote it, per click the target's rate expects in the
+// window: the other candidates of labelled messages, weighed as the
+// matcher weighs them, over their messages' rates times the in-window
+// share. In theory 1; the delay curve, the survival of clicks that have
+// not yet written with their code and the click rate the collector counts
+// each move it by a few per cent, and the never-clicked weight must be set
+// against the weight the candidates really carry: where clicks are dense,
+// a few per cent there move the estimated never-clicked share by several
+// points.
+func backgroundLevel(mm *MessengerModel, name string, window float64, labelled []Labelled) float64 {
+	m := Model{WindowSeconds: window}
+	var weight, expected, sq float64
+	for i := range labelled {
+		l := &labelled[i]
+		if l.Message.Messenger != name || l.Confirmed {
+			continue
+		}
+		others := l.Others[:min(len(l.Others), MaxCandidates)]
+		lrs := mm.evidenceLRs(&l.Message)
+		for j := range others {
+			w := clickWeight(mm, &l.Message, &others[j], lrs)
+			weight += w
+			sq += w * w
+		}
+		expected += clickRate(&m, &l.Message, len(others)+1) * mm.Delay.InWindow
+	}
+	if expected <= 0 {
+		return 1
+	}
+	// The measured level and its standard error (the weights taken as
+	// independent), shrunk towards 1 with a prior spread of
+	// backgroundSpread: a few thousand clicks at a few an hour measure it
+	// to ±10 %, which is mostly noise.
+	raw, se := weight/expected, math.Sqrt(sq)/expected
+	v := backgroundSpread * backgroundSpread
+	return 1 + (raw-1)*v/(v+se*se)
 }
 
 // Per message key (the message's own phone country, offsets and

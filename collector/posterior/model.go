@@ -156,6 +156,11 @@ type NeverClicked struct {
 	// language): the odds that a code-less message of that key is from
 	// someone who never clicked, over the messenger's odds.
 	Keys map[string]float64 `json:"key_factors,omitempty"`
+	// Background is the weight the candidates of a message carry when
+	// none of them wrote it, per expected in-window click, measured on
+	// labelled messages' other candidates (1 in theory); the ratios above
+	// include it.
+	Background float64 `json:"background,omitempty"`
 }
 
 // TargetRate is the never-clicked rate of one target: its share of the
