@@ -117,6 +117,9 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 		if opt.MaxRetries == 0 {
 			opt.MaxRetries = noRetries
 		}
+		// A caller's deadline bounds its calls, not only the read timeout:
+		// the collector gives what a platform waits on a few seconds.
+		opt.ContextTimeoutEnabled = true
 		db.Client = redis.NewClient(opt)
 	}
 	// A first answer comes within milliseconds from a healthy server; a

@@ -51,11 +51,13 @@ type load struct {
 	client     *http.Client
 	next       atomic.Uint64 // round-robin over the collectors
 	journey    atomic.Int64
+	platform   sync.WaitGroup // deliveries under way
 
 	// figures
 	requests   atomic.Int64 // every HTTP attempt
 	retries    atomic.Int64 // webhook attempts after the first
 	status5xx  atomic.Int64 // answers 500-599
+	status503  atomic.Int64 // of them 503, Redis unavailable
 	connErrors atomic.Int64 // attempts without an answer (refused, reset, timeout)
 	slowest    atomic.Int64 // the longest answer, ns
 	visitFails atomic.Int64 // visits answered without an ID
@@ -111,6 +113,9 @@ func (l *load) do(ctx context.Context, c *collectorProc, method, path string, bo
 	if resp.StatusCode >= 500 {
 		l.status5xx.Add(1)
 	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		l.status503.Add(1)
+	}
 	return resp.StatusCode, b, nil
 }
 
@@ -157,9 +162,10 @@ type visitAnswer struct {
 	Start string `json:"start"`
 }
 
-// run sends journeys from workers until stop is closed: a visit, a click
-// on a chat link, the first message with the visit's code and a second
-// one, half on WhatsApp and half through a Telegram bot's start link.
+// run sends journeys from workers until stop is closed, then waits for the
+// platform's deliveries under way: a visit, a click on a chat link, the
+// first message with the visit's code and a second one, half on WhatsApp
+// and half through a Telegram bot's start link.
 func (l *load) run(workers int, stop <-chan struct{}) {
 	var wg sync.WaitGroup
 	for range workers {
@@ -173,11 +179,12 @@ func (l *load) run(workers int, stop <-chan struct{}) {
 				default:
 				}
 				l.oneJourney(context.Background(), l.journey.Add(1))
-				time.Sleep(10 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond)
 			}
 		}()
 	}
 	wg.Wait()
+	l.platform.Wait()
 }
 
 func (l *load) oneJourney(ctx context.Context, j int64) {
@@ -241,18 +248,24 @@ func (l *load) oneJourney(ctx context.Context, j int64) {
 			return l.deliver(ctx, "/hooks/whatsapp/shop", b, "X-Hub-Signature-256", sign(b), "Content-Type", "application/json")
 		}
 	}
-	for i, send := range []func() error{first, second} {
-		if err := send(); err != nil {
-			l.fail("chat %s message %d: %v", chat, i+1, err)
-			return
+	// The person writes while the next visitors come: the platform
+	// delivers the chat's two messages in order, on its own.
+	l.platform.Add(1)
+	go func() {
+		defer l.platform.Done()
+		for i, send := range []func() error{first, second} {
+			if err := send(); err != nil {
+				l.fail("chat %s message %d: %v", chat, i+1, err)
+				return
+			}
+			l.mu.Lock()
+			if l.chats[chat] == nil {
+				l.chats[chat] = &chatTruth{visit: v.Visit}
+			}
+			l.chats[chat].messages++
+			l.mu.Unlock()
 		}
-		l.mu.Lock()
-		if l.chats[chat] == nil {
-			l.chats[chat] = &chatTruth{visit: v.Visit}
-		}
-		l.chats[chat].messages++
-		l.mu.Unlock()
-	}
+	}()
 }
 
 // whatsappText is a Cloud API notification of one text message, in the
@@ -307,8 +320,8 @@ func sign(body []byte) string {
 func (l *load) figures() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return fmt.Sprintf("%d journeys, %d requests, %d webhook retries, %d answers 5xx, %d without an answer, slowest answer %v; %d visits with an ID (%d without), %d/%d clicks answered 204, %d chats delivered",
-		l.journey.Load(), l.requests.Load(), l.retries.Load(), l.status5xx.Load(), l.connErrors.Load(),
+	return fmt.Sprintf("%d journeys, %d requests, %d webhook retries, %d answers 5xx (%d of them 503), %d without an answer, slowest answer %v; %d visits with an ID (%d without), %d/%d clicks answered 204, %d chats delivered",
+		l.journey.Load(), l.requests.Load(), l.retries.Load(), l.status5xx.Load(), l.status503.Load(), l.connErrors.Load(),
 		time.Duration(l.slowest.Load()).Round(time.Millisecond), len(l.visits), l.visitFails.Load(), l.clicks, l.clicked, len(l.chats))
 }
 
