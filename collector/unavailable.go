@@ -48,7 +48,8 @@ func (s *Server) budget(c *fiber.Ctx) error {
 
 // unavailable reports whether err means Redis did not answer in time or at
 // all (a timeout, the budget spent, no connection, a server still loading
-// its data): a 503, worth a retry, rather than a fault of ours.
+// its data, a cluster between masters): a 503, worth a retry, rather than
+// a fault of ours.
 func unavailable(err error) bool {
 	var ne net.Error
 	switch {
@@ -59,5 +60,6 @@ func unavailable(err error) bool {
 	case errors.As(err, &ne) && ne.Timeout():
 		return true
 	}
-	return redis.IsLoadingError(err)
+	return redis.IsLoadingError(err) || redis.IsClusterDownError(err) || redis.IsTryAgainError(err) ||
+		redis.IsMasterDownError(err) || redis.IsReadOnlyError(err)
 }
