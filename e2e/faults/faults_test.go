@@ -54,8 +54,8 @@ func TestRedisRestartedMidLoad(t *testing.T) {
 }
 
 // TestCollectorKilledMidLoad runs two collectors on one Redis, spreads the
-// traffic over both and kills one (SIGKILL) in the middle: the platforms'
-// retries reach the survivor.
+// traffic over both and kills one (SIGKILL) in the middle, with requests
+// under way: the platforms' retries reach the survivor.
 func TestCollectorKilledMidLoad(t *testing.T) {
 	rs := startRedis(t)
 	a, b := startCollector(t, rs.url()), startCollector(t, rs.url())
@@ -66,7 +66,12 @@ func TestCollectorKilledMidLoad(t *testing.T) {
 
 	time.Sleep(4 * time.Second)
 	before := l.figures()
+	// Redis held for a moment first, so that the kill lands while b's
+	// requests are under way: their commands sent, their answers not.
+	rs.proc.signal(t, syscall.SIGSTOP)
+	time.Sleep(500 * time.Millisecond)
 	b.proc.kill()
+	rs.proc.signal(t, syscall.SIGCONT)
 	time.Sleep(6 * time.Second)
 	close(stop)
 	<-done
