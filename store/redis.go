@@ -105,6 +105,9 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 			addrs = append(addrs, node)
 		}
 		copt := &redis.ClusterOptions{Addrs: addrs, ClusterStateReloadInterval: clusterReload}
+		// As on one server, a caller's deadline bounds its calls; the
+		// retries stay, since a failover needs them (see noRetries).
+		copt.ContextTimeoutEnabled = true
 		if base != nil {
 			copt.Username, copt.Password, copt.TLSConfig = base.Username, base.Password, base.TLSConfig
 		}
