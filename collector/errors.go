@@ -77,6 +77,10 @@ func (s *Server) explain(c *fiber.Ctx, err error, internal string) (status int, 
 			"method", c.Method(), "path", c.Path(), "err", err)
 		c.Set(fiber.HeaderRetryAfter, "1")
 		return fiber.StatusServiceUnavailable, msgNotReplicated, nil
+	case unavailable(err):
+		s.log.Warn("request failed: Redis unavailable", "method", c.Method(), "path", c.Path(), "err", err)
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return fiber.StatusServiceUnavailable, "storage unavailable; retry later", nil
 	default:
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 		return fiber.StatusInternalServerError, internal, nil

@@ -319,6 +319,7 @@ func (s *Server) features() []func(fiber.Router) {
 // each feature's routes.
 func (s *Server) routes() {
 	s.app.Use(s.observe)   // first: counts every answer
+	s.app.Use(s.budget)    // unavailable.go: a deadline for what a sender waits on
 	s.app.Use(s.rateLimit) // before any public route it guards
 	for _, register := range s.features() {
 		register(s.app)

@@ -25,6 +25,16 @@ const pingTimeout = 5 * time.Second
 // slots fails. One CLUSTER SLOTS a second per collector is cheap.
 const clusterReload = time.Second
 
+// noRetries stops go-redis from sending a command again when its answer
+// did not come (its default is three more tries). A command that timed out
+// on a paused or overloaded server still runs when the server wakes, and so
+// does every copy: an INCR sent to a paused server on a warm pool ran four
+// times, and the caller waited past 20 s for an error. Without retries a
+// command fails after the read timeout (5 s) and its request with a 5xx,
+// which a platform retries and the collector stores once (a message by its
+// ID). A REDIS_URL may still ask for retries with max_retries=N.
+const noRetries = -1
+
 // DB is an open Redis connection: a server, a cluster, or the embedded
 // in-memory store used for trying messtrack out.
 type DB struct {
@@ -95,6 +105,9 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 			addrs = append(addrs, node)
 		}
 		copt := &redis.ClusterOptions{Addrs: addrs, ClusterStateReloadInterval: clusterReload}
+		// As on one server, a caller's deadline bounds its calls; the
+		// retries stay, since a failover needs them (see noRetries).
+		copt.ContextTimeoutEnabled = true
 		if base != nil {
 			copt.Username, copt.Password, copt.TLSConfig = base.Username, base.Password, base.TLSConfig
 		}
@@ -104,6 +117,12 @@ func Open(ctx context.Context, url string, log *slog.Logger) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store.Open: parse REDIS_URL: %w", err)
 		}
+		if opt.MaxRetries == 0 {
+			opt.MaxRetries = noRetries
+		}
+		// A caller's deadline bounds its calls, not only the read timeout:
+		// the collector gives what a platform waits on a few seconds.
+		opt.ContextTimeoutEnabled = true
 		db.Client = redis.NewClient(opt)
 	}
 	// A first answer comes within milliseconds from a healthy server; a
