@@ -291,8 +291,9 @@ const (
 	DefaultStoreFile   = "var/messtrack-store.gob"
 	// DefaultRedisWaitTimeout is redis_wait_timeout_ms when absent.
 	DefaultRedisWaitTimeout = 1000
-	// MaxRedisWaitTimeout keeps the wait under the Redis client's 3-second
-	// read timeout.
+	// MaxRedisWaitTimeout keeps the wait well under the Redis client's
+	// 5-second read timeout and inside the 5-second budget of a request a
+	// sender waits on.
 	MaxRedisWaitTimeout = 2000
 )
 
