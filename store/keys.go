@@ -14,8 +14,11 @@ import (
 // the multi-key Lua scripts, which always touch keys of a single site, run on
 // one Redis Cluster slot; but for the visit-scoped keys (Visit, VisitClick,
 // VisitMatched, VisitChats, VisitTaken, Clicks), which carry the tag of the
-// visit's shard (shards.go) and are built by Shards. A site of one shard (the
-// default) keeps every key under "{site}".
+// visit's shard, and the chat-scoped keys (Chat, ChatHistory, MessageSeen,
+// HeldCode, CodeOpen), which carry the tag of the chat's shard (shards.go);
+// both are built by Shards. The site-level builders of the chat-scoped keys
+// give the key of a site of one shard. A site of one shard (the default)
+// keeps every key under "{site}".
 //
 // Site names are validated by the config loader ([a-z0-9_-]) and never hold
 // ':' or braces; free-form parts (chat keys, Telegram usernames) are escaped by
@@ -126,12 +129,20 @@ func SourceVisit(site, source string) string { return siteKey(site, "src", part(
 // the chat has been silent for retention.chat_days.
 func Chat(site, chat string) string { return siteKey(site, "chat", part(chat)) }
 
+// Chat is the chat's record (store.Chat) under the tag of the chat's shard
+// (ChatShard); on a site of one shard, store.Chat(site, chat).
+func (s Shards) Chat(chat string) string { return siteKey(s.chatTag(chat), "chat", part(chat)) }
+
 // ChatHistory is a LIST of a chat's conversations and contacts, oldest
 // first, each a JSON object (time, kind, method, visit). No TTL, like Chat;
 // capped at the newest 1000 entries on every push. Written by the matcher;
 // entries older than retention.history_days are trimmed by collector/person's
 // sweep, and the list is deleted with the chat on erasure.
 func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(chat)) }
+
+// ChatHistory is the chat's history (store.ChatHistory) under the tag of
+// the chat's shard.
+func (s Shards) ChatHistory(chat string) string { return siteKey(s.chatTag(chat), "chist", part(chat)) }
 
 // Chats is a ZSET indexing a site's chats for listing: member = chat key,
 // score = first message time in Unix milliseconds (the platform's
@@ -146,12 +157,21 @@ func Chats(site string) string { return siteKey(site, "chats") }
 // failed store never marks a message seen.
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
 
+// MessageSeen is the seen mark (store.MessageSeen) of a message of the
+// chat, under the tag of the chat's shard: the chat commit writes it with
+// the chat's record.
+func (s Shards) MessageSeen(chat, id string) string { return siteKey(s.chatTag(chat), "seen", part(id)) }
+
 // HeldCode is a STRING holding a hidden code that arrived before its chat's
 // first message (Viber's conversation_started context), for that chat's
 // next message. TTL: HeldCodeTTL. Written by the collector's messenger
 // webhooks before they answer; read and deleted when the chat's next
 // message is stored; deleted by collector/person when the chat is erased.
 func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
+
+// HeldCode is the chat's held code (store.HeldCode) under the tag of the
+// chat's shard.
+func (s Shards) HeldCode(chat string) string { return siteKey(s.chatTag(chat), "held", part(chat)) }
 
 // HeldCodeTTL is how long a held code waits for the chat's next message.
 const HeldCodeTTL = 7 * 24 * time.Hour
@@ -452,6 +472,10 @@ func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", p
 // Written by collector/codes on a conversation's first message; deleted
 // with the chat by collector/person.
 func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }
+
+// CodeOpen is the chat's open code note (store.CodeOpen) under the tag of
+// the chat's shard.
+func (s Shards) CodeOpen(chat string) string { return siteKey(s.chatTag(chat), "cdo", part(chat)) }
 
 // --- data exchange: outbound deliveries --------------------------------------
 
