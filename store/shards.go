@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A site's visits and clicks are spread over shards, each with its own hash
-// tag, so that a busy site's visits spread over a cluster's slots instead of
-// filling the node of its one {site} slot. Shard 0's tag is the site's own
+// A site's visits, clicks and chats are spread over shards, each with its
+// own hash tag, so that a busy site's visits and chats spread over a
+// cluster's slots instead of filling the node of its one {site} slot. Shard 0's tag is the site's own
 // ("{demo}"): a site of one shard (the default) has exactly the key layout
 // of a site before shards existed. Shard k ≥ 1 has the tag "{demo~k.j}",
 // where j is the first suffix whose slot falls in the k-th of Count equal
@@ -32,7 +32,7 @@ const MaxShards = 256
 // clusterSlots is the number of hash slots of a Redis Cluster.
 const clusterSlots = 16384
 
-// Shards is a site's layout of visit keys over its shards. Build it once per
+// Shards is a site's layout of visit and chat keys over its shards. Build it once per
 // site (NewShards) and keep it: making one of many shards hashes a few
 // thousand candidate tags.
 type Shards struct {

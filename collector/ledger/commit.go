@@ -16,13 +16,16 @@ import (
 
 // commitScript stores one commit's effect on a chat atomically: the record,
 // the history, the index, the visit's claim and the message's seen mark, so
-// that a message is either fully stored or not marked seen.
+// that a message is either fully stored or not marked seen. On a site of
+// several shards it stores only the chat's part (record, history, seen
+// mark), and commitSharded runs the rest in steps of their own.
 //
 // KEYS:
 //
 //	[1] the chat's hash (store.Chat: fields rec, ver, pending, last, msgs)
 //	[2] the chat's history list (store.ChatHistory)
-//	[3] the site's chat index (store.Chats, scored by first message ms)
+//	[3] the site's chat index (store.Chats, scored by first message ms);
+//	    the chat's hash again when ARGV[3] is "1"
 //	[4] the message's seen mark (store.MessageSeen)
 //	[5] the claimed visit's matched key (store.VisitMatched)
 //	[6] the claimed visit's chats, a set of the chats its code matched

@@ -55,7 +55,7 @@ func (l *Ledger) SetSink(fn Sink) { l.sink = fn }
 // has one). Call it before the ledger is used.
 func (l *Ledger) SetLayout(layout store.Layout) { l.layout = layout }
 
-// Shards is the site's layout of visit keys.
+// Shards is the site's layout of visit and chat keys.
 func (l *Ledger) Shards(site string) store.Shards { return l.layout.Of(site) }
 
 // Chat is a chat as loaded: its record, version and pending facts.

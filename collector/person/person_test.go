@@ -494,8 +494,19 @@ func TestSweepErasesSilentChatsAndTrimsHistory(t *testing.T) {
 
 // TestEraseWhileMessagesArrive erases a chat while its messages keep
 // arriving: afterwards the chat is either gone whole or whole.
+// On a site of one shard and of several, where the chat's erasure and a
+// message's commit each run in steps on two slots (the chat's shard and the
+// site's tag, which holds the index).
 func TestEraseWhileMessagesArrive(t *testing.T) {
-	w := newWorld(t)
+	t.Run("one shard", func(t *testing.T) { eraseWhileMessagesArrive(t, configYAML, 1) })
+	t.Run("16 shards", func(t *testing.T) {
+		eraseWhileMessagesArrive(t, strings.Replace(configYAML, "    api_key: demo-key-123\n", "    api_key: demo-key-123\n    shards: 16\n", 1), 16)
+	})
+}
+
+func eraseWhileMessagesArrive(t *testing.T, yaml string, shards int) {
+	w := newWorldYAML(t, yaml)
+	sh := store.NewShards("demo", shards)
 	ctx := context.Background()
 	svc := person.New(person.Options{Redis: w.rdb, Config: w.cfg, Clock: w.clock})
 	for round := range 5 {
@@ -527,11 +538,11 @@ func TestEraseWhileMessagesArrive(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		rec := w.rdb.HGet(ctx, store.Chat("demo", chat), "rec").Val()
-		hist := w.rdb.LLen(ctx, store.ChatHistory("demo", chat)).Val()
+		rec := w.rdb.HGet(ctx, sh.Chat(chat), "rec").Val()
+		hist := w.rdb.LLen(ctx, sh.ChatHistory(chat)).Val()
 		_, idxErr := w.rdb.ZScore(ctx, store.Chats("demo"), chat).Result()
 		whole := rec != "" && hist > 0 && idxErr == nil
-		gone := w.rdb.Exists(ctx, store.Chat("demo", chat)).Val() == 0 && hist == 0 && idxErr != nil
+		gone := w.rdb.Exists(ctx, sh.Chat(chat)).Val() == 0 && hist == 0 && idxErr != nil
 		if !whole && !gone {
 			t.Fatalf("round %d: half a chat: record %q, %d history entries, index %v", round, rec, hist, idxErr)
 		}
