@@ -127,7 +127,7 @@ func TestShardedCommitSteps(t *testing.T) {
 			if n := rdb.Exists(ctx, sh.VisitMatched(guessed)).Val(); n != 0 {
 				t.Errorf("guessed visit still held after its release")
 			}
-			// A visit of shard 0 shares the site's own tag: one script.
+			// A visit of shard 0 keeps the site's own tag.
 			if r, err := commit("whatsapp:6", "0", "m7", 1000, ClaimCode); err != nil || r.Outcome != Stored || sh.Of(1000) != 0 {
 				t.Fatalf("claim on shard 0: %+v %v", r, err)
 			}
