@@ -95,11 +95,14 @@ func (s *Server) decideStart(ctx context.Context, st *site, cs *ledger.Record, i
 // receiveOnce is one round of receive on the chat as loaded.
 func (s *Server) receiveOnce(ctx context.Context, st *site, in *inbound.Message, sc *ledger.Chat) (*MatchResult, error) {
 	if in.MessageID != "" {
-		seen, err := s.ledger.Seen(ctx, st.cfg.Name, in.MessageID)
+		seen, err := s.ledger.Seen(ctx, st.cfg.Name, in.Chat, in.MessageID)
 		if err != nil {
 			return nil, fmt.Errorf("receive: %w", err)
 		}
 		if seen {
+			if err := s.ledger.IndexSeen(ctx, st.cfg.Name, in.Chat, sc); err != nil {
+				return nil, fmt.Errorf("receive: %w", err)
+			}
 			return s.duplicate(ctx, st, in)
 		}
 	}

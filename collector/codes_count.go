@@ -13,7 +13,6 @@ import (
 	"github.com/messtrack/messtrack/collector/inbound"
 	"github.com/messtrack/messtrack/collector/visit"
 	"github.com/messtrack/messtrack/reports"
-	"github.com/messtrack/messtrack/store"
 )
 
 // The code-survival counts (collector/codes decides, reports.Store counts):
@@ -103,7 +102,7 @@ func (s *Server) setCodeOpen(ctx context.Context, st *site, chat string, o codes
 	if err != nil {
 		return fmt.Errorf("setCodeOpen: %w", err)
 	}
-	if err := s.rdb.Set(ctx, store.CodeOpen(st.cfg.Name, chat), b, st.visitTTL()).Err(); err != nil {
+	if err := s.rdb.Set(ctx, st.Keys.CodeOpen(chat), b, st.visitTTL()).Err(); err != nil {
 		return fmt.Errorf("setCodeOpen: %w", err)
 	}
 	return nil
@@ -150,7 +149,7 @@ func (s *Server) countConfirmed(ctx context.Context, st *site, chat string, conv
 		return
 	}
 	err := func() error {
-		raw, err := s.rdb.GetDel(ctx, store.CodeOpen(st.cfg.Name, chat)).Bytes()
+		raw, err := s.rdb.GetDel(ctx, st.Keys.CodeOpen(chat)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
 		}
@@ -177,7 +176,7 @@ func (s *Server) countConfirmed(ctx context.Context, st *site, chat string, conv
 // deleted in one step).
 func (s *Server) countRevoked(ctx context.Context, st *site, chat string, convAt int64, n uint64) {
 	err := func() error {
-		raw, err := s.rdb.GetDel(ctx, store.CodeOpen(st.cfg.Name, chat)).Bytes()
+		raw, err := s.rdb.GetDel(ctx, st.Keys.CodeOpen(chat)).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return nil
 		}

@@ -126,7 +126,7 @@ func (s *Server) holdCode(ctx context.Context, st *site, h messengers.Hold) erro
 	if h.Code == "" || h.Chat == "" {
 		return nil
 	}
-	if err := s.rdb.Set(ctx, store.HeldCode(st.cfg.Name, h.Chat), h.Code, store.HeldCodeTTL).Err(); err != nil {
+	if err := s.rdb.Set(ctx, st.Keys.HeldCode(h.Chat), h.Code, store.HeldCodeTTL).Err(); err != nil {
 		return fmt.Errorf("holdCode: %w", err)
 	}
 	return nil
@@ -137,7 +137,7 @@ func (s *Server) holdCode(ctx context.Context, st *site, h messengers.Hold) erro
 // chat holds, which is let go once the message is stored. It tells whether
 // the message was a redelivery.
 func (s *Server) receiveHeld(ctx context.Context, st *site, in *inbound.Message, holds bool) (bool, error) {
-	key := store.HeldCode(st.cfg.Name, in.Chat)
+	key := st.Keys.HeldCode(in.Chat)
 	held := false
 	if holds && !in.HasStart {
 		code, err := s.rdb.Get(ctx, key).Result()

@@ -56,11 +56,14 @@ func (s *Server) receiveNotice(ctx context.Context, st *site, n *inbound.Notice)
 func (s *Server) receiveNoticeOnce(ctx context.Context, st *site, n *inbound.Notice, sc *ledger.Chat) (*noticeResult, error) {
 	out := &noticeResult{Chat: n.Chat}
 	if n.ID != "" {
-		seen, err := s.ledger.Seen(ctx, st.cfg.Name, n.ID)
+		seen, err := s.ledger.Seen(ctx, st.cfg.Name, n.Chat, n.ID)
 		if err != nil {
 			return nil, fmt.Errorf("receiveNotice: %w", err)
 		}
 		if seen {
+			if err := s.ledger.IndexSeen(ctx, st.cfg.Name, n.Chat, sc); err != nil {
+				return nil, fmt.Errorf("receiveNotice: %w", err)
+			}
 			out.Duplicate = true
 			return out, nil
 		}

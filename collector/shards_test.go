@@ -266,6 +266,28 @@ func assertVisitsOnShards(t *testing.T, rdb redis.UniversalClient, n int) {
 	if used < n/2 {
 		t.Errorf("visits on %d of %d shards", used, n)
 	}
+	// Its chats too: each on the shard of its key, none on the site's own
+	// tag but those whose shard is 0.
+	chatShards := map[int]bool{}
+	for k := 0; k < n; k++ {
+		pattern := strings.NewReplacer("{", `\{`, "}", `\}`).Replace("mt:" + sh.Tag(k) + ":chat:*")
+		if err := forEachNode(rdb, func(ctx context.Context, c redis.Cmdable) error {
+			ks, err := c.Keys(ctx, pattern).Result()
+			for _, key := range ks {
+				chat := store.Unpart(key[strings.LastIndex(key, ":chat:")+len(":chat:"):])
+				if sh.ChatShard(chat) != k || sh.Chat(chat) != key {
+					t.Errorf("chat %s stored as %s, want %s", chat, key, sh.Chat(chat))
+				}
+				chatShards[k] = true
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(chatShards) < 2 {
+		t.Errorf("chats on %d of %d shards, want several", len(chatShards), n)
+	}
 	// Every note of a taken guess went once its guess was revoked.
 	for k := 0; k < n; k++ {
 		if err := forEachNode(rdb, func(ctx context.Context, c redis.Cmdable) error {
@@ -309,11 +331,11 @@ func diffLines(want, got string) string {
 }
 
 // A busy site on a real three-master cluster: its visits, clicks and
-// chats land on every master, each within ±20 % of an even share of the
+// chats (2,000 of them) land on every master, each within ±20 % of an even share of the
 // site's memory (MEMORY USAGE summed over its keys per master).
 func TestBusySiteSpreadsOverEveryMaster(t *testing.T) {
 	cc := redistest.NewCluster(t)
-	const shards, visits = 64, 20000
+	const shards, visits = 64, 60000
 	w := shardedWorld(t, cc, shards)
 	st := w.demoSite()
 	ctx := context.Background()
@@ -338,7 +360,7 @@ func TestBusySiteSpreadsOverEveryMaster(t *testing.T) {
 						return
 					}
 				}
-				if i%100 == 0 {
+				if i%30 == 0 {
 					mu.Lock()
 					made = append(made, v)
 					mu.Unlock()
@@ -355,7 +377,9 @@ func TestBusySiteSpreadsOverEveryMaster(t *testing.T) {
 	// the learned matcher's example of each carries no other click (its
 	// examples, one list per messenger on the site's own tag, are capped
 	// at a fixed size whatever the traffic; here they would outweigh the
-	// 20,000 visits of a test).
+	// 60,000 visits of a test). The 2,000 chats, one for 30 visits, spread
+	// over the shards by their keys; their index entries and reports'
+	// state stay on the site's own tag.
 	w.clock.Advance(2 * time.Hour)
 	for i, v := range made {
 		r := w.postMessage(t, map[string]string{"channel": "whatsapp", "from": fmt.Sprintf("1650556%04d", i), "to": "15551234567",

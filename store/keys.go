@@ -14,8 +14,11 @@ import (
 // the multi-key Lua scripts, which always touch keys of a single site, run on
 // one Redis Cluster slot; but for the visit-scoped keys (Visit, VisitClick,
 // VisitMatched, VisitChats, VisitTaken, Clicks), which carry the tag of the
-// visit's shard (shards.go) and are built by Shards. A site of one shard (the
-// default) keeps every key under "{site}".
+// visit's shard, and the chat-scoped keys (Chat, ChatHistory, MessageSeen,
+// HeldCode, CodeOpen), which carry the tag of the chat's shard (shards.go);
+// both are built by Shards. The site-level builders of the chat-scoped keys
+// give the key of a site of one shard. A site of one shard (the default)
+// keeps every key under "{site}".
 //
 // Site names are validated by the config loader ([a-z0-9_-]) and never hold
 // ':' or braces; free-form parts (chat keys, Telegram usernames) are escaped by
@@ -123,35 +126,60 @@ func SourceVisit(site, source string) string { return siteKey(site, "src", part(
 // customers, and its size is bounded (about 1-3 KB). Written by the
 // collector's matcher on every inbound message and by the confirm endpoint;
 // deleted by collector/person on erasure, and by its retention sweep once
-// the chat has been silent for retention.chat_days.
+// the chat has been silent for retention.chat_days. Tag: the chat's shard
+// (Shards.Chat); this builder is the key of a site of one shard.
 func Chat(site, chat string) string { return siteKey(site, "chat", part(chat)) }
+
+// Chat is the chat's record (store.Chat) under the tag of the chat's shard
+// (ChatShard); on a site of one shard, store.Chat(site, chat).
+func (s Shards) Chat(chat string) string { return siteKey(s.chatTag(chat), "chat", part(chat)) }
 
 // ChatHistory is a LIST of a chat's conversations and contacts, oldest
 // first, each a JSON object (time, kind, method, visit). No TTL, like Chat;
 // capped at the newest 1000 entries on every push. Written by the matcher;
 // entries older than retention.history_days are trimmed by collector/person's
-// sweep, and the list is deleted with the chat on erasure.
+// sweep, and the list is deleted with the chat on erasure. Tag: the chat's
+// shard (Shards.ChatHistory).
 func ChatHistory(site, chat string) string { return siteKey(site, "chist", part(chat)) }
+
+// ChatHistory is the chat's history (store.ChatHistory) under the tag of
+// the chat's shard.
+func (s Shards) ChatHistory(chat string) string { return siteKey(s.chatTag(chat), "chist", part(chat)) }
 
 // Chats is a ZSET indexing a site's chats for listing: member = chat key,
 // score = first message time in Unix milliseconds (the platform's
-// timestamp). No TTL, like Chat. Written by the matcher (ZADD NX); the
-// member is removed by collector/person on erasure.
+// timestamp). No TTL, like Chat. Written by the matcher's commit (only
+// ever lowering a score); on a site of several shards, whose chats live
+// under other tags, by its index step after the chat is stored. The member
+// is removed by collector/person on erasure. Tag: the site's own, always.
 func Chats(site string) string { return siteKey(site, "chats") }
 
 // MessageSeen is a STRING marking an inbound message, notice or update as
 // processed ("wa:<wamid>", "tg:<bot>:<update_id>", "msg:<channel>:<id>" for
 // the generic API's id), so that redeliveries are processed once. TTL: 8 days, beyond WhatsApp's retry period. Written by
 // the matcher in the same script that stores the message's effect, so a
-// failed store never marks a message seen.
+// failed store never marks a message seen. Tag: the shard of the message's
+// chat (Shards.MessageSeen).
 func MessageSeen(site, id string) string { return siteKey(site, "seen", part(id)) }
+
+// MessageSeen is the seen mark (store.MessageSeen) of a message of the
+// chat, under the tag of the chat's shard: the chat commit writes it with
+// the chat's record.
+func (s Shards) MessageSeen(chat, id string) string {
+	return siteKey(s.chatTag(chat), "seen", part(id))
+}
 
 // HeldCode is a STRING holding a hidden code that arrived before its chat's
 // first message (Viber's conversation_started context), for that chat's
 // next message. TTL: HeldCodeTTL. Written by the collector's messenger
 // webhooks before they answer; read and deleted when the chat's next
 // message is stored; deleted by collector/person when the chat is erased.
+// Tag: the chat's shard (Shards.HeldCode).
 func HeldCode(site, chat string) string { return siteKey(site, "held", part(chat)) }
+
+// HeldCode is the chat's held code (store.HeldCode) under the tag of the
+// chat's shard.
+func (s Shards) HeldCode(chat string) string { return siteKey(s.chatTag(chat), "held", part(chat)) }
 
 // HeldCodeTTL is how long a held code waits for the chat's next message.
 const HeldCodeTTL = 7 * 24 * time.Hour
@@ -450,8 +478,13 @@ func ReportCodes(site, period string) string { return siteKey(site, "r", "cd", p
 // format, the visit's dimensions when linked), so that an operator's
 // confirmation or a revoked guess moves the count. TTL: the visit TTL.
 // Written by collector/codes on a conversation's first message; deleted
-// with the chat by collector/person.
+// with the chat by collector/person. Tag: the chat's shard
+// (Shards.CodeOpen).
 func CodeOpen(site, chat string) string { return siteKey(site, "cdo", part(chat)) }
+
+// CodeOpen is the chat's open code note (store.CodeOpen) under the tag of
+// the chat's shard.
+func (s Shards) CodeOpen(chat string) string { return siteKey(s.chatTag(chat), "cdo", part(chat)) }
 
 // --- data exchange: outbound deliveries --------------------------------------
 

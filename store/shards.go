@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A site's visits and clicks are spread over shards, each with its own hash
-// tag, so that a busy site's visits spread over a cluster's slots instead of
-// filling the node of its one {site} slot. Shard 0's tag is the site's own
+// A site's visits, clicks and chats are spread over shards, each with its
+// own hash tag, so that a busy site's visits and chats spread over a
+// cluster's slots instead of filling the node of its one {site} slot. Shard 0's tag is the site's own
 // ("{demo}"): a site of one shard (the default) has exactly the key layout
 // of a site before shards existed. Shard k ≥ 1 has the tag "{demo~k.j}",
 // where j is the first suffix whose slot falls in the k-th of Count equal
@@ -32,7 +32,7 @@ const MaxShards = 256
 // clusterSlots is the number of hash slots of a Redis Cluster.
 const clusterSlots = 16384
 
-// Shards is a site's layout of visit keys over its shards. Build it once per
+// Shards is a site's layout of visit and chat keys over its shards. Build it once per
 // site (NewShards) and keep it: making one of many shards hashes a few
 // thousand candidate tags.
 type Shards struct {
@@ -160,3 +160,28 @@ func (l Layout) Of(site string) Shards {
 	}
 	return NewShards(site, 1)
 }
+
+// A chat lives on the shard of its key's hash (ChatShard): its record, its
+// history, the seen marks of its messages, its held code and its open code
+// note share that shard's tag, since the chat commit writes the first
+// three together and the others are only read and written with the chat.
+// The site-wide keys a chat is indexed and reported under (Chats,
+// ReportChat with the aggregates) stay on the site's own tag. On a site of
+// one shard every chat key is under "{site}", as before shards existed.
+
+// ChatShard is the shard of a chat key: FNV-1a (32 bits) of the key modulo
+// Count, stable across processes and versions.
+func (s Shards) ChatShard(chat string) int {
+	if len(s.tags) == 1 {
+		return 0
+	}
+	h := uint32(2166136261)
+	for i := 0; i < len(chat); i++ {
+		h ^= uint32(chat[i])
+		h *= 16777619
+	}
+	return int(h % uint32(len(s.tags)))
+}
+
+// chatTag is the tag text of a chat's shard.
+func (s Shards) chatTag(chat string) string { return s.tags[s.ChatShard(chat)] }

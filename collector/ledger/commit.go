@@ -16,13 +16,16 @@ import (
 
 // commitScript stores one commit's effect on a chat atomically: the record,
 // the history, the index, the visit's claim and the message's seen mark, so
-// that a message is either fully stored or not marked seen.
+// that a message is either fully stored or not marked seen. On a site of
+// several shards it stores only the chat's part (record, history, seen
+// mark), and commitSharded runs the rest in steps of their own.
 //
 // KEYS:
 //
 //	[1] the chat's hash (store.Chat: fields rec, ver, pending, last, msgs)
 //	[2] the chat's history list (store.ChatHistory)
-//	[3] the site's chat index (store.Chats, scored by first message ms)
+//	[3] the site's chat index (store.Chats, scored by first message ms);
+//	    the chat's hash again when ARGV[3] is "1"
 //	[4] the message's seen mark (store.MessageSeen)
 //	[5] the claimed visit's matched key (store.VisitMatched)
 //	[6] the claimed visit's chats, a set of the chats its code matched
@@ -33,7 +36,8 @@ import (
 //
 //	[1]  the "ver" the record was loaded at
 //	[2]  the new record JSON, or "" to keep it
-//	[3]  unused
+//	[3]  "1" to leave the index alone (a site of several shards, where the
+//	     chat and the index live on different slots: indexScript does it)
 //	[4]  the chat's first message time in ms, its index score (only ever
 //	     lowered, by a late-delivered earlier message)
 //	[5]  this message's time in ms, or "" (not a message: last and msgs
@@ -102,9 +106,11 @@ if #ARGV > 12 then
   for i = 13, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
   redis.call('LTRIM', KEYS[2], -tonumber(ARGV[10]), -1)
 end
-local indexed = redis.call('ZSCORE', KEYS[3], ARGV[8])
-if not indexed or tonumber(ARGV[4]) < tonumber(indexed) then
-  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
+if ARGV[3] ~= '1' then
+  local indexed = redis.call('ZSCORE', KEYS[3], ARGV[8])
+  if not indexed or tonumber(ARGV[4]) < tonumber(indexed) then
+    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
+  end
 end
 if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[6]) end
 if taken ~= '' then return 'ok|' .. taken end
@@ -229,9 +235,10 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 	if !c.MessageAt.IsZero() {
 		msgAt = strconv.FormatInt(c.MessageAt.UnixMilli(), 10)
 	}
-	seenKey := store.MessageSeen(site, "-")
+	sh := l.Shards(site)
+	seenKey := sh.MessageSeen(c.Chat, "-")
 	if c.MessageID != "" {
-		seen, seenKey = strconv.FormatInt(SeenTTL.Milliseconds(), 10), store.MessageSeen(site, c.MessageID)
+		seen, seenKey = strconv.FormatInt(SeenTTL.Milliseconds(), 10), sh.MessageSeen(c.Chat, c.MessageID)
 	}
 	if c.Claim != 0 {
 		claim = strconv.FormatInt(c.ClaimTTL.Milliseconds(), 10)
@@ -248,14 +255,12 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 		args = append(args, string(b))
 	}
 	// One script when every key is under the site's own tag: a site of one
-	// shard, or a commit that claims and releases no visit beyond shard 0
-	// (visit number 0 stands for none).
-	sh := l.Shards(site)
-	if sh.Of(c.Claim) != 0 || sh.Of(c.Release) != 0 {
+	// shard.
+	if sh.Count() > 1 {
 		return l.commitSharded(ctx, site, sh, c, args, seenKey)
 	}
 	res, err := commitScript.Run(ctx, l.rdb,
-		[]string{store.Chat(site, c.Chat), store.ChatHistory(site, c.Chat), store.Chats(site), seenKey,
+		[]string{sh.Chat(c.Chat), sh.ChatHistory(c.Chat), store.Chats(site), seenKey,
 			sh.VisitMatched(c.Claim), sh.VisitChats(c.Claim), sh.VisitMatched(c.Release)},
 		args...).Text()
 	if err != nil {
@@ -322,28 +327,51 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `)
 
-// commitSharded stores c on a site of several shards, where the chat and
-// the visits it claims and releases live on different slots, in steps each
-// atomic on its own slot and ordered so that a stop between two of them
-// leaves nothing counted twice and a retry completes the commit:
+// indexScript puts a chat in the site's index (store.Chats) or lowers its
+// score, as commitScript does on a site of one shard. KEYS[1] the index;
+// ARGV[1] the chat key, ARGV[2] its first message time in ms. Running it
+// again changes nothing.
+var indexScript = redis.NewScript(`
+local indexed = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not indexed or tonumber(ARGV[2]) < tonumber(indexed) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+  return 1
+end
+return 0
+`)
+
+// commitSharded stores c on a site of several shards, where the chat, the
+// site's chat index and the visits it claims and releases live on
+// different slots, in steps each atomic on its own slot and ordered so that
+// a stop between two of them leaves nothing counted twice and a retry
+// completes the commit:
 //
-//  1. a message seen before is a duplicate, before anything is claimed;
+//  1. a message seen before is a duplicate, before anything is claimed
+//     (the seen mark lives on the chat's shard);
 //  2. the claim (claimScript, the visit's shard): "claimed" ends the commit
 //     with nothing changed; a claim already held by this chat is kept, so a
 //     retry passes it again;
-//  3. the chat (commitScript without its claim and release, the site's
-//     shard): record, history, index and seen mark together, so the
+//  3. the chat (commitScript without its claim, release and index, the
+//     chat's shard): record, history and seen mark together, so the
 //     message is stored whole or not marked seen;
-//  4. the release of a guessed visit (releaseScript, its shard), after the
+//  4. the chat's index entry (indexScript, the site's tag), after the chat
+//     is stored, and again on a duplicate whose chat is stored, so that the
+//     platform's retry of a message whose commit stopped after step 3
+//     indexes the chat; an index entry never names a chat not yet stored;
+//  5. the release of a guessed visit (releaseScript, its shard), after the
 //     chat stopped naming it, so a stop before it leaves the visit held a
 //     while longer, never held by two chats.
 func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards, c Commit, args []any, seenKey string) (Result, error) {
+	chatKey := sh.Chat(c.Chat)
 	if c.MessageID != "" {
 		n, err := l.rdb.Exists(ctx, seenKey).Result()
 		if err != nil {
 			return Result{}, fmt.Errorf("commit %s: seen: %w", c.Chat, err)
 		}
 		if n > 0 {
+			if err := l.indexStored(ctx, site, chatKey, c.Chat, args[3]); err != nil {
+				return Result{}, err
+			}
 			return Result{Outcome: Duplicate}, nil
 		}
 	}
@@ -365,10 +393,9 @@ func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards
 		taken = out.TakenFrom
 	}
 	chatArgs := append([]any(nil), args...)
-	chatArgs[6], chatArgs[11] = "0", "0" // claimed above, released below
-	chatKey := store.Chat(site, c.Chat)
+	chatArgs[2], chatArgs[6], chatArgs[11] = "1", "0", "0" // indexed, claimed and released apart
 	res, err := commitScript.Run(ctx, l.rdb,
-		[]string{chatKey, store.ChatHistory(site, c.Chat), store.Chats(site), seenKey, chatKey, chatKey, chatKey},
+		[]string{chatKey, sh.ChatHistory(c.Chat), chatKey, seenKey, chatKey, chatKey, chatKey},
 		chatArgs...).Text()
 	if err != nil {
 		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, err)
@@ -380,10 +407,18 @@ func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards
 	switch out.Outcome {
 	case conflict:
 		return Result{}, fmt.Errorf("commit %s: %w", c.Chat, ErrRetry)
+	case Duplicate:
+		if err := l.indexStored(ctx, site, chatKey, c.Chat, args[3]); err != nil {
+			return Result{}, err
+		}
+		return out, nil
 	case Stored:
 		out.TakenFrom = taken
 	default:
 		return out, nil
+	}
+	if err := indexScript.Run(ctx, l.rdb, []string{store.Chats(site)}, c.Chat, args[3]).Err(); err != nil {
+		return Result{}, fmt.Errorf("commit %s: index: %w", c.Chat, err)
 	}
 	if c.Release != 0 {
 		if err := releaseScript.Run(ctx, l.rdb, []string{sh.VisitMatched(c.Release)}, "h|"+c.Chat).Err(); err != nil {
@@ -391,4 +426,38 @@ func (l *Ledger) commitSharded(ctx context.Context, site string, sh store.Shards
 		}
 	}
 	return out, nil
+}
+
+// IndexSeen puts a stored chat whose message was seen before in the site's
+// index, on a site of several shards (a no-op on one shard, where the chat
+// commit indexes the chat in the same script): the platform's retry of a
+// message whose commit stopped between storing the chat and indexing it
+// completes the commit. c is the chat as loaded; a chat not stored is left
+// out.
+func (l *Ledger) IndexSeen(ctx context.Context, site, chat string, c *Chat) error {
+	if l.Shards(site).Count() == 1 || c == nil || c.Record == nil {
+		return nil
+	}
+	if err := indexScript.Run(ctx, l.rdb, []string{store.Chats(site)}, chat, c.Record.First).Err(); err != nil {
+		return fmt.Errorf("index %s: %w", chat, err)
+	}
+	return nil
+}
+
+// indexStored indexes a chat a duplicate message names, when the chat is
+// stored (an erased chat's seen marks outlive it; its redelivered message
+// must not index it again): the index step of a commit that stopped after
+// storing the chat.
+func (l *Ledger) indexStored(ctx context.Context, site, chatKey, chat string, first any) error {
+	n, err := l.rdb.Exists(ctx, chatKey).Result()
+	if err != nil {
+		return fmt.Errorf("commit %s: index: %w", chat, err)
+	}
+	if n == 0 {
+		return nil
+	}
+	if err := indexScript.Run(ctx, l.rdb, []string{store.Chats(site)}, chat, first).Err(); err != nil {
+		return fmt.Errorf("commit %s: index: %w", chat, err)
+	}
+	return nil
 }

@@ -55,7 +55,7 @@ func (l *Ledger) SetSink(fn Sink) { l.sink = fn }
 // has one). Call it before the ledger is used.
 func (l *Ledger) SetLayout(layout store.Layout) { l.layout = layout }
 
-// Shards is the site's layout of visit keys.
+// Shards is the site's layout of visit and chat keys.
 func (l *Ledger) Shards(site string) store.Shards { return l.layout.Of(site) }
 
 // Chat is a chat as loaded: its record, version and pending facts.
@@ -72,7 +72,7 @@ type Chat struct {
 
 // Load reads a chat of the site.
 func (l *Ledger) Load(ctx context.Context, site, chat string) (*Chat, error) {
-	vals, err := l.rdb.HMGet(ctx, store.Chat(site, chat), "rec", "ver", "pending", "last", "msgs").Result()
+	vals, err := l.rdb.HMGet(ctx, l.Shards(site).Chat(chat), "rec", "ver", "pending", "last", "msgs").Result()
 	if err != nil {
 		return nil, fmt.Errorf("loadChat: %w", err)
 	}
@@ -123,9 +123,9 @@ func Update[T any](ctx context.Context, l *Ledger, site, chat, op string, change
 	return zero, fmt.Errorf("%s %s: %w after %d tries", op, chat, ErrRetry, commitTries)
 }
 
-// Seen tells whether a message (or notice) ID was stored before.
-func (l *Ledger) Seen(ctx context.Context, site, messageID string) (bool, error) {
-	n, err := l.rdb.Exists(ctx, store.MessageSeen(site, messageID)).Result()
+// Seen tells whether a message (or notice) ID of the chat was stored before.
+func (l *Ledger) Seen(ctx context.Context, site, chat, messageID string) (bool, error) {
+	n, err := l.rdb.Exists(ctx, l.Shards(site).MessageSeen(chat, messageID)).Result()
 	if err != nil {
 		return false, fmt.Errorf("seen: %w", err)
 	}
@@ -170,7 +170,7 @@ func (l *Ledger) HandOver(ctx context.Context, site, chat, pending string) error
 			return fmt.Errorf("handOver %s: %w", chat, err)
 		}
 	}
-	if err := clearPendingScript.Run(ctx, l.rdb, []string{store.Chat(site, chat)}, pending).Err(); err != nil {
+	if err := clearPendingScript.Run(ctx, l.rdb, []string{l.Shards(site).Chat(chat)}, pending).Err(); err != nil {
 		return fmt.Errorf("handOver %s: clear: %w", chat, err)
 	}
 	return nil
@@ -178,7 +178,7 @@ func (l *Ledger) HandOver(ctx context.Context, site, chat, pending string) error
 
 // History reads a chat's history, oldest first, as stored (JSON entries).
 func (l *Ledger) History(ctx context.Context, site, chat string) ([]string, error) {
-	raw, err := l.rdb.LRange(ctx, store.ChatHistory(site, chat), 0, -1).Result()
+	raw, err := l.rdb.LRange(ctx, l.Shards(site).ChatHistory(chat), 0, -1).Result()
 	if err != nil {
 		return nil, fmt.Errorf("history %s: %w", chat, err)
 	}
@@ -231,10 +231,11 @@ type Listed struct {
 // Records reads the records and last message times of chats in one round
 // trip.
 func (l *Ledger) Records(ctx context.Context, site string, chats []string) ([]Listed, error) {
+	sh := l.Shards(site)
 	pipe := l.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(chats))
 	for i, chat := range chats {
-		cmds[i] = pipe.HMGet(ctx, store.Chat(site, chat), "rec", "last")
+		cmds[i] = pipe.HMGet(ctx, sh.Chat(chat), "rec", "last")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("records: %w", err)

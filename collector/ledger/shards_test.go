@@ -65,11 +65,32 @@ func TestShardedCommitSteps(t *testing.T) {
 			}
 			// The platform's redelivery of the stored message is a
 			// duplicate, and claims nothing.
+			// A stop between the chat's step and its index entry is
+			// made good by that redelivery.
 			if err := rdb.Del(ctx, sh.VisitMatched(visit)).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.ZRem(ctx, store.Chats("demo"), "whatsapp:2").Err(); err != nil {
 				t.Fatal(err)
 			}
 			if r, err := commit("whatsapp:2", "1", "m2", visit, ClaimCode); err != nil || r.Outcome != Duplicate {
 				t.Fatalf("redelivery: %+v %v", r, err)
+			}
+			if sc, err := rdb.ZScore(ctx, store.Chats("demo"), "whatsapp:2").Result(); err != nil || int64(sc) != at.UnixMilli() {
+				t.Errorf("index entry after the redelivery: %v %v", sc, err)
+			}
+			// An erased chat's redelivered message indexes nothing.
+			if err := rdb.Del(ctx, sh.Chat("whatsapp:2")).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.ZRem(ctx, store.Chats("demo"), "whatsapp:2").Err(); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := commit("whatsapp:2", "1", "m2", visit, ClaimCode); err != nil || r.Outcome != Duplicate {
+				t.Fatalf("redelivery of an erased chat's message: %+v %v", r, err)
+			}
+			if n := rdb.ZCard(ctx, store.Chats("demo")).Val(); n != 1 {
+				t.Errorf("index holds %d chats after an erased chat's redelivery, want 1", n)
 			}
 			if n := rdb.Exists(ctx, sh.VisitMatched(visit)).Val(); n != 0 {
 				t.Errorf("a duplicate claimed the visit again")
@@ -85,7 +106,7 @@ func TestShardedCommitSteps(t *testing.T) {
 			if c, err := l.Load(ctx, "demo", "whatsapp:3"); err != nil || c.Record != nil {
 				t.Errorf("chat of a refused claim: %+v %v", c, err)
 			}
-			if seen, err := l.Seen(ctx, "demo", "m4"); err != nil || seen {
+			if seen, err := l.Seen(ctx, "demo", "whatsapp:3", "m4"); err != nil || seen {
 				t.Errorf("message of a refused claim marked seen: %v %v", seen, err)
 			}
 			chats, err := l.VisitChats(ctx, "demo", visit)
@@ -106,7 +127,7 @@ func TestShardedCommitSteps(t *testing.T) {
 			if n := rdb.Exists(ctx, sh.VisitMatched(guessed)).Val(); n != 0 {
 				t.Errorf("guessed visit still held after its release")
 			}
-			// A visit of shard 0 shares the site's own tag: one script.
+			// A visit of shard 0 keeps the site's own tag.
 			if r, err := commit("whatsapp:6", "0", "m7", 1000, ClaimCode); err != nil || r.Outcome != Stored || sh.Of(1000) != 0 {
 				t.Fatalf("claim on shard 0: %+v %v", r, err)
 			}

@@ -200,12 +200,12 @@ func (s *Service) Erase(ctx context.Context, site, chat, reason string) (Erased,
 	}
 	// The code-survival report's note of the chat's unlinked first message
 	// names the chat: it goes too (the counts stay).
-	if err := s.rdb.Del(ctx, store.CodeOpen(st.Name, chat)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.ledger.Shards(st.Name).CodeOpen(chat)).Err(); err != nil {
 		return out, fmt.Errorf("erase: %w", err)
 	}
 	// A hidden code held for the chat's next message (Viber's
 	// conversation_started) names the chat too.
-	if err := s.rdb.Del(ctx, store.HeldCode(st.Name, chat)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.ledger.Shards(st.Name).HeldCode(chat)).Err(); err != nil {
 		return out, fmt.Errorf("erase: %w", err)
 	}
 	return out, nil
@@ -223,7 +223,7 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 	}
 	erased := store.ErasedChat(hash, suffix)
 	keys := []string{
-		store.Chat(site, chat), store.ChatHistory(site, chat), store.Chats(site),
+		s.ledger.Shards(site).Chat(chat), s.ledger.Shards(site).ChatHistory(chat), store.Chats(site),
 		store.ReportChat(site, chat), store.ReportChat(site, erased), store.PersonAudit(site),
 	}
 	visits, err := s.erasableVisits(ctx, site, c.Record)
@@ -265,6 +265,9 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 		}
 		keys = append(keys, m, store.ReportSeen(site, "u", erased+"@"+ms))
 	}
+	if sh.Count() > 1 {
+		return s.eraseSharded(ctx, site, chat, hash, reason, c, dels, pre, keys[3:])
+	}
 	nm := (len(keys) - 6 - 6*len(nums)) / 2
 	args := []any{c.Ver, chat, len(nums), nm, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
 		dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting, pre.visits, pre.claims}
@@ -279,6 +282,123 @@ func (s *Service) eraseOnce(ctx context.Context, site, chat, hash, reason string
 	var e Erased
 	if err := json.Unmarshal([]byte(res), &e); err != nil {
 		return Erased{}, fmt.Errorf("erase %s: reply %q: %w", hash, res, err)
+	}
+	return e, nil
+}
+
+// eraseChatScript is the chat's step of an erasure on a site of several
+// shards, on the chat's shard: KEYS[1] the chat's hash, KEYS[2] its
+// history; ARGV[1] the chat's "ver" as loaded. Returns "conflict" (the
+// chat changed; nothing erased) or {chat, history} erased.
+var eraseChatScript = redis.NewScript(`
+local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
+if ver ~= ARGV[1] then return 'conflict' end
+return {redis.call('DEL', KEYS[1]), redis.call('DEL', KEYS[2])}
+`)
+
+// eraseSiteScript is the site's step of an erasure on a site of several
+// shards, on the site's tag, after the chat's step: the index entry, the
+// reports' per-chat state renamed to the salted hash when it is still what
+// was read before the chat's step (a message stored since the chat's step
+// makes new state, which stays the new chat's), the legacy markers and the
+// audit entry.
+//
+// KEYS: [1] store.Chats, [2] the chat's store.ReportChat, [3] the name it
+// takes, [4] store.PersonAudit, then 2 keys per marker (its name, the name
+// it takes).
+//
+// ARGV: [1] the chat key, [2] the number of markers, [3] the audit entry's
+// time, [4] the chat's salted hash, [5] the reason, [6] the audit cap,
+// [7] "1" when the state was there before the chat's step, [8] the state as
+// then read, [9] chat and [10] history erased by the chat's step, [11]
+// visits and [12] claims erased by eraseVisitScript, [13] deliveries, [14]
+// dead letters, [15] lanes, [16] waiting events erased by
+// collector/outbound's EraseChat.
+//
+// Returns the JSON of what was erased, as eraseScript.
+var eraseSiteScript = redis.NewScript(`
+local e = {chat = tonumber(ARGV[9]), history = tonumber(ARGV[10]), index = 0, report_state = 0,
+  visits = tonumber(ARGV[11]), claims = tonumber(ARGV[12]), markers = 0,
+  deliveries = tonumber(ARGV[13]), dead_letters = tonumber(ARGV[14]), lanes = tonumber(ARGV[15]),
+  waiting_events = tonumber(ARGV[16])}
+e.index = redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[7] == '1' and redis.call('GET', KEYS[2]) == ARGV[8] then
+  redis.call('RENAME', KEYS[2], KEYS[3])
+  e.report_state = 1
+end
+for i = 0, tonumber(ARGV[2]) - 1 do
+  local b = 5 + i * 2
+  if redis.call('EXISTS', KEYS[b]) == 1 then
+    redis.call('RENAME', KEYS[b], KEYS[b + 1])
+    e.markers = e.markers + 1
+  end
+end
+local erased = cjson.encode(e)
+redis.call('RPUSH', KEYS[4], cjson.encode({at = ARGV[3], chat = ARGV[4], reason = ARGV[5], erased = e}))
+redis.call('LTRIM', KEYS[4], -tonumber(ARGV[6]), -1)
+return erased
+`)
+
+// eraseSharded erases the chat of a site of several shards, after its
+// visits, in ordered steps on two slots, each safe to stop after and to run
+// again:
+//
+//  1. the reports' per-chat state is read (site's tag);
+//  2. the chat's record and history go, unless the chat changed since it
+//     was loaded (eraseChatScript, the chat's shard): a conflict erases
+//     nothing more and the erasure runs again;
+//  3. the index entry, the state (only if still as read), the markers and
+//     the audit entry (eraseSiteScript, the site's tag); a stop before it
+//     leaves an index entry naming no chat, which lists skip and the
+//     erasure's retry removes, and the state, which renameOrphanState
+//     renames;
+//  4. a message stored between steps 2 and 3 made the chat anew and
+//     indexed it: its index entry, which step 3 may have removed, is put
+//     back from the chat as it now stands.
+//
+// rest is the keys of eraseScript from its fourth on (state, its new name,
+// audit list, markers).
+func (s *Service) eraseSharded(ctx context.Context, site, chat, hash, reason string, c *ledger.Chat, dels outbound.ErasedDeliveries, pre *preErased, rest []string) (Erased, error) {
+	sh := s.ledger.Shards(site)
+	present, state := "1", ""
+	switch v, err := s.rdb.Get(ctx, rest[0]).Result(); {
+	case errors.Is(err, redis.Nil):
+		present = "0"
+	case err != nil:
+		return Erased{}, fmt.Errorf("erase %s: report state: %w", hash, err)
+	default:
+		state = v
+	}
+	res, err := eraseChatScript.Run(ctx, s.rdb, []string{sh.Chat(chat), sh.ChatHistory(chat)}, c.Ver).Result()
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase %s: chat: %w", hash, err)
+	}
+	if res == "conflict" {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, ledger.ErrRetry)
+	}
+	got, ok := res.([]any)
+	if !ok || len(got) != 2 {
+		return Erased{}, fmt.Errorf("erase %s: chat: reply %v", hash, res)
+	}
+	nChat, _ := got[0].(int64)
+	nHist, _ := got[1].(int64)
+	keys := append([]string{store.Chats(site)}, rest...)
+	args := []any{chat, (len(rest) - 3) / 2, s.clock.Now().UTC().Format(time.RFC3339), hash, reason, auditCap,
+		present, state, nChat, nHist, pre.visits, pre.claims, dels.Deliveries, dels.DeadLetters, dels.Lanes, dels.Waiting}
+	out, err := eraseSiteScript.Run(ctx, s.rdb, keys, args...).Text()
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, err)
+	}
+	var e Erased
+	if err := json.Unmarshal([]byte(out), &e); err != nil {
+		return Erased{}, fmt.Errorf("erase %s: reply %q: %w", hash, out, err)
+	}
+	now, err := s.ledger.Load(ctx, site, chat)
+	if err != nil {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, err)
+	}
+	if err := s.ledger.IndexSeen(ctx, site, chat, now); err != nil {
+		return Erased{}, fmt.Errorf("erase %s: %w", hash, err)
 	}
 	return e, nil
 }
@@ -334,12 +454,51 @@ end
 return 0
 `)
 
+// renameIfScript renames a key when it still holds the value read before.
+// KEYS[1] the key, KEYS[2] its new name; ARGV[1] the value. Returns 1 when
+// renamed.
+var renameIfScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  return 1
+end
+return 0
+`)
+
+// renameOrphanState renames the reports' per-chat state when the chat is
+// gone. On a site of several shards the chat and the state live on
+// different slots: the state is read, then the chat looked for, then the
+// state renamed only if it is still what was read, so that a message
+// storing the chat anew and handing its facts over meanwhile keeps them
+// (a chat is stored before its facts are handed over).
 func (s *Service) renameOrphanState(ctx context.Context, site, chat, hash string) error {
 	suffix, err := randomSuffix()
 	if err != nil {
 		return err
 	}
-	err = renameOrphanScript.Run(ctx, s.rdb, []string{store.Chat(site, chat), store.ReportChat(site, chat),
+	if sh := s.ledger.Shards(site); sh.Count() > 1 {
+		state, err := s.rdb.Get(ctx, store.ReportChat(site, chat)).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("rename orphan state: %w", err)
+		}
+		n, err := s.rdb.Exists(ctx, sh.Chat(chat)).Result()
+		if err != nil {
+			return fmt.Errorf("rename orphan state: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
+		err = renameIfScript.Run(ctx, s.rdb, []string{store.ReportChat(site, chat),
+			store.ReportChat(site, store.ErasedChat(hash, suffix))}, state).Err()
+		if err != nil {
+			return fmt.Errorf("rename orphan state: %w", err)
+		}
+		return nil
+	}
+	err = renameOrphanScript.Run(ctx, s.rdb, []string{s.ledger.Shards(site).Chat(chat), store.ReportChat(site, chat),
 		store.ReportChat(site, store.ErasedChat(hash, suffix))}).Err()
 	if err != nil {
 		return fmt.Errorf("rename orphan state: %w", err)

@@ -91,6 +91,7 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	sh := s.ledger.Shards(site)
 	out.Record, out.Messages = c.Record, c.Msgs
 	if c.Record != nil && len(c.Record.Tags) > 0 {
 		out.Tags = c.Record.Tags
@@ -103,7 +104,7 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 		out.Pending = json.RawMessage(c.Pending)
 	}
 	if c.Record != nil || c.Msgs != 0 {
-		out.Keys = append(out.Keys, Key{Key: store.Chat(site, chat), What: "chat record", Erased: true})
+		out.Keys = append(out.Keys, Key{Key: sh.Chat(chat), What: "chat record", Erased: true})
 	}
 	raw, err := s.ledger.History(ctx, site, chat)
 	if err != nil {
@@ -121,12 +122,12 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 		}
 	}
 	if len(raw) > 0 {
-		out.Keys = append(out.Keys, Key{Key: store.ChatHistory(site, chat), What: "chat history", Erased: true})
+		out.Keys = append(out.Keys, Key{Key: sh.ChatHistory(chat), What: "chat history", Erased: true})
 	}
-	if n, err := s.rdb.Exists(ctx, store.HeldCode(site, chat)).Result(); err != nil {
+	if n, err := s.rdb.Exists(ctx, sh.HeldCode(chat)).Result(); err != nil {
 		return nil, fmt.Errorf("export: held code: %w", err)
 	} else if n > 0 {
-		out.Keys = append(out.Keys, Key{Key: store.HeldCode(site, chat), What: "a link code held for the chat's next message", Erased: true})
+		out.Keys = append(out.Keys, Key{Key: sh.HeldCode(chat), What: "a link code held for the chat's next message", Erased: true})
 	}
 	if _, err := s.rdb.ZScore(ctx, store.Chats(site), chat).Result(); err == nil {
 		out.Keys = append(out.Keys, Key{Key: store.Chats(site), What: "the chat key in the site's chat index", Erased: true})
@@ -158,23 +159,23 @@ func (s *Service) Export(ctx context.Context, site, chat string) (*Export, error
 	for _, m := range markers {
 		out.Keys = append(out.Keys, Key{Key: m, What: "an unattributed conversation counted by an earlier version (renamed on erasure)", Erased: true})
 	}
-	switch n, err := s.rdb.Exists(ctx, store.CodeOpen(site, chat)).Result(); {
+	switch n, err := s.rdb.Exists(ctx, sh.CodeOpen(chat)).Result(); {
 	case err != nil:
 		return nil, fmt.Errorf("export: code note: %w", err)
 	case n > 0:
-		out.Keys = append(out.Keys, Key{Key: store.CodeOpen(site, chat),
+		out.Keys = append(out.Keys, Key{Key: sh.CodeOpen(chat),
 			What: "how the code-survival report counted the chat's latest first message (time, outcome, code format; for a guessed visit its number and counted language, device, channel and page)", Erased: true})
 	}
 	if err := s.exportDeliveries(ctx, site, chat, out); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
 	for _, id := range seen {
-		n, err := s.rdb.Exists(ctx, store.MessageSeen(site, id)).Result()
+		n, err := s.rdb.Exists(ctx, sh.MessageSeen(chat, id)).Result()
 		if err != nil {
 			return nil, fmt.Errorf("export: seen: %w", err)
 		}
 		if n > 0 {
-			out.Keys = append(out.Keys, Key{Key: store.MessageSeen(site, id),
+			out.Keys = append(out.Keys, Key{Key: sh.MessageSeen(chat, id),
 				What: "the platform's message ID, marked processed (kept until its 8-day TTL)"})
 		}
 	}

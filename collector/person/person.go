@@ -8,9 +8,12 @@
 // matched to it (IP, location, device, pages) with their claims, the
 // outbound deliveries of its events (collector/outbound's EraseChat), and renames
 // the reports' per-chat state to a salted hash, so that every report figure
-// stays as it was and a recount counts the same. It runs as one Lua script
-// on the site's slot, checked against the chat's version like every ledger
-// commit, so a message stored meanwhile makes it run again on fresh state.
+// stays as it was and a recount counts the same. On a site of one shard it
+// runs as one Lua script on the site's slot; on a site of several, in
+// ordered steps on the visits' shards, the chat's shard and the site's slot
+// (eraseSharded). Either way it is checked against the chat's version like
+// every ledger commit, so a message stored meanwhile makes it run again on
+// fresh state.
 package person
 
 import (

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -494,8 +495,19 @@ func TestSweepErasesSilentChatsAndTrimsHistory(t *testing.T) {
 
 // TestEraseWhileMessagesArrive erases a chat while its messages keep
 // arriving: afterwards the chat is either gone whole or whole.
+// On a site of one shard and of several, where the chat's erasure and a
+// message's commit each run in steps on two slots (the chat's shard and the
+// site's tag, which holds the index).
 func TestEraseWhileMessagesArrive(t *testing.T) {
-	w := newWorld(t)
+	t.Run("one shard", func(t *testing.T) { eraseWhileMessagesArrive(t, configYAML, 1) })
+	t.Run("16 shards", func(t *testing.T) {
+		eraseWhileMessagesArrive(t, strings.Replace(configYAML, "    api_key: demo-key-123\n", "    api_key: demo-key-123\n    shards: 16\n", 1), 16)
+	})
+}
+
+func eraseWhileMessagesArrive(t *testing.T, yaml string, shards int) {
+	w := newWorldYAML(t, yaml)
+	sh := store.NewShards("demo", shards)
 	ctx := context.Background()
 	svc := person.New(person.Options{Redis: w.rdb, Config: w.cfg, Clock: w.clock})
 	for round := range 5 {
@@ -527,13 +539,57 @@ func TestEraseWhileMessagesArrive(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		rec := w.rdb.HGet(ctx, store.Chat("demo", chat), "rec").Val()
-		hist := w.rdb.LLen(ctx, store.ChatHistory("demo", chat)).Val()
+		rec := w.rdb.HGet(ctx, sh.Chat(chat), "rec").Val()
+		hist := w.rdb.LLen(ctx, sh.ChatHistory(chat)).Val()
 		_, idxErr := w.rdb.ZScore(ctx, store.Chats("demo"), chat).Result()
 		whole := rec != "" && hist > 0 && idxErr == nil
-		gone := w.rdb.Exists(ctx, store.Chat("demo", chat)).Val() == 0 && hist == 0 && idxErr != nil
+		gone := w.rdb.Exists(ctx, sh.Chat(chat)).Val() == 0 && hist == 0 && idxErr != nil
 		if !whole && !gone {
 			t.Fatalf("round %d: half a chat: record %q, %d history entries, index %v", round, rec, hist, idxErr)
 		}
+	}
+}
+
+// On a site of several shards an erasure that stopped after the chat's
+// step (record and history gone, index entry and reports state left under
+// the chat key) is completed by running it again, and a new message after
+// it makes a whole new chat whose reports state stays its own.
+func TestShardedEraseStoppedAfterTheChatsStep(t *testing.T) {
+	w := newWorldYAML(t, strings.Replace(configYAML, "    api_key: demo-key-123\n", "    api_key: demo-key-123\n    shards: 16\n", 1))
+	sh := store.NewShards("demo", 16)
+	if sh.ChatShard(chat) == 0 {
+		t.Fatal("the person's chat is on the site's own tag; the test needs it on another")
+	}
+	ctx := context.Background()
+	w.message(t, "+1 555 010 2030", name, text1, "m1")
+	if w.rdb.Exists(ctx, store.ReportChat("demo", chat)).Val() != 1 {
+		t.Fatal("no reports state for the chat")
+	}
+	// The stop: the chat's step ran, the site's did not.
+	if err := w.rdb.Del(ctx, sh.Chat(chat), sh.ChatHistory(chat)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	svc := person.New(person.Options{Redis: w.rdb, Config: w.cfg, Clock: w.clock})
+	e, err := svc.Erase(ctx, "demo", chat, person.ReasonRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Index != 1 || e.ReportState != 1 || e.Chat != 0 {
+		t.Errorf("the retry erased %+v; want the index entry and the reports state", e)
+	}
+	if _, err := w.rdb.ZScore(ctx, store.Chats("demo"), chat).Result(); !errors.Is(err, redis.Nil) {
+		t.Errorf("index entry after the retry: %v", err)
+	}
+	if n := w.rdb.Exists(ctx, store.ReportChat("demo", chat)).Val(); n != 0 {
+		t.Error("the reports state still names the chat")
+	}
+	// The person writes again: a new chat, indexed, with state of its own.
+	w.clock.Advance(time.Hour)
+	w.message(t, "+1 555 010 2030", name, text2, "m2")
+	if _, err := w.rdb.ZScore(ctx, store.Chats("demo"), chat).Result(); err != nil {
+		t.Errorf("the new chat is not indexed: %v", err)
+	}
+	if w.rdb.HGet(ctx, sh.Chat(chat), "rec").Val() == "" || w.rdb.Exists(ctx, store.ReportChat("demo", chat)).Val() != 1 {
+		t.Error("the new chat or its reports state is missing")
 	}
 }

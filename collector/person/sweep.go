@@ -99,7 +99,7 @@ func (s *Service) Sweep(ctx context.Context, site string, limit int) (SweepResul
 			if histCut.IsZero() {
 				continue
 			}
-			dropped, err := trimHistoryScript.Run(ctx, s.rdb, []string{store.ChatHistory(site, chat)},
+			dropped, err := trimHistoryScript.Run(ctx, s.rdb, []string{s.ledger.Shards(site).ChatHistory(chat)},
 				histCut.UTC().Format(time.RFC3339)).Int()
 			if err != nil {
 				return res, fmt.Errorf("sweep: trim history: %w", err)
@@ -115,10 +115,11 @@ func (s *Service) Sweep(ctx context.Context, site string, limit int) (SweepResul
 
 // lastMessages reads the chats' last message times (Unix ms; 0 unknown).
 func (s *Service) lastMessages(ctx context.Context, site string, chats []string) ([]int64, error) {
+	sh := s.ledger.Shards(site)
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(chats))
 	for i, c := range chats {
-		cmds[i] = pipe.HGet(ctx, store.Chat(site, c), "last")
+		cmds[i] = pipe.HGet(ctx, sh.Chat(c), "last")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("last messages: %w", err)
