@@ -173,7 +173,7 @@ func (c *checker) checkRedis(ctx context.Context, cfg *config.Config, stderr io.
 		case kept != 0 && kept != want:
 			c.add(checkFail, "site "+name, "shards is %d in the config, but its visits are stored over %d: serve refuses to start; set shards: %d", want, kept, kept)
 		case want > 1:
-			c.add(checkOK, "site "+name, "visits spread over %d shards", want)
+			c.add(checkOK, "site "+name, "visits, clicks and chats spread over %d shards", want)
 		}
 	}
 }
