@@ -3,14 +3,17 @@ package collector
 import (
 	"strings"
 	"testing"
+
+	"github.com/messtrack/messtrack/store/redistest"
 )
 
 // With redis_wait_replicas: 1 and no replica to acknowledge, nothing is
 // answered 2xx: a webhook and a visit get 503 with Retry-After, the
 // message stored once all the same; a request refused before any write
-// keeps its own status.
+// keeps its own status. It runs on one server without a replica in both
+// test passes: the cluster's masters have replicas.
 func TestNoReplicaNoAcknowledgement(t *testing.T) {
-	w := newTestWorld(t, "redis_wait_replicas: 1\nredis_wait_timeout_ms: 50\n"+testConfigYAML)
+	w := newWorldOn(t, redistest.New(t), "redis_wait_replicas: 1\nredis_wait_timeout_ms: 50\n"+testConfigYAML, testStart)
 	body := sample(t, "whatsapp_text.json")
 	for i := 0; i < 2; i++ {
 		resp, b := w.do(t, request("POST", "/hooks/whatsapp/demo", body,

@@ -66,11 +66,17 @@ func newTestWorldAt(t testing.TB, start time.Time) *testWorld {
 
 func newWorld(t testing.TB, raw string, start time.Time) *testWorld {
 	t.Helper()
+	return newWorldOn(t, redistest.NewUniversal(t), raw, start)
+}
+
+// newWorldOn is newWorld on rdb, for tests whose premise is one kind of
+// Redis whichever the test pass runs on.
+func newWorldOn(t testing.TB, rdb redis.UniversalClient, raw string, start time.Time) *testWorld {
+	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(raw), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rdb := redistest.NewUniversal(t)
 	clock := store.NewManualClock(start)
 	srv, err := New(context.Background(), Options{
 		Config: cfg, Redis: rdb, Clock: clock,
