@@ -124,21 +124,37 @@ type Server interface {
 // base URL.
 func Listen(t testing.TB, srv Server) string {
 	t.Helper()
+	return ListenGrace(t, srv, defaultGrace)
+}
+
+// ListenGrace is Listen with the time the shutdown at the test's end gives
+// requests under way.
+func ListenGrace(t testing.TB, srv Server, grace time.Duration) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ServeOn(t, srv, ln)
+	serveOn(t, srv, ln, grace)
 	return "http://" + ln.Addr().String()
 }
+
+// defaultGrace is how long a test server's shutdown waits for requests under
+// way.
+const defaultGrace = 5 * time.Second
 
 // ServeOn serves srv on ln until the test ends, then shuts it down and
 // fails the test if serving failed.
 func ServeOn(t testing.TB, srv Server, ln net.Listener) {
 	t.Helper()
+	serveOn(t, srv, ln, defaultGrace)
+}
+
+func serveOn(t testing.TB, srv Server, ln net.Listener, grace time.Duration) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, 5*time.Second) }()
+	go func() { done <- srv.Serve(ctx, ln, grace) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
