@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,19 @@ func TestSnippetLinkExtras(t *testing.T) {
 	beacons := func(t *testing.T, ctx context.Context, left bool) []string {
 		t.Helper()
 		if left {
-			do(t, ctx, chromedp.Navigate(w.base+"/frame-widget.html"))
+			// The page's own navigation to the chat may still be ending
+			// (the test's chat endpoint answers it): a navigation of ours
+			// that lands in it is aborted, and tried again.
+			for try := 1; ; try++ {
+				err := chromedp.Do(ctx, chromedp.Navigate(w.base+"/frame-widget.html"))
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, chromedp.ErrPageLoad) || try == 5 {
+					t.Fatalf("browser: back to the page after %d tries: %v", try, err)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 		}
 		got := poll[[]string](t, ctx, `JSON.parse(localStorage.beacons || "[]").length && JSON.parse(localStorage.beacons)`)
 		// A second beacon would follow within the same task or the next.
