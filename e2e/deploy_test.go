@@ -28,6 +28,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/messtrack/messtrack/e2e/e2eproc"
 	"github.com/messtrack/messtrack/store"
 )
 
@@ -69,7 +70,7 @@ func deploy(t *testing.T) *deployment {
 	t.Helper()
 	root := image.get(t)
 	d := &deployment{bin: filepath.Join(root, "usr", "local", "bin", "messtrack")}
-	nginx := lookTool(t, "nginx", "nginx")
+	nginx := e2eproc.LookTool(t, "nginx", "nginx")
 	var redisURL string
 	d.rdb, redisURL = documentedRedis(t)
 	// nginx's workers run as nobody when the test runs as root: they must
@@ -83,11 +84,11 @@ func deploy(t *testing.T) *deployment {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	httpsPort, shopPort := freePort(t), freePort(t)
-	d.httpPort = freePort(t)
+	httpsPort, shopPort := e2eproc.FreePort(t), e2eproc.FreePort(t)
+	d.httpPort = e2eproc.FreePort(t)
 	d.public = fmt.Sprintf("https://[::1]:%d", httpsPort)
 	d.shop = fmt.Sprintf("https://[::1]:%d", shopPort)
-	d.collector = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	d.collector = fmt.Sprintf("127.0.0.1:%d", e2eproc.FreePort(t))
 	d.certFile, _, d.cert = selfSigned(t, dir, "localhost", "::1")
 	keyFile := filepath.Join(dir, "key.pem")
 
@@ -96,7 +97,7 @@ func deploy(t *testing.T) *deployment {
 	// address): browsers reach nginx over IPv6 while nginx reaches the
 	// collector over IPv4, so the visitor's address (::1) differs from the
 	// proxy's (127.0.0.1).
-	site, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "nginx.conf"))
+	site, err := os.ReadFile(filepath.Join(e2eproc.RepoRoot(t), "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ http {
 	if out, err := test.CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t refuses the shipped site:\n%s\n%s", out, siteConf)
 	}
-	ngx := start(t, nil, nginx, "-p", dir, "-c", mainConf)
+	ngx := e2eproc.Start(t, nil, nginx, "-p", dir, "-c", mainConf)
 
 	d.config = writeFile(t, dir, "messtrack.yaml", `listen: `+d.collector+`
 public_url: "`+d.public+`"
@@ -179,7 +180,7 @@ sites:
 		// Redirects are looked at, not followed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	ngx.waitFor(t, "nginx", func() error {
+	ngx.WaitFor(t, func() error {
 		resp, err := d.client.Get(d.public + "/healthz")
 		if err != nil {
 			return err

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/messtrack/messtrack/e2e/e2eproc"
 )
 
 // TestSystemdAcceptsTheUnit runs systemd-analyze verify on the shipped unit.
@@ -27,9 +29,9 @@ import (
 // names the image's binary instead of /usr/local/bin/messtrack; nothing
 // else changes.
 func TestSystemdAcceptsTheUnit(t *testing.T) {
-	analyze := lookTool(t, "systemd-analyze", "systemd")
+	analyze := e2eproc.LookTool(t, "systemd-analyze", "systemd")
 	bin := filepath.Join(image.get(t), "usr", "local", "bin", "messtrack")
-	unit, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "messtrack.service"))
+	unit, err := os.ReadFile(filepath.Join(e2eproc.RepoRoot(t), "deploy", "messtrack.service"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +51,8 @@ func TestSystemdAcceptsTheUnit(t *testing.T) {
 
 // TestPromtoolAcceptsTheRules runs promtool check rules on the alert rules.
 func TestPromtoolAcceptsTheRules(t *testing.T) {
-	promtool := lookTool(t, "promtool", "prometheus")
-	out, err := exec.Command(promtool, "check", "rules", filepath.Join(repoRoot(t), "deploy", "alerts.rules.yml")).CombinedOutput()
+	promtool := e2eproc.LookTool(t, "promtool", "prometheus")
+	out, err := exec.Command(promtool, "check", "rules", filepath.Join(e2eproc.RepoRoot(t), "deploy", "alerts.rules.yml")).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "SUCCESS") {
 		t.Fatalf("promtool check rules: %v\n%s", err, out)
 	}
@@ -64,7 +66,7 @@ var metricRE = regexp.MustCompile(`\b(?:messtrack|go|process)_[a-z0-9_]+\b`)
 // dashboard and the alert rules query is on a running collector's /metrics
 // once each kind of traffic has happened.
 func TestDashboardAndRulesNameOnlyExistingMetrics(t *testing.T) {
-	root := repoRoot(t)
+	root := e2eproc.RepoRoot(t)
 	var exprs []string
 	var rules struct {
 		Groups []struct {
@@ -125,7 +127,7 @@ func TestDashboardAndRulesNameOnlyExistingMetrics(t *testing.T) {
 	// metrics count: visits, a dropped bot, a click, a match, a rate-limited
 	// client and, last, Redis gone.
 	rdb, redisURL := documentedRedis(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", e2eproc.FreePort(t))
 	dir := t.TempDir()
 	cfg := writeFile(t, dir, "messtrack.yaml", `listen: `+addr+`
 redis: `+redisURL+`
@@ -259,7 +261,7 @@ func TestImageHoldsTheBinaryAndItsEntrypoint(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "messtrack ") || strings.TrimSpace(string(out)) == "messtrack dev" {
 		t.Errorf("version of the image's binary: %q %v; want the stamped version", out, err)
 	}
-	cf, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "Containerfile"))
+	cf, err := os.ReadFile(filepath.Join(e2eproc.RepoRoot(t), "deploy", "Containerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +305,7 @@ func TestImageBuilds(t *testing.T) {
 		}
 		return out
 	}
-	run("build", "--quiet", "-f", filepath.Join(repoRoot(t), "deploy", "Containerfile"), "-t", tag, root)
+	run("build", "--quiet", "-f", filepath.Join(e2eproc.RepoRoot(t), "deploy", "Containerfile"), "-t", tag, root)
 	t.Cleanup(func() {
 		if out, err := exec.Command(podman, "--storage-driver", "vfs", "rmi", "-f", tag).CombinedOutput(); err != nil {
 			t.Logf("podman rmi %s: %v\n%s", tag, err, out)

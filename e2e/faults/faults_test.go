@@ -33,7 +33,7 @@ func TestRedisRestartedMidLoad(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	before := l.figures()
 	killed := time.Now()
-	rs.proc.kill()
+	rs.proc.Kill()
 	time.Sleep(2 * time.Second)
 	rs.start()
 	down := time.Since(killed)
@@ -68,10 +68,10 @@ func TestCollectorKilledMidLoad(t *testing.T) {
 	before := l.figures()
 	// Redis held for a moment first, so that the kill lands while b's
 	// requests are under way: their commands sent, their answers not.
-	rs.proc.signal(t, syscall.SIGSTOP)
+	rs.proc.Signal(t, syscall.SIGSTOP)
 	time.Sleep(500 * time.Millisecond)
-	b.proc.kill()
-	rs.proc.signal(t, syscall.SIGCONT)
+	b.proc.Kill()
+	rs.proc.Signal(t, syscall.SIGCONT)
 	time.Sleep(6 * time.Second)
 	close(stop)
 	<-done
@@ -98,9 +98,9 @@ func TestRedisPausedMidLoad(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	before := l.figures()
 	const pause = 8 * time.Second
-	rs.proc.signal(t, syscall.SIGSTOP)
+	rs.proc.Signal(t, syscall.SIGSTOP)
 	time.Sleep(pause)
-	rs.proc.signal(t, syscall.SIGCONT)
+	rs.proc.Signal(t, syscall.SIGCONT)
 	healthy := waitHealthy(t, c, 30*time.Second)
 	time.Sleep(5 * time.Second)
 	close(stop)
