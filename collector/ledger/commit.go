@@ -14,6 +14,24 @@ import (
 	"github.com/messtrack/messtrack/store"
 )
 
+// claimRules is the Lua function both commitScript and claimScript decide a
+// visit's claim with: claim(holder, chat, kind), holder being the visit's
+// "<kind>|<chat>" or false, answers "free" (nobody holds it), "mine" (this
+// chat does), "take" and the chat whose guess a code or a confirmation
+// takes, "keep" (a code shares a visit another chat's code or confirmation
+// holds; the holder stays) or "claimed" (a guess or a confirmation never
+// takes a visit from a code or a confirmation).
+const claimRules = `
+local function claim(holder, chat, kind)
+  if not holder then return 'free', '' end
+  local hkind, hchat = string.sub(holder, 1, 1), string.sub(holder, 3)
+  if hchat == chat then return 'mine', '' end
+  if hkind == 'h' and kind ~= 'h' then return 'take', hchat end
+  if hkind ~= 'h' and kind == 'f' then return 'keep', '' end
+  return 'claimed', ''
+end
+`
+
 // commitScript stores one commit's effect on a chat atomically: the record,
 // the history, the index, the visit's claim and the message's seen mark, so
 // that a message is either fully stored or not marked seen. On a site of
@@ -63,27 +81,16 @@ import (
 // (ver moved; nothing changed) or "claimed" (the visit belongs to another
 // chat; nothing changed). parseReply reads it into a Result, the only place
 // that knows these strings.
-var commitScript = redis.NewScript(`
+var commitScript = redis.NewScript(claimRules + `
 if ARGV[6] ~= '0' and redis.call('EXISTS', KEYS[4]) == 1 then return 'dup' end
 local ver = redis.call('HGET', KEYS[1], 'ver') or '0'
 if ver ~= ARGV[1] then return 'conflict' end
 local taken = ''
 if ARGV[7] ~= '0' then
-  local holder = redis.call('GET', KEYS[5])
-  local keep = false
-  if holder then
-    local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
-    if chat ~= ARGV[8] then
-      if kind == 'h' and ARGV[11] ~= 'h' then
-        taken = chat
-      elseif kind ~= 'h' and ARGV[11] == 'f' then
-        keep = true
-      else
-        return 'claimed'
-      end
-    end
-  end
-  if not keep then redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7]) end
+  local verdict, from = claim(redis.call('GET', KEYS[5]), ARGV[8], ARGV[11])
+  if verdict == 'claimed' then return 'claimed' end
+  if verdict == 'take' then taken = from end
+  if verdict ~= 'keep' then redis.call('SET', KEYS[5], ARGV[11] .. '|' .. ARGV[8], 'PX', ARGV[7]) end
   if ARGV[11] ~= 'h' then
     redis.call('SADD', KEYS[6], ARGV[8])
     redis.call('PEXPIRE', KEYS[6], ARGV[7])
@@ -289,27 +296,17 @@ func (l *Ledger) Commit(ctx context.Context, site string, c Commit) (Result, err
 // Returns "ok", "ok|<chat>" (the visit was, or had been, taken from that
 // chat's guess) or "claimed" (the visit belongs to another chat; nothing
 // changed).
-var claimScript = redis.NewScript(`
+var claimScript = redis.NewScript(claimRules + `
 local taken = ''
-local keep = false
-local holder = redis.call('GET', KEYS[1])
-if holder then
-  local kind, chat = string.sub(holder, 1, 1), string.sub(holder, 3)
-  if chat ~= ARGV[1] then
-    if kind == 'h' and ARGV[2] ~= 'h' then
-      taken = chat
-    elseif kind ~= 'h' and ARGV[2] == 'f' then
-      keep = true
-    else
-      return 'claimed'
-    end
-  else
-    local note = redis.call('GET', KEYS[3])
-    local mine = ARGV[1] .. '|'
-    if note and string.sub(note, 1, #mine) == mine then taken = string.sub(note, #mine + 1) end
-  end
+local verdict, from = claim(redis.call('GET', KEYS[1]), ARGV[1], ARGV[2])
+if verdict == 'claimed' then return 'claimed' end
+if verdict == 'take' then taken = from end
+if verdict == 'mine' then
+  local note = redis.call('GET', KEYS[3])
+  local mine = ARGV[1] .. '|'
+  if note and string.sub(note, 1, #mine) == mine then taken = string.sub(note, #mine + 1) end
 end
-if not keep then redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3]) end
+if verdict ~= 'keep' then redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', ARGV[3]) end
 if taken ~= '' then redis.call('SET', KEYS[3], ARGV[1] .. '|' .. taken, 'PX', ARGV[4]) end
 if ARGV[2] ~= 'h' then
   redis.call('SADD', KEYS[2], ARGV[1])
