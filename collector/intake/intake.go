@@ -541,22 +541,7 @@ func plainString(s string, i int) (string, int, bool) {
 // against its own site's origins. Other origins get 403 and no CORS headers,
 // so the browser never sends the request.
 func (h *Intake) preflight(c *fiber.Ctx) error {
-	c.Vary(fiber.HeaderOrigin)
-	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" {
-		return httperr.Fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
-	}
-	if !h.anyOrigin && !h.origins[origin] {
-		return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", httperr.Clip(origin, 100))
-	}
-	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
-		return httperr.Fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", httperr.Clip(m, 16))
-	}
-	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
-	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
-	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
-	return c.SendStatus(fiber.StatusNoContent)
+	return sites.Preflight(c, func(origin string) bool { return h.anyOrigin || h.origins[origin] })
 }
 
 // validURL checks a client's URL: http(s), with a host, of at most

@@ -272,28 +272,13 @@ func digitsOnly(s string) bool {
 // needs none, but a page's own fetch wrapper may add headers): granted to
 // the origins of any site with send-back on.
 func (s *Service) preflight(c *fiber.Ctx) error {
-	c.Vary(fiber.HeaderOrigin)
-	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" {
-		return httperr.Fail(httperr.ErrBadInput, "a CORS preflight needs an Origin header")
-	}
-	ok := false
-	for _, name := range s.opt.Config.SiteNames() {
-		st := s.opt.Config.Sites[name]
-		if st.SendBack != nil && (len(st.Origins) == 0 || slices.Contains(st.Origins, origin)) {
-			ok = true
-			break
+	return sites.Preflight(c, func(origin string) bool {
+		for _, name := range s.opt.Config.SiteNames() {
+			st := s.opt.Config.Sites[name]
+			if st.SendBack != nil && (len(st.Origins) == 0 || slices.Contains(st.Origins, origin)) {
+				return true
+			}
 		}
-	}
-	if !ok {
-		return httperr.Fail(httperr.ErrForbidden, "origin %q is not one of any site's origins", httperr.Clip(origin, 100))
-	}
-	if m := c.Get(fiber.HeaderAccessControlRequestMethod); m != "" && m != fiber.MethodPost {
-		return httperr.Fail(httperr.ErrForbidden, "method %q is not allowed here; use POST", httperr.Clip(m, 16))
-	}
-	c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
-	c.Set(fiber.HeaderAccessControlAllowMethods, "POST")
-	c.Set(fiber.HeaderAccessControlAllowHeaders, "Content-Type")
-	c.Set(fiber.HeaderAccessControlMaxAge, "86400")
-	return c.SendStatus(fiber.StatusNoContent)
+		return false
+	})
 }
