@@ -79,20 +79,8 @@ func (r *loadRun) round(b *testing.B, n int, body []byte) {
 			defer fasthttp.ReleaseResponse(resp)
 			mine := make([]time.Duration, 0, n)
 			for i := 0; i < n; i++ {
-				req.Reset()
-				req.SetRequestURI(url)
-				req.Header.SetMethod("POST")
-				req.Header.SetContentType("text/plain;charset=UTF-8")
-				req.Header.Set("Origin", testOrigin)
-				req.Header.Set("User-Agent", uaChromeWindows)
-				req.Header.Set("X-Forwarded-For", loadIPs[(worker+i)%len(loadIPs)])
-				req.SetBody(body)
-				t0 := time.Now()
-				err := client.Do(req, resp)
-				mine = append(mine, time.Since(t0))
-				if err == nil && resp.StatusCode() != 200 {
-					err = fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
-				}
+				took, err := timedVisit(client, req, resp, url, testOrigin, loadIPs[(worker+i)%len(loadIPs)], body)
+				mine = append(mine, took)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -216,4 +204,25 @@ func (w *testWorld) bytesPerVisit(b *testing.B) float64 {
 		total += w.rdb.MemoryUsage(ctx, k, 0).Val()
 	}
 	return float64(total) / float64(len(keys))
+}
+
+// timedVisit posts one visit body to url as the snippet does, from origin
+// and the client address ip, and returns how long the answer took; an
+// answer other than 200 is an error.
+func timedVisit(client *fasthttp.Client, req *fasthttp.Request, resp *fasthttp.Response, url, origin, ip string, body []byte) (time.Duration, error) {
+	req.Reset()
+	req.SetRequestURI(url)
+	req.Header.SetMethod("POST")
+	req.Header.SetContentType("text/plain;charset=UTF-8")
+	req.Header.Set("Origin", origin)
+	req.Header.Set("User-Agent", uaChromeWindows)
+	req.Header.Set("X-Forwarded-For", ip)
+	req.SetBody(body)
+	t0 := time.Now()
+	err := client.Do(req, resp)
+	took := time.Since(t0)
+	if err == nil && resp.StatusCode() != 200 {
+		err = fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
+	}
+	return took, err
 }

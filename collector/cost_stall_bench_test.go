@@ -59,20 +59,8 @@ func visitLoop(url string, body []byte, stop <-chan struct{}) ([]time.Duration, 
 					return
 				default:
 				}
-				req.Reset()
-				req.SetRequestURI(url)
-				req.Header.SetMethod("POST")
-				req.Header.SetContentType("text/plain;charset=UTF-8")
-				req.Header.Set("Origin", "http://other.test")
-				req.Header.Set("User-Agent", uaChromeWindows)
-				req.Header.Set("X-Forwarded-For", loadIPs[(v+i)%len(loadIPs)])
-				req.SetBody(body)
-				t0 := time.Now()
-				err := client.Do(req, resp)
-				mine = append(mine, time.Since(t0))
-				if err == nil && resp.StatusCode() != 200 {
-					err = fmt.Errorf("status %d: %s", resp.StatusCode(), resp.Body())
-				}
+				took, err := timedVisit(client, req, resp, url, "http://other.test", loadIPs[(v+i)%len(loadIPs)], body)
+				mine = append(mine, took)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
