@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/messtrack/messtrack/collector/ledger"
 	"github.com/messtrack/messtrack/config"
 	"github.com/messtrack/messtrack/reports"
 )
@@ -40,28 +41,12 @@ func (f *Facts) Sink(next func(context.Context, reports.Conversation) error) fun
 // conversationData is the data of conversation.started (and of
 // chat.attributed when no chat record can be read).
 type conversationData struct {
-	Chat       string           `json:"chat"`
-	Time       string           `json:"time"`
-	Messenger  string           `json:"messenger"`
-	Method     string           `json:"method"`
-	Confidence float64          `json:"confidence"`
-	Source     conversationFrom `json:"source"`
-}
-
-type conversationFrom struct {
-	Channel     string `json:"channel"`
-	UTMSource   string `json:"utm_source"`
-	UTMMedium   string `json:"utm_medium"`
-	UTMCampaign string `json:"utm_campaign"`
-	UTMContent  string `json:"utm_content"`
-	UTMTerm     string `json:"utm_term"`
-	Referrer    string `json:"referrer"`
-	LandingPage string `json:"landing_page"`
-	Page        string `json:"page"`
-	AdID        string `json:"ad_id"`
-	AdTitle     string `json:"ad_title"`
-	ClickID     string `json:"click_id"`
-	Offline     string `json:"offline_source,omitempty"`
+	Chat       string        `json:"chat"`
+	Time       string        `json:"time"`
+	Messenger  string        `json:"messenger"`
+	Method     string        `json:"method"`
+	Confidence float64       `json:"confidence"`
+	Source     ledger.Source `json:"source"`
 }
 
 // OnConversation enqueues conversation.started for a conversation fact,
@@ -74,9 +59,9 @@ func (f *Facts) OnConversation(ctx context.Context, c reports.Conversation) erro
 	at := c.Time.UTC()
 	data, err := json.Marshal(conversationData{
 		Chat: c.Chat, Time: at.Format(time.RFC3339Nano), Messenger: c.Messenger, Method: c.Method, Confidence: c.Confidence,
-		Source: conversationFrom{Channel: c.Channel, UTMSource: c.UTMSource, UTMMedium: c.UTMMedium, UTMCampaign: c.UTMCampaign,
+		Source: ledger.Source{Channel: c.Channel, UTMSource: c.UTMSource, UTMMedium: c.UTMMedium, UTMCampaign: c.UTMCampaign,
 			UTMContent: c.UTMContent, UTMTerm: c.UTMTerm, Referrer: c.Referrer, LandingPage: c.Landing, Page: c.Page,
-			AdID: c.AdID, AdTitle: c.AdTitle, ClickID: c.ClickID, Offline: c.Source},
+			AdID: c.AdID, AdTitle: c.AdTitle, ClickID: c.ClickID, OfflineSource: c.Source},
 	})
 	if err != nil {
 		return fmt.Errorf("outbound: conversation %s: %w", c.Chat, err)
